@@ -1,0 +1,154 @@
+/**
+ * Process configuration, read from environment variables and validated once at start.
+ * Every problem is collected and reported together, so an operator fixes them in one go.
+ */
+import path from 'node:path';
+import { parseDuration } from './duration';
+
+export interface Config {
+  /** SCIM server port. Default 8080. */
+  port: number;
+  /** Interface the HTTP server binds to. Default 127.0.0.1 (containers set 0.0.0.0). */
+  host: string;
+  /** Where embedded state lives (embedded PostgreSQL, Temporal SQLite file, caught mail). Default ./data. */
+  dataDir: string;
+  /** PostgreSQL connection string; when absent an embedded PostgreSQL (PGlite) under dataDir is used. */
+  databaseUrl?: string;
+  temporal: {
+    /** host:port of a Temporal frontend; when absent a local dev server is started. */
+    address?: string;
+    /** Default "default". */
+    namespace: string;
+    /** Task queue for the scimflow worker. Default "scimflow". */
+    taskQueue: string;
+    /** TLS for Temporal Cloud or a TLS-terminated cluster. */
+    tls: boolean;
+    tlsCertPath?: string;
+    tlsKeyPath?: string;
+    /** API key for Temporal Cloud (implies TLS). */
+    apiKey?: string;
+    /** Path of the `temporal` CLI used for the dev server; otherwise PATH, then a copy installed earlier. */
+    cliPath?: string;
+    /** Dev server gRPC port. Default 7233. */
+    devServerPort: number;
+    /** Dev server web UI port. Default 8233. */
+    devUiPort: number;
+  };
+  /** smtp:// or smtps:// URL; when absent a local SMTP catcher writes mail to dataDir/outbox. */
+  smtpUrl?: string;
+  /** From address of invitation mails unless a tenant sets its own. */
+  mailFrom: string;
+  /** Base of links in e-mails (accept links). Default http://localhost:<port>. */
+  publicUrl: string;
+  /** Demo-tenant overrides of the propagation windows (all-in-one mode). */
+  tagPropagationDelayMs?: number;
+  rolePropagationDelayMs?: number;
+  /** Per-token request budget: sustained requests per second and burst. Defaults 1000 and 2000. */
+  rateLimit: { perSecond: number; burst: number };
+  /** Largest accepted request body in bytes. Default 4 MiB. */
+  bodyLimitBytes: number;
+  logLevel: string;
+}
+
+/** Thrown when one or more environment variables are invalid; `problems` lists each one. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const int = (name: string, def: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return def;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${name}="${raw}" must be a whole number from ${min} to ${max}`);
+      return def;
+    }
+    return n;
+  };
+  const bool = (name: string, def: boolean): boolean => {
+    const raw = str(name);
+    if (raw === undefined) return def;
+    if (/^(1|true|yes|on)$/i.test(raw)) return true;
+    if (/^(0|false|no|off)$/i.test(raw)) return false;
+    problems.push(`${name}="${raw}" must be true or false`);
+    return def;
+  };
+  const duration = (name: string): number | undefined => {
+    const raw = str(name);
+    if (raw === undefined) return undefined;
+    try {
+      return parseDuration(raw);
+    } catch {
+      problems.push(`${name}="${raw}" must be a duration such as 0s, 30s, 10m or 1h`);
+      return undefined;
+    }
+  };
+  const url = (name: string, protocols: string[]): string | undefined => {
+    const raw = str(name);
+    if (raw === undefined) return undefined;
+    try {
+      const parsed = new URL(raw);
+      if (!protocols.includes(parsed.protocol)) {
+        problems.push(`${name} must start with ${protocols.map((p) => `${p}//`).join(' or ')} (got ${parsed.protocol}//)`);
+      }
+      return raw;
+    } catch {
+      problems.push(`${name} is not a valid URL`);
+      return undefined;
+    }
+  };
+
+  const port = int('PORT', 8080, 0, 65535);
+  const temporalAddress = str('TEMPORAL_ADDRESS');
+  if (temporalAddress !== undefined && !/^[^\s:/]+:\d{1,5}$/.test(temporalAddress)) {
+    problems.push(`TEMPORAL_ADDRESS="${temporalAddress}" must be host:port, e.g. localhost:7233`);
+  }
+  const tlsCertPath = str('TEMPORAL_TLS_CERT_PATH');
+  const tlsKeyPath = str('TEMPORAL_TLS_KEY_PATH');
+  if ((tlsCertPath === undefined) !== (tlsKeyPath === undefined)) {
+    problems.push('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be given together (mTLS client certificate and key)');
+  }
+  const apiKey = str('TEMPORAL_API_KEY');
+  const config: Config = {
+    port,
+    host: str('HOST') ?? '127.0.0.1',
+    dataDir: path.resolve(str('DATA_DIR') ?? './data'),
+    databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    temporal: {
+      address: temporalAddress,
+      namespace: str('TEMPORAL_NAMESPACE') ?? 'default',
+      taskQueue: str('TEMPORAL_TASK_QUEUE') ?? 'scimflow',
+      tls: bool('TEMPORAL_TLS', false) || apiKey !== undefined || tlsCertPath !== undefined,
+      tlsCertPath,
+      tlsKeyPath,
+      apiKey,
+      cliPath: str('TEMPORAL_CLI_PATH'),
+      devServerPort: int('TEMPORAL_DEV_PORT', 7233, 1, 65535),
+      devUiPort: int('TEMPORAL_UI_PORT', 8233, 1, 65535),
+    },
+    smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
+    mailFrom: str('MAIL_FROM') ?? 'scimflow <no-reply@scimflow.localhost>',
+    publicUrl: (url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    tagPropagationDelayMs: duration('TAG_PROPAGATION_DELAY'),
+    rolePropagationDelayMs: duration('ROLE_PROPAGATION_DELAY'),
+    rateLimit: { perSecond: int('RATE_LIMIT_PER_SECOND', 1000, 1, 1_000_000), burst: int('RATE_LIMIT_BURST', 2000, 1, 10_000_000) },
+    bodyLimitBytes: int('BODY_LIMIT_BYTES', 4 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    logLevel: str('LOG_LEVEL') ?? 'info',
+  };
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
+    problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}

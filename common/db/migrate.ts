@@ -1,0 +1,37 @@
+/** Numbered SQL migrations (`migrations/NNN_name.sql`), applied in order, each once, each in a transaction. */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Db } from './db';
+
+const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
+// Arbitrary constant: serialises concurrent starters (worker and SCIM server) on one database.
+const MIGRATION_LOCK_ID = 7_314_001;
+
+export function listMigrations(): { version: number; name: string; sql: string }[] {
+  return fs
+    .readdirSync(MIGRATIONS_DIR)
+    .filter((f) => /^\d+_.+\.sql$/.test(f))
+    .sort()
+    .map((file) => ({
+      version: Number(file.split('_')[0]),
+      name: file,
+      sql: fs.readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8'),
+    }));
+}
+
+export async function migrate(db: Db): Promise<number[]> {
+  const applied: number[] = [];
+  await db.withTransaction(async (tx) => {
+    if (db.kind === 'postgres') await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
+    await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    const done = new Set((await tx.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+    for (const m of listMigrations()) {
+      if (done.has(m.version)) continue;
+      await tx.exec(m.sql);
+      await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+      applied.push(m.version);
+    }
+  });
+  return applied;
+}

@@ -1,0 +1,49 @@
+/** The application's role names, exactly as its admin screens spell them (domain brief). */
+export const CLIENT_ROLES = ['Client Admin', 'Client Staff'] as const;
+export type ClientRole = (typeof CLIENT_ROLES)[number];
+
+export const SECURITY_ROLES = [
+  'Super User',
+  'Business Development Functions Only',
+  'Business Development w/Reports',
+  'Referral Source Management Plus',
+  'Referral Source Management',
+  'Combined Admissions and Business Development',
+  'VOB Worker',
+  'Admissions Worker with Reports',
+  'Admissions and VOB worker with Reports',
+  'Alumni/Aftercare Worker',
+  'Analytics Only',
+] as const;
+export type SecurityRole = (typeof SECURITY_ROLES)[number];
+
+/** Employee areas (tags) that have an effect: each makes the user selectable in a picker. */
+export const EFFECTIVE_EMPLOYEE_AREAS = ['Alumni Coordinator', 'Assigned Agent', 'Care Coordinator', 'Relationship Manager'] as const;
+
+export const SETTING_KINDS = [
+  'employeeArea',
+  'biGroup',
+  'team',
+  'facility',
+  'emailNotification',
+  'systemNotification',
+  'toastrNotification',
+] as const;
+export type SettingKind = (typeof SETTING_KINDS)[number];
+
+/** Where a user's workflow is; also the SCIM `provisioning.state` and the ScimflowState search attribute. */
+export const PROVISIONING_STATES = [
+  'pending',
+  'onboarding',
+  'awaitingData',
+  'waitingForSeat',
+  'waitingPropagation',
+  'scheduled',
+  'invited',
+  'active',
+  'suspended',
+  'expired',
+  'terminated',
+  'failed',
+] as const;
+export type ProvisioningState = (typeof PROVISIONING_STATES)[number];

@@ -1,0 +1,29 @@
+/** Outgoing mail through nodemailer; the one place that knows the SMTP URL. */
+import nodemailer from 'nodemailer';
+
+export interface OutgoingMail {
+  from: string;
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+  /** Stable Message-ID derived from the idempotency key, so duplicates are recognisable downstream. */
+  messageId: string;
+  headers?: Record<string, string>;
+}
+
+export interface Mailer {
+  send(mail: OutgoingMail): Promise<{ messageId: string }>;
+  close(): void;
+}
+
+export function createMailer(smtpUrl: string): Mailer {
+  const transport = nodemailer.createTransport(smtpUrl, { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 } as never);
+  return {
+    async send(mail) {
+      const info = await transport.sendMail(mail);
+      return { messageId: info.messageId };
+    },
+    close: () => transport.close(),
+  };
+}

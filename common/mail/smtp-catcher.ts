@@ -1,0 +1,78 @@
+/**
+ * A local SMTP server that keeps every message it receives: as an `.eml` file under a folder
+ * (all-in-one mode: DATA_DIR/outbox) and in memory (tests read `messages`). Loopback only.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { SMTPServer } from 'smtp-server';
+
+export interface CaughtMessage {
+  from: string;
+  to: string[];
+  raw: string;
+  file?: string;
+  receivedAt: Date;
+}
+
+export interface SmtpCatcher {
+  port: number;
+  url: string;
+  messages: CaughtMessage[];
+  /** Makes the server refuse mail (tests of an outage) until set back. */
+  setRefusing(refusing: boolean): void;
+  close(): Promise<void>;
+}
+
+export async function startSmtpCatcher(options: { port?: number; outboxDir?: string } = {}): Promise<SmtpCatcher> {
+  const messages: CaughtMessage[] = [];
+  let refusing = false;
+  if (options.outboxDir) fs.mkdirSync(options.outboxDir, { recursive: true });
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onMailFrom(_address, _session, callback) {
+      if (refusing) {
+        const err = new Error('mail service unavailable') as Error & { responseCode: number };
+        err.responseCode = 421;
+        return callback(err);
+      }
+      callback();
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        const raw = Buffer.concat(chunks).toString('utf8');
+        const message: CaughtMessage = {
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          raw,
+          receivedAt: new Date(),
+        };
+        if (options.outboxDir) {
+          const file = path.join(options.outboxDir, `${message.receivedAt.toISOString().replace(/[:.]/g, '-')}-${messages.length + 1}.eml`);
+          fs.writeFileSync(file, raw);
+          message.file = file;
+        }
+        messages.push(message);
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const address = server.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    port,
+    url: `smtp://127.0.0.1:${port}`,
+    messages,
+    setRefusing(value) {
+      refusing = value;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
