@@ -62,8 +62,9 @@ let declared = false;
 export function declareSchemas(): void {
   if (declared) return;
   declared = true;
-  SCIMMY.Schemas.User.extend(SCIMMY.Schemas.EnterpriseUser, false);
-  SCIMMY.Schemas.User.extend(scimflowUserExtension, false);
+  // scimmy's typings want a Schema instance; its runtime takes the schema class or definition as documented.
+  SCIMMY.Schemas.User.extend(SCIMMY.Schemas.EnterpriseUser as never, false);
+  SCIMMY.Schemas.User.extend(scimflowUserExtension as never, false);
   SCIMMY.Resources.declare(SCIMMY.Resources.User);
   SCIMMY.Resources.declare(SCIMMY.Resources.Group);
 }

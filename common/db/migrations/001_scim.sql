@@ -74,9 +74,11 @@ CREATE TABLE outbox (
   tenant_id        text NOT NULL,
   resource_type    text NOT NULL CHECK (resource_type IN ('User', 'Group')),
   resource_id      uuid NOT NULL,
-  change           text NOT NULL CHECK (change IN ('created', 'updated', 'deleted', 'membership')),
+  change           text NOT NULL CHECK (change IN ('created', 'updated', 'deleted', 'membership', 'invitationAccepted')),
   resource_version integer NOT NULL,
   request_id       text NOT NULL,
+  -- the invitation id of an invitationAccepted change
+  subject_id       uuid,
   created_at       timestamptz NOT NULL DEFAULT now(),
   attempts         integer NOT NULL DEFAULT 0,
   next_attempt_at  timestamptz NOT NULL DEFAULT now(),

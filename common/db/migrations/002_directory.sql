@@ -159,3 +159,10 @@ CREATE TABLE audit_log (
   created_at   timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX audit_log_user ON audit_log (tenant_id, user_id, id);
+
+-- Server-side secrets generated on first use (the key that derives invitation tokens).
+CREATE TABLE app_secrets (
+  name        text PRIMARY KEY,
+  value       text NOT NULL,
+  created_at  timestamptz NOT NULL DEFAULT now()
+);

@@ -1,0 +1,55 @@
+# syntax=docker/dockerfile:1
+#
+# One image for both scimflow processes. The SCIM server is the default command; the worker
+# runs the same image with `npm run worker` (see docker-compose.yml). The app runs its
+# TypeScript through tsx, a runtime dependency, so there is no build step.
+#
+#   docker build -t scimflow .
+#   docker run --rm -p 8080:8080 -e DATABASE_URL=... -e TEMPORAL_ADDRESS=... scimflow
+#   docker run --rm -e DATABASE_URL=... -e TEMPORAL_ADDRESS=... scimflow npm run worker
+
+ARG NODE_VERSION=20
+
+# --- dependencies: production only, from the lockfile --------------------------------------
+FROM node:${NODE_VERSION}-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Install scripts stay enabled: esbuild (under tsx) checks its platform binary in one.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+# --- runtime ---------------------------------------------------------------------------------
+FROM node:${NODE_VERSION}-slim AS runtime
+ENV NODE_ENV=production \
+    NPM_CONFIG_UPDATE_NOTIFIER=false \
+    NPM_CONFIG_FUND=false \
+    HOST=0.0.0.0 \
+    PORT=8080 \
+    DATA_DIR=/app/data
+WORKDIR /app
+
+# Dependencies and sources belong to root and are only readable by the app user. The app can
+# write only DATA_DIR; tsx keeps its compile cache in /tmp.
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json package-lock.json tsconfig.json ./
+COPY common ./common
+COPY workflows ./workflows
+COPY activities ./activities
+COPY scim-server ./scim-server
+COPY worker ./worker
+COPY cli ./cli
+RUN mkdir -p /app/data && chown node:node /app/data
+
+# `node` (uid 1000) ships with the official image and has a home for npm's logs.
+USER node
+
+EXPOSE 8080
+
+# The image has neither curl nor wget; Node 20's fetch does the probe. The worker serves no
+# HTTP, so docker-compose.yml turns this check off for it.
+HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+
+# npm forwards SIGTERM to tsx, and tsx to the app, so a stop drains in-flight requests and
+# activities; run with an init (compose: `init: true`) so PID 1 reaps children.
+CMD ["npm", "run", "scim-server"]

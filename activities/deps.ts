@@ -1,0 +1,14 @@
+/** What the activities close over; the worker wires the real ones, tests their own. */
+import type { Db } from '../common/db';
+import type { Logger } from '../common/logger';
+import type { Mailer } from '../common/mail/mailer';
+
+export interface ActivityDeps {
+  db: Db;
+  mailer: Mailer;
+  /** Base of accept links in invitation mails. */
+  publicUrl: string;
+  /** Sender unless the tenant configures its own. */
+  mailFrom: string;
+  logger: Logger;
+}

@@ -1,0 +1,16 @@
+/** All activities, built from their dependencies (db pool, mailer, URLs). */
+import type { ActivityDeps } from './deps';
+import { invitationActivities } from './invitations';
+import { lifecycleActivities } from './lifecycle';
+import { provisioningActivities } from './provisioning';
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...provisioningActivities(deps),
+    ...invitationActivities(deps),
+    ...lifecycleActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export type { ActivityDeps } from './deps';

@@ -1,0 +1,115 @@
+/**
+ * Onboarding steps: each reads the desired state from PostgreSQL (SCIM data + tenant
+ * configuration), converges the application directory to it in one transaction, and audits
+ * what it changed. Re-running a step changes nothing, so retries and re-deliveries are safe.
+ */
+import { ApplicationFailure } from '@temporalio/activity';
+import type { Queryable } from '../common/db';
+import { desiredUser, type DesiredUser } from '../common/domain/desired-user';
+import { lifecycleTimings } from '../common/domain/tenant-config';
+import * as directory from '../common/repositories/directory';
+import { currentConfig } from '../common/repositories/tenants';
+import type { ActivityDeps } from './deps';
+import { audit } from './step-context';
+import { FAILURE_TYPES, type AccessSettingsResult, type LicenceResult, type StepInput, type UserPlan } from './types';
+
+async function loadDesired(db: Queryable, input: StepInput): Promise<DesiredUser> {
+  const scim = await directory.getScimDoc(db, input.tenantId, input.userId);
+  if (!scim) throw ApplicationFailure.nonRetryable(`SCIM user ${input.userId} no longer exists`, FAILURE_TYPES.invalidData);
+  const { config } = await currentConfig(db, input.tenantId);
+  const desired = desiredUser(scim.doc, config);
+  if (desired.missing.length > 0) throw ApplicationFailure.nonRetryable(`data missing: ${desired.missing.join('; ')}`, FAILURE_TYPES.invalidData);
+  return desired;
+}
+
+function epoch(iso: string | null): number | null {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : t;
+}
+
+export function provisioningActivities({ db }: ActivityDeps) {
+  return {
+    /** Reads the SCIM user and tenant configuration; returns only ids, flags, reasons and timings. */
+    async planUser(input: StepInput): Promise<UserPlan> {
+      const { config } = await currentConfig(db, input.tenantId);
+      const timings = lifecycleTimings(config);
+      const scim = await directory.getScimDoc(db, input.tenantId, input.userId);
+      if (!scim) return { exists: false, active: false, version: 0, missing: [], startAt: null, endAt: null, timings };
+      const desired = desiredUser(scim.doc, config);
+      return { exists: true, active: desired.active, version: scim.version, missing: desired.missing, startAt: epoch(desired.startDate), endAt: epoch(desired.endDate), timings };
+    },
+
+    async createProfile(input: StepInput): Promise<{ created: boolean; changed: string[] }> {
+      return db.withTransaction(async (tx) => {
+        const desired = await loadDesired(tx, input);
+        const result = await directory.upsertProfile(tx, input.tenantId, input.userId, desired);
+        if (result.created) await audit(tx, input, 'profile.created', { fields: result.changed });
+        else if (result.changed.length) await audit(tx, input, 'profile.updated', { fields: result.changed });
+        return result;
+      });
+    },
+
+    async assignOrganisations(input: StepInput): Promise<{ changed: boolean }> {
+      return db.withTransaction(async (tx) => {
+        const desired = await loadDesired(tx, input);
+        const r = await directory.syncMemberships(tx, input.tenantId, input.userId, desired.memberships);
+        const changed = r.added.length + r.removed.length + r.changed.length > 0;
+        if (changed) await audit(tx, input, 'organisations.synced', { ...r });
+        return { changed };
+      });
+    },
+
+    async assignLicences(input: StepInput): Promise<LicenceResult> {
+      return db.withTransaction(async (tx) => {
+        const desired = await loadDesired(tx, input);
+        const r = await directory.syncLicences(tx, input.tenantId, input.userId, desired.licences);
+        const changed = r.assigned.length + r.released.length + r.updated.length > 0;
+        if (changed) await audit(tx, input, 'licences.synced', { assigned: r.assigned, released: r.released, updated: r.updated });
+        if (r.noSeatIn) return { status: 'waitingForSeat', orgKey: r.noSeatIn };
+        return { status: 'assigned', changed };
+      });
+    },
+
+    async assignProviderAccounts(input: StepInput): Promise<{ changed: boolean }> {
+      return db.withTransaction(async (tx) => {
+        const desired = await loadDesired(tx, input);
+        const r = await directory.syncProviderAccounts(tx, input.tenantId, input.userId, desired.providerAccounts);
+        const changed = r.added.length + r.removed.length > 0;
+        if (changed) await audit(tx, input, 'providerAccounts.synced', r);
+        return { changed };
+      });
+    },
+
+    async applyAccessSettings(input: StepInput): Promise<AccessSettingsResult> {
+      return db.withTransaction(async (tx) => {
+        const desired = await loadDesired(tx, input);
+        const r = await directory.syncAccessSettings(tx, input.tenantId, input.userId, desired);
+        if (r.changedFields.length || Object.keys(r.settingsAdded).length || Object.keys(r.settingsRemoved).length) {
+          await audit(tx, input, 'accessSettings.synced', { fields: r.changedFields, added: r.settingsAdded, removed: r.settingsRemoved });
+        }
+        return { roleChanged: r.roleChanged, tagsChanged: r.tagsChanged };
+      });
+    },
+
+    /** Checks that what the user will log in to matches what was asked for, before anyone tells them to log in. */
+    async verifyAccess(input: StepInput): Promise<{ verified: true }> {
+      const desired = await loadDesired(db, input);
+      const user = await directory.getAppUser(db, input.tenantId, input.userId);
+      const problems: string[] = [];
+      if (!user) problems.push('no profile');
+      else {
+        if (user.status === 'terminated') problems.push('user is terminated');
+        if (user.securityRole !== desired.securityRole) problems.push('security role not applied');
+        if (user.clientKey !== desired.clientKey) problems.push('client not applied');
+      }
+      const licences = (
+        await db.query<{ org_key: string }>('SELECT org_key FROM app_licences WHERE tenant_id = $1 AND user_id = $2 AND released_at IS NULL', [input.tenantId, input.userId])
+      ).rows.map((r) => r.org_key);
+      for (const l of desired.licences) if (!licences.includes(l.orgKey)) problems.push(`licence for ${l.orgKey} missing`);
+      if (problems.length > 0) throw ApplicationFailure.retryable(`access not effective: ${problems.join('; ')}`, FAILURE_TYPES.accessNotEffective);
+      await db.withTransaction((tx) => audit(tx, input, 'access.verified'));
+      return { verified: true };
+    },
+  };
+}

@@ -1,0 +1,52 @@
+/** Inputs and results of the activities, as the workflow sees them (ids, flags and numbers only). */
+import type { LifecycleTimings } from '../common/domain/tenant-config';
+import type { ProvisioningState } from '../common/domain/roles';
+
+export interface StepInput {
+  tenantId: string;
+  userId: string;
+  /** The SCIM request behind this run of the step, for the audit log. */
+  requestId: string;
+}
+
+export interface UserPlan {
+  /** False when the SCIM resource is gone (deleted). */
+  exists: boolean;
+  active: boolean;
+  version: number;
+  /** Why onboarding cannot proceed yet (awaitingData). */
+  missing: string[];
+  /** Epoch milliseconds, when the HR dates are set. */
+  startAt: number | null;
+  endAt: number | null;
+  timings: LifecycleTimings;
+}
+
+export type LicenceResult = { status: 'assigned'; changed: boolean } | { status: 'waitingForSeat'; orgKey: string };
+
+export interface AccessSettingsResult {
+  roleChanged: boolean;
+  tagsChanged: boolean;
+}
+
+export interface InvitationResult {
+  invitationId: string;
+  /** Epoch milliseconds. */
+  sentAt: number;
+}
+
+export interface RecordStateInput {
+  tenantId: string;
+  userId: string;
+  state: ProvisioningState;
+  waitingFor: string | null;
+  waitingUntil: number | null;
+  lastError: string | null;
+  workflowId: string;
+}
+
+/** Stable `type`s of non-retryable failures. */
+export const FAILURE_TYPES = {
+  invalidData: 'InvalidData',
+  accessNotEffective: 'AccessNotEffective',
+} as const;

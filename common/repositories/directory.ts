@@ -1,0 +1,310 @@
+/**
+ * SQL for the application directory (what the workflows provision). Every function is an
+ * idempotent convergence: run twice, it changes nothing the second time, and it reports
+ * what it changed so the caller can audit it.
+ */
+import type { Queryable } from '../db';
+import type { DesiredLicence, DesiredMembership, DesiredProfile, DesiredUser } from '../domain/desired-user';
+import type { SettingKind } from '../domain/roles';
+import { SETTING_KINDS } from '../domain/roles';
+
+export type AppUserStatus = 'provisioning' | 'invited' | 'active' | 'suspended' | 'terminated';
+
+export interface AppUser {
+  userId: string;
+  externalId: string | null;
+  email: string | null;
+  status: AppUserStatus;
+  loginEnabled: boolean;
+  securityRole: string | null;
+  clientKey: string | null;
+}
+
+export async function getScimDoc(db: Queryable, tenantId: string, userId: string): Promise<{ doc: Record<string, unknown>; version: number } | undefined> {
+  return (await db.query<{ doc: Record<string, unknown>; version: number }>('SELECT doc, version FROM scim_users WHERE tenant_id = $1 AND id::text = $2', [tenantId, userId])).rows[0];
+}
+
+export async function getAppUser(db: Queryable, tenantId: string, userId: string): Promise<AppUser | undefined> {
+  const r = (
+    await db.query<Record<string, never>>(
+      `SELECT user_id::text AS user_id, external_id, email, status, login_enabled, security_role, client_key
+       FROM app_users WHERE tenant_id = $1 AND user_id::text = $2`,
+      [tenantId, userId],
+    )
+  ).rows[0];
+  return r
+    ? { userId: r.user_id, externalId: r.external_id, email: r.email, status: r.status, loginEnabled: r.login_enabled, securityRole: r.security_role, clientKey: r.client_key }
+    : undefined;
+}
+
+const PROFILE_COLUMNS: [keyof DesiredProfile | 'clientKey' | 'caseManager', string][] = [
+  ['externalId', 'external_id'],
+  ['firstName', 'first_name'],
+  ['lastName', 'last_name'],
+  ['title', 'title'],
+  ['email', 'email'],
+  ['primaryPhone', 'primary_phone'],
+  ['alternatePhones', 'alternate_phones'],
+  ['clientKey', 'client_key'],
+  ['caseManager', 'case_manager'],
+];
+
+/** Creates the profile or brings it in line; returns the names of the fields that changed. */
+export async function upsertProfile(tx: Queryable, tenantId: string, userId: string, desired: DesiredUser): Promise<{ created: boolean; changed: string[] }> {
+  const values: Record<string, unknown> = { ...desired.profile, clientKey: desired.clientKey, caseManager: desired.caseManager };
+  const current = (
+    await tx.query<Record<string, unknown>>(`SELECT ${PROFILE_COLUMNS.map(([, c]) => c).join(', ')}, status FROM app_users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE`, [
+      tenantId,
+      userId,
+    ])
+  ).rows[0];
+  if (!current) {
+    await tx.query(
+      `INSERT INTO app_users (tenant_id, user_id, ${PROFILE_COLUMNS.map(([, c]) => c).join(', ')})
+       VALUES ($1, $2, ${PROFILE_COLUMNS.map((_, i) => `$${i + 3}`).join(', ')})`,
+      [tenantId, userId, ...PROFILE_COLUMNS.map(([k]) => values[k])],
+    );
+    return { created: true, changed: PROFILE_COLUMNS.map(([k]) => k) };
+  }
+  const changed = PROFILE_COLUMNS.filter(([k, c]) => JSON.stringify(current[c] ?? null) !== JSON.stringify(values[k] ?? null)).map(([k]) => k);
+  if (changed.length > 0) {
+    await tx.query(
+      `UPDATE app_users SET ${PROFILE_COLUMNS.map(([, c], i) => `${c} = $${i + 3}`).join(', ')}, updated_at = now() WHERE tenant_id = $1 AND user_id = $2`,
+      [tenantId, userId, ...PROFILE_COLUMNS.map(([k]) => values[k])],
+    );
+  }
+  return { created: false, changed };
+}
+
+export async function syncMemberships(tx: Queryable, tenantId: string, userId: string, desired: DesiredMembership[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+  const current = (
+    await tx.query<{ org_key: string; kind: string; role: string | null }>('SELECT org_key, kind, role FROM app_memberships WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])
+  ).rows;
+  const wanted = new Map(desired.map((m) => [m.orgKey, m]));
+  const removed = current.filter((c) => !wanted.has(c.org_key)).map((c) => c.org_key);
+  if (removed.length) await tx.query('DELETE FROM app_memberships WHERE tenant_id = $1 AND user_id = $2 AND org_key = ANY($3::text[])', [tenantId, userId, removed]);
+  const added: string[] = [];
+  const changed: string[] = [];
+  for (const m of desired) {
+    const c = current.find((x) => x.org_key === m.orgKey);
+    if (c && c.kind === m.kind && c.role === m.role) continue;
+    await tx.query(
+      `INSERT INTO app_memberships (tenant_id, user_id, org_key, kind, role) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (tenant_id, user_id, org_key) DO UPDATE SET kind = EXCLUDED.kind, role = EXCLUDED.role`,
+      [tenantId, userId, m.orgKey, m.kind, m.role],
+    );
+    (c ? changed : added).push(m.orgKey);
+  }
+  return { added, removed, changed };
+}
+
+/**
+ * Licences follow the organisation's level. A new licence takes a seat from the organisation's
+ * pool; the pool row is locked so two users cannot take the last seat at once.
+ */
+export async function syncLicences(
+  tx: Queryable,
+  tenantId: string,
+  userId: string,
+  desired: DesiredLicence[],
+): Promise<{ assigned: string[]; released: string[]; updated: string[]; noSeatIn?: string }> {
+  const current = (
+    await tx.query<{ org_key: string; licence_level: string; mobile_licence: string | null }>(
+      'SELECT org_key, licence_level, mobile_licence FROM app_licences WHERE tenant_id = $1 AND user_id = $2 AND released_at IS NULL',
+      [tenantId, userId],
+    )
+  ).rows;
+  const wanted = new Set(desired.map((l) => l.orgKey));
+  const released = current.filter((c) => !wanted.has(c.org_key)).map((c) => c.org_key);
+  if (released.length) {
+    await tx.query('UPDATE app_licences SET released_at = now() WHERE tenant_id = $1 AND user_id = $2 AND org_key = ANY($3::text[]) AND released_at IS NULL', [
+      tenantId,
+      userId,
+      released,
+    ]);
+  }
+  const assigned: string[] = [];
+  const updated: string[] = [];
+  for (const l of desired) {
+    const c = current.find((x) => x.org_key === l.orgKey);
+    if (c) {
+      if (c.licence_level !== l.licenceLevel || c.mobile_licence !== l.mobileLicence) {
+        await tx.query('UPDATE app_licences SET licence_level = $4, mobile_licence = $5 WHERE tenant_id = $1 AND user_id = $2 AND org_key = $3', [
+          tenantId,
+          userId,
+          l.orgKey,
+          l.licenceLevel,
+          l.mobileLicence,
+        ]);
+        updated.push(l.orgKey);
+      }
+      continue;
+    }
+    const pool = (
+      await tx.query<{ seat_limit: number | null }>('SELECT seat_limit FROM organisations WHERE tenant_id = $1 AND key = $2 FOR UPDATE', [tenantId, l.orgKey])
+    ).rows[0];
+    if (pool?.seat_limit !== null && pool?.seat_limit !== undefined) {
+      const used = (
+        await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM app_licences WHERE tenant_id = $1 AND org_key = $2 AND released_at IS NULL', [tenantId, l.orgKey])
+      ).rows[0].n;
+      if (used >= pool.seat_limit) return { assigned, released, updated, noSeatIn: l.orgKey };
+    }
+    await tx.query(
+      `INSERT INTO app_licences (tenant_id, user_id, org_key, licence_level, mobile_licence) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (tenant_id, user_id, org_key) DO UPDATE SET licence_level = EXCLUDED.licence_level, mobile_licence = EXCLUDED.mobile_licence,
+         assigned_at = now(), released_at = NULL`,
+      [tenantId, userId, l.orgKey, l.licenceLevel, l.mobileLicence],
+    );
+    assigned.push(l.orgKey);
+  }
+  return { assigned, released, updated };
+}
+
+export async function syncProviderAccounts(
+  tx: Queryable,
+  tenantId: string,
+  userId: string,
+  desired: { providerType: string; orgKey: string }[],
+): Promise<{ added: string[]; removed: string[] }> {
+  const current = (
+    await tx.query<{ provider_type: string; org_key: string }>('SELECT provider_type, org_key FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])
+  ).rows.map((r) => `${r.provider_type}@${r.org_key}`);
+  const wanted = desired.map((d) => `${d.providerType}@${d.orgKey}`);
+  const removed = current.filter((c) => !wanted.includes(c));
+  const added = wanted.filter((w) => !current.includes(w));
+  for (const r of removed) {
+    const [type, org] = [r.slice(0, r.lastIndexOf('@')), r.slice(r.lastIndexOf('@') + 1)];
+    await tx.query('DELETE FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2 AND provider_type = $3 AND org_key = $4', [tenantId, userId, type, org]);
+  }
+  for (const d of desired.filter((x) => added.includes(`${x.providerType}@${x.orgKey}`))) {
+    await tx.query('INSERT INTO app_provider_accounts (tenant_id, user_id, provider_type, org_key) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+      tenantId,
+      userId,
+      d.providerType,
+      d.orgKey,
+    ]);
+  }
+  return { added, removed };
+}
+
+export interface AccessSettingsChange {
+  roleChanged: boolean;
+  tagsChanged: boolean;
+  changedFields: string[];
+  settingsAdded: Partial<Record<SettingKind, string[]>>;
+  settingsRemoved: Partial<Record<SettingKind, string[]>>;
+}
+
+export async function syncAccessSettings(tx: Queryable, tenantId: string, userId: string, desired: DesiredUser): Promise<AccessSettingsChange> {
+  const cur = (
+    await tx.query<{ security_role: string | null; employee_type: string | null; allow_grid_export: boolean; receives_documentation: boolean }>(
+      'SELECT security_role, employee_type, allow_grid_export, receives_documentation FROM app_users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE',
+      [tenantId, userId],
+    )
+  ).rows[0];
+  const changedFields: string[] = [];
+  if (cur.security_role !== desired.securityRole) changedFields.push('securityRole');
+  if (cur.employee_type !== desired.employeeType) changedFields.push('employeeType');
+  if (cur.allow_grid_export !== desired.allowGridExport) changedFields.push('allowGridExport');
+  if (cur.receives_documentation !== desired.receivesDocumentation) changedFields.push('receivesDocumentation');
+  const roleChanged = changedFields.includes('securityRole') && desired.securityRole !== null;
+  if (changedFields.length > 0) {
+    await tx.query(
+      `UPDATE app_users SET security_role = $3, employee_type = $4, allow_grid_export = $5, receives_documentation = $6,
+         role_changed_at = CASE WHEN $7 THEN now() ELSE role_changed_at END, updated_at = now()
+       WHERE tenant_id = $1 AND user_id = $2`,
+      [tenantId, userId, desired.securityRole, desired.employeeType, desired.allowGridExport, desired.receivesDocumentation, roleChanged],
+    );
+  }
+  const rows = (await tx.query<{ kind: SettingKind; value: string }>('SELECT kind, value FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])).rows;
+  const settingsAdded: AccessSettingsChange['settingsAdded'] = {};
+  const settingsRemoved: AccessSettingsChange['settingsRemoved'] = {};
+  for (const kind of SETTING_KINDS) {
+    const have = rows.filter((r) => r.kind === kind).map((r) => r.value);
+    const want = desired.settings[kind];
+    const add = want.filter((v) => !have.includes(v));
+    const remove = have.filter((v) => !want.includes(v));
+    if (remove.length) {
+      settingsRemoved[kind] = remove;
+      await tx.query('DELETE FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2 AND kind = $3 AND value = ANY($4::text[])', [tenantId, userId, kind, remove]);
+    }
+    if (add.length) {
+      settingsAdded[kind] = add;
+      await tx.query(
+        `INSERT INTO app_user_settings (tenant_id, user_id, kind, value) SELECT $1, $2, $3, v FROM unnest($4::text[]) AS v ON CONFLICT DO NOTHING`,
+        [tenantId, userId, kind, add],
+      );
+    }
+  }
+  // Employee-area tags go through the application's cache: their window restarts when they change.
+  const tagsChanged = Boolean(settingsAdded.employeeArea?.length || settingsRemoved.employeeArea?.length);
+  if (tagsChanged) await tx.query('UPDATE app_users SET tags_changed_at = now() WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
+  return { roleChanged, tagsChanged, changedFields, settingsAdded, settingsRemoved };
+}
+
+export async function setStatus(tx: Queryable, tenantId: string, userId: string, status: AppUserStatus, loginEnabled: boolean): Promise<boolean> {
+  const r = await tx.query(
+    `UPDATE app_users SET status = $3, login_enabled = $4, updated_at = now(), terminated_at = CASE WHEN $3 = 'terminated' THEN now() ELSE terminated_at END
+     WHERE tenant_id = $1 AND user_id = $2 AND (status <> $3 OR login_enabled <> $4)`,
+    [tenantId, userId, status, loginEnabled],
+  );
+  return r.rowCount > 0;
+}
+
+/** Termination: every entitlement ended, the user row kept for audit. */
+export async function releaseEntitlements(tx: Queryable, tenantId: string, userId: string): Promise<{ licences: number; memberships: number; invitations: number }> {
+  const licences = await tx.query('UPDATE app_licences SET released_at = now() WHERE tenant_id = $1 AND user_id = $2 AND released_at IS NULL', [tenantId, userId]);
+  const memberships = await tx.query('DELETE FROM app_memberships WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
+  await tx.query('DELETE FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
+  await tx.query('DELETE FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
+  const invitations = await revokeInvitations(tx, tenantId, userId);
+  return { licences: licences.rowCount, memberships: memberships.rowCount, invitations };
+}
+
+export async function revokeInvitations(tx: Queryable, tenantId: string, userId: string): Promise<number> {
+  return (
+    await tx.query(`UPDATE invitations SET status = 'revoked', revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND status IN ('pending', 'sent')`, [tenantId, userId])
+  ).rowCount;
+}
+
+export interface AuditEntry {
+  tenantId: string;
+  userId: string | null;
+  action: string;
+  detail?: Record<string, unknown>;
+  requestId?: string | null;
+  workflowId?: string | null;
+  runId?: string | null;
+  step?: string | null;
+}
+
+export async function appendAudit(tx: Queryable, e: AuditEntry): Promise<void> {
+  await tx.query('INSERT INTO audit_log (tenant_id, user_id, action, detail, request_id, workflow_id, run_id, step) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)', [
+    e.tenantId,
+    e.userId,
+    e.action,
+    JSON.stringify(e.detail ?? {}),
+    e.requestId ?? null,
+    e.workflowId ?? null,
+    e.runId ?? null,
+    e.step ?? null,
+  ]);
+}
+
+export async function recordProvisioningState(
+  db: Queryable,
+  s: { tenantId: string; userId: string; state: string; waitingFor: string | null; waitingUntil: number | null; lastError: string | null; workflowId: string },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO provisioning_states (tenant_id, user_id, state, waiting_for, waiting_until, last_error, workflow_id, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+     ON CONFLICT (tenant_id, user_id) DO UPDATE SET state = EXCLUDED.state, waiting_for = EXCLUDED.waiting_for, waiting_until = EXCLUDED.waiting_until,
+       last_error = EXCLUDED.last_error, workflow_id = EXCLUDED.workflow_id, updated_at = now()`,
+    [s.tenantId, s.userId, s.state, s.waitingFor, s.waitingUntil === null ? null : new Date(s.waitingUntil), s.lastError, s.workflowId],
+  );
+}
+
+export async function getSecret(db: Queryable, name: string, generate: () => string): Promise<string> {
+  await db.query('INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, generate()]);
+  return (await db.query<{ value: string }>('SELECT value FROM app_secrets WHERE name = $1', [name])).rows[0].value;
+}

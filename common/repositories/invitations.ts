@@ -1,0 +1,99 @@
+/**
+ * Invitations and the mail-delivery ledger. Tokens are derived (HMAC of the invitation id with
+ * a server secret) so reminders can repeat the link, and only their SHA-256 is stored.
+ */
+import crypto from 'node:crypto';
+import type { Queryable } from '../db';
+import { getSecret } from './directory';
+
+export async function invitationToken(db: Queryable, invitationId: string): Promise<string> {
+  const secret = await getSecret(db, 'invitation-token-key', () => crypto.randomBytes(32).toString('base64url'));
+  return crypto.createHmac('sha256', secret).update(invitationId).digest('base64url');
+}
+
+export function tokenHash(token: string): string {
+  return crypto.createHash('sha256').update(token).digest('hex');
+}
+
+export interface InvitationRow {
+  id: string;
+  tenantId: string;
+  userId: string;
+  status: 'pending' | 'sent' | 'accepted' | 'expired' | 'revoked';
+  sentAt: Date | null;
+  expiresAt: Date;
+}
+
+function toRow(r: Record<string, never>): InvitationRow {
+  return { id: r.id, tenantId: r.tenant_id, userId: r.user_id, status: r.status, sentAt: r.sent_at ? new Date(r.sent_at) : null, expiresAt: new Date(r.expires_at) };
+}
+
+const COLUMNS = 'id::text AS id, tenant_id, user_id::text AS user_id, status, sent_at, expires_at';
+
+/** The invitation of this workflow round, created on first call (idempotent by key). */
+export async function ensureInvitation(tx: Queryable, key: string, tenantId: string, userId: string, expiresInMs: number): Promise<InvitationRow> {
+  const existing = (await tx.query<Record<string, never>>(`SELECT ${COLUMNS} FROM invitations WHERE idempotency_key = $1 FOR UPDATE`, [key])).rows[0];
+  if (existing) return toRow(existing);
+  const id = crypto.randomUUID();
+  const token = await invitationToken(tx, id);
+  return toRow(
+    (
+      await tx.query<Record<string, never>>(
+        `INSERT INTO invitations (id, tenant_id, user_id, idempotency_key, token_hash, status, expires_at)
+         VALUES ($1, $2, $3, $4, $5, 'pending', now() + ($6::bigint * interval '1 millisecond')) RETURNING ${COLUMNS}`,
+        [id, tenantId, userId, key, tokenHash(token), expiresInMs],
+      )
+    ).rows[0],
+  );
+}
+
+export async function findInvitationByToken(db: Queryable, token: string, forUpdate = false): Promise<InvitationRow | undefined> {
+  const r = (await db.query<Record<string, never>>(`SELECT ${COLUMNS} FROM invitations WHERE token_hash = $1${forUpdate ? ' FOR UPDATE' : ''}`, [tokenHash(token)])).rows[0];
+  return r ? toRow(r) : undefined;
+}
+
+export async function markInvitationSent(tx: Queryable, id: string): Promise<Date> {
+  return (
+    await tx.query<{ sent_at: Date }>(`UPDATE invitations SET status = 'sent', sent_at = COALESCE(sent_at, now()) WHERE id = $1 RETURNING sent_at`, [id])
+  ).rows[0].sent_at;
+}
+
+export async function markInvitationAccepted(tx: Queryable, id: string): Promise<void> {
+  await tx.query(`UPDATE invitations SET status = 'accepted', accepted_at = now() WHERE id = $1`, [id]);
+}
+
+export async function expireInvitation(tx: Queryable, id: string): Promise<boolean> {
+  return (await tx.query(`UPDATE invitations SET status = 'expired' WHERE id = $1 AND status IN ('pending', 'sent')`, [id])).rowCount > 0;
+}
+
+export type DeliveryDecision = 'send' | 'alreadySent' | 'uncertain';
+
+/**
+ * Claims the right to send the mail named by `key`. A mail is sent at most once: after a
+ * crash between "sending" and "sent" we cannot know whether the SMTP server took it, so it is
+ * not sent again ('uncertain') and the audit log says so.
+ */
+export async function claimDelivery(tx: Queryable, key: string, tenantId: string, userId: string, kind: string): Promise<DeliveryDecision> {
+  const row = (await tx.query<{ status: string }>('SELECT status FROM mail_deliveries WHERE idempotency_key = $1 FOR UPDATE', [key])).rows[0];
+  if (row?.status === 'sent') return 'alreadySent';
+  if (row?.status === 'sending') return 'uncertain';
+  await tx.query(
+    `INSERT INTO mail_deliveries (idempotency_key, tenant_id, user_id, kind, status, attempts) VALUES ($1, $2, $3, $4, 'sending', 1)
+     ON CONFLICT (idempotency_key) DO UPDATE SET status = 'sending', attempts = mail_deliveries.attempts + 1`,
+    [key, tenantId, userId, kind],
+  );
+  return 'send';
+}
+
+export async function completeDelivery(db: Queryable, key: string, outcome: { sent: true; messageId: string } | { sent: false; error: string }): Promise<void> {
+  if (outcome.sent) {
+    await db.query(`UPDATE mail_deliveries SET status = 'sent', message_id = $2, sent_at = now(), last_error = NULL WHERE idempotency_key = $1`, [key, outcome.messageId]);
+  } else {
+    // The SMTP server refused or was unreachable: nothing was delivered, so a retry may send.
+    await db.query(`UPDATE mail_deliveries SET status = 'failed', last_error = $2 WHERE idempotency_key = $1`, [key, outcome.error.slice(0, 500)]);
+  }
+}
+
+export async function countDeliveries(db: Queryable, tenantId: string, userId: string): Promise<number> {
+  return (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_deliveries WHERE tenant_id = $1 AND user_id = $2 AND status = 'sent'`, [tenantId, userId])).rows[0].n;
+}

@@ -1,0 +1,164 @@
+/** SQL for SCIM groups. Members are rows of their own, so PATCHing a 50,000-member group touches only the members named. */
+import type { Queryable } from '../db';
+import type { ListQuery } from './scim-users';
+
+export interface ScimGroupRow {
+  id: string;
+  tenantId: string;
+  displayName: string;
+  externalId: string | null;
+  doc: Record<string, unknown>;
+  version: number;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface GroupMember {
+  value: string;
+  type: 'User' | 'Group';
+  display: string | null;
+}
+
+const COLUMNS = `r.id::text AS id, r.tenant_id, r.display_name, r.external_id, r.doc, r.version, r.created_at, r.updated_at`;
+
+function toRow(r: Record<string, never>): ScimGroupRow {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    displayName: r.display_name,
+    externalId: r.external_id,
+    doc: r.doc ?? {},
+    version: r.version,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+  };
+}
+
+export async function insertGroup(tx: Queryable, tenantId: string, id: string, g: { displayName: string; externalId: string | null; doc: Record<string, unknown> }): Promise<ScimGroupRow> {
+  return toRow(
+    (
+      await tx.query<Record<string, never>>(
+        `INSERT INTO scim_groups AS r (tenant_id, id, display_name, external_id, doc) VALUES ($1, $2, $3, $4, $5::jsonb) RETURNING ${COLUMNS}`,
+        [tenantId, id, g.displayName, g.externalId, JSON.stringify(g.doc)],
+      )
+    ).rows[0],
+  );
+}
+
+export async function getGroup(db: Queryable, tenantId: string, id: string, forUpdate = false): Promise<ScimGroupRow | undefined> {
+  const r = (
+    await db.query<Record<string, never>>(`SELECT ${COLUMNS} FROM scim_groups r WHERE r.tenant_id = $1 AND r.id::text = $2${forUpdate ? ' FOR UPDATE' : ''}`, [
+      tenantId,
+      id,
+    ])
+  ).rows[0];
+  return r ? toRow(r) : undefined;
+}
+
+export async function updateGroup(tx: Queryable, tenantId: string, id: string, g: { displayName: string; externalId: string | null; doc: Record<string, unknown> }): Promise<ScimGroupRow> {
+  return toRow(
+    (
+      await tx.query<Record<string, never>>(
+        `UPDATE scim_groups AS r SET display_name = $3, external_id = $4, doc = $5::jsonb, version = version + 1, updated_at = clock_timestamp()
+         WHERE r.tenant_id = $1 AND r.id::text = $2 RETURNING ${COLUMNS}`,
+        [tenantId, id, g.displayName, g.externalId, JSON.stringify(g.doc)],
+      )
+    ).rows[0],
+  );
+}
+
+/** Bumps the version after a membership-only change (ETags must change with members). */
+export async function touchGroup(tx: Queryable, tenantId: string, id: string): Promise<ScimGroupRow> {
+  return toRow(
+    (
+      await tx.query<Record<string, never>>(
+        `UPDATE scim_groups AS r SET version = version + 1, updated_at = clock_timestamp() WHERE r.tenant_id = $1 AND r.id::text = $2 RETURNING ${COLUMNS}`,
+        [tenantId, id],
+      )
+    ).rows[0],
+  );
+}
+
+export async function deleteGroup(tx: Queryable, tenantId: string, id: string): Promise<number | undefined> {
+  await tx.query('DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id::text = $2', [tenantId, id]);
+  return (await tx.query<{ version: number }>('DELETE FROM scim_groups WHERE tenant_id = $1 AND id::text = $2 RETURNING version', [tenantId, id])).rows[0]
+    ?.version;
+}
+
+export async function listGroups(db: Queryable, tenantId: string, q: ListQuery): Promise<ScimGroupRow[]> {
+  const params = [tenantId, ...q.params];
+  const dir = q.descending ? 'DESC' : 'ASC';
+  let keyset = '';
+  if (q.after) {
+    params.push(q.after.createdAt, q.after.id);
+    keyset = ` AND (r.created_at, r.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+  }
+  params.push(q.limit, q.offset);
+  const sql = `SELECT ${COLUMNS} FROM scim_groups r WHERE r.tenant_id = $1 AND (${q.where})${keyset}
+    ORDER BY ${q.orderBy} ${dir} NULLS LAST, r.created_at ${dir}, r.id ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`;
+  return (await db.query<Record<string, never>>(sql, params)).rows.map(toRow);
+}
+
+export async function countGroups(db: Queryable, tenantId: string, where: string, params: unknown[]): Promise<number> {
+  return (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM scim_groups r WHERE r.tenant_id = $1 AND (${where})`, [tenantId, ...params]))
+    .rows[0].n;
+}
+
+export async function membersOf(db: Queryable, tenantId: string, groupIds: string[]): Promise<Map<string, GroupMember[]>> {
+  const result = new Map<string, GroupMember[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return result;
+  const rows = (
+    await db.query<{ group_id: string; member_id: string; member_type: 'User' | 'Group'; display: string | null }>(
+      `SELECT m.group_id::text AS group_id, m.member_id::text AS member_id, m.member_type,
+              COALESCE(u.display_name, u.user_name, g.display_name) AS display
+       FROM scim_group_members m
+       LEFT JOIN scim_users u ON m.member_type = 'User' AND u.tenant_id = m.tenant_id AND u.id = m.member_id
+       LEFT JOIN scim_groups g ON m.member_type = 'Group' AND g.tenant_id = m.tenant_id AND g.id = m.member_id
+       WHERE m.tenant_id = $1 AND m.group_id::text = ANY($2::text[]) ORDER BY m.member_id`,
+      [tenantId, groupIds],
+    )
+  ).rows;
+  for (const r of rows) result.get(r.group_id)?.push({ value: r.member_id, type: r.member_type, display: r.display });
+  return result;
+}
+
+/** Which of `ids` are users or groups of this tenant (members may only reference those). */
+export async function resolveMemberTypes(db: Queryable, tenantId: string, ids: string[]): Promise<Map<string, 'User' | 'Group'>> {
+  const found = new Map<string, 'User' | 'Group'>();
+  if (ids.length === 0) return found;
+  const rows = (
+    await db.query<{ id: string; type: 'User' | 'Group' }>(
+      `SELECT id::text AS id, 'User' AS type FROM scim_users WHERE tenant_id = $1 AND id::text = ANY($2::text[])
+       UNION ALL SELECT id::text, 'Group' FROM scim_groups WHERE tenant_id = $1 AND id::text = ANY($2::text[])`,
+      [tenantId, ids],
+    )
+  ).rows;
+  for (const r of rows) found.set(r.id, r.type);
+  return found;
+}
+
+export async function addMembers(tx: Queryable, tenantId: string, groupId: string, members: { id: string; type: 'User' | 'Group' }[]): Promise<string[]> {
+  if (members.length === 0) return [];
+  return (
+    await tx.query<{ member_id: string }>(
+      `INSERT INTO scim_group_members (tenant_id, group_id, member_id, member_type)
+       SELECT $1, $2::uuid, m.id::uuid, m.type FROM unnest($3::text[], $4::text[]) AS m(id, type)
+       ON CONFLICT DO NOTHING RETURNING member_id::text AS member_id`,
+      [tenantId, groupId, members.map((m) => m.id), members.map((m) => m.type)],
+    )
+  ).rows.map((r) => r.member_id);
+}
+
+export async function removeMembers(tx: Queryable, tenantId: string, groupId: string, memberIds: string[] | 'all'): Promise<string[]> {
+  const result =
+    memberIds === 'all'
+      ? await tx.query<{ member_id: string }>('DELETE FROM scim_group_members WHERE tenant_id = $1 AND group_id::text = $2 RETURNING member_id::text AS member_id', [
+          tenantId,
+          groupId,
+        ])
+      : await tx.query<{ member_id: string }>(
+          'DELETE FROM scim_group_members WHERE tenant_id = $1 AND group_id::text = $2 AND member_id::text = ANY($3::text[]) RETURNING member_id::text AS member_id',
+          [tenantId, groupId, memberIds],
+        );
+  return result.rows.map((r) => r.member_id);
+}

@@ -1,0 +1,63 @@
+/** Tenants and their versioned configuration. Saving a version also materialises its organisations. */
+import type { Queryable } from '../db';
+import { parseTenantConfig, type TenantConfig } from '../domain/tenant-config';
+
+export interface TenantRow {
+  id: string;
+  name: string;
+}
+
+export async function createTenant(db: Queryable, id: string, name: string): Promise<void> {
+  await db.query('INSERT INTO tenants (id, name) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING', [id, name]);
+}
+
+export async function getTenant(db: Queryable, id: string): Promise<TenantRow | undefined> {
+  return (await db.query<TenantRow>('SELECT id, name FROM tenants WHERE id = $1', [id])).rows[0];
+}
+
+export async function listTenants(db: Queryable): Promise<TenantRow[]> {
+  return (await db.query<TenantRow>('SELECT id, name FROM tenants ORDER BY id')).rows;
+}
+
+export interface ConfigVersion {
+  version: number;
+  config: TenantConfig;
+  createdBy: string;
+  createdAt: Date;
+}
+
+/** The current (latest) configuration; a tenant without one gets the validated defaults. */
+export async function currentConfig(db: Queryable, tenantId: string): Promise<ConfigVersion> {
+  const row = (
+    await db.query<{ version: number; config: unknown; created_by: string; created_at: Date }>(
+      'SELECT version, config, created_by, created_at FROM tenant_config_versions WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1',
+      [tenantId],
+    )
+  ).rows[0];
+  if (!row) return { version: 0, config: parseTenantConfig({}), createdBy: 'default', createdAt: new Date(0) };
+  return { version: row.version, config: parseTenantConfig(row.config), createdBy: row.created_by, createdAt: row.created_at };
+}
+
+/** Stores a new version (validated first) and brings the organisations table in line with it. */
+export async function saveConfigVersion(db: Queryable, tenantId: string, input: unknown, createdBy: string): Promise<number> {
+  const config = parseTenantConfig(input);
+  const next = (
+    await db.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int + 1 AS v FROM tenant_config_versions WHERE tenant_id = $1', [tenantId])
+  ).rows[0].v;
+  await db.query('INSERT INTO tenant_config_versions (tenant_id, version, config, created_by) VALUES ($1, $2, $3::jsonb, $4)', [
+    tenantId,
+    next,
+    JSON.stringify(config),
+    createdBy,
+  ]);
+  for (const o of config.organisations) {
+    await db.query(
+      `INSERT INTO organisations (tenant_id, key, name, kind, licence_level, mobile_licence, services, seat_limit)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (tenant_id, key) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, licence_level = EXCLUDED.licence_level,
+         mobile_licence = EXCLUDED.mobile_licence, services = EXCLUDED.services, seat_limit = EXCLUDED.seat_limit`,
+      [tenantId, o.key, o.name, o.kind, o.licenceLevel ?? null, o.mobileLicence ?? null, o.services, o.seatLimit ?? null],
+    );
+  }
+  return next;
+}

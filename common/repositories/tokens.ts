@@ -1,0 +1,80 @@
+/**
+ * Bearer tokens. A token is random (256 bits), shown once, stored as a SHA-256 hash,
+ * compared in constant time, revocable. Tokens are never logged.
+ */
+import crypto from 'node:crypto';
+import type { Queryable } from '../db';
+
+export type TokenKind = 'scim' | 'admin';
+
+export interface TokenInfo {
+  id: string;
+  tenantId: string;
+  name: string;
+  kind: TokenKind;
+  prefix: string;
+  createdAt: Date;
+  revokedAt: Date | null;
+  lastUsedAt: Date | null;
+}
+
+export function hashToken(token: string): string {
+  return crypto.createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+export async function createToken(db: Queryable, tenantId: string, name: string, kind: TokenKind = 'scim'): Promise<{ token: string; id: string }> {
+  const token = `sf${kind === 'admin' ? 'a' : 's'}_${crypto.randomBytes(32).toString('base64url')}`;
+  const id = crypto.randomUUID();
+  await db.query('INSERT INTO scim_tokens (id, tenant_id, name, kind, token_hash, prefix) VALUES ($1, $2, $3, $4, $5, $6)', [
+    id,
+    tenantId,
+    name,
+    kind,
+    hashToken(token),
+    token.slice(0, 8),
+  ]);
+  return { token, id };
+}
+
+/** Finds the live token matching `presented`; undefined for unknown or revoked tokens. */
+export async function verifyToken(db: Queryable, presented: string): Promise<{ id: string; tenantId: string; kind: TokenKind } | undefined> {
+  const hash = hashToken(presented);
+  const row = (
+    await db.query<{ id: string; tenant_id: string; kind: TokenKind; token_hash: string }>(
+      'SELECT id, tenant_id, kind, token_hash FROM scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL',
+      [hash],
+    )
+  ).rows[0];
+  // The lookup is by hash, so its timing reveals nothing of the token; the final comparison is constant-time too.
+  if (!row || !crypto.timingSafeEqual(Buffer.from(row.token_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
+  return { id: row.id, tenantId: row.tenant_id, kind: row.kind };
+}
+
+export async function touchToken(db: Queryable, id: string): Promise<void> {
+  await db.query('UPDATE scim_tokens SET last_used_at = now() WHERE id = $1', [id]);
+}
+
+export async function listTokens(db: Queryable, tenantId?: string): Promise<TokenInfo[]> {
+  const rows = (
+    await db.query<Record<string, never>>(
+      `SELECT id, tenant_id, name, kind, prefix, created_at, revoked_at, last_used_at FROM scim_tokens
+       WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY created_at`,
+      [tenantId ?? null],
+    )
+  ).rows;
+  return rows.map((r) => ({
+    id: r.id,
+    tenantId: r.tenant_id,
+    name: r.name,
+    kind: r.kind,
+    prefix: r.prefix,
+    createdAt: r.created_at,
+    revokedAt: r.revoked_at,
+    lastUsedAt: r.last_used_at,
+  }));
+}
+
+export async function revokeToken(db: Queryable, id: string): Promise<boolean> {
+  const result = await db.query('UPDATE scim_tokens SET revoked_at = now() WHERE id::text = $1 AND revoked_at IS NULL', [id]);
+  return result.rowCount > 0;
+}

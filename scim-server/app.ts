@@ -1,0 +1,116 @@
+/**
+ * The HTTP application: health endpoints, the SCIM API under /scim/v2 (authenticated per
+ * tenant), and the invitation pages. Built from its dependencies so tests and the all-in-one
+ * process assemble it the same way.
+ */
+import crypto from 'node:crypto';
+import express, { type Request, type Router } from 'express';
+import type { Db } from '../common/db';
+import type { Logger } from '../common/logger';
+import { bearerAuth } from './auth';
+import { bulkRouter } from './bulk';
+import type { ScimContext } from './context';
+import { discoveryRouter } from './discovery';
+import { errorBoundary, sendScimError } from './error-boundary';
+import { groupsRouter } from './groups/routes';
+import { declareSchemas } from './schemas';
+import { ScimError } from './scim-error';
+import { usersRouter } from './users/routes';
+
+export const SCIM_BASE_PATH = '/scim/v2';
+
+export interface ScimAppOptions {
+  db: Db;
+  logger: Logger;
+  /** Public base URL of this server (no trailing slash); SCIM URLs are `${publicUrl}/scim/v2/...`. */
+  publicUrl: string;
+  bodyLimitBytes: number;
+  rateLimit: { perSecond: number; burst: number };
+  tokenCacheMs?: number;
+  /** Told after each committed write, so the outbox relay delivers without waiting for its poll. */
+  onCommitted?: () => void;
+  /** Readiness checks by name; /readyz is 200 only when all pass. */
+  readiness?: Record<string, () => Promise<void>>;
+  /** Further routers mounted at the root (invitation pages, codec, metrics). */
+  extraRouters?: Router[];
+}
+
+const MAX_JSON_DEPTH = 32;
+
+function depthOf(value: unknown, limit: number, depth = 0): number {
+  if (depth > limit || typeof value !== 'object' || value === null) return depth;
+  let max = depth;
+  for (const v of Object.values(value)) {
+    max = Math.max(max, depthOf(v, limit, depth + 1));
+    if (max > limit) break;
+  }
+  return max;
+}
+
+export function createScimApp(options: ScimAppOptions): express.Express {
+  declareSchemas();
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  const baseUrl = `${options.publicUrl}${SCIM_BASE_PATH}`;
+
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    const checks: Record<string, string> = {};
+    let ready = true;
+    for (const [name, check] of Object.entries(options.readiness ?? {})) {
+      try {
+        await check();
+        checks[name] = 'ok';
+      } catch (err) {
+        ready = false;
+        checks[name] = (err as Error).message.slice(0, 200);
+      }
+    }
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
+  });
+
+  const scim = express.Router();
+  scim.use((req, res, next) => {
+    const offered = req.get('X-Request-Id');
+    req.requestId = offered && /^[A-Za-z0-9._:-]{1,64}$/.test(offered) ? offered : crypto.randomUUID();
+    res.setHeader('X-Request-Id', req.requestId);
+    next();
+  });
+  scim.use((req, res, next) => {
+    if (['POST', 'PUT', 'PATCH'].includes(req.method) && req.headers['content-length'] !== '0' && (req.headers['content-length'] || req.headers['transfer-encoding'])) {
+      // RFC 7644 §3.1: application/scim+json; plain application/json is accepted too (many clients send it).
+      if (!req.is(['application/scim+json', 'application/json', 'application/*+json'])) {
+        return sendScimError(res, new ScimError(415, undefined, 'Send the body as "Content-Type: application/scim+json" (or application/json).'));
+      }
+    }
+    next();
+  });
+  scim.use(bearerAuth({ db: options.db, kind: 'scim', rateLimit: options.rateLimit, cacheMs: options.tokenCacheMs }));
+  scim.use(express.json({ limit: options.bodyLimitBytes, type: ['application/scim+json', 'application/json', 'application/*+json'], strict: true }));
+  scim.use((req, _res, next) => {
+    if (req.body !== undefined && depthOf(req.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
+      return next(ScimError.badRequest('invalidSyntax', `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`));
+    }
+    next();
+  });
+
+  const context = (req: Request): ScimContext => ({
+    db: options.db,
+    tenantId: (req.auth as { tenantId: string }).tenantId,
+    requestId: req.requestId as string,
+    baseUrl,
+    onCommitted: options.onCommitted ?? (() => undefined),
+  });
+  scim.use(discoveryRouter(baseUrl, options.bodyLimitBytes));
+  scim.use('/Users', usersRouter(context));
+  scim.use('/Groups', groupsRouter(context));
+  scim.use('/Bulk', bulkRouter(context));
+  scim.use((req, res) => sendScimError(res, ScimError.notFound(`No SCIM endpoint ${req.method} ${req.path}.`)));
+  scim.use(errorBoundary(options.logger));
+  app.use(SCIM_BASE_PATH, scim);
+
+  for (const router of options.extraRouters ?? []) app.use(router);
+  app.use(errorBoundary(options.logger));
+  return app;
+}

@@ -1,0 +1,91 @@
+/**
+ * Bearer-token authentication and per-token rate limiting. A token maps to exactly one
+ * tenant; everything downstream sees only that tenant's rows.
+ */
+import type { RequestHandler } from 'express';
+import type { Db } from '../common/db';
+import { hashToken, touchToken, verifyToken, type TokenKind } from '../common/repositories/tokens';
+import { sendScimError } from './error-boundary';
+import { ScimError } from './scim-error';
+
+export interface AuthOptions {
+  db: Db;
+  kind: TokenKind;
+  /** How long a verified token is trusted without a database look-up; revocation takes effect within it. Default 5 s. */
+  cacheMs?: number;
+  rateLimit: { perSecond: number; burst: number };
+}
+
+interface Authenticated {
+  tokenId: string;
+  tenantId: string;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    auth?: Authenticated;
+    requestId?: string;
+  }
+}
+
+/** Token bucket per token: `burst` requests at once, refilled at `perSecond`. */
+export class RateLimiter {
+  private buckets = new Map<string, { tokens: number; at: number }>();
+  constructor(private readonly perSecond: number, private readonly burst: number) {}
+
+  /** Returns 0 when allowed, else the seconds to wait. */
+  take(key: string, now = Date.now()): number {
+    const b = this.buckets.get(key) ?? { tokens: this.burst, at: now };
+    b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) / 1000) * this.perSecond);
+    b.at = now;
+    this.buckets.set(key, b);
+    if (b.tokens >= 1) {
+      b.tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - b.tokens) / this.perSecond));
+  }
+}
+
+export function bearerAuth(options: AuthOptions): RequestHandler {
+  const cacheMs = options.cacheMs ?? 5_000;
+  const cache = new Map<string, Authenticated & { until: number; touchedAt: number }>();
+  const limiter = new RateLimiter(options.rateLimit.perSecond, options.rateLimit.burst);
+  const challenge = (res: Parameters<RequestHandler>[1], detail: string) => {
+    res.setHeader('WWW-Authenticate', 'Bearer realm="scimflow"');
+    sendScimError(res, new ScimError(401, undefined, detail));
+  };
+
+  return async (req, res, next) => {
+    const header = req.headers.authorization ?? '';
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match) return challenge(res, 'Send the tenant\'s token as "Authorization: Bearer <token>".');
+    const hash = hashToken(match[1]);
+    const now = Date.now();
+    let auth = cache.get(hash);
+    if (!auth || auth.until < now) {
+      try {
+        const found = await verifyToken(options.db, match[1]);
+        if (!found || found.kind !== options.kind) {
+          cache.delete(hash);
+          return challenge(res, 'The bearer token is unknown or revoked.');
+        }
+        auth = { tokenId: found.id, tenantId: found.tenantId, until: now + cacheMs, touchedAt: auth?.touchedAt ?? 0 };
+        cache.set(hash, auth);
+      } catch (err) {
+        return next(err);
+      }
+    }
+    const wait = limiter.take(auth.tokenId, now);
+    if (wait > 0) {
+      return sendScimError(res, new ScimError(429, undefined, `Too many requests for this token; retry after ${wait} s.`, { retryAfterSeconds: wait }));
+    }
+    // Record use at most once a minute per token, off the request's path.
+    if (now - auth.touchedAt > 60_000) {
+      auth.touchedAt = now;
+      touchToken(options.db, auth.tokenId).catch(() => undefined);
+    }
+    req.auth = { tokenId: auth.tokenId, tenantId: auth.tenantId };
+    next();
+  };
+}

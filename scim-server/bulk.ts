@@ -1,0 +1,132 @@
+/**
+ * POST /Bulk (RFC 7644 §3.7): operations run in order through the same services as single
+ * requests; `bulkId:` references resolve to the ids created earlier in the request;
+ * `failOnErrors` stops after that many errors.
+ */
+import { Router, type Request } from 'express';
+import type { ScimContext } from './context';
+import { MAX_BULK_OPERATIONS } from './context';
+import { toScimError } from './error-boundary';
+import * as groupService from './groups/service';
+import { sendScim } from './respond';
+import { ScimError, scimErrorBody } from './scim-error';
+import * as userService from './users/service';
+
+type Json = Record<string, unknown>;
+
+interface BulkOperation {
+  method: string;
+  path: string;
+  bulkId?: string;
+  data?: unknown;
+  version?: string;
+}
+
+function parseBulk(body: unknown): { operations: BulkOperation[]; failOnErrors: number } {
+  const b = body as Json;
+  if (typeof b !== 'object' || b === null || !Array.isArray(b.schemas) || !b.schemas.includes('urn:ietf:params:scim:api:messages:2.0:BulkRequest')) {
+    throw ScimError.badRequest('invalidSyntax', 'A Bulk body must list "urn:ietf:params:scim:api:messages:2.0:BulkRequest" in "schemas".');
+  }
+  if (!Array.isArray(b.Operations) || b.Operations.length === 0) throw ScimError.badRequest('invalidSyntax', 'A Bulk body needs a non-empty "Operations" array.');
+  if (b.Operations.length > MAX_BULK_OPERATIONS) {
+    throw new ScimError(413, 'tooMany', `A Bulk request may hold at most ${MAX_BULK_OPERATIONS} operations (got ${b.Operations.length}); split it.`);
+  }
+  const failOnErrors = b.failOnErrors === undefined ? Number.POSITIVE_INFINITY : Number(b.failOnErrors);
+  if (!Number.isInteger(failOnErrors) && failOnErrors !== Number.POSITIVE_INFINITY) throw ScimError.badRequest('invalidValue', '"failOnErrors" must be an integer.');
+  const operations = (b.Operations as Json[]).map((o, i) => {
+    const method = typeof o?.method === 'string' ? o.method.toUpperCase() : '';
+    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw ScimError.badRequest('invalidSyntax', `Bulk operation ${i + 1}: "method" must be POST, PUT, PATCH or DELETE.`);
+    if (typeof o.path !== 'string') throw ScimError.badRequest('invalidSyntax', `Bulk operation ${i + 1}: "path" is required.`);
+    if (method === 'POST' && (typeof o.bulkId !== 'string' || o.bulkId === '')) throw ScimError.badRequest('invalidSyntax', `Bulk operation ${i + 1}: POST needs a "bulkId".`);
+    return { method, path: o.path, bulkId: o.bulkId as string | undefined, data: o.data, version: o.version as string | undefined };
+  });
+  return { operations, failOnErrors };
+}
+
+const BULK_REF = /bulkId:([A-Za-z0-9._~-]+)/g;
+
+function unresolvedRefs(value: unknown, ids: Map<string, string>): string[] {
+  return [...JSON.stringify(value ?? null).matchAll(BULK_REF)].map((m) => m[1]).filter((ref) => !ids.has(ref));
+}
+
+function resolveRefs<T>(value: T, ids: Map<string, string>): T {
+  if (value === undefined) return value;
+  return JSON.parse(JSON.stringify(value).replace(BULK_REF, (_m, ref: string) => ids.get(ref) as string)) as T;
+}
+
+async function runOne(ctx: ScimContext, op: BulkOperation): Promise<{ status: number; location?: string; version?: string; id?: string }> {
+  const match = /^\/(Users|Groups)(?:\/([^/]+))?$/.exec(op.path);
+  if (!match) throw ScimError.badRequest('invalidPath', `"${op.path}" is not /Users, /Groups or one resource of them.`);
+  const [, type, id] = match;
+  const users = type === 'Users';
+  if (op.method === 'POST') {
+    if (id) throw ScimError.badRequest('invalidPath', 'POST goes to /Users or /Groups, without an id.');
+    const created = users ? await userService.createUser(ctx, op.data) : await groupService.createGroup(ctx, op.data);
+    return { status: 201, location: (created.resource.meta as Json).location as string, version: created.etag, id: created.resource.id };
+  }
+  if (!id) throw ScimError.badRequest('invalidPath', `${op.method} needs a resource id in "path".`);
+  const location = `${ctx.baseUrl}/${type}/${id}`;
+  if (op.method === 'DELETE') {
+    await (users ? userService.deleteUser(ctx, id, op.version) : groupService.deleteGroup(ctx, id, op.version));
+    return { status: 204, location };
+  }
+  if (op.method === 'PUT') {
+    const r = users ? await userService.replaceUser(ctx, id, op.data, op.version) : await groupService.replaceGroup(ctx, id, op.data, op.version);
+    return { status: 200, location, version: r.etag };
+  }
+  if (users) {
+    const r = await userService.patchUser(ctx, id, op.data, op.version);
+    return { status: 200, location, version: r.etag };
+  }
+  await groupService.patchGroup(ctx, id, op.data, op.version);
+  return { status: 204, location };
+}
+
+export function bulkRouter(context: (req: Request) => ScimContext): Router {
+  const router = Router();
+  router.post('/', async (req, res) => {
+    const ctx = context(req);
+    const { operations, failOnErrors } = parseBulk(req.body);
+    const ids = new Map<string, string>();
+    const results: (Json | undefined)[] = new Array(operations.length);
+    let errors = 0;
+    let pending = operations.map((_, i) => i);
+    // Operations whose bulkId references are not yet created wait for a later pass (RFC 7644 §3.7.2).
+    while (pending.length > 0 && errors < failOnErrors) {
+      const deferred: number[] = [];
+      for (const i of pending) {
+        if (errors >= failOnErrors) break;
+        const op = operations[i];
+        if (unresolvedRefs({ path: op.path, data: op.data }, ids).some((ref) => operations.some((o) => o.bulkId === ref))) {
+          deferred.push(i);
+          continue;
+        }
+        const base: Json = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) };
+        try {
+          const missing = unresolvedRefs({ path: op.path, data: op.data }, ids);
+          if (missing.length > 0) throw new ScimError(409, 'invalidValue', `bulkId "${missing[0]}" is not defined by any POST in this request.`);
+          const result = await runOne(ctx, { ...op, path: resolveRefs(op.path, ids), data: resolveRefs(op.data, ids) });
+          if (op.bulkId && result.id) ids.set(op.bulkId, result.id);
+          results[i] = { ...base, ...(result.location ? { location: result.location } : {}), ...(result.version ? { version: result.version } : {}), status: String(result.status) };
+        } catch (err) {
+          const { error, unexpected } = toScimError(err, ctx.requestId);
+          if (unexpected || error.status === 503) throw err; // not the operation's fault: fail the whole request
+          errors += 1;
+          results[i] = { ...base, status: String(error.status), response: scimErrorBody(error) };
+        }
+      }
+      if (deferred.length === pending.length) {
+        // A cycle of references: report each as unresolvable.
+        for (const i of deferred) {
+          errors += 1;
+          const op = operations[i];
+          results[i] = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: '409', response: scimErrorBody(new ScimError(409, 'invalidValue', 'Circular bulkId references cannot be resolved.')) };
+        }
+        break;
+      }
+      pending = deferred;
+    }
+    sendScim(res, 200, { schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkResponse'], Operations: results.filter((r) => r !== undefined) });
+  });
+  return router;
+}

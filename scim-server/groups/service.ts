@@ -1,0 +1,247 @@
+/**
+ * SCIM /Groups use cases. Membership PATCHes are applied as row inserts and deletes, never
+ * by rewriting the member list, so Okta Group Push and Entra stay fast on groups of tens of
+ * thousands. Member changes are recorded in the outbox as one `membership` change.
+ */
+import crypto from 'node:crypto';
+import type { Queryable } from '../../common/db';
+import { enqueueChange } from '../../common/repositories/outbox';
+import * as groups from '../../common/repositories/scim-groups';
+import type { ScimContext } from '../context';
+import type { FilterNode } from '../filter/parser';
+import { parsePatchPath } from '../filter/parser';
+import { encodeCursor, type ListRequest } from '../list-params';
+import { parsePatchBody, type PatchOperation } from '../normalise';
+import { checkIfMatch } from '../preconditions';
+import { CORE_GROUP_URN, etagOf, excludesMembers, project, renderGroup, type ScimResource } from '../render';
+import { ScimError } from '../scim-error';
+
+type Json = Record<string, unknown>;
+
+interface GroupFields {
+  displayName: string;
+  externalId: string | null;
+  doc: Json;
+}
+
+function memberIds(value: unknown, where: string): string[] {
+  if (value === undefined || value === null) return [];
+  const list = Array.isArray(value) ? value : [value];
+  return list.map((m, i) => {
+    const v = typeof m === 'object' && m !== null ? (m as Json).value : m;
+    if (typeof v !== 'string' || v.trim() === '') throw ScimError.badRequest('invalidValue', `${where}: member ${i + 1} needs a string "value" (the member's id).`);
+    return v.trim();
+  });
+}
+
+function groupFields(body: unknown): GroupFields & { members: string[] } {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw ScimError.badRequest('invalidSyntax', 'The request body must be a JSON object (a SCIM Group resource).');
+  const b = body as Json;
+  if (!Array.isArray(b.schemas) || !b.schemas.some((s) => String(s).toLowerCase() === CORE_GROUP_URN.toLowerCase())) {
+    throw ScimError.badRequest('invalidSyntax', `A Group body must list "${CORE_GROUP_URN}" in "schemas".`);
+  }
+  if (typeof b.displayName !== 'string' || b.displayName.trim() === '') throw ScimError.badRequest('invalidValue', '"displayName" is required and must be a non-empty string.');
+  if (b.externalId !== undefined && b.externalId !== null && typeof b.externalId !== 'string') throw ScimError.badRequest('invalidValue', '"externalId" must be a string.');
+  return { displayName: b.displayName, externalId: (b.externalId as string | undefined) ?? null, doc: {}, members: memberIds(b.members, 'members') };
+}
+
+async function resolveMembers(tx: Queryable, ctx: ScimContext, ids: string[], groupId: string): Promise<{ id: string; type: 'User' | 'Group' }[]> {
+  const unique = [...new Set(ids)];
+  const found = await groups.resolveMemberTypes(tx, ctx.tenantId, unique);
+  const missing = unique.filter((id) => !found.has(id));
+  if (missing.length > 0) {
+    throw ScimError.badRequest('invalidValue', `Members not found in this tenant: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}. Provision the users first.`);
+  }
+  if (unique.includes(groupId)) throw ScimError.badRequest('invalidValue', 'A group cannot be a member of itself.');
+  return unique.map((id) => ({ id, type: found.get(id) as 'User' | 'Group' }));
+}
+
+async function renderOne(ctx: ScimContext, row: groups.ScimGroupRow, attributes?: string[], excluded?: string[]): Promise<ScimResource> {
+  const members = excludesMembers(attributes, excluded) ? undefined : (await groups.membersOf(ctx.db, ctx.tenantId, [row.id])).get(row.id);
+  return project(renderGroup(row, members, ctx.baseUrl), attributes, excluded);
+}
+
+export async function createGroup(ctx: ScimContext, body: unknown): Promise<{ resource: ScimResource; etag: string }> {
+  const fields = groupFields(body);
+  const id = crypto.randomUUID();
+  const row = await ctx.db.withTransaction(async (tx) => {
+    const inserted = await groups.insertGroup(tx, ctx.tenantId, id, fields);
+    await groups.addMembers(tx, ctx.tenantId, id, await resolveMembers(tx, ctx, fields.members, id));
+    await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'Group', resourceId: id, change: 'created', resourceVersion: inserted.version, requestId: ctx.requestId });
+    return inserted;
+  });
+  ctx.onCommitted();
+  return { resource: await renderOne(ctx, row), etag: etagOf(row.version) };
+}
+
+export async function getGroup(ctx: ScimContext, id: string): Promise<groups.ScimGroupRow> {
+  const row = await groups.getGroup(ctx.db, ctx.tenantId, id);
+  if (!row) throw ScimError.notFound(`Group "${id}" not found.`);
+  return row;
+}
+
+export async function getGroupResource(ctx: ScimContext, id: string, attributes?: string[], excluded?: string[]) {
+  const row = await getGroup(ctx, id);
+  return { resource: await renderOne(ctx, row, attributes, excluded), etag: etagOf(row.version) };
+}
+
+async function writeGroup(
+  ctx: ScimContext,
+  id: string,
+  ifMatch: string | undefined,
+  apply: (tx: Queryable, current: groups.ScimGroupRow) => Promise<{ fields?: GroupFields; membersChanged: boolean }>,
+) {
+  let changed = false;
+  await ctx.db.withTransaction(async (tx) => {
+    const current = await groups.getGroup(tx, ctx.tenantId, id, true);
+    if (!current) throw ScimError.notFound(`Group "${id}" not found.`);
+    checkIfMatch(ifMatch, current.version);
+    const result = await apply(tx, current);
+    const fieldsChanged =
+      result.fields !== undefined && (result.fields.displayName !== current.displayName || result.fields.externalId !== current.externalId);
+    if (!fieldsChanged && !result.membersChanged) return;
+    changed = true;
+    const updated = fieldsChanged ? await groups.updateGroup(tx, ctx.tenantId, id, result.fields as GroupFields) : await groups.touchGroup(tx, ctx.tenantId, id);
+    await enqueueChange(tx, {
+      tenantId: ctx.tenantId,
+      resourceType: 'Group',
+      resourceId: id,
+      change: result.membersChanged ? 'membership' : 'updated',
+      resourceVersion: updated.version,
+      requestId: ctx.requestId,
+    });
+  });
+  if (changed) ctx.onCommitted();
+  return changed;
+}
+
+export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
+  const fields = groupFields(body);
+  const changed = await writeGroup(ctx, id, ifMatch, async (tx) => {
+    const wanted = await resolveMembers(tx, ctx, fields.members, id);
+    const currentIds = new Set((await groups.membersOf(tx, ctx.tenantId, [id])).get(id)?.map((m) => m.value));
+    const wantedIds = new Set(wanted.map((m) => m.id));
+    const removed = await groups.removeMembers(tx, ctx.tenantId, id, [...currentIds].filter((m) => !wantedIds.has(m)));
+    const added = await groups.addMembers(tx, ctx.tenantId, id, wanted.filter((m) => !currentIds.has(m.id)));
+    return { fields, membersChanged: removed.length + added.length > 0 };
+  });
+  return { ...(await getGroupResource(ctx, id)), changed };
+}
+
+/** The member ids named by a `members[value eq "x"]` filter (Entra's removal form), or undefined when the filter is of another shape. */
+function idsFromMemberFilter(filter: FilterNode): string[] | undefined {
+  if (filter.type === 'compare' && filter.op === 'eq' && filter.path.attr.toLowerCase() === 'value' && typeof filter.value === 'string') return [filter.value];
+  if (filter.type === 'or') {
+    const l = idsFromMemberFilter(filter.left);
+    const r = idsFromMemberFilter(filter.right);
+    return l && r ? [...l, ...r] : undefined;
+  }
+  return undefined;
+}
+
+async function applyGroupOperation(tx: Queryable, ctx: ScimContext, groupId: string, fields: GroupFields, op: PatchOperation, index: number): Promise<boolean> {
+  const where = `Operation ${index + 1}`;
+  if (!op.path) {
+    // No-path form: the value is an object of attributes (RFC 7644 §3.5.2.1/.3).
+    if (typeof op.value !== 'object' || op.value === null || Array.isArray(op.value)) {
+      throw ScimError.badRequest('invalidValue', `${where}: without a "path", "value" must be an object of attributes.`);
+    }
+    let changed = false;
+    for (const [key, value] of Object.entries(op.value as Json)) {
+      changed = (await applyGroupOperation(tx, ctx, groupId, fields, { op: op.op, path: key, value }, index)) || changed;
+    }
+    return changed;
+  }
+  const parsed = (() => {
+    try {
+      return parsePatchPath(op.path);
+    } catch (err) {
+      throw err instanceof ScimError ? new ScimError(400, 'invalidPath', `${where}: ${err.detail}`) : err;
+    }
+  })();
+  const attr = parsed.path.attr.toLowerCase();
+  if (parsed.path.schema && parsed.path.schema.toLowerCase() !== CORE_GROUP_URN.toLowerCase()) {
+    throw ScimError.badRequest('invalidPath', `${where}: "${op.path}" is not an attribute of Group.`);
+  }
+  if (attr === 'displayname' || attr === 'externalid') {
+    if (op.op === 'remove') {
+      if (attr === 'displayname') throw ScimError.badRequest('mutability', `${where}: displayName is required and cannot be removed.`);
+      fields.externalId = null;
+    } else {
+      if (typeof op.value !== 'string' || (attr === 'displayname' && op.value.trim() === '')) {
+        throw ScimError.badRequest('invalidValue', `${where}: "${parsed.path.attr}" must be a non-empty string.`);
+      }
+      if (attr === 'displayname') fields.displayName = op.value;
+      else fields.externalId = op.value;
+    }
+    return false;
+  }
+  if (attr === 'id' || attr === 'meta') throw ScimError.badRequest('mutability', `${where}: "${parsed.path.attr}" is read-only.`);
+  if (attr !== 'members') throw ScimError.badRequest('invalidPath', `${where}: "${op.path}" is not an attribute of Group.`);
+
+  if (op.op === 'remove') {
+    if (parsed.filter) {
+      const ids = idsFromMemberFilter(parsed.filter);
+      if (!ids) throw ScimError.badRequest('invalidFilter', `${where}: member removal supports filters of the form members[value eq "id"].`);
+      return (await groups.removeMembers(tx, ctx.tenantId, groupId, ids)).length > 0;
+    }
+    // Entra's form: remove with a value array removes exactly those members, never everyone.
+    if (op.value !== undefined) return (await groups.removeMembers(tx, ctx.tenantId, groupId, memberIds(op.value, where))).length > 0;
+    return (await groups.removeMembers(tx, ctx.tenantId, groupId, 'all')).length > 0;
+  }
+  const wanted = await resolveMembers(tx, ctx, memberIds(op.value, where), groupId);
+  if (op.op === 'replace') {
+    // replace on members sets the whole list (RFC 7644 §3.5.2.3).
+    const keep = new Set(wanted.map((m) => m.id));
+    const current = (await groups.membersOf(tx, ctx.tenantId, [groupId])).get(groupId) ?? [];
+    const removed = await groups.removeMembers(tx, ctx.tenantId, groupId, current.map((m) => m.value).filter((m) => !keep.has(m)));
+    const added = await groups.addMembers(tx, ctx.tenantId, groupId, wanted);
+    return removed.length + added.length > 0;
+  }
+  // add: re-adding an existing member is a no-op, not a duplicate.
+  return (await groups.addMembers(tx, ctx.tenantId, groupId, wanted)).length > 0;
+}
+
+export async function patchGroup(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
+  const operations = parsePatchBody(body);
+  const changed = await writeGroup(ctx, id, ifMatch, async (tx, current) => {
+    const fields: GroupFields = { displayName: current.displayName, externalId: current.externalId, doc: current.doc };
+    let membersChanged = false;
+    for (const [i, op] of operations.entries()) membersChanged = (await applyGroupOperation(tx, ctx, id, fields, op, i)) || membersChanged;
+    return { fields, membersChanged };
+  });
+  return { changed };
+}
+
+export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
+  await ctx.db.withTransaction(async (tx) => {
+    const current = await groups.getGroup(tx, ctx.tenantId, id, true);
+    if (!current) throw ScimError.notFound(`Group "${id}" not found.`);
+    checkIfMatch(ifMatch, current.version);
+    await groups.deleteGroup(tx, ctx.tenantId, id);
+    await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'Group', resourceId: id, change: 'deleted', resourceVersion: current.version + 1, requestId: ctx.requestId });
+  });
+  ctx.onCommitted();
+}
+
+export async function listGroups(ctx: ScimContext, req: ListRequest): Promise<Json> {
+  const [total, rows] = await Promise.all([
+    groups.countGroups(ctx.db, ctx.tenantId, req.query.where, req.query.params),
+    req.count === 0 ? Promise.resolve([]) : groups.listGroups(ctx.db, ctx.tenantId, req.query),
+  ]);
+  const withMembers = !excludesMembers(req.attributes, req.excludedAttributes);
+  const members = withMembers ? await groups.membersOf(ctx.db, ctx.tenantId, rows.map((r) => r.id)) : undefined;
+  const resources = rows.map((r) => project(renderGroup(r, members?.get(r.id), ctx.baseUrl), req.attributes, req.excludedAttributes));
+  const response: Json = {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+    totalResults: total,
+    itemsPerPage: resources.length,
+    ...(req.cursorMode ? {} : { startIndex: req.startIndex }),
+    Resources: resources,
+  };
+  if (req.cursorMode && rows.length === req.count && rows.length > 0) {
+    const last = rows[rows.length - 1];
+    response.nextCursor = encodeCursor(last.createdAt, last.id);
+  }
+  return response;
+}

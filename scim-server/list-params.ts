@@ -1,0 +1,114 @@
+/**
+ * Query parameters of a list or search (RFC 7644 §3.4.2, §3.4.3) and cursor paging
+ * (RFC 9865), parsed into a `ListQuery` whose filter is parameterised SQL.
+ */
+import type { ListQuery } from '../common/repositories/scim-users';
+import { MAX_PAGE_SIZE } from './context';
+import { parseFilter } from './filter/parser';
+import { filterToSql, sortToSql, type ResourceKind } from './filter/to-sql';
+import { ScimError } from './scim-error';
+
+export interface ListRequest {
+  query: ListQuery;
+  startIndex: number;
+  count: number;
+  /** Set when the client pages by cursor (RFC 9865); `startIndex` is then unused. */
+  cursorMode: boolean;
+  attributes?: string[];
+  excludedAttributes?: string[];
+}
+
+type Raw = Record<string, unknown>;
+
+function integer(raw: unknown, name: string): number | undefined {
+  if (raw === undefined || raw === null || raw === '') return undefined;
+  const n = typeof raw === 'number' ? raw : Number(String(raw));
+  if (!Number.isFinite(n) || !Number.isInteger(n)) throw ScimError.badRequest('invalidValue', `"${name}" must be an integer (got ${JSON.stringify(raw)}).`);
+  return n;
+}
+
+function csv(raw: unknown): string[] | undefined {
+  if (raw === undefined) return undefined;
+  const list = (Array.isArray(raw) ? raw : String(raw).split(',')).map((s) => String(s).trim()).filter(Boolean);
+  return list.length > 0 ? list : undefined;
+}
+
+function single(raw: unknown, name: string): string | undefined {
+  if (raw === undefined) return undefined;
+  if (Array.isArray(raw)) throw ScimError.badRequest('invalidValue', `"${name}" may be given once.`);
+  if (typeof raw !== 'string') throw ScimError.badRequest('invalidValue', `"${name}" must be a string.`);
+  return raw;
+}
+
+interface Cursor {
+  c: string;
+  i: string;
+}
+
+export function encodeCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify({ c: createdAt.toISOString(), i: id } satisfies Cursor)).toString('base64url');
+}
+
+function decodeCursor(raw: string): Cursor {
+  try {
+    const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
+    if (typeof c.c === 'string' && typeof c.i === 'string' && !Number.isNaN(Date.parse(c.c)) && /^[0-9a-f-]{36}$/i.test(c.i)) return c;
+  } catch {
+    // fall through
+  }
+  // RFC 9865 §3: an unknown or expired cursor is answered 400 invalidCursor; invalidValue is the closest RFC 7644 type.
+  throw ScimError.badRequest('invalidValue', 'The "cursor" is not one this server issued; start again without a cursor value.');
+}
+
+/** `raw` is the query string (GET) or the SearchRequest body (POST /.search). */
+export function parseListRequest(raw: Raw, kind: ResourceKind): ListRequest {
+  const params: unknown[] = ['(tenant)'];
+  const filterText = single(raw.filter, 'filter');
+  const where = filterText !== undefined && filterText.trim() !== '' ? filterToSql(parseFilter(filterText), kind, params) : 'TRUE';
+
+  const sortBy = single(raw.sortBy, 'sortBy');
+  const sortOrder = single(raw.sortOrder, 'sortOrder');
+  if (sortOrder !== undefined && !/^(ascending|descending)$/i.test(sortOrder)) {
+    throw ScimError.badRequest('invalidValue', '"sortOrder" must be "ascending" or "descending".');
+  }
+  const orderBy = sortBy ? sortToSql(sortBy, kind, params) : 'r.created_at';
+
+  const cursorRaw = raw.cursor;
+  const cursorMode = cursorRaw !== undefined;
+  const startIndexRaw = integer(raw.startIndex, 'startIndex');
+  if (cursorMode && startIndexRaw !== undefined) {
+    throw ScimError.badRequest('invalidValue', 'Use either "cursor" or "startIndex" paging, not both.');
+  }
+  let after: ListQuery['after'];
+  if (cursorMode) {
+    if (sortBy) throw ScimError.badRequest('invalidValue', 'Cursor paging follows creation order; drop "sortBy" or page with "startIndex".');
+    const text = single(cursorRaw, 'cursor') ?? '';
+    if (text !== '') {
+      const c = decodeCursor(text);
+      after = { createdAt: c.c, id: c.i };
+    }
+  }
+  // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1; a negative count as 0; above the maximum, the maximum.
+  const startIndex = Math.max(1, startIndexRaw ?? 1);
+  const count = Math.min(MAX_PAGE_SIZE, Math.max(0, integer(raw.count, 'count') ?? 100));
+  const attributes = csv(raw.attributes);
+  const excludedAttributes = csv(raw.excludedAttributes);
+  if (startIndex > 1_000_000_000) throw ScimError.badRequest('invalidValue', '"startIndex" is too large.');
+
+  return {
+    query: {
+      where,
+      params: params.slice(1),
+      orderBy,
+      descending: /^descending$/i.test(sortOrder ?? ''),
+      offset: cursorMode ? 0 : startIndex - 1,
+      limit: count,
+      after,
+    },
+    startIndex,
+    count,
+    cursorMode,
+    attributes,
+    excludedAttributes,
+  };
+}

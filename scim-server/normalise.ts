@@ -1,0 +1,117 @@
+/**
+ * The one layer for identity-provider quirks, applied before scimmy validates anything.
+ * Each rule names the IdP behaviour behind it.
+ */
+import { ENTERPRISE_USER_URN } from '../common/domain/desired-user';
+import { UserSchema } from './schemas';
+import { ScimError } from './scim-error';
+
+type Json = Record<string, unknown>;
+type AttributeDef = { type: string; config: { multiValued?: boolean }; subAttributes?: AttributeDef[]; name: string };
+
+function attributeAt(path: string): AttributeDef | undefined {
+  try {
+    return (UserSchema.definition as unknown as { attribute(p: string): AttributeDef }).attribute(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Entra ID sends booleans as the strings "True"/"False"; RFC 7643 §2.3.2 wants JSON booleans. */
+function coerceBoolean(value: unknown): unknown {
+  if (typeof value === 'string' && /^(true|false)$/i.test(value.trim())) return value.trim().toLowerCase() === 'true';
+  return value;
+}
+
+function coerceByDefinition(value: unknown, def: AttributeDef | undefined): unknown {
+  if (!def) return value;
+  // Entra ID cannot send multi-valued custom attributes: accept "a;b;c" (e.g. Join(";", ...)) for multi-valued strings.
+  if (def.config.multiValued && def.type === 'string' && typeof value === 'string') {
+    return value.split(';').map((v) => v.trim()).filter(Boolean);
+  }
+  if (def.config.multiValued && Array.isArray(value)) return value.map((v) => coerceByDefinition(v, { ...def, config: { ...def.config, multiValued: false } }));
+  if (def.type === 'boolean') return coerceBoolean(value);
+  if (def.type === 'complex' && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const out: Json = {};
+    for (const [k, v] of Object.entries(value as Json)) {
+      const sub = def.subAttributes?.find((s) => s.name.toLowerCase() === k.toLowerCase());
+      out[k] = coerceByDefinition(v, sub);
+    }
+    return out;
+  }
+  return value;
+}
+
+/** Entra ID (and Okta expressions) send the enterprise manager as a plain id string; RFC 7643 §4.3 wants `{ value }`. */
+function normaliseManager(ent: Json): void {
+  const key = Object.keys(ent).find((k) => k.toLowerCase() === 'manager');
+  if (!key) return;
+  const m = ent[key];
+  if (typeof m === 'string') {
+    if (m.trim() === '') delete ent[key];
+    else ent[key] = { value: m };
+  } else if (m === null) delete ent[key];
+}
+
+/** Normalises a User body of POST/PUT (or a no-path PATCH value). */
+export function normaliseUserBody(body: unknown): Json {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw ScimError.badRequest('invalidSyntax', 'The request body must be a JSON object (a SCIM User resource).');
+  }
+  const out: Json = {};
+  for (const [key, value] of Object.entries(body as Json)) {
+    // Passwords are not ours to keep: the application authenticates through its own login.
+    if (key.toLowerCase() === 'password') continue;
+    if (key.startsWith('urn:') && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+      const ext: Json = {};
+      for (const [k, v] of Object.entries(value as Json)) ext[k] = coerceByDefinition(v, attributeAt(`${key}:${k}`));
+      if (key.toLowerCase() === ENTERPRISE_USER_URN.toLowerCase()) normaliseManager(ext);
+      out[key] = ext;
+    } else {
+      out[key] = coerceByDefinition(value, attributeAt(key));
+    }
+  }
+  return out;
+}
+
+export interface PatchOperation {
+  op: 'add' | 'remove' | 'replace';
+  path?: string;
+  value?: unknown;
+}
+
+/** Validates the PatchOp envelope (RFC 7644 §3.5.2) and lower-cases op names (Entra sends "Replace", "Add"). */
+export function parsePatchBody(body: unknown): PatchOperation[] {
+  const b = body as { schemas?: unknown; Operations?: unknown; operations?: unknown };
+  if (typeof b !== 'object' || b === null) throw ScimError.badRequest('invalidSyntax', 'The request body must be a SCIM PatchOp message.');
+  if (!Array.isArray(b.schemas) || !b.schemas.includes('urn:ietf:params:scim:api:messages:2.0:PatchOp')) {
+    throw ScimError.badRequest('invalidSyntax', 'A PATCH body must list "urn:ietf:params:scim:api:messages:2.0:PatchOp" in "schemas".');
+  }
+  const ops = b.Operations ?? b.operations;
+  if (!Array.isArray(ops) || ops.length === 0) throw ScimError.badRequest('invalidSyntax', 'A PATCH body needs a non-empty "Operations" array.');
+  return ops.map((raw, i) => {
+    const o = raw as Json;
+    const op = typeof o?.op === 'string' ? o.op.toLowerCase() : '';
+    if (op !== 'add' && op !== 'remove' && op !== 'replace') {
+      throw ScimError.badRequest('invalidSyntax', `Operation ${i + 1}: "op" must be add, remove or replace (got ${JSON.stringify(o?.op)}).`);
+    }
+    if (o.path !== undefined && typeof o.path !== 'string') throw ScimError.badRequest('invalidPath', `Operation ${i + 1}: "path" must be a string.`);
+    if (op === 'remove' && !o.path && o.value === undefined) throw ScimError.badRequest('noTarget', `Operation ${i + 1}: "remove" needs a "path".`);
+    if (op !== 'remove' && o.value === undefined) throw ScimError.badRequest('invalidValue', `Operation ${i + 1}: "${op}" needs a "value".`);
+    return { op, ...(o.path ? { path: o.path as string } : {}), ...(o.value !== undefined ? { value: o.value } : {}) };
+  });
+}
+
+/** Type-aware coercion of a User PATCH operation's value (booleans as strings, manager as string). */
+export function normaliseUserPatchValue(op: PatchOperation): PatchOperation {
+  if (op.value === undefined) return op;
+  if (!op.path) return { ...op, value: normaliseUserBody(op.value) };
+  const bare = op.path.replace(/\[.*\]/, '');
+  const def = attributeAt(bare);
+  let value = coerceByDefinition(op.value, def);
+  if (/manager$/i.test(op.path) && op.path.toLowerCase().startsWith(ENTERPRISE_USER_URN.toLowerCase())) {
+    if (typeof value === 'string') value = value.trim() === '' ? undefined : { value };
+    if (value === undefined) return { op: 'remove', path: op.path };
+  }
+  return { ...op, value };
+}

@@ -1,0 +1,220 @@
+/**
+ * SCIM /Users use cases: validate, look up, decide, persist. Every write commits the
+ * resource and its outbox row in one transaction; the relay turns the row into a workflow signal.
+ */
+import crypto from 'node:crypto';
+import { UniqueViolationError } from '../../common/db';
+import { enqueueChange } from '../../common/repositories/outbox';
+import * as users from '../../common/repositories/scim-users';
+import type { ScimContext } from '../context';
+import { evaluateFilter } from '../filter/evaluate';
+import { parsePatchPath, type FilterNode } from '../filter/parser';
+import { encodeCursor, type ListRequest } from '../list-params';
+import { normaliseUserBody, normaliseUserPatchValue, parsePatchBody, type PatchOperation } from '../normalise';
+import { etagOf, project, renderUser, type ScimResource } from '../render';
+import { SCIMMY, UserSchema } from '../schemas';
+import { ScimError } from '../scim-error';
+import { checkIfMatch } from '../preconditions';
+
+type Json = Record<string, unknown>;
+
+/** scimmy's coercion throws TypeErrors without a status; they are all the client's to fix. */
+function coerceUser(body: Json): Json {
+  if (!Array.isArray(body.schemas) || !body.schemas.some((s) => String(s).toLowerCase() === 'urn:ietf:params:scim:schemas:core:2.0:user')) {
+    throw ScimError.badRequest('invalidSyntax', 'A User body must list "urn:ietf:params:scim:schemas:core:2.0:User" in "schemas".');
+  }
+  try {
+    const coerced = JSON.parse(JSON.stringify(new UserSchema(body, 'in'))) as Json;
+    return storedDoc(coerced);
+  } catch (err) {
+    throw fromScimmy(err, 'invalidValue');
+  }
+}
+
+/** What we keep: the resource without server-assigned attributes (id, meta, schemas) and without provisioning. */
+function storedDoc(resource: Json): Json {
+  const { id: _id, meta: _meta, schemas: _schemas, ...doc } = resource;
+  const ext = doc['urn:ietf:params:scim:schemas:extension:scimflow:2.0:User'] as Json | undefined;
+  if (ext && 'provisioning' in ext) {
+    const { provisioning: _p, ...rest } = ext;
+    doc['urn:ietf:params:scim:schemas:extension:scimflow:2.0:User'] = rest;
+  }
+  if (typeof doc.userName !== 'string' || doc.userName.trim() === '') {
+    throw ScimError.badRequest('invalidValue', '"userName" is required and must be a non-empty string.');
+  }
+  return doc;
+}
+
+export function fromScimmy(err: unknown, fallback: 'invalidValue' | 'invalidSyntax'): unknown {
+  if (err instanceof ScimError) return err;
+  const e = err as { status?: number; scimType?: string; message?: string };
+  if (err instanceof SCIMMY.Types.Error || (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)) {
+    return new ScimError(e.status ?? 400, (e.scimType as never) ?? fallback, e.message ?? 'Invalid request.');
+  }
+  if (err instanceof TypeError) return ScimError.badRequest(fallback, e.message ?? 'Invalid request.');
+  return err;
+}
+
+function uniqueness(err: unknown, userName: unknown): unknown {
+  if (err instanceof UniqueViolationError) {
+    return new ScimError(409, 'uniqueness', `userName "${String(userName)}" is already taken in this tenant (userName is unique regardless of case).`);
+  }
+  return err;
+}
+
+function render(ctx: ScimContext, row: users.ScimUserRow): ScimResource {
+  return renderUser(row, ctx.baseUrl);
+}
+
+export async function createUser(ctx: ScimContext, body: unknown): Promise<{ resource: ScimResource; etag: string }> {
+  const doc = coerceUser(normaliseUserBody(body));
+  const id = crypto.randomUUID();
+  const row = await ctx.db
+    .withTransaction(async (tx) => {
+      const inserted = await users.insertUser(tx, ctx.tenantId, id, doc);
+      await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change: 'created', resourceVersion: inserted.version, requestId: ctx.requestId });
+      return inserted;
+    })
+    .catch((err) => {
+      throw uniqueness(err, doc.userName);
+    });
+  ctx.onCommitted();
+  return { resource: render(ctx, row), etag: etagOf(row.version) };
+}
+
+export async function getUser(ctx: ScimContext, id: string): Promise<users.ScimUserRow> {
+  const row = await users.getUser(ctx.db, ctx.tenantId, id);
+  if (!row) throw ScimError.notFound(`User "${id}" not found.`);
+  return row;
+}
+
+export async function getUserResource(ctx: ScimContext, id: string, attributes?: string[], excluded?: string[]): Promise<{ resource: ScimResource; etag: string }> {
+  const row = await getUser(ctx, id);
+  return { resource: project(render(ctx, row), attributes, excluded), etag: etagOf(row.version) };
+}
+
+async function writeUser(
+  ctx: ScimContext,
+  id: string,
+  ifMatch: string | undefined,
+  change: (current: users.ScimUserRow) => Promise<Json | undefined>,
+): Promise<{ resource: ScimResource; etag: string; changed: boolean }> {
+  let changed = false;
+  let attemptedUserName: unknown;
+  const row = await ctx.db
+    .withTransaction(async (tx) => {
+      const current = await users.getUserForUpdate(tx, ctx.tenantId, id);
+      if (!current) throw ScimError.notFound(`User "${id}" not found.`);
+      checkIfMatch(ifMatch, current.version);
+      const next = await change(current);
+      if (next === undefined || JSON.stringify(next) === JSON.stringify(current.doc)) return current;
+      attemptedUserName = next.userName;
+      changed = true;
+      const updated = await users.updateUser(tx, ctx.tenantId, id, next);
+      await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change: 'updated', resourceVersion: updated.version, requestId: ctx.requestId });
+      return updated;
+    })
+    .catch((err) => {
+      throw uniqueness(err, attemptedUserName);
+    });
+  if (changed) ctx.onCommitted();
+  // Re-read so the provisioning attribute is current.
+  const fresh = (await users.getUser(ctx.db, ctx.tenantId, id)) ?? row;
+  return { resource: render(ctx, fresh), etag: etagOf(fresh.version), changed };
+}
+
+/** PUT replaces the whole resource (RFC 7644 §3.5.1): attributes left out are cleared. */
+export function replaceUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
+  const doc = coerceUser(normaliseUserBody(body));
+  return writeUser(ctx, id, ifMatch, async () => doc);
+}
+
+export function patchUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
+  const operations = parsePatchBody(body).map(normaliseUserPatchValue);
+  return writeUser(ctx, id, ifMatch, async (current) => applyUserPatch(current, operations));
+}
+
+/**
+ * Applies PATCH operations with scimmy, after one rewrite scimmy lacks: an add/replace on a
+ * value path whose filter matches nothing creates the entry (Entra sends
+ * `phoneNumbers[type eq "mobile"].value` for a user without a mobile number yet).
+ */
+export async function applyUserPatch(current: users.ScimUserRow, operations: PatchOperation[]): Promise<Json | undefined> {
+  let doc: Json = structuredClone(current.doc);
+  for (const [index, op] of operations.entries()) {
+    const rewritten = createMissingValuePathTarget(doc, op);
+    let patched;
+    try {
+      const resource = new UserSchema({ ...doc, schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: current.id }, 'out');
+      const message = new SCIMMY.Messages.PatchOp({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [rewritten as never] });
+      patched = await message.apply(resource);
+    } catch (err) {
+      const mapped = fromScimmy(err, 'invalidValue');
+      if (mapped instanceof ScimError) throw new ScimError(mapped.status, mapped.scimType, `Operation ${index + 1}: ${mapped.detail.replace(/ for '\w+' op of operation \d+ in PatchOp request body/, '')}`);
+      throw mapped;
+    }
+    if (patched) doc = storedDoc(JSON.parse(JSON.stringify(patched)) as Json);
+  }
+  return doc;
+}
+
+function equalityAssignments(filter: FilterNode): Json | undefined {
+  if (filter.type === 'compare' && filter.op === 'eq' && !filter.path.sub) return { [filter.path.attr]: filter.value };
+  if (filter.type === 'and') {
+    const left = equalityAssignments(filter.left);
+    const right = equalityAssignments(filter.right);
+    return left && right ? { ...left, ...right } : undefined;
+  }
+  return undefined;
+}
+
+function createMissingValuePathTarget(doc: Json, op: PatchOperation): PatchOperation {
+  if (op.op === 'remove' || !op.path || !op.path.includes('[')) return op;
+  let parsed;
+  try {
+    parsed = parsePatchPath(op.path);
+  } catch {
+    return op; // scimmy reports the path error
+  }
+  if (!parsed.filter) return op;
+  const container = parsed.path.schema ? (doc[parsed.path.schema] as Json | undefined) : doc;
+  const list = container?.[parsed.path.attr];
+  const matches = Array.isArray(list) && list.some((item) => typeof item === 'object' && item !== null && evaluateFilter(parsed.filter as FilterNode, item as Json));
+  if (matches) return op;
+  const seed = equalityAssignments(parsed.filter);
+  if (!seed) return op;
+  const element = parsed.subAttr ? { ...seed, [parsed.subAttr]: op.value } : { ...seed, ...(op.value as Json) };
+  const attrPath = parsed.path.schema ? `${parsed.path.schema}:${parsed.path.attr}` : parsed.path.attr;
+  return { op: 'add', path: attrPath, value: [element] };
+}
+
+export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
+  await ctx.db.withTransaction(async (tx) => {
+    const current = await users.getUserForUpdate(tx, ctx.tenantId, id);
+    if (!current) throw ScimError.notFound(`User "${id}" not found.`);
+    checkIfMatch(ifMatch, current.version);
+    await users.deleteUser(tx, ctx.tenantId, id);
+    await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change: 'deleted', resourceVersion: current.version + 1, requestId: ctx.requestId });
+  });
+  ctx.onCommitted();
+}
+
+export async function listUsers(ctx: ScimContext, req: ListRequest): Promise<Json> {
+  const [total, rows] = await Promise.all([
+    users.countUsers(ctx.db, ctx.tenantId, req.query.where, req.query.params),
+    req.count === 0 ? Promise.resolve([]) : users.listUsers(ctx.db, ctx.tenantId, req.query),
+  ]);
+  const resources = rows.map((r) => project(render(ctx, r), req.attributes, req.excludedAttributes));
+  const response: Json = {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+    totalResults: total,
+    itemsPerPage: resources.length,
+    ...(req.cursorMode ? {} : { startIndex: req.startIndex }),
+    Resources: resources,
+  };
+  if (req.cursorMode && rows.length === req.count && rows.length > 0) {
+    const last = rows[rows.length - 1];
+    response.nextCursor = encodeCursor(last.createdAt, last.id);
+  }
+  return response;
+}

@@ -1,0 +1,303 @@
+/**
+ * userLifecycle: one long-lived workflow per provisioned user (id: user-<tenant>-<scimId>).
+ *
+ * 1. Plan: read what the SCIM data and tenant configuration ask for (ids and flags only).
+ * 2. Deleted → terminate (compensates every step that ran) and finish.
+ *    Inactive → suspend and wait for a change; active again → reactivate.
+ *    Data missing → wait in `awaitingData` until a SCIM update supplies it.
+ * 3. Converge: create the profile → organisations and roles → licences (wait for a free seat
+ *    when the pool is full) → provider accounts → security role, employee type, tags, teams,
+ *    facilities, notifications.
+ * 4. Wait out the propagation windows the changes opened (tags 10 min, security role 1 h by
+ *    default); a later change restarts only the windows it affects.
+ * 5. Hold the invitation until the HR start date's lead time; verify access; send the
+ *    invitation once; remind on schedule; expire; record acceptance → active.
+ * 6. An HR end date suspends or terminates on the day.
+ * Every SCIM change arrives as a signal and sends the workflow back to step 1; duplicates and
+ * reordering are harmless because the activities read the latest state from PostgreSQL.
+ */
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import type { UserPlan } from '../activities/types';
+import type { ProvisioningState } from '../common/domain/roles';
+import { SA_STATE } from '../common/temporal/constants';
+import {
+  invitationAcceptedSignal,
+  resendInvitationSignal,
+  resourceChangedSignal,
+  retrySignal,
+  statusQuery,
+  type UserRef,
+  type UserStatus,
+} from './definitions';
+
+/** Converging steps: short, retried with backoff, surfaced as `failed` after ~10 attempts. */
+const steps = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidData'] },
+});
+
+/** Mail: SMTP outages last; keep retrying (at most once per mail is kept by the delivery ledger). */
+const mail = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: ['InvalidData'] },
+});
+
+const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry: { maximumInterval: '10 seconds' } });
+
+/** Carried across continue-as-new. */
+export interface LifecycleState {
+  latestVersion: number;
+  requestId: string;
+  appliedVersion: number;
+  deleted: boolean;
+  suspended: boolean;
+  /** Propagation deadlines (epoch ms) by change kind. */
+  windows: { tags?: number; securityRole?: number };
+  invitation?: { id: string; round: number; sentAt: number; reminders: number; expired: boolean };
+  invitationRound: number;
+  accepted: boolean;
+}
+
+export interface UserLifecycleInput extends UserRef {
+  /** The SCIM request that created the workflow (first delivery). */
+  requestId?: string;
+  carried?: LifecycleState;
+}
+
+const HISTORY_LIMIT = 4_000;
+
+export async function userLifecycle(input: UserLifecycleInput): Promise<{ state: ProvisioningState }> {
+  const { tenantId, userId } = input;
+  const s: LifecycleState = input.carried ?? {
+    latestVersion: 0,
+    requestId: input.requestId ?? 'unknown',
+    appliedVersion: 0,
+    deleted: false,
+    suspended: false,
+    windows: {},
+    invitationRound: 1,
+    accepted: false,
+  };
+  let dirty = true;
+  let acceptedSignalled = false;
+  let resendRequested = false;
+  let retryRequested = false;
+  let status: UserStatus = { state: 'pending', appliedVersion: s.appliedVersion };
+
+  setHandler(resourceChangedSignal, (change) => {
+    if (change.change === 'deleted') s.deleted = true;
+    if (change.version >= s.latestVersion) {
+      s.latestVersion = change.version;
+      s.requestId = change.requestId;
+    }
+    dirty = true;
+  });
+  setHandler(invitationAcceptedSignal, ({ invitationId }) => {
+    if (s.invitation?.id === invitationId) acceptedSignalled = true;
+  });
+  setHandler(resendInvitationSignal, () => {
+    resendRequested = true;
+  });
+  setHandler(retrySignal, () => {
+    retryRequested = true;
+    dirty = true;
+  });
+  setHandler(statusQuery, () => status);
+
+  const ref = () => ({ tenantId, userId, requestId: s.requestId });
+
+  async function setState(state: ProvisioningState, extra: { waitingFor?: string; waitingUntil?: number; lastError?: string } = {}): Promise<void> {
+    const next: UserStatus = {
+      state,
+      waitingFor: extra.waitingFor,
+      waitingUntil: extra.waitingUntil !== undefined ? new Date(extra.waitingUntil).toISOString() : undefined,
+      lastError: extra.lastError,
+      appliedVersion: s.appliedVersion,
+      invitationId: s.invitation?.id,
+    };
+    const same = next.state === status.state && next.waitingFor === status.waitingFor && next.waitingUntil === status.waitingUntil && next.lastError === status.lastError;
+    status = next;
+    if (same) return;
+    upsertSearchAttributes([{ key: SA_STATE, value: state }]);
+    upsertMemo({ summary: `${state}${extra.waitingFor ? ` (waiting for ${extra.waitingFor})` : ''}` });
+    await local.recordState({
+      tenantId,
+      userId,
+      state,
+      waitingFor: extra.waitingFor ?? null,
+      waitingUntil: extra.waitingUntil ?? null,
+      lastError: extra.lastError ?? null,
+      workflowId: workflowInfo().workflowId,
+    });
+  }
+
+  /** Waits until something happens that needs the loop: a change, a deletion, an operator action; or until `ms` pass. True when woken early. */
+  const interrupted = () => dirty || s.deleted || retryRequested;
+  const waitForChange = async (ms?: number): Promise<boolean> => (ms === undefined ? (await condition(interrupted), true) : condition(interrupted, Math.max(ms, 1)));
+
+  async function terminate(reason: string): Promise<{ state: ProvisioningState }> {
+    await steps.terminateUser({ ...ref(), reason });
+    await setState('terminated');
+    return { state: 'terminated' };
+  }
+
+  let plan: UserPlan | undefined;
+  let endHandled = false;
+
+  for (;;) {
+    if (s.deleted) return terminate('SCIM delete');
+    const info = workflowInfo();
+    if (!dirty && (info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT)) {
+      await continueAsNew<typeof userLifecycle>({ tenantId, userId, carried: s });
+    }
+
+    try {
+      if (dirty || !plan) {
+        dirty = false;
+        retryRequested = false;
+        plan = await steps.planUser(ref());
+        if (!plan.exists) {
+          s.deleted = true;
+          continue;
+        }
+        if (!plan.active) {
+          if (!s.suspended) await steps.suspendUser({ ...ref(), reason: 'SCIM active=false' });
+          s.suspended = true;
+          s.appliedVersion = plan.version;
+          await setState('suspended', { waitingFor: 'reactivation' });
+          await waitForChange();
+          continue;
+        }
+        if (plan.missing.length > 0) {
+          await setState('awaitingData', { waitingFor: 'data', lastError: plan.missing.join('; ') });
+          await waitForChange();
+          continue;
+        }
+        if (s.suspended) {
+          await steps.reactivateUser({ ...ref(), accepted: s.accepted, invited: !!s.invitation && !s.invitation.expired });
+          s.suspended = false;
+          endHandled = false;
+        }
+        if (status.state === 'pending' || status.state === 'awaitingData' || status.state === 'failed') await setState('onboarding');
+
+        await steps.createProfile(ref());
+        if (s.deleted) continue;
+        await steps.assignOrganisations(ref());
+        if (s.deleted) continue;
+        const licences = await steps.assignLicences(ref());
+        if (licences.status === 'waitingForSeat') {
+          const recheck = plan.timings.seatRecheckMs;
+          await setState('waitingForSeat', { waitingFor: `seat:${licences.orgKey}`, waitingUntil: Date.now() + recheck });
+          await waitForChange(recheck);
+          dirty = true;
+          continue;
+        }
+        if (s.deleted) continue;
+        await steps.assignProviderAccounts(ref());
+        if (s.deleted) continue;
+        const access = await steps.applyAccessSettings(ref());
+        const now = Date.now();
+        if (access.tagsChanged) s.windows.tags = now + plan.timings.tagPropagationMs;
+        if (access.roleChanged) s.windows.securityRole = now + plan.timings.rolePropagationMs;
+        s.appliedVersion = plan.version;
+      }
+
+      // Propagation: the application's caches must have caught up before the user relies on the change.
+      const open = Object.entries(s.windows).filter(([, until]) => until !== undefined && until > Date.now()) as [string, number][];
+      if (open.length > 0) {
+        const until = Math.max(...open.map(([, t]) => t));
+        await setState('waitingPropagation', { waitingFor: `propagation:${open.map(([k]) => k).join(',')}`, waitingUntil: until });
+        if (await waitForChange(until - Date.now())) continue;
+      }
+      s.windows = {};
+
+      // HR end date: suspend or terminate on the day.
+      if (plan.endAt !== null && Date.now() >= plan.endAt && !endHandled) {
+        if (plan.timings.endDateAction === 'terminate') return terminate('HR end date');
+        await steps.suspendUser({ ...ref(), reason: 'HR end date' });
+        s.suspended = true;
+        endHandled = true;
+        await setState('suspended', { waitingFor: 'endDate change' });
+        await waitForChange();
+        continue;
+      }
+      const endTimer = plan.endAt !== null && !endHandled ? plan.endAt - Date.now() : undefined;
+
+      if (s.accepted) {
+        await setState('active', endTimer !== undefined ? { waitingFor: 'endDate', waitingUntil: plan.endAt as number } : {});
+        await waitForChange(endTimer);
+        continue;
+      }
+
+      if (!s.invitation) {
+        if (plan.startAt !== null) {
+          const sendAt = plan.startAt - plan.timings.startLeadMs;
+          if (Date.now() < sendAt) {
+            await setState('scheduled', { waitingFor: 'startDate', waitingUntil: sendAt });
+            if (await waitForChange(sendAt - Date.now())) continue;
+          }
+        }
+        await steps.verifyAccess(ref());
+        if (s.deleted || dirty) continue;
+        const sent = await mail.sendInvitation({ ...ref(), round: s.invitationRound, expiresInMs: plan.timings.expiryMs });
+        s.invitation = { id: sent.invitationId, round: s.invitationRound, sentAt: sent.sentAt, reminders: 0, expired: false };
+      }
+
+      const inv = s.invitation;
+      if (inv.expired) {
+        await setState('expired', { waitingFor: 'resendInvitation' });
+        await condition(() => interrupted() || resendRequested);
+        if (resendRequested) {
+          resendRequested = false;
+          s.invitation = undefined;
+          s.invitationRound += 1;
+        }
+        continue;
+      }
+      if (resendRequested) {
+        resendRequested = false;
+        s.invitation = undefined;
+        s.invitationRound += 1;
+        continue;
+      }
+      const offsets = plan.timings.reminderOffsetsMs.filter((o) => o < plan!.timings.expiryMs);
+      const nextReminder = inv.reminders < offsets.length ? inv.sentAt + offsets[inv.reminders] : undefined;
+      const deadline = Math.min(nextReminder ?? Number.POSITIVE_INFINITY, inv.sentAt + plan.timings.expiryMs, plan.endAt ?? Number.POSITIVE_INFINITY);
+      await setState('invited', { waitingFor: 'acceptance', waitingUntil: deadline });
+      const woke = await condition(() => interrupted() || acceptedSignalled || resendRequested, Math.max(deadline - Date.now(), 1));
+      if (acceptedSignalled) {
+        await steps.markActive({ ...ref(), invitationId: inv.id });
+        s.accepted = true;
+        continue;
+      }
+      if (woke) continue;
+      if (Date.now() >= inv.sentAt + plan.timings.expiryMs) {
+        await steps.expireInvitation({ ...ref(), invitationId: inv.id });
+        inv.expired = true;
+      } else if (nextReminder !== undefined && Date.now() >= nextReminder) {
+        inv.reminders += 1;
+        await mail.sendReminder({ ...ref(), invitationId: inv.id, reminder: inv.reminders });
+      }
+    } catch (err) {
+      // A step that cannot complete is surfaced, not hidden: the workflow waits in `failed`
+      // with the reason until a SCIM change or an operator's retry signal.
+      if (!(err instanceof ActivityFailure)) throw err;
+      const cause = err.cause instanceof ApplicationFailure ? err.cause.message : (err.cause?.message ?? err.message);
+      await setState('failed', { waitingFor: 'change or retry', lastError: `${err.activityType}: ${cause}` });
+      await waitForChange();
+      dirty = true;
+    }
+  }
+}
