@@ -3,7 +3,7 @@ import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
 import { createMailer, type Mailer } from '../common/mail/mailer';
 import { connectWorker, type TemporalTarget } from '../common/temporal/connection';
-import { createWorker } from './create-worker';
+import { createWorker, installRuntime } from './create-worker';
 
 export interface RunningWorker {
   /** Resolves when the worker has stopped. */
@@ -21,6 +21,7 @@ export async function runWorker(options: {
   logger: Logger;
   mailer?: Mailer;
 }): Promise<RunningWorker> {
+  installRuntime();
   const connection = await connectWorker(options.target);
   const mailer = options.mailer ?? createMailer(options.smtpUrl);
   const worker = await createWorker({

@@ -18,7 +18,7 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
     async query(sql, params) {
       try {
         const result = await pg.query(sql, params as unknown[] | undefined);
-        return { rows: result.rows as never[], rowCount: result.affectedRows ?? result.rows.length };
+        return { rows: result.rows as never[], rowCount: result.rows.length || result.affectedRows || 0 };
       } catch (err) {
         throw translateDbError(err);
       }

@@ -1,0 +1,211 @@
+/**
+ * One test file's stack on the shared real services: its own database (a fresh schema on
+ * DATABASE_URL, or an embedded PostgreSQL), its own tenant and token, a real worker on its
+ * own task queue, and the SCIM server with its outbox relay on a free port.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import { openDatabase, openMemoryDatabase, type Db } from '../common/db';
+import type { TenantConfigInput } from '../common/domain/tenant-config';
+import { createLogger } from '../common/logger';
+import { createTenant, saveConfigVersion } from '../common/repositories/tenants';
+import { createToken } from '../common/repositories/tokens';
+import { connectClient } from '../common/temporal/connection';
+import { userWorkflowId } from '../common/temporal/constants';
+import { runScimServer, type RunningServer } from '../scim-server/run-server';
+import { runWorker, type RunningWorker } from '../worker/run-worker';
+import type { UserStatus } from '../workflows/definitions';
+import { statusQuery } from '../workflows/definitions';
+
+export const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+export const SCIM_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
+export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+export const EXT = 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:User';
+export const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+export function requireEnv(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run integration tests through jest's integration project (test/global-setup.ts)`);
+  return v;
+}
+
+export async function openTestDatabase(): Promise<Db> {
+  if (process.env.DATABASE_URL) {
+    const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
+    return openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: '.', schema, poolSize: 5 });
+  }
+  return openMemoryDatabase();
+}
+
+/** A tenant config with zero propagation windows and short schedules, overridable per test. */
+export function testTenantConfig(overrides: Partial<TenantConfigInput> = {}): TenantConfigInput {
+  return {
+    organisations: [
+      { key: 'north', name: 'North Office', kind: 'client', licenceLevel: 'Professional', mobileLicence: 'Mobile Standard', services: ['app', 'mobile'] },
+      { key: 'south', name: 'South Office', kind: 'client', licenceLevel: 'Basic', services: ['app'] },
+      { key: 'main-campus', name: 'Main Campus', kind: 'facility' },
+    ],
+    defaults: { client: 'north', role: 'Client Staff' },
+    providerTypes: ['RN', 'SW', 'Administrator'],
+    propagation: { tags: '0s', securityRole: '0s' },
+    invitation: { applicationName: 'CareConnect', subject: 'Welcome to {{applicationName}}', reminders: ['3d', '7d'], expiresAfter: '14d', startLeadTime: '1d' },
+    seatRecheckInterval: '1s',
+    ...overrides,
+  };
+}
+
+export interface Harness {
+  db: Db;
+  tenantId: string;
+  token: string;
+  baseUrl: string;
+  publicUrl: string;
+  client: Client;
+  taskQueue: string;
+  server: RunningServer;
+  worker: RunningWorker;
+  scim(method: string, pathAndQuery: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
+  newTenant(id: string, config?: TenantConfigInput): Promise<string>;
+  workflowStatus(userId: string): Promise<UserStatus>;
+  waitForState(userId: string, state: UserStatus['state'] | UserStatus['state'][], timeoutMs?: number): Promise<UserStatus>;
+  mailsTo(address: string): { file: string; raw: string; text: string }[];
+  acceptLink(address: string, index?: number): string;
+  stopWorker(): Promise<void>;
+  startWorker(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function decodeMail(raw: string): string {
+  // Quoted-printable soft breaks and escapes; enough to read links and text in tests.
+  return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
+}
+
+export async function startHarness(options: { tenantConfig?: TenantConfigInput; withWorker?: boolean; tokenCacheMs?: number; rateLimit?: { perSecond: number; burst: number } } = {}): Promise<Harness> {
+  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const db = await openTestDatabase();
+  const tenantId = `t-${crypto.randomBytes(4).toString('hex')}`;
+  await createTenant(db, tenantId, 'Test tenant');
+  await saveConfigVersion(db, tenantId, options.tenantConfig ?? testTenantConfig(), 'test');
+  const { token } = await createToken(db, tenantId, 'test');
+  const address = requireEnv('SCIMFLOW_TEST_TEMPORAL_ADDRESS');
+  const smtpUrl = requireEnv('SCIMFLOW_TEST_SMTP_URL');
+  const mailDir = requireEnv('SCIMFLOW_TEST_MAIL_DIR');
+  const target = { address, namespace: 'default' };
+  const client = await connectClient(target);
+  const taskQueue = `tq-${tenantId}`;
+  const server = await runScimServer({
+    db,
+    logger,
+    temporal: async () => client,
+    taskQueue,
+    host: '127.0.0.1',
+    port: 0,
+    bodyLimitBytes: 1024 * 1024,
+    rateLimit: options.rateLimit ?? { perSecond: 100_000, burst: 100_000 },
+    tokenCacheMs: options.tokenCacheMs ?? 0,
+    relayPollMs: 100,
+  });
+  const startWorker = () => runWorker({ target, taskQueue, db, smtpUrl, publicUrl: server.url, mailFrom: 'scimflow-test@example.org', logger });
+  let worker: RunningWorker = options.withWorker === false ? { done: Promise.resolve(), shutdown: async () => undefined } : await startWorker();
+  const baseUrl = `${server.url}/scim/v2`;
+
+  const h: Harness = {
+    db,
+    tenantId,
+    token,
+    baseUrl,
+    publicUrl: server.url,
+    client,
+    taskQueue,
+    server,
+    get worker() {
+      return worker;
+    },
+    async scim(method, pathAndQuery, body, headers = {}) {
+      const res = await fetch(`${baseUrl}${pathAndQuery}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': 'application/scim+json' } : {}), ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await res.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // leave as text
+      }
+      return { status: res.status, body: parsed as any, headers: res.headers };
+    },
+    async newTenant(id, config) {
+      await createTenant(db, id, id);
+      await saveConfigVersion(db, id, config ?? testTenantConfig(), 'test');
+      return (await createToken(db, id, 'test')).token;
+    },
+    async workflowStatus(userId) {
+      return client.workflow.getHandle(userWorkflowId(tenantId, userId)).query(statusQuery);
+    },
+    async waitForState(userId, state, timeoutMs = 30_000) {
+      const wanted = Array.isArray(state) ? state : [state];
+      const deadline = Date.now() + timeoutMs;
+      let last: UserStatus | undefined;
+      for (;;) {
+        try {
+          last = await h.workflowStatus(userId);
+          if (wanted.includes(last.state)) return last;
+        } catch {
+          // workflow not started yet (the relay has not delivered), or completed
+          const row = (await db.query<{ state: string }>('SELECT state FROM provisioning_states WHERE tenant_id = $1 AND user_id::text = $2', [tenantId, userId])).rows[0];
+          if (row && wanted.includes(row.state as UserStatus['state'])) return { state: row.state as UserStatus['state'], appliedVersion: 0 };
+        }
+        if (Date.now() > deadline) throw new Error(`user ${userId} did not reach ${wanted.join('|')} within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    mailsTo(address) {
+      if (!fs.existsSync(mailDir)) return [];
+      return fs
+        .readdirSync(mailDir)
+        .sort()
+        .map((f) => ({ file: f, raw: fs.readFileSync(path.join(mailDir, f), 'utf8') }))
+        .filter((m) => new RegExp(`^To: .*${address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'mi').test(m.raw))
+        .map((m) => ({ ...m, text: decodeMail(m.raw) }));
+    },
+    acceptLink(address, index = 0) {
+      const mail = h.mailsTo(address)[index];
+      if (!mail) throw new Error(`no mail to ${address}`);
+      const match = /(http:\/\/[^\s"<]+\/invitations\/[A-Za-z0-9_-]+)/.exec(mail.text);
+      if (!match) throw new Error('no accept link in the mail');
+      return match[1];
+    },
+    async stopWorker() {
+      await worker.shutdown();
+    },
+    async startWorker() {
+      worker = await startWorker();
+    },
+    async close() {
+      await server.close();
+      await worker.shutdown();
+      await client.connection.close();
+      await db.close();
+    },
+  };
+  return h;
+}
+
+let counter = 0;
+/** A unique, readable test user; the address doubles as the mailbox to look in. */
+export function newUser(extra: Record<string, unknown> = {}): Record<string, unknown> & { userName: string } {
+  counter += 1;
+  const userName = `user${counter}.${crypto.randomBytes(3).toString('hex')}@example.org`;
+  return {
+    schemas: [SCIM_USER],
+    userName,
+    name: { givenName: 'Test', familyName: `User${counter}` },
+    emails: [{ value: userName, type: 'work', primary: true }],
+    active: true,
+    ...extra,
+  };
+}

@@ -1,0 +1,198 @@
+/**
+ * The user workflow on a real Temporal dev server and worker, real PostgreSQL and a real SMTP
+ * server: each test pushes SCIM requests and checks the application directory, the mail and
+ * the workflow's visible state.
+ */
+import { EXT, newUser, PATCH_OP, startHarness, testTenantConfig, type Harness } from '../test/harness';
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({
+    tenantConfig: testTenantConfig({
+      organisations: [
+        { key: 'north', name: 'North Office', kind: 'client', licenceLevel: 'Professional', mobileLicence: 'Mobile Standard', services: ['app', 'mobile'] },
+        { key: 'south', name: 'South Office', kind: 'client', licenceLevel: 'Basic', services: ['app'] },
+        { key: 'tiny', name: 'Tiny Office', kind: 'client', licenceLevel: 'Basic', services: ['app'], seatLimit: 1 },
+        { key: 'main-campus', name: 'Main Campus', kind: 'facility' },
+      ],
+    }),
+  });
+});
+afterAll(async () => h?.close());
+
+async function appUser(userId: string) {
+  return (await h.db.query<Record<string, any>>('SELECT * FROM app_users WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, userId])).rows[0];
+}
+
+describe('onboarding', () => {
+  test('when a user is pushed with core attributes only, then it is provisioned, invited once, and active after accepting the link', async () => {
+    const user = newUser({ phoneNumbers: [{ value: '+1 555 0100', type: 'mobile', primary: true }], title: 'RN' });
+    const created = await h.scim('POST', '/Users', user);
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+
+    await h.waitForState(id, 'invited');
+    const row = await appUser(id);
+    expect(row).toMatchObject({ first_name: 'Test', email: user.userName, client_key: 'north', status: 'invited', login_enabled: true, title: 'RN', primary_phone: '+1 555 0100' });
+    const memberships = (await h.db.query('SELECT org_key, kind, role FROM app_memberships WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows;
+    expect(memberships).toEqual([{ org_key: 'north', kind: 'primary', role: 'Client Staff' }]);
+    const licences = (await h.db.query('SELECT org_key, licence_level, mobile_licence FROM app_licences WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows;
+    expect(licences).toEqual([{ org_key: 'north', licence_level: 'Professional', mobile_licence: 'Mobile Standard' }]);
+
+    const mails = h.mailsTo(user.userName);
+    expect(mails).toHaveLength(1);
+    expect(mails[0].text).toContain('Welcome to CareConnect');
+    const link = h.acceptLink(user.userName);
+
+    // A prefetching mail scanner (GET) changes nothing.
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<form method="post">');
+    expect((await h.workflowStatus(id)).state).toBe('invited');
+
+    const accept = await fetch(link, { method: 'POST' });
+    expect(accept.status).toBe(200);
+    await h.waitForState(id, 'active');
+    expect((await appUser(id)).status).toBe('active');
+
+    // The SCIM resource shows the workflow's state.
+    const read = await h.scim('GET', `/Users/${id}`);
+    expect(read.body[EXT].provisioning).toMatchObject({ state: 'active', workflowId: `user-${h.tenantId}-${id}` });
+
+    // The link is single-use, and the audit log traces the SCIM request to the workflow.
+    expect((await fetch(link, { method: 'POST' })).status).toBe(200);
+    expect(h.mailsTo(user.userName)).toHaveLength(1);
+    const audit = (await h.db.query<{ action: string; request_id: string; workflow_id: string | null }>(
+      'SELECT action, request_id, workflow_id FROM audit_log WHERE tenant_id = $1 AND user_id::text = $2 ORDER BY id', [h.tenantId, id])).rows;
+    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['profile.created', 'organisations.synced', 'licences.synced', 'access.verified', 'invitation.sent', 'invitation.accepted', 'user.activated']));
+    const createRequest = created.headers.get('x-request-id');
+    expect(audit.find((a) => a.action === 'profile.created')).toMatchObject({ request_id: createRequest, workflow_id: `user-${h.tenantId}-${id}` });
+  });
+
+  test('when mandatory data is missing, then the workflow waits in awaitingData and continues when an update supplies it', async () => {
+    const user = newUser({ [EXT]: { client: 'Atlantis', mobileAppUser: true } });
+    const id = (await h.scim('POST', '/Users', user)).body.id as string;
+    const waiting = await h.waitForState(id, 'awaitingData');
+    expect(waiting.lastError).toContain('"Atlantis" is not an organisation');
+    expect(waiting.lastError).toContain('primary phone');
+    expect((await h.scim('GET', `/Users/${id}`)).body[EXT].provisioning).toMatchObject({ state: 'awaitingData', waitingFor: 'data' });
+    expect(h.mailsTo(user.userName)).toHaveLength(0);
+
+    const patched = await h.scim('PATCH', `/Users/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [
+        { op: 'replace', path: `${EXT}:client`, value: 'south' },
+        { op: 'add', path: 'phoneNumbers[type eq "mobile"].value', value: '+1 555 0199' },
+      ],
+    });
+    expect(patched.status).toBe(200);
+    await h.waitForState(id, 'invited');
+    expect(await appUser(id)).toMatchObject({ client_key: 'south', primary_phone: '+1 555 0199' });
+    expect(h.mailsTo(user.userName)).toHaveLength(1);
+  });
+
+  test('when the seat pool is full, then the user waits visibly for a seat and onboards once one is freed', async () => {
+    const first = newUser({ [EXT]: { client: 'tiny' } });
+    const firstId = (await h.scim('POST', '/Users', first)).body.id as string;
+    await h.waitForState(firstId, 'invited');
+    const second = newUser({ [EXT]: { client: 'tiny' } });
+    const secondId = (await h.scim('POST', '/Users', second)).body.id as string;
+    const waiting = await h.waitForState(secondId, 'waitingForSeat');
+    expect(waiting.waitingFor).toBe('seat:tiny');
+    expect(h.mailsTo(second.userName)).toHaveLength(0);
+
+    // Terminating the first user releases its seat.
+    expect((await h.scim('DELETE', `/Users/${firstId}`)).status).toBe(204);
+    await h.waitForState(secondId, 'invited', 30_000);
+    const seats = (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM app_licences WHERE tenant_id = $1 AND org_key = $2 AND released_at IS NULL', [h.tenantId, 'tiny'])).rows[0].n;
+    expect(seats).toBe(1);
+  });
+});
+
+describe('after onboarding', () => {
+  test('when the security role changes, then it is applied and its propagation window is waited out before the user relies on it', async () => {
+    await h.db.query(
+      `INSERT INTO tenant_config_versions (tenant_id, version, config, created_by)
+       SELECT tenant_id, version + 1, jsonb_set(config, '{propagation,securityRole}', '"3s"'), 'test' FROM tenant_config_versions WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1`,
+      [h.tenantId],
+    );
+    const user = newUser({ [EXT]: { securityRole: 'VOB Worker' } });
+    const id = (await h.scim('POST', '/Users', user)).body.id as string;
+    const propagating = await h.waitForState(id, 'waitingPropagation');
+    expect(propagating.waitingFor).toBe('propagation:securityRole');
+    expect(h.mailsTo(user.userName)).toHaveLength(0);
+    await h.waitForState(id, 'invited');
+    expect(h.mailsTo(user.userName)).toHaveLength(1);
+
+    await h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: `${EXT}:securityRole`, value: 'Analytics Only' }] });
+    const again = await h.waitForState(id, 'waitingPropagation');
+    expect(again.waitingFor).toBe('propagation:securityRole');
+    expect((await appUser(id)).security_role).toBe('Analytics Only');
+    await h.waitForState(id, 'invited');
+    // Only the difference was applied: no second invitation.
+    expect(h.mailsTo(user.userName)).toHaveLength(1);
+    await h.db.query(`DELETE FROM tenant_config_versions WHERE tenant_id = $1 AND version = (SELECT max(version) FROM tenant_config_versions WHERE tenant_id = $1)`, [h.tenantId]);
+  });
+
+  test('when a user is deactivated and reactivated, then login is blocked at once and restored afterwards', async () => {
+    const user = newUser();
+    const id = (await h.scim('POST', '/Users', user)).body.id as string;
+    await h.waitForState(id, 'invited');
+    await fetch(h.acceptLink(user.userName), { method: 'POST' });
+    await h.waitForState(id, 'active');
+
+    await h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', value: { active: 'False' } }] });
+    await h.waitForState(id, 'suspended');
+    expect(await appUser(id)).toMatchObject({ status: 'suspended', login_enabled: false });
+    // Inactive users stay readable.
+    expect((await h.scim('GET', `/Users/${id}`)).body.active).toBe(false);
+
+    await h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: true }] });
+    await h.waitForState(id, 'active');
+    expect(await appUser(id)).toMatchObject({ status: 'active', login_enabled: true });
+    expect(h.mailsTo(user.userName)).toHaveLength(1);
+  });
+
+  test('when a user is deleted in the middle of onboarding, then the remaining steps stop and what was done is undone; the record is kept', async () => {
+    await h.db.query(
+      `INSERT INTO tenant_config_versions (tenant_id, version, config, created_by)
+       SELECT tenant_id, version + 1, jsonb_set(config, '{propagation,tags}', '"1h"'), 'test' FROM tenant_config_versions WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1`,
+      [h.tenantId],
+    );
+    const user = newUser({ [EXT]: { employeeAreas: ['Care Coordinator'], providerAccounts: [{ type: 'RN', organisations: ['north', 'south'] }] } });
+    const id = (await h.scim('POST', '/Users', user)).body.id as string;
+    await h.waitForState(id, 'waitingPropagation');
+    expect((await h.db.query('SELECT 1 FROM app_provider_accounts WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rowCount).toBe(2);
+
+    expect((await h.scim('DELETE', `/Users/${id}`)).status).toBe(204);
+    await h.waitForState(id, 'terminated');
+    expect(await appUser(id)).toMatchObject({ status: 'terminated', login_enabled: false });
+    const left = await h.db.query(
+      `SELECT (SELECT count(*)::int FROM app_licences WHERE tenant_id = $1 AND user_id::text = $2 AND released_at IS NULL) AS licences,
+              (SELECT count(*)::int FROM app_memberships WHERE tenant_id = $1 AND user_id::text = $2) AS memberships,
+              (SELECT count(*)::int FROM app_provider_accounts WHERE tenant_id = $1 AND user_id::text = $2) AS providers`,
+      [h.tenantId, id],
+    );
+    expect(left.rows[0]).toEqual({ licences: 0, memberships: 0, providers: 0 });
+    expect(h.mailsTo(user.userName)).toHaveLength(0);
+    expect((await h.scim('GET', `/Users/${id}`)).status).toBe(404);
+    await h.db.query(`DELETE FROM tenant_config_versions WHERE tenant_id = $1 AND version = (SELECT max(version) FROM tenant_config_versions WHERE tenant_id = $1)`, [h.tenantId]);
+  });
+
+  test('when the same change is delivered twice and changes arrive out of order, then the directory converges on the latest version with one invitation', async () => {
+    const user = newUser();
+    const id = (await h.scim('POST', '/Users', user)).body.id as string;
+    await h.waitForState(id, 'invited');
+    await h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'LPN' }] });
+    await h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'RN' }] });
+    // Re-deliver every outbox row of this user, oldest last, as a crashed relay would.
+    await h.db.query(`UPDATE outbox SET delivered_at = NULL, next_attempt_at = now() WHERE tenant_id = $1 AND resource_id::text = $2`, [h.tenantId, id]);
+    await h.server.relay.drain();
+    await new Promise((r) => setTimeout(r, 1500));
+    await h.waitForState(id, 'invited');
+    expect((await appUser(id)).title).toBe('RN');
+    expect(h.mailsTo(user.userName)).toHaveLength(1);
+    expect((await h.db.query('SELECT count(*)::int AS n FROM invitations WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows[0].n).toBe(1);
+  });
+});
