@@ -16,10 +16,39 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
   } else {
     const dir = path.join(options.dataDir, 'postgres');
     fs.mkdirSync(dir, { recursive: true });
-    db = await createPgliteDb(dir);
+    const release = lockDataDir(dir);
+    const embedded = await createPgliteDb(dir);
+    db = { ...embedded, close: async () => { await embedded.close(); release(); } };
   }
   await migrate(db);
   return db;
+}
+
+/** Thrown when another process has the embedded database open (it is single-process by design). */
+export class EmbeddedDatabaseBusyError extends Error {
+  constructor(dir: string, pid: number) {
+    super(`The embedded database in ${dir} is in use by process ${pid} (npm start?). Stop it first, or set DATABASE_URL to a PostgreSQL server.`);
+    this.name = 'EmbeddedDatabaseBusyError';
+  }
+}
+
+function lockDataDir(dir: string): () => void {
+  const lock = path.join(dir, '..', 'postgres.pid');
+  try {
+    const pid = Number(fs.readFileSync(lock, 'utf8'));
+    if (pid && pid !== process.pid) {
+      try {
+        process.kill(pid, 0);
+        throw new EmbeddedDatabaseBusyError(dir, pid);
+      } catch (err) {
+        if (err instanceof EmbeddedDatabaseBusyError) throw err; // alive; otherwise a stale lock from a crash
+      }
+    }
+  } catch (err) {
+    if (err instanceof EmbeddedDatabaseBusyError) throw err;
+  }
+  fs.writeFileSync(lock, String(process.pid));
+  return () => fs.rmSync(lock, { force: true });
 }
 
 /** An empty in-memory embedded database, migrated; for unit-level tests of repositories. */

@@ -98,10 +98,6 @@ function fail(scimType: ErrorType, detail: string): never {
   throw new ScimError(400, scimType, detail);
 }
 
-function attrTypeOf(def: SchemaAttribute): AttrType {
-  return def.type as AttrType;
-}
-
 function checkReadable(def: SchemaAttribute, name: string, scimType: ErrorType): void {
   // RFC 7643 §7: a never-returned attribute (password) must not be probed through filters either.
   // scimmy spells returned "never" as `returned: false` / `direction: 'in'`.
@@ -142,7 +138,7 @@ export function resolveAttribute(path: AttrPath, kind: ResourceKind, scimType: E
     steps.push({ key: leaf.name, multi: !!leaf.config.multiValued });
   }
   const name = `${prefix}${top.name}${leaf !== top ? `.${leaf.name}` : ''}`;
-  const target: Target = { name, type: attrTypeOf(leaf), caseExact: !!leaf.config.caseExact || leaf.type === 'binary', steps, storage: { kind: 'doc' }, def: leaf };
+  const target: Target = { name, type: leaf.type as AttrType, caseExact: !!leaf.config.caseExact || leaf.type === 'binary', steps, storage: { kind: 'doc' }, def: leaf };
 
   const sub = leaf !== top ? leaf.name : undefined;
   if (path.schema === undefined) {
@@ -187,7 +183,7 @@ export function resolveElementAttribute(parent: Target, path: AttrPath, scimType
     storage = relationStorage(parent.storage.relation, name, def.name, scimType);
     if (def.name === 'value') caseExact = false;
   }
-  return { name, type: attrTypeOf(def), caseExact, steps: [{ key: def.name, multi: !!def.config.multiValued }], storage, def };
+  return { name, type: def.type as AttrType, caseExact, steps: [{ key: def.name, multi: !!def.config.multiValued }], storage, def };
 }
 
 // --- dates -----------------------------------------------------------------------------

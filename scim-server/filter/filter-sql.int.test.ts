@@ -288,6 +288,7 @@ describe('filterToSql on PostgreSQL: hand-written expectations (hand-crafted use
     ['meta.created le "2024-01-01T00:59:59.999+01:00"', byName('dan')],
     ['meta.created lt "2023-12-31T23:59:59.999Z"', []],
     ['meta.lastModified ge "2024-04-01"', byName('frank', 'grace')],
+    ['meta.created le "9999-12-31T23:59:59.999Z" and meta.created gt "0001-01-01T00:00:00Z"', except()],
     ['not (userName eq "alice" or userName eq "bob.jones")', except('alice', 'Bob.Jones')],
     ['not (userName eq "alice") and not (userName eq "bob.jones")', except('alice', 'Bob.Jones')],
     [`id eq "${uuid(1, 2).toUpperCase()}"`, byName('carol')],
@@ -362,6 +363,8 @@ const datePool = [
   '2024-06-01T00:00:00.1239Z',
   '2023-12-31T23:59:59.999Z',
   '2024-01-01T00:00:00.000+00:00',
+  '9999-12-31T23:59:59.999Z',
+  '0001-01-01T00:00:00Z',
 ];
 
 const atom: fc.Arbitrary<string> = fc.oneof(
@@ -444,7 +447,7 @@ describe('filterToSql on PostgreSQL: property against evaluateFilter', () => {
     const value = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 12 }).map((s) => JSON.stringify(s)),
       fc.double().map((n) => (Number.isFinite(n) ? String(n) : '0')),
-      fc.constantFrom('true', 'false', 'null', '"2024-13-01"', '"0000-01-01"', '"9999-12-31T23:59:59.999-14:00"', '"2024-01-01T00:00:00+15:00"'),
+      fc.constantFrom('true', 'false', 'null', '"2024-13-01"', '"0000-01-01"', '"9999-12-31T23:59:59.999-14:00"', '"9999-12-31T23:59:59.999Z"', '"0001-01-01T00:00:00Z"', '"2024-01-01T00:00:00+15:00"'),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths), stringOp, value, async (path, op, v) => {

@@ -60,13 +60,15 @@ describe('filterToSql: dedicated columns', () => {
   });
 
   it('meta.created / meta.lastModified compare at millisecond precision with index-friendly ranges', () => {
+    const next = (n: number) => `($${n}::timestamptz + interval '1 millisecond')`;
     expect(sql('meta.created eq "2024-05-01T10:00:00.123Z"')).toEqual({
-      sql: '(r.created_at >= $1::timestamptz AND r.created_at < $2::timestamptz)',
-      params: ['2024-05-01T10:00:00.123Z', '2024-05-01T10:00:00.124Z'],
+      sql: `(r.created_at >= $1::timestamptz AND r.created_at < ${next(1)})`,
+      params: ['2024-05-01T10:00:00.123Z'],
     });
-    expect(sql('meta.lastModified gt "2024-05-01T12:00:00+02:00"')).toEqual({ sql: 'r.updated_at >= $1::timestamptz', params: ['2024-05-01T10:00:00.001Z'] });
-    expect(sql('meta.created le "2024-05-01"')).toEqual({ sql: 'r.created_at < $1::timestamptz', params: ['2024-05-01T00:00:00.001Z'] });
-    expect(sql('meta.created lt "2024-05-01"').params).toEqual(['2024-05-01T00:00:00.000Z']);
+    expect(sql('meta.lastModified gt "2024-05-01T12:00:00+02:00"')).toEqual({ sql: `r.updated_at >= ${next(1)}`, params: ['2024-05-01T10:00:00.000Z'] });
+    expect(sql('meta.created le "2024-05-01"')).toEqual({ sql: `r.created_at < ${next(1)}`, params: ['2024-05-01T00:00:00.000Z'] });
+    expect(sql('meta.created lt "2024-05-01"')).toEqual({ sql: 'r.created_at < $1::timestamptz', params: ['2024-05-01T00:00:00.000Z'] });
+    expect(sql('meta.created ge "2024-05-01"')).toEqual({ sql: 'r.created_at >= $1::timestamptz', params: ['2024-05-01T00:00:00.000Z'] });
     expect(sql('meta.created ge "2024-05-01T00:00:00.1234567Z"').params).toEqual(['2024-05-01T00:00:00.123Z']);
   });
 

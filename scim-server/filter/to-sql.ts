@@ -224,16 +224,17 @@ class SqlBuilder {
     if (col.type === 'timestamp' && value.type === 'dateTime') {
       // Columns hold microseconds, resources show milliseconds: compare the truncated value,
       // written as ranges so the (tenant_id, created_at) indexes still apply.
-      const from = () => this.param(new Date(value.ms).toISOString(), 'timestamptz');
-      const to = () => this.param(new Date(value.ms + 1).toISOString(), 'timestamptz');
-      const ranges: Record<string, () => string> = {
-        eq: () => `(${c} >= ${from()} AND ${c} < ${to()})`,
-        gt: () => `${c} >= ${to()}`,
-        ge: () => `${c} >= ${from()}`,
-        lt: () => `${c} < ${from()}`,
-        le: () => `${c} < ${to()}`,
+      // (The next millisecond is added in SQL: 9999-12-31T23:59:59.999 + 1ms has no 4-digit ISO form.)
+      const from = this.param(new Date(value.ms).toISOString(), 'timestamptz');
+      const to = `(${from} + interval '1 millisecond')`;
+      const ranges: Record<string, string> = {
+        eq: `(${c} >= ${from} AND ${c} < ${to})`,
+        gt: `${c} >= ${to}`,
+        ge: `${c} >= ${from}`,
+        lt: `${c} < ${from}`,
+        le: `${c} < ${to}`,
       };
-      pred = ranges[op]();
+      pred = ranges[op];
     } else if (col.type === 'boolean' && value.type === 'boolean') {
       pred = `${c} = ${this.param(value.value, 'boolean')}`;
     } else if (col.type === 'uuid' && value.type === 'string') {

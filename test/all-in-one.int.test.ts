@@ -1,0 +1,118 @@
+/**
+ * The README's first command as a new user runs it: `npm start` on embedded defaults (its own
+ * Temporal dev server with UI, embedded PostgreSQL, local SMTP catcher), then a SCIM user
+ * onboarded to an invitation, a clean stop, and a restart on the same DATA_DIR that carries
+ * the running workflow on to acceptance.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { freePort } from '../common/temporal/dev-server';
+import { requireEnv, SCIM_USER } from './harness';
+
+interface Started {
+  child: ChildProcess;
+  lines: Record<string, string>;
+}
+
+async function startAllInOne(env: Record<string, string>): Promise<Started> {
+  const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'cli/start-all.ts'], {
+    cwd: path.join(__dirname, '..'),
+    env: { ...process.env, ...env, DATABASE_URL: '', SMTP_URL: '', TEMPORAL_ADDRESS: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: Record<string, string> = {};
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`npm start did not print its lines within 90 s:\n${stderr.slice(-2000)}`)), 90_000);
+    let buffer = '';
+    child.stdout?.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      for (const m of buffer.matchAll(/^(SCIM_BASE_URL|SCIM_TOKEN|TEMPORAL_UI_URL)=(.+)$/gm)) lines[m[1]] = m[2].trim();
+      if (lines.SCIM_BASE_URL && lines.SCIM_TOKEN && lines.TEMPORAL_UI_URL) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited with ${code}:\n${stderr.slice(-2000)}`));
+    });
+  });
+  return { child, lines };
+}
+
+async function stop(child: ChildProcess): Promise<number | null> {
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  return exited;
+}
+
+async function until<T>(fn: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding work, and a restart continues the workflows', async () => {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-aio-'));
+  const env = {
+    DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    TEMPORAL_DEV_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    TAG_PROPAGATION_DELAY: '0s',
+    ROLE_PROPAGATION_DELAY: '0s',
+    TEMPORAL_CLI_PATH: requireEnv('SCIMFLOW_TEST_CLI_PATH'),
+    LOG_LEVEL: 'warn',
+  };
+  let run = await startAllInOne(env);
+  try {
+    const { SCIM_BASE_URL, SCIM_TOKEN, TEMPORAL_UI_URL } = run.lines;
+    const auth = { Authorization: `Bearer ${SCIM_TOKEN}` };
+    expect((await fetch(`${SCIM_BASE_URL}/ServiceProviderConfig`, { headers: auth })).status).toBe(200);
+    expect((await fetch(TEMPORAL_UI_URL)).status).toBe(200);
+
+    const created = await fetch(`${SCIM_BASE_URL}/Users`, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/scim+json' },
+      body: JSON.stringify({ schemas: [SCIM_USER], userName: 'new.nurse@example.org', name: { givenName: 'New', familyName: 'Nurse' }, emails: [{ value: 'new.nurse@example.org', primary: true }] }),
+    });
+    expect(created.status).toBe(201);
+    const outbox = path.join(dataDir, 'outbox');
+    const mailFile = await until(async () => fs.readdirSync(outbox).find((f) => f.endsWith('.eml')), 60_000, 'the invitation mail');
+    const mail = fs.readFileSync(path.join(outbox, mailFile), 'utf8').replace(/=\r?\n/g, '');
+    const link = /(http:\/\/\S+\/invitations\/[A-Za-z0-9_-]+)/.exec(mail)?.[1] as string;
+    expect(link).toBeDefined();
+
+    expect(await stop(run.child)).toBe(0);
+    run = await startAllInOne(env);
+    const token = run.lines.SCIM_TOKEN;
+    expect(token).not.toBe(SCIM_TOKEN);
+    // The old token was retired; the new one works.
+    expect((await fetch(`${SCIM_BASE_URL}/Users`, { headers: auth })).status).toBe(401);
+
+    expect((await fetch(link, { method: 'POST' })).status).toBe(200);
+    const state = await until(
+      async () => {
+        const list = (await (await fetch(`${SCIM_BASE_URL}/Users?filter=userName%20eq%20%22new.nurse@example.org%22`, { headers: { Authorization: `Bearer ${token}` } })).json()) as {
+          Resources: Record<string, { provisioning?: { state: string } }>[];
+        };
+        const s = list.Resources[0]['urn:ietf:params:scim:schemas:extension:scimflow:2.0:User']?.provisioning?.state;
+        return s === 'active' ? s : undefined;
+      },
+      60_000,
+      'the user to become active after the restart',
+    );
+    expect(state).toBe('active');
+  } finally {
+    if (run.child.exitCode === null) await stop(run.child);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+});
