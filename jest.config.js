@@ -15,7 +15,7 @@ const common = {
 module.exports = {
   testTimeout: 120_000,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/**/*.test.ts', '!<rootDir>/**/*.int.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/**/*.test.ts', '!**/*.int.test.ts', '!**/*.fault.test.ts'] },
     {
       ...common,
       displayName: 'integration',

@@ -3,6 +3,7 @@
  * tenant), and the invitation pages. Built from its dependencies so tests and the all-in-one
  * process assemble it the same way.
  */
+import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import express, { type Request, type Router } from 'express';
 import type { Db } from '../common/db';
@@ -47,6 +48,28 @@ function depthOf(value: unknown, limit: number, depth = 0): number {
   return max;
 }
 
+/** A lone UTF-16 surrogate: JSON.parse lets `"\ud800"` through, PostgreSQL rejects it. */
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Why a parsed body holds text PostgreSQL cannot store (U+0000 or an unpaired surrogate, in a
+ * value or a key), or undefined. Such a body used to reach the database and fail there with a 500;
+ * it is the client's to fix (RFC 8259 §8.1: JSON text is UTF-8; PostgreSQL text cannot hold NUL).
+ */
+function unstorableText(value: unknown, depth = 0): string | undefined {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return 'contains the character U+0000, which cannot be stored';
+    if (LONE_SURROGATE.test(value)) return 'contains an unpaired UTF-16 surrogate (\\uD800-\\uDFFF), which is not valid Unicode text';
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || depth > MAX_JSON_DEPTH) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const problem = (Array.isArray(value) ? undefined : unstorableText(k, depth + 1)) ?? unstorableText(v, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
 export function createScimApp(options: ScimAppOptions): express.Express {
   declareSchemas();
   const app = express();
@@ -87,11 +110,23 @@ export function createScimApp(options: ScimAppOptions): express.Express {
     next();
   });
   scim.use(bearerAuth({ db: options.db, kind: 'scim', rateLimit: options.rateLimit, cacheMs: options.tokenCacheMs }));
-  scim.use(express.json({ limit: options.bodyLimitBytes, type: ['application/scim+json', 'application/json', 'application/*+json'], strict: true }));
+  scim.use(
+    express.json({
+      limit: options.bodyLimitBytes,
+      type: ['application/scim+json', 'application/json', 'application/*+json'],
+      strict: true,
+      // Invalid UTF-8 was silently decoded to U+FFFD and stored (e.g. in userName); JSON must be UTF-8 (RFC 8259 §8.1).
+      verify: (_req, _res, buf) => {
+        if (!isUtf8(buf)) throw ScimError.badRequest('invalidSyntax', 'The request body is not valid UTF-8.');
+      },
+    }),
+  );
   scim.use((req, _res, next) => {
     if (req.body !== undefined && depthOf(req.body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) {
       return next(ScimError.badRequest('invalidSyntax', `The request body nests deeper than ${MAX_JSON_DEPTH} levels.`));
     }
+    const problem = req.body !== undefined ? unstorableText(req.body) : undefined;
+    if (problem) return next(ScimError.badRequest('invalidValue', `The request body ${problem}.`));
     next();
   });
 

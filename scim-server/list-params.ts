@@ -45,8 +45,9 @@ interface Cursor {
   i: string;
 }
 
-export function encodeCursor(createdAt: Date, id: string): string {
-  return Buffer.from(JSON.stringify({ c: createdAt.toISOString(), i: id } satisfies Cursor)).toString('base64url');
+/** `row.cursorCreatedAt` keeps the microseconds of created_at; a Date would lose them and repeat rows across pages. */
+export function encodeCursor(row: { createdAt: Date; cursorCreatedAt?: string; id: string }): string {
+  return Buffer.from(JSON.stringify({ c: row.cursorCreatedAt ?? row.createdAt.toISOString(), i: row.id } satisfies Cursor)).toString('base64url');
 }
 
 function decodeCursor(raw: string): Cursor {

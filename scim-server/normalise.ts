@@ -24,7 +24,9 @@ function coerceBoolean(value: unknown): unknown {
 }
 
 function coerceByDefinition(value: unknown, def: AttributeDef | undefined): unknown {
-  if (!def) return value;
+  // A schema URN resolves to the extension's definition, which has no `config`: nothing to coerce
+  // (a non-object extension value such as `"urn:…:enterprise:2.0:User": "x"` used to crash here with a 500).
+  if (!def?.config) return value;
   // Entra ID cannot send multi-valued custom attributes: accept "a;b;c" (e.g. Join(";", ...)) for multi-valued strings.
   if (def.config.multiValued && def.type === 'string' && typeof value === 'string') {
     return value.split(';').map((v) => v.trim()).filter(Boolean);

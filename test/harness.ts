@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { openDatabase, openMemoryDatabase, type Db } from '../common/db';
 import type { TenantConfigInput } from '../common/domain/tenant-config';
 import { createLogger } from '../common/logger';
@@ -72,6 +73,8 @@ export interface Harness {
   waitForState(userId: string, state: UserStatus['state'] | UserStatus['state'][], timeoutMs?: number): Promise<UserStatus>;
   mailsTo(address: string): { file: string; raw: string; text: string }[];
   acceptLink(address: string, index?: number): string;
+  /** With SCIMFLOW_RECORD_HISTORIES=1, saves the user's workflow history as a replay fixture (test/histories). */
+  recordHistory(name: string, userId: string): Promise<void>;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
   close(): Promise<void>;
@@ -178,6 +181,13 @@ export async function startHarness(options: { tenantConfig?: TenantConfigInput; 
       const match = /(http:\/\/[^\s"<]+\/invitations\/[A-Za-z0-9_-]+)/.exec(mail.text);
       if (!match) throw new Error('no accept link in the mail');
       return match[1];
+    },
+    async recordHistory(name, userId) {
+      if (process.env.SCIMFLOW_RECORD_HISTORIES !== '1') return;
+      const history = await client.workflow.getHandle(userWorkflowId(tenantId, userId)).fetchHistory();
+      const dir = path.join(__dirname, 'histories');
+      fs.mkdirSync(dir, { recursive: true });
+      fs.writeFileSync(path.join(dir, `${name}.json`), historyToJSON(history));
     },
     async stopWorker() {
       await worker.shutdown();

@@ -63,6 +63,7 @@ describe('onboarding', () => {
     // The link is single-use, and the audit log traces the SCIM request to the workflow.
     expect((await fetch(link, { method: 'POST' })).status).toBe(200);
     expect(h.mailsTo(user.userName)).toHaveLength(1);
+    await h.recordHistory('onboard-accept', id);
     const audit = (await h.db.query<{ action: string; request_id: string; workflow_id: string | null }>(
       'SELECT action, request_id, workflow_id FROM audit_log WHERE tenant_id = $1 AND user_id::text = $2 ORDER BY id', [h.tenantId, id])).rows;
     expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['profile.created', 'organisations.synced', 'licences.synced', 'access.verified', 'invitation.sent', 'invitation.accepted', 'user.activated']));
@@ -90,6 +91,7 @@ describe('onboarding', () => {
     await h.waitForState(id, 'invited');
     expect(await appUser(id)).toMatchObject({ client_key: 'south', primary_phone: '+1 555 0199' });
     expect(h.mailsTo(user.userName)).toHaveLength(1);
+    await h.recordHistory('awaiting-data-then-update', id);
   });
 
   test('when the seat pool is full, then the user waits visibly for a seat and onboards once one is freed', async () => {
@@ -107,6 +109,7 @@ describe('onboarding', () => {
     await h.waitForState(secondId, 'invited', 30_000);
     const seats = (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM app_licences WHERE tenant_id = $1 AND org_key = $2 AND released_at IS NULL', [h.tenantId, 'tiny'])).rows[0].n;
     expect(seats).toBe(1);
+    await h.recordHistory('seat-wait', secondId);
   });
 });
 
@@ -132,6 +135,7 @@ describe('after onboarding', () => {
     await h.waitForState(id, 'invited');
     // Only the difference was applied: no second invitation.
     expect(h.mailsTo(user.userName)).toHaveLength(1);
+    await h.recordHistory('role-change-propagation', id);
     await h.db.query(`DELETE FROM tenant_config_versions WHERE tenant_id = $1 AND version = (SELECT max(version) FROM tenant_config_versions WHERE tenant_id = $1)`, [h.tenantId]);
   });
 
@@ -152,6 +156,7 @@ describe('after onboarding', () => {
     await h.waitForState(id, 'active');
     expect(await appUser(id)).toMatchObject({ status: 'active', login_enabled: true });
     expect(h.mailsTo(user.userName)).toHaveLength(1);
+    await h.recordHistory('suspend-reactivate', id);
   });
 
   test('when a user is deleted in the middle of onboarding, then the remaining steps stop and what was done is undone; the record is kept', async () => {
@@ -177,6 +182,7 @@ describe('after onboarding', () => {
     expect(left.rows[0]).toEqual({ licences: 0, memberships: 0, providers: 0 });
     expect(h.mailsTo(user.userName)).toHaveLength(0);
     expect((await h.scim('GET', `/Users/${id}`)).status).toBe(404);
+    await h.recordHistory('terminate-mid-onboarding', id);
     await h.db.query(`DELETE FROM tenant_config_versions WHERE tenant_id = $1 AND version = (SELECT max(version) FROM tenant_config_versions WHERE tenant_id = $1)`, [h.tenantId]);
   });
 

@@ -1,6 +1,6 @@
 /** SQL for SCIM groups. Members are rows of their own, so PATCHing a 50,000-member group touches only the members named. */
 import type { Queryable } from '../db';
-import type { ListQuery } from './scim-users';
+import { CURSOR_CREATED_AT, touchGroupsOf, type ListQuery } from './scim-users';
 
 export interface ScimGroupRow {
   id: string;
@@ -11,6 +11,8 @@ export interface ScimGroupRow {
   version: number;
   createdAt: Date;
   updatedAt: Date;
+  /** created_at to the microsecond, set by list queries: the cursor key (see CURSOR_CREATED_AT). */
+  cursorCreatedAt?: string;
 }
 
 export interface GroupMember {
@@ -31,6 +33,7 @@ function toRow(r: Record<string, never>): ScimGroupRow {
     version: r.version,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
+    ...(r.cursor_created_at ? { cursorCreatedAt: r.cursor_created_at as string } : {}),
   };
 }
 
@@ -80,7 +83,12 @@ export async function touchGroup(tx: Queryable, tenantId: string, id: string): P
 }
 
 export async function deleteGroup(tx: Queryable, tenantId: string, id: string): Promise<number | undefined> {
-  await tx.query('DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id::text = $2', [tenantId, id]);
+  // A nested group's parents change too (see touchGroupsOf).
+  const parents = await tx.query<{ group_id: string }>(
+    'DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id::text = $2 RETURNING group_id::text AS group_id',
+    [tenantId, id],
+  );
+  await touchGroupsOf(tx, tenantId, parents.rows.map((m) => m.group_id).filter((g) => g !== id));
   return (await tx.query<{ version: number }>('DELETE FROM scim_groups WHERE tenant_id = $1 AND id::text = $2 RETURNING version', [tenantId, id])).rows[0]
     ?.version;
 }
@@ -94,7 +102,7 @@ export async function listGroups(db: Queryable, tenantId: string, q: ListQuery):
     keyset = ` AND (r.created_at, r.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
   }
   params.push(q.limit, q.offset);
-  const sql = `SELECT ${COLUMNS} FROM scim_groups r WHERE r.tenant_id = $1 AND (${q.where})${keyset}
+  const sql = `SELECT ${COLUMNS}, ${CURSOR_CREATED_AT} FROM scim_groups r WHERE r.tenant_id = $1 AND (${q.where})${keyset}
     ORDER BY ${q.orderBy} ${dir} NULLS LAST, r.created_at ${dir}, r.id ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`;
   return (await db.query<Record<string, never>>(sql, params)).rows.map(toRow);
 }

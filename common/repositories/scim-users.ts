@@ -9,6 +9,8 @@ export interface ScimUserRow {
   createdAt: Date;
   updatedAt: Date;
   provisioning?: ProvisioningRow | null;
+  /** created_at to the microsecond, set by list queries: the cursor key (a Date keeps only milliseconds). */
+  cursorCreatedAt?: string;
 }
 
 export interface ProvisioningRow {
@@ -42,9 +44,18 @@ function columnsOf(doc: Record<string, unknown>) {
   };
 }
 
-const SELECT = `SELECT r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at,
-  p.state AS p_state, p.waiting_for AS p_waiting_for, p.waiting_until AS p_waiting_until, p.last_error AS p_last_error, p.workflow_id AS p_workflow_id
-  FROM scim_users r LEFT JOIN provisioning_states p ON p.tenant_id = r.tenant_id AND p.user_id = r.id`;
+const SELECT_COLUMNS = `SELECT r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at,
+  p.state AS p_state, p.waiting_for AS p_waiting_for, p.waiting_until AS p_waiting_until, p.last_error AS p_last_error, p.workflow_id AS p_workflow_id`;
+const FROM = `FROM scim_users r LEFT JOIN provisioning_states p ON p.tenant_id = r.tenant_id AND p.user_id = r.id`;
+const SELECT = `${SELECT_COLUMNS}
+  ${FROM}`;
+
+/**
+ * The exact created_at as text, for RFC 9865 cursors. A JS Date drops the microseconds, and a
+ * cursor built from it sorts before its own row, so each next page repeated the previous
+ * page's last row (and never advanced past rows created within one millisecond).
+ */
+export const CURSOR_CREATED_AT = `to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_created_at`;
 
 function toRow(r: Record<string, never>): ScimUserRow {
   return {
@@ -54,6 +65,7 @@ function toRow(r: Record<string, never>): ScimUserRow {
     version: r.version,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
+    ...(r.cursor_created_at ? { cursorCreatedAt: r.cursor_created_at as string } : {}),
     provisioning: r.p_state
       ? { state: r.p_state, waitingFor: r.p_waiting_for, waitingUntil: r.p_waiting_until, lastError: r.p_last_error, workflowId: r.p_workflow_id }
       : null,
@@ -104,12 +116,25 @@ export async function updateUser(tx: Queryable, tenantId: string, id: string, do
   return toRow(r);
 }
 
+/**
+ * Groups that lost a member through the member's deletion changed too: their version (ETag)
+ * and lastModified must move on (RFC 7644 §3.14), or an If-None-Match client keeps a stale member list.
+ */
+export async function touchGroupsOf(tx: Queryable, tenantId: string, groupIds: string[]): Promise<void> {
+  if (groupIds.length === 0) return;
+  await tx.query('UPDATE scim_groups SET version = version + 1, updated_at = clock_timestamp() WHERE tenant_id = $1 AND id::text = ANY($2::text[])', [
+    tenantId,
+    groupIds,
+  ]);
+}
+
 export async function deleteUser(tx: Queryable, tenantId: string, id: string): Promise<number | undefined> {
   const r = (
     await tx.query<{ version: number }>('DELETE FROM scim_users WHERE tenant_id = $1 AND id::text = $2 RETURNING version', [tenantId, id])
   ).rows[0];
   if (!r) return undefined;
-  await tx.query('DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id::text = $2', [tenantId, id]);
+  const left = await tx.query<{ group_id: string }>('DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id::text = $2 RETURNING group_id::text AS group_id', [tenantId, id]);
+  await touchGroupsOf(tx, tenantId, left.rows.map((m) => m.group_id));
   return r.version;
 }
 
@@ -122,7 +147,8 @@ export async function listUsers(db: Queryable, tenantId: string, q: ListQuery): 
     keyset = ` AND (r.created_at, r.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
   }
   params.push(q.limit, q.offset);
-  const sql = `${SELECT} WHERE r.tenant_id = $1 AND (${q.where})${keyset}
+  const sql = `${SELECT_COLUMNS}, ${CURSOR_CREATED_AT}
+  ${FROM} WHERE r.tenant_id = $1 AND (${q.where})${keyset}
     ORDER BY ${q.orderBy} ${dir} NULLS LAST, r.created_at ${dir}, r.id ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`;
   return (await db.query<Record<string, never>>(sql, params)).rows.map(toRow);
 }

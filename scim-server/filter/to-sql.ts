@@ -272,15 +272,16 @@ function asArray(x: string): string {
 
 /**
  * A stored JSON date-time string as timestamptz, or NULL: only the shapes evaluate.ts reads
- * (same patterns) are cast, and only once pg_input_is_valid (PostgreSQL 16+) has accepted
- * them, so a bad stored value never raises. Zoneless values are UTC, as in evaluate.ts.
+ * (same patterns) are cast, through try_timestamptz / try_timestamp_utc (migration 003), which
+ * answer NULL for a value PostgreSQL cannot read, so a bad stored value never raises.
+ * Zoneless values are UTC, as in evaluate.ts.
  */
 function jsonTimestamp(x: string): string {
   const t = `(${x} #>> '{}')`;
   return (
     `CASE WHEN jsonb_typeof(${x}) <> 'string' THEN NULL` +
-    ` WHEN ${t} ~ '${STORED_ZONED_DATETIME_RE}' AND pg_input_is_valid(${t}, 'timestamptz') THEN ${t}::timestamptz` +
-    ` WHEN ${t} ~ '${STORED_LOCAL_DATETIME_RE}' AND pg_input_is_valid(${t}, 'timestamp') THEN ${t}::timestamp AT TIME ZONE 'UTC' END`
+    ` WHEN ${t} ~ '${STORED_ZONED_DATETIME_RE}' THEN try_timestamptz(${t})` +
+    ` WHEN ${t} ~ '${STORED_LOCAL_DATETIME_RE}' THEN try_timestamp_utc(${t}) END`
   );
 }
 

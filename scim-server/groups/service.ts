@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import type { Queryable } from '../../common/db';
 import { enqueueChange } from '../../common/repositories/outbox';
 import * as groups from '../../common/repositories/scim-groups';
-import type { ScimContext } from '../context';
+import { checkIndexedLength, type ScimContext } from '../context';
 import type { FilterNode } from '../filter/parser';
 import { parsePatchPath } from '../filter/parser';
 import { encodeCursor, type ListRequest } from '../list-params';
@@ -42,6 +42,8 @@ function groupFields(body: unknown): GroupFields & { members: string[] } {
   }
   if (typeof b.displayName !== 'string' || b.displayName.trim() === '') throw ScimError.badRequest('invalidValue', '"displayName" is required and must be a non-empty string.');
   if (b.externalId !== undefined && b.externalId !== null && typeof b.externalId !== 'string') throw ScimError.badRequest('invalidValue', '"externalId" must be a string.');
+  checkIndexedLength('displayName', b.displayName);
+  checkIndexedLength('externalId', b.externalId);
   return { displayName: b.displayName, externalId: (b.externalId as string | undefined) ?? null, doc: {}, members: memberIds(b.members, 'members') };
 }
 
@@ -148,6 +150,10 @@ async function applyGroupOperation(tx: Queryable, ctx: ScimContext, groupId: str
     }
     let changed = false;
     for (const [key, value] of Object.entries(op.value as Json)) {
+      // Okta renames a pushed group with {"op":"replace","value":{"id":"<this id>","displayName":"…"}}: an
+      // unchanged id is not a modification of the readOnly attribute (RFC 7643 §2.2), so it is skipped;
+      // a different id still fails with mutability below.
+      if (key.toLowerCase() === 'id' && value === groupId) continue;
       changed = (await applyGroupOperation(tx, ctx, groupId, fields, { op: op.op, path: key, value }, index)) || changed;
     }
     return changed;
@@ -171,6 +177,7 @@ async function applyGroupOperation(tx: Queryable, ctx: ScimContext, groupId: str
       if (typeof op.value !== 'string' || (attr === 'displayname' && op.value.trim() === '')) {
         throw ScimError.badRequest('invalidValue', `${where}: "${parsed.path.attr}" must be a non-empty string.`);
       }
+      checkIndexedLength(parsed.path.attr, op.value);
       if (attr === 'displayname') fields.displayName = op.value;
       else fields.externalId = op.value;
     }
@@ -241,7 +248,7 @@ export async function listGroups(ctx: ScimContext, req: ListRequest): Promise<Js
   };
   if (req.cursorMode && rows.length === req.count && rows.length > 0) {
     const last = rows[rows.length - 1];
-    response.nextCursor = encodeCursor(last.createdAt, last.id);
+    response.nextCursor = encodeCursor(last);
   }
   return response;
 }

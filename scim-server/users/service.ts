@@ -4,9 +4,10 @@
  */
 import crypto from 'node:crypto';
 import { UniqueViolationError } from '../../common/db';
+import { CORE_USER_URN, ENTERPRISE_USER_URN, SCIMFLOW_USER_URN } from '../../common/domain/desired-user';
 import { enqueueChange } from '../../common/repositories/outbox';
 import * as users from '../../common/repositories/scim-users';
-import type { ScimContext } from '../context';
+import { checkIndexedLength, type ScimContext } from '../context';
 import { evaluateFilter } from '../filter/evaluate';
 import { parsePatchPath, type FilterNode } from '../filter/parser';
 import { encodeCursor, type ListRequest } from '../list-params';
@@ -18,10 +19,19 @@ import { checkIfMatch } from '../preconditions';
 
 type Json = Record<string, unknown>;
 
+const USER_SCHEMA_URNS = [CORE_USER_URN, ENTERPRISE_USER_URN, SCIMFLOW_USER_URN].map((urn) => urn.toLowerCase());
+
 /** scimmy's coercion throws TypeErrors without a status; they are all the client's to fix. */
 function coerceUser(body: Json): Json {
   if (!Array.isArray(body.schemas) || !body.schemas.some((s) => String(s).toLowerCase() === 'urn:ietf:params:scim:schemas:core:2.0:user')) {
     throw ScimError.badRequest('invalidSyntax', 'A User body must list "urn:ietf:params:scim:schemas:core:2.0:User" in "schemas".');
+  }
+  // An extension this server does not know would be dropped without a word (its attributes
+  // silently lost); naming it is a malformed request (RFC 7643 §3: "schemas" lists the URIs the
+  // representation uses), so the IdP's provisioning log shows the mapping to fix.
+  const unknown = body.schemas.find((s) => !USER_SCHEMA_URNS.includes(String(s).toLowerCase()));
+  if (unknown !== undefined) {
+    throw ScimError.badRequest('invalidSyntax', `"schemas" names ${JSON.stringify(unknown)}, which is not a User schema of this server (see /Schemas).`);
   }
   try {
     const coerced = JSON.parse(JSON.stringify(new UserSchema(body, 'in'))) as Json;
@@ -42,6 +52,8 @@ function storedDoc(resource: Json): Json {
   if (typeof doc.userName !== 'string' || doc.userName.trim() === '') {
     throw ScimError.badRequest('invalidValue', '"userName" is required and must be a non-empty string.');
   }
+  for (const name of ['userName', 'externalId', 'displayName'] as const) checkIndexedLength(name, doc[name]);
+  if (Array.isArray(doc.emails)) for (const email of doc.emails) checkIndexedLength('emails.value', (email as Json | null)?.value);
   return doc;
 }
 
@@ -93,6 +105,23 @@ export async function getUserResource(ctx: ScimContext, id: string, attributes?:
   return { resource: project(render(ctx, row), attributes, excluded), etag: etagOf(row.version) };
 }
 
+/** JSON with object keys sorted, so that equal documents compare equal whatever their key order. */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v,
+  );
+}
+
+/**
+ * Whether a write changes nothing. Key order must not count: jsonb stores keys in its own order
+ * and scimmy emits them in schema order, so a plain JSON.stringify comparison saw a change in
+ * every no-op PATCH that scimmy re-serialised (e.g. Okta's password replace, which is dropped)
+ * and in every unchanged PUT, bumping the version and writing an outbox row (a workflow signal) each time.
+ */
+function sameJson(a: unknown, b: unknown): boolean {
+  return canonicalJson(a) === canonicalJson(b);
+}
+
 async function writeUser(
   ctx: ScimContext,
   id: string,
@@ -107,7 +136,7 @@ async function writeUser(
       if (!current) throw ScimError.notFound(`User "${id}" not found.`);
       checkIfMatch(ifMatch, current.version);
       const next = await change(current);
-      if (next === undefined || JSON.stringify(next) === JSON.stringify(current.doc)) return current;
+      if (next === undefined || sameJson(next, current.doc)) return current;
       attemptedUserName = next.userName;
       changed = true;
       const updated = await users.updateUser(tx, ctx.tenantId, id, next);
@@ -170,16 +199,18 @@ function equalityAssignments(filter: FilterNode): Json | undefined {
 
 function createMissingValuePathTarget(doc: Json, op: PatchOperation): PatchOperation {
   if (op.op === 'remove' || !op.path || !op.path.includes('[')) return op;
-  let parsed;
-  try {
-    parsed = parsePatchPath(op.path);
-  } catch {
-    return op; // scimmy reports the path error
-  }
+  // A malformed value path fails here with the parser's 400 invalidPath (what is wrong, and where);
+  // left to scimmy it was answered with a misleading noTarget "does not match any values".
+  const parsed = parsePatchPath(op.path);
   if (!parsed.filter) return op;
   const container = parsed.path.schema ? (doc[parsed.path.schema] as Json | undefined) : doc;
   const list = container?.[parsed.path.attr];
-  const matches = Array.isArray(list) && list.some((item) => typeof item === 'object' && item !== null && evaluateFilter(parsed.filter as FilterNode, item as Json));
+  // The filter's paths are relative to one element of the attribute (RFC 7644 §3.5.2 valuePath), so
+  // it is evaluated `within` it; without that, `type` resolved as a top-level User attribute and
+  // every value-path PATCH on an existing multi-valued attribute failed with 400.
+  const within = parsed.path;
+  const matches =
+    Array.isArray(list) && list.some((item) => typeof item === 'object' && item !== null && evaluateFilter(parsed.filter as FilterNode, item as Json, { kind: 'User', within }));
   if (matches) return op;
   const seed = equalityAssignments(parsed.filter);
   if (!seed) return op;
@@ -214,7 +245,7 @@ export async function listUsers(ctx: ScimContext, req: ListRequest): Promise<Jso
   };
   if (req.cursorMode && rows.length === req.count && rows.length > 0) {
     const last = rows[rows.length - 1];
-    response.nextCursor = encodeCursor(last.createdAt, last.id);
+    response.nextCursor = encodeCursor(last);
   }
   return response;
 }

@@ -127,6 +127,19 @@ describe('PUT /Users/:id', () => {
     expect(await outboxChanges(id)).toEqual(['created', 'updated']);
   });
 
+  test('when PUT sends the stored resource again (keys in another order), then the version stays and no outbox row is written', async () => {
+    const { id, userName } = await create({ title: 'RN' });
+    const current = (await h.scim('GET', `/Users/${id}`)).body;
+    const { meta: _meta, ...resource } = current;
+    const reordered = Object.fromEntries(Object.entries(resource).reverse());
+
+    const res = await h.scim('PUT', `/Users/${id}`, reordered);
+
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ userName, title: 'RN', meta: { version: 'W/"1"' } });
+    expect(await outboxChanges(id)).toEqual(['created']);
+  });
+
   test('when PUT renames the user onto a taken userName, then the answer is 409 uniqueness and nothing changes', async () => {
     const a = await create();
     const b = await create();
@@ -235,6 +248,22 @@ describe('PATCH /Users/:id', () => {
 
     expect(res.status).toBe(200);
     expect(res.body.meta.version).toBe('W/"1"');
+    expect(await outboxChanges(id)).toEqual(['created']);
+  });
+
+  test.each([
+    ['by path', { op: 'replace', path: 'password', value: 'S3cret!' }],
+    ['without a path', { op: 'replace', value: { password: 'S3cret!' } }],
+  ])('when PATCH replaces the password %s (Okta password sync), then nothing is stored, the version stays and no outbox row is written', async (_how, operation) => {
+    const { id } = await create();
+
+    const res = await h.scim('PATCH', `/Users/${id}`, patch(operation));
+
+    expect(res.status).toBe(200);
+    expect(res.body.password).toBeUndefined();
+    expect(res.body.meta.version).toBe('W/"1"');
+    const stored = (await h.db.query<{ doc: unknown }>('SELECT doc FROM scim_users WHERE tenant_id = $1 AND id::text = $2', [h.tenantId, id])).rows[0].doc;
+    expect(JSON.stringify(stored)).not.toContain('S3cret!');
     expect(await outboxChanges(id)).toEqual(['created']);
   });
 
