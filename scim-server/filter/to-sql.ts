@@ -17,7 +17,6 @@ import { type FilterNode, parseAttrPath } from './parser';
 import {
   type BoundNode,
   type BoundOp,
-  type BoundValue,
   type ColumnName,
   type RelationName,
   type ResourceKind,
