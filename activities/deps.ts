@@ -10,5 +10,6 @@ export interface ActivityDeps {
   publicUrl: string;
   /** Sender unless the tenant configures its own. */
   mailFrom: string;
+  /** Lines written while an activity runs carry its workflowId, runId and requestId (worker/activity-interceptor.ts). */
   logger: Logger;
 }

@@ -48,6 +48,14 @@ export interface Config {
   /** Largest accepted request body in bytes. Default 4 MiB. */
   bodyLimitBytes: number;
   logLevel: string;
+  /** Port of the worker's metrics and health server (`npm run worker`). Default 9464. */
+  metricsPort: number;
+  /** PAYLOAD_KEYS: "<id>:<base64 32 bytes>,…", first encrypts; see common/codec/keys.ts. */
+  payloadKeys?: string;
+  /** Browser origins allowed to call the codec endpoint. Default the Temporal UI's http://localhost:<TEMPORAL_UI_PORT> and http://127.0.0.1:<TEMPORAL_UI_PORT>. */
+  codecCorsOrigins: string[];
+  /** Who may call /codec: token, loopback or none (see common/codec/remote-codec.ts). Default: token for `npm run scim-server`, loopback for `npm start`. */
+  codecAuth?: 'token' | 'loopback' | 'none';
 }
 
 /** Thrown when one or more environment variables are invalid; `problems` lists each one. */
@@ -120,6 +128,16 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push('TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH must be given together (mTLS client certificate and key)');
   }
   const apiKey = str('TEMPORAL_API_KEY');
+  const devUiPort = int('TEMPORAL_UI_PORT', 8233, 1, 65535);
+  const codecCorsOrigins = (str('CODEC_CORS_ORIGINS') ?? `http://localhost:${devUiPort},http://127.0.0.1:${devUiPort}`)
+    .split(',')
+    .map((o) => o.trim().replace(/\/+$/, ''))
+    .filter(Boolean);
+  for (const origin of codecCorsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`CODEC_CORS_ORIGINS entry "${origin}" must be an origin such as http://localhost:8233 (scheme://host[:port], no path)`);
+  }
+  const codecAuth = str('CODEC_AUTH');
+  if (codecAuth !== undefined && !['token', 'loopback', 'none'].includes(codecAuth)) problems.push(`CODEC_AUTH="${codecAuth}" must be token, loopback or none`);
   const config: Config = {
     port,
     host: str('HOST') ?? '127.0.0.1',
@@ -135,7 +153,7 @@ export function loadConfig(env: Env = process.env): Config {
       apiKey,
       cliPath: str('TEMPORAL_CLI_PATH'),
       devServerPort: int('TEMPORAL_DEV_PORT', 7233, 1, 65535),
-      devUiPort: int('TEMPORAL_UI_PORT', 8233, 1, 65535),
+      devUiPort,
     },
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: str('MAIL_FROM') ?? 'scimflow <no-reply@scimflow.localhost>',
@@ -145,6 +163,10 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimit: { perSecond: int('RATE_LIMIT_PER_SECOND', 1000, 1, 1_000_000), burst: int('RATE_LIMIT_BURST', 2000, 1, 10_000_000) },
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 4 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     logLevel: str('LOG_LEVEL') ?? 'info',
+    metricsPort: int('METRICS_PORT', 9464, 0, 65535),
+    payloadKeys: str('PAYLOAD_KEYS'),
+    codecCorsOrigins,
+    codecAuth: codecAuth as Config['codecAuth'],
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent`);

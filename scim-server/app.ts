@@ -1,13 +1,19 @@
 /**
- * The HTTP application: health endpoints, the SCIM API under /scim/v2 (authenticated per
- * tenant), and the invitation pages. Built from its dependencies so tests and the all-in-one
- * process assemble it the same way.
+ * The HTTP application: health endpoints, /metrics, the SCIM API under /scim/v2 (authenticated
+ * per tenant), and the invitation pages and codec endpoint (extra routers). Built from its
+ * dependencies so tests and the all-in-one process assemble it the same way.
+ *
+ * Every SCIM request gets a request id (X-Request-Id, offered or generated), which follows
+ * the change into the outbox, the workflow signal and the activities' audit entries and log
+ * lines; one JSON log line per request (method, route pattern, status, ms, requestId, tenant;
+ * never the query string, body or token) and the request metrics are written when it ends.
  */
 import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
 import express, { type Request, type Router } from 'express';
 import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
+import { runReadinessChecks, scimResourceOf, type AppMetrics } from '../common/metrics';
 import { bearerAuth } from './auth';
 import { bulkRouter } from './bulk';
 import type { ScimContext } from './context';
@@ -32,8 +38,10 @@ export interface ScimAppOptions {
   onCommitted?: () => void;
   /** Readiness checks by name; /readyz is 200 only when all pass. */
   readiness?: Record<string, () => Promise<void>>;
-  /** Further routers mounted at the root (invitation pages, codec, metrics). */
+  /** Further routers mounted at the root (invitation pages, codec). */
   extraRouters?: Router[];
+  /** Request counters and latency; served at GET /metrics when given. */
+  metrics?: AppMetrics;
 }
 
 const MAX_JSON_DEPTH = 32;
@@ -79,25 +87,43 @@ export function createScimApp(options: ScimAppOptions): express.Express {
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
   app.get('/readyz', async (_req, res) => {
-    const checks: Record<string, string> = {};
-    let ready = true;
-    for (const [name, check] of Object.entries(options.readiness ?? {})) {
-      try {
-        await check();
-        checks[name] = 'ok';
-      } catch (err) {
-        ready = false;
-        checks[name] = (err as Error).message.slice(0, 200);
-      }
-    }
+    const { ready, checks } = await runReadinessChecks(options.readiness ?? {});
+    res.setHeader('Cache-Control', 'no-store');
     res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
   });
+  const metrics = options.metrics;
+  if (metrics) {
+    app.get('/metrics', async (_req, res, next) => {
+      try {
+        const text = await metrics.render();
+        res.setHeader('Cache-Control', 'no-store');
+        res.type(metrics.contentType).send(text);
+      } catch (err) {
+        next(err);
+      }
+    });
+  }
 
   const scim = express.Router();
   scim.use((req, res, next) => {
     const offered = req.get('X-Request-Id');
     req.requestId = offered && /^[A-Za-z0-9._:-]{1,64}$/.test(offered) ? offered : crypto.randomUUID();
     res.setHeader('X-Request-Id', req.requestId);
+    // The route pattern, not the path: ids and filters stay out of logs and label values.
+    const segments = req.path.split('/').filter(Boolean);
+    const resource = scimResourceOf(req.path);
+    const route = `/${[resource, ...segments.slice(1, 3).map((s) => (s === '.search' ? s : ':id'))].join('/')}`;
+    const started = process.hrtime.bigint();
+    res.once('close', () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const status = res.writableFinished ? res.statusCode : 499; // 499: the client went away first
+      metrics?.scimRequests.inc({ method: req.method, resource, status: String(status) });
+      metrics?.scimRequestDuration.observe({ method: req.method, resource }, seconds);
+      options.logger.info(
+        { requestId: req.requestId, method: req.method, route, status, ms: Math.round(seconds * 10_000) / 10, tenant: req.auth?.tenantId },
+        'SCIM request',
+      );
+    });
     next();
   });
   scim.use((req, res, next) => {

@@ -3,10 +3,15 @@
  * with signal-with-start on the user's workflow (deterministic id), marks it delivered, and
  * retries with backoff while Temporal is unreachable. At-least-once: the workflow tolerates
  * duplicates because it re-reads the latest state.
+ *
+ * The change's request id travels in the signal (ResourceChanged.requestId) and the workflow
+ * input, so the activities it causes log and audit it. The Temporal client it is given carries
+ * the payload codec (encryption), so these payloads reach Temporal sealed.
  */
 import type { Client } from '@temporalio/client';
 import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
+import type { AppMetrics } from '../common/metrics';
 import * as outbox from '../common/repositories/outbox';
 import { SA_STATE, SA_TENANT, SA_USER_ID, userWorkflowId } from '../common/temporal/constants';
 import { invitationAcceptedSignal, resourceChangedSignal } from '../workflows/definitions';
@@ -26,6 +31,8 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Signals in flight at once. Default 32. */
   concurrency?: number;
+  /** Delivered/failed counters and the healthy gauge. */
+  metrics?: AppMetrics;
 }
 
 export interface OutboxRelay {
@@ -35,8 +42,10 @@ export interface OutboxRelay {
   /** Delivers everything due, then resolves; for tests and shutdown. */
   drain(): Promise<number>;
   stop(): Promise<void>;
-  /** Whether the last delivery attempt reached Temporal. */
+  /** Whether the relay runs, its loop is not stuck, and the last delivery attempt reached Temporal. */
   healthy(): boolean;
+  /** As healthy(), with the reason when not. */
+  health(): { ok: boolean; reason?: string };
 }
 
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
@@ -48,6 +57,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
   let lastOk = true;
+  let lastError: string | undefined;
+  let lastPassAt = Date.now();
+  /** A loop that has not finished a pass for this long is stuck (a claim or a signal hangs). */
+  const stuckAfterMs = Math.max(60_000, pollMs * 10);
 
   async function deliver(client: Client, change: outbox.OutboxChange): Promise<void> {
     if (change.resourceType !== 'User') return; // group changes drive users through their memberships (tenant policy)
@@ -64,14 +77,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     };
     if (change.change === 'invitationAccepted') {
       await client.workflow.getHandle(workflowId).signal(invitationAcceptedSignal, { invitationId: change.subjectId as string });
-      return;
+    } else {
+      // Starts the workflow on the first change, signals the running one afterwards.
+      await client.workflow.signalWithStart(userLifecycleWorkflow, {
+        ...start,
+        signal: resourceChangedSignal,
+        signalArgs: [{ version: change.resourceVersion, change: change.change, requestId: change.requestId }],
+      });
     }
-    // Starts the workflow on the first change, signals the running one afterwards.
-    await client.workflow.signalWithStart(userLifecycleWorkflow, {
-      ...start,
-      signal: resourceChangedSignal,
-      signalArgs: [{ version: change.resourceVersion, change: change.change, requestId: change.requestId }],
-    });
+    options.logger.debug({ requestId: change.requestId, tenantId: change.tenantId, workflowId, change: change.change, outboxId: change.id, attempt: change.attempts }, 'change delivered to its workflow');
   }
 
   async function deliverBatch(): Promise<number> {
@@ -82,6 +96,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       client = await options.temporal();
     } catch (err) {
       lastOk = false;
+      lastError = `Temporal unreachable: ${(err as Error).message}`;
+      options.metrics?.outboxDeliveryFailures.inc(due.length);
+      options.metrics?.outboxRelayHealthy.set(0);
+      options.logger.warn({ pending: due.length, err: (err as Error).message }, 'Temporal unreachable; outbox changes will be retried');
       for (const c of due) await outbox.markFailed(options.db, c.id, `Temporal unreachable: ${(err as Error).message}`, backoff(c.attempts));
       return 0;
     }
@@ -100,6 +118,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
               delivered.push(c.id);
             } catch (err) {
               failures += 1;
+              lastError = (err as Error).message;
+              options.logger.debug({ requestId: c.requestId, tenantId: c.tenantId, outboxId: c.id, attempt: c.attempts, err: (err as Error).message }, 'change not delivered; will retry');
               await outbox.markFailed(options.db, c.id, (err as Error).message, backoff(c.attempts)).catch(() => undefined);
               break; // keep this user's later changes behind the failed one
             }
@@ -109,6 +129,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     );
     await outbox.markDelivered(options.db, delivered);
     lastOk = failures === 0;
+    options.metrics?.outboxDelivered.inc(delivered.length);
+    if (failures > 0) options.metrics?.outboxDeliveryFailures.inc(failures);
+    options.metrics?.outboxRelayHealthy.set(lastOk ? 1 : 0);
     if (failures > 0) options.logger.warn({ failures, delivered: delivered.length }, 'outbox delivery failed for some changes; will retry');
     return delivered.length;
   }
@@ -122,8 +145,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         delivered = await deliverBatch();
       } catch (err) {
         lastOk = false;
+        lastError = (err as Error).message;
         options.logger.warn({ err: (err as Error).message }, 'outbox relay pass failed; will retry');
       }
+      lastPassAt = Date.now();
       if (!running) break;
       if (delivered === 0) {
         await new Promise<void>((resolve) => {
@@ -140,6 +165,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     start() {
       if (running) return;
       running = true;
+      lastPassAt = Date.now();
       loop = run();
     },
     nudge() {
@@ -155,6 +181,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wake?.();
       await loop;
     },
-    healthy: () => lastOk,
+    healthy() {
+      return this.health().ok;
+    },
+    health() {
+      if (!running) return { ok: false, reason: 'relay is not running' };
+      if (Date.now() - lastPassAt > stuckAfterMs) return { ok: false, reason: `no relay pass finished for ${Math.round((Date.now() - lastPassAt) / 1000)} s` };
+      if (!lastOk) return { ok: false, reason: `last delivery to Temporal failed: ${(lastError ?? 'unknown error').slice(0, 150)}` };
+      return { ok: true };
+    },
   };
 }

@@ -32,10 +32,14 @@ export function requireEnv(name: string): string {
   return v;
 }
 
-export async function openTestDatabase(): Promise<Db> {
-  if (process.env.DATABASE_URL) {
+export async function openTestDatabase(databaseUrl = process.env.DATABASE_URL): Promise<Db & { urlForChildren?: string }> {
+  if (databaseUrl) {
     const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
-    return openDatabase({ databaseUrl: process.env.DATABASE_URL, dataDir: '.', schema, poolSize: 5 });
+    const db = await openDatabase({ databaseUrl, dataDir: '.', schema, poolSize: 5 });
+    // Child processes (fault scenarios) reach the same schema through the connection string.
+    const url = new URL(databaseUrl);
+    url.searchParams.set('options', `-c search_path=${schema}`);
+    return Object.assign(db, { urlForChildren: url.toString() });
   }
   return openMemoryDatabase();
 }
@@ -59,6 +63,8 @@ export function testTenantConfig(overrides: Partial<TenantConfigInput> = {}): Te
 
 export interface Harness {
   db: Db;
+  /** DATABASE_URL for child processes, pointing at this harness's schema (server databases only). */
+  databaseUrlForChildren?: string;
   tenantId: string;
   token: string;
   baseUrl: string;
@@ -85,15 +91,27 @@ function decodeMail(raw: string): string {
   return raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
-export async function startHarness(options: { tenantConfig?: TenantConfigInput; withWorker?: boolean; tokenCacheMs?: number; rateLimit?: { perSecond: number; burst: number } } = {}): Promise<Harness> {
+export async function startHarness(
+  options: {
+    tenantConfig?: TenantConfigInput;
+    withWorker?: boolean;
+    tokenCacheMs?: number;
+    rateLimit?: { perSecond: number; burst: number };
+    /** A PostgreSQL server of the test's own (fault scenarios); default DATABASE_URL or embedded. */
+    databaseUrl?: string;
+    /** A Temporal server or SMTP server of the test's own; default the shared ones from global setup. */
+    temporalAddress?: string;
+    smtpUrl?: string;
+  } = {},
+): Promise<Harness> {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const db = await openTestDatabase();
+  const db = await openTestDatabase(options.databaseUrl ?? process.env.DATABASE_URL);
   const tenantId = `t-${crypto.randomBytes(4).toString('hex')}`;
   await createTenant(db, tenantId, 'Test tenant');
   await saveConfigVersion(db, tenantId, options.tenantConfig ?? testTenantConfig(), 'test');
   const { token } = await createToken(db, tenantId, 'test');
-  const address = requireEnv('SCIMFLOW_TEST_TEMPORAL_ADDRESS');
-  const smtpUrl = requireEnv('SCIMFLOW_TEST_SMTP_URL');
+  const address = options.temporalAddress ?? requireEnv('SCIMFLOW_TEST_TEMPORAL_ADDRESS');
+  const smtpUrl = options.smtpUrl ?? requireEnv('SCIMFLOW_TEST_SMTP_URL');
   const mailDir = requireEnv('SCIMFLOW_TEST_MAIL_DIR');
   const target = { address, namespace: 'default' };
   const client = await connectClient(target);
@@ -116,6 +134,7 @@ export async function startHarness(options: { tenantConfig?: TenantConfigInput; 
 
   const h: Harness = {
     db,
+    databaseUrlForChildren: db.urlForChildren,
     tenantId,
     token,
     baseUrl,

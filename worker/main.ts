@@ -1,12 +1,21 @@
 /**
  * `npm run worker`: the production worker process, against a real PostgreSQL (DATABASE_URL)
- * and a Temporal cluster (TEMPORAL_ADDRESS). SIGTERM drains in-flight activities, then exits.
+ * and a Temporal cluster (TEMPORAL_ADDRESS). Serves /metrics, /healthz and /readyz on
+ * METRICS_PORT (default 9464); with TEMPORAL_METRICS_PORT set, the SDK's own worker metrics
+ * too (see create-worker.ts). Payloads are encrypted with PAYLOAD_KEYS (common/codec/keys.ts).
+ * SIGTERM (or SIGINT) stops polling and drains in-flight activities (up to the shutdown grace
+ * time, 20 s), then exits; a drain that hangs is cut off after 45 s.
  */
+import { resolvePayloadKeys, payloadCodecsOf } from '../common/codec/keys';
 import { loadConfig } from '../common/config';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
+import { appMetrics } from '../common/metrics';
 import { ensureSearchAttributes, connectClient, targetFromConfig } from '../common/temporal/connection';
+import { startOpsServer } from './ops-server';
 import { runWorker } from './run-worker';
+
+const DRAIN_LIMIT_MS = 45_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -16,20 +25,33 @@ async function main(): Promise<void> {
   if (!config.temporal.address) problems.push('TEMPORAL_ADDRESS is required for `npm run worker`');
   if (!config.smtpUrl) problems.push('SMTP_URL is required for `npm run worker`');
   if (problems.length) throw new Error(problems.join('\n'));
-  const target = targetFromConfig(config);
+  const keys = resolvePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir, allInOne: false });
+  if (keys.source === 'none') logger.warn('PAYLOAD_KEYS is not set: workflow payloads are stored in Temporal unencrypted');
+  else logger.info({ currentKey: keys.keyIds[0], keys: keys.keyIds }, 'payload encryption on');
+  const target = { ...targetFromConfig(config), payloadCodecs: payloadCodecsOf(keys) };
   const client = await connectClient(target);
   await ensureSearchAttributes(client, target.namespace);
   await client.connection.close();
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const worker = await runWorker({ target, taskQueue: config.temporal.taskQueue, db, smtpUrl: config.smtpUrl as string, publicUrl: config.publicUrl, mailFrom: config.mailFrom, logger });
-  logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace }, 'worker running');
-  const stop = async () => {
-    logger.info('draining worker');
+  const metrics = appMetrics();
+  const worker = await runWorker({ target, taskQueue: config.temporal.taskQueue, db, smtpUrl: config.smtpUrl as string, publicUrl: config.publicUrl, mailFrom: config.mailFrom, logger, metrics });
+  const ops = await startOpsServer({ host: config.host, port: config.metricsPort, metrics, readiness: worker.readiness, logger });
+  logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, metrics: `${ops.url}/metrics` }, 'worker running');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining worker: no new tasks, finishing in-flight activities');
+    setTimeout(() => {
+      logger.error({ limitMs: DRAIN_LIMIT_MS }, 'worker did not stop in time; exiting');
+      process.exit(1);
+    }, DRAIN_LIMIT_MS).unref();
     await worker.shutdown();
   };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
   await worker.done;
+  await ops.close();
   await db.close();
   logger.info('worker stopped');
 }

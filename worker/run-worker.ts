@@ -1,17 +1,26 @@
 /** Starts the worker process's parts: Temporal connection, activities' dependencies, the worker loop. */
+import type { WorkerOptions } from '@temporalio/worker';
 import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
 import { createMailer, type Mailer } from '../common/mail/mailer';
+import type { AppMetrics } from '../common/metrics';
 import { connectWorker, type TemporalTarget } from '../common/temporal/connection';
 import { createWorker, installRuntime } from './create-worker';
 
 export interface RunningWorker {
   /** Resolves when the worker has stopped. */
   done: Promise<void>;
+  /**
+   * Stops polling, lets in-flight activities finish (up to the shutdown grace time, then
+   * cancels them), and resolves when the worker has stopped.
+   */
   shutdown(): Promise<void>;
+  /** Readiness checks for /readyz: database, Temporal, worker running. */
+  readiness: Record<string, () => Promise<void>>;
 }
 
 export async function runWorker(options: {
+  /** Carries the payload codecs (encryption), if any. */
   target: TemporalTarget;
   taskQueue: string;
   db: Db;
@@ -20,8 +29,10 @@ export async function runWorker(options: {
   mailFrom: string;
   logger: Logger;
   mailer?: Mailer;
+  metrics?: AppMetrics;
+  shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
 }): Promise<RunningWorker> {
-  installRuntime();
+  installRuntime(options.logger);
   const connection = await connectWorker(options.target);
   const mailer = options.mailer ?? createMailer(options.smtpUrl);
   const worker = await createWorker({
@@ -29,6 +40,9 @@ export async function runWorker(options: {
     namespace: options.target.namespace,
     taskQueue: options.taskQueue,
     deps: { db: options.db, mailer, publicUrl: options.publicUrl, mailFrom: options.mailFrom, logger: options.logger },
+    payloadCodecs: options.target.payloadCodecs,
+    metrics: options.metrics,
+    shutdownGraceTime: options.shutdownGraceTime,
   });
   const done = worker.run().finally(async () => {
     mailer.close();
@@ -39,6 +53,16 @@ export async function runWorker(options: {
     async shutdown() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await done;
+    },
+    readiness: {
+      database: () => options.db.ping(),
+      temporal: async () => {
+        await connection.workflowService.getSystemInfo({});
+      },
+      worker: async () => {
+        const state = worker.getState();
+        if (state !== 'RUNNING') throw new Error(`worker is ${state}`);
+      },
     },
   };
 }

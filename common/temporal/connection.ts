@@ -1,6 +1,12 @@
-/** Connections to Temporal for clients (SCIM server, CLIs) and the worker, from one config. */
+/**
+ * Connections to Temporal for clients (SCIM server, CLIs) and the worker, from one config.
+ * A target may carry payload codecs (payload encryption, common/codec): every client made
+ * from it encodes what it sends and decodes what it reads with them; the worker takes the
+ * same codecs from the target (worker/create-worker.ts), so both sides agree.
+ */
 import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
 
@@ -11,6 +17,8 @@ export interface TemporalTarget {
   tlsCertPath?: string;
   tlsKeyPath?: string;
   apiKey?: string;
+  /** Payload codecs (encryption) for clients and workers of this target; none: payloads in clear. */
+  payloadCodecs?: PayloadCodec[];
 }
 
 export function targetFromConfig(config: Config, address?: string): TemporalTarget {
@@ -27,7 +35,7 @@ function tlsOptions(target: TemporalTarget) {
 
 export async function connectClient(target: TemporalTarget): Promise<Client> {
   const connection = await Connection.connect({ address: target.address, tls: tlsOptions(target), apiKey: target.apiKey });
-  return new Client({ connection, namespace: target.namespace });
+  return new Client({ connection, namespace: target.namespace, dataConverter: target.payloadCodecs?.length ? { payloadCodecs: target.payloadCodecs } : undefined });
 }
 
 /** A client whose connection is made lazily and re-made on use, so a process can start while Temporal is down. */

@@ -1,0 +1,74 @@
+/**
+ * The Temporal worker (runWorker: workflows + activities) in a process of its own, so its RSS
+ * and CPU are its own. Started by bench/run.ts with fork(); answers { type: 'mem' } with
+ * process.memoryUsage() and stops on { type: 'stop' }.
+ *
+ * By default this is exactly runWorker (the production wiring and tuning). For tuning
+ * experiments, BENCH_WORKER_TUNING='{"maxCachedWorkflows":500}' builds the same worker
+ * through createWorker's `tuning` option instead.
+ */
+import { openDatabase } from '../common/db';
+import { createLogger } from '../common/logger';
+import { createMailer } from '../common/mail/mailer';
+import { connectWorker } from '../common/temporal/connection';
+import { createWorker, installRuntime } from '../worker/create-worker';
+import { runWorker, type RunningWorker } from '../worker/run-worker';
+
+function env(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set (bench/worker-process.ts is started by bench/run.ts)`);
+  return v;
+}
+
+async function main(): Promise<void> {
+  const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn', { process: 'bench-worker' });
+  const db = await openDatabase({ databaseUrl: env('BENCH_DATABASE_URL'), dataDir: '.' });
+  const target = { address: env('BENCH_TEMPORAL_ADDRESS'), namespace: 'default' };
+  const common = { taskQueue: env('BENCH_TASK_QUEUE'), db, smtpUrl: env('BENCH_SMTP_URL'), publicUrl: env('BENCH_PUBLIC_URL'), mailFrom: 'scimflow-bench@example.org', logger };
+  let worker: RunningWorker;
+  const tuning = process.env.BENCH_WORKER_TUNING ? (JSON.parse(process.env.BENCH_WORKER_TUNING) as Record<string, number>) : undefined;
+  if (!tuning) {
+    worker = await runWorker({ target, ...common });
+  } else {
+    // Same wiring as worker/run-worker.ts, plus createWorker's tuning override.
+    installRuntime();
+    const connection = await connectWorker(target);
+    const mailer = createMailer(common.smtpUrl);
+    const w = await createWorker({
+      connection,
+      namespace: target.namespace,
+      taskQueue: common.taskQueue,
+      deps: { db, mailer, publicUrl: common.publicUrl, mailFrom: common.mailFrom, logger },
+      tuning,
+    });
+    const done = w.run().finally(async () => {
+      mailer.close();
+      await connection.close();
+    });
+    worker = {
+      done,
+      async shutdown() {
+        if (w.getState() === 'RUNNING') w.shutdown();
+        await done;
+      },
+    };
+  }
+  process.on('message', (raw) => {
+    const m = raw as { type: string };
+    if (m.type === 'mem') process.send?.({ type: 'mem', memory: process.memoryUsage() });
+    else if (m.type === 'stop') {
+      void (async () => {
+        await worker.shutdown().catch(() => undefined);
+        await db.close().catch(() => undefined);
+        process.exit(0);
+      })();
+    }
+  });
+  process.send?.({ type: 'ready', tuning: tuning ?? 'default (worker/create-worker.ts)' });
+  await worker.done;
+}
+
+main().catch((err) => {
+  process.stderr.write(`[bench worker] ${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});
