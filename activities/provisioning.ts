@@ -5,7 +5,8 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Queryable } from '../common/db';
-import { desiredUser, type DesiredUser } from '../common/domain/desired-user';
+import { desiredUser, SCIMFLOW_USER_URN, type DesiredUser } from '../common/domain/desired-user';
+import { parseDuration } from '../common/duration';
 import { lifecycleTimings } from '../common/domain/tenant-config';
 import * as directory from '../common/repositories/directory';
 import { currentConfig } from '../common/repositories/tenants';
@@ -13,11 +14,32 @@ import type { ActivityDeps } from './deps';
 import { audit } from './step-context';
 import { FAILURE_TYPES, type AccessSettingsResult, type LicenceResult, type StepInput, type UserPlan } from './types';
 
-async function loadDesired(db: Queryable, input: StepInput): Promise<DesiredUser> {
+/**
+ * A re-hire (same externalId as a user terminated within the retention window) whose SCIM
+ * data carries no application fields gets the entitlements the earlier account had; explicit
+ * values in the scimflow extension still win.
+ */
+async function withRehireDefaults(db: Queryable, input: StepInput, doc: Record<string, unknown>, retentionMs: number) {
+  const externalId = typeof doc.externalId === 'string' ? doc.externalId : undefined;
+  if (!externalId) return { doc, rehiredFrom: undefined };
+  const source = await directory.rehireSource(db, input.tenantId, input.userId, externalId, retentionMs);
+  if (!source) return { doc, rehiredFrom: undefined };
+  const explicit = (doc[SCIMFLOW_USER_URN] ?? {}) as Record<string, unknown>;
+  return { doc: { ...doc, [SCIMFLOW_USER_URN]: { ...source.snapshot, ...explicit } }, rehiredFrom: source.userId };
+}
+
+async function readDesired(db: Queryable, input: StepInput): Promise<{ desired: DesiredUser; rehiredFrom?: string; version: number } | undefined> {
   const scim = await directory.getScimDoc(db, input.tenantId, input.userId);
-  if (!scim) throw ApplicationFailure.nonRetryable(`SCIM user ${input.userId} no longer exists`, FAILURE_TYPES.invalidData);
+  if (!scim) return undefined;
   const { config } = await currentConfig(db, input.tenantId);
-  const desired = desiredUser(scim.doc, config);
+  const { doc, rehiredFrom } = await withRehireDefaults(db, input, scim.doc, parseDuration(config.rehireRetention));
+  return { desired: desiredUser(doc, config), rehiredFrom, version: scim.version };
+}
+
+async function loadDesired(db: Queryable, input: StepInput): Promise<DesiredUser> {
+  const read = await readDesired(db, input);
+  if (!read) throw ApplicationFailure.nonRetryable(`SCIM user ${input.userId} no longer exists`, FAILURE_TYPES.invalidData);
+  const desired = read.desired;
   if (desired.missing.length > 0) throw ApplicationFailure.nonRetryable(`data missing: ${desired.missing.join('; ')}`, FAILURE_TYPES.invalidData);
   return desired;
 }
@@ -34,16 +56,21 @@ export function provisioningActivities({ db }: ActivityDeps) {
     async planUser(input: StepInput): Promise<UserPlan> {
       const { config } = await currentConfig(db, input.tenantId);
       const timings = lifecycleTimings(config);
-      const scim = await directory.getScimDoc(db, input.tenantId, input.userId);
-      if (!scim) return { exists: false, active: false, version: 0, missing: [], startAt: null, endAt: null, timings };
-      const desired = desiredUser(scim.doc, config);
-      return { exists: true, active: desired.active, version: scim.version, missing: desired.missing, startAt: epoch(desired.startDate), endAt: epoch(desired.endDate), timings };
+      const read = await readDesired(db, input);
+      if (!read) return { exists: false, active: false, version: 0, missing: [], startAt: null, endAt: null, timings };
+      const { desired, version } = read;
+      return { exists: true, active: desired.active, version, missing: desired.missing, startAt: epoch(desired.startDate), endAt: epoch(desired.endDate), timings };
     },
 
     async createProfile(input: StepInput): Promise<{ created: boolean; changed: string[] }> {
       return db.withTransaction(async (tx) => {
+        const read = await readDesired(tx, input);
         const desired = await loadDesired(tx, input);
         const result = await directory.upsertProfile(tx, input.tenantId, input.userId, desired);
+        if (result.created && read?.rehiredFrom) {
+          await tx.query('UPDATE app_users SET rehired_from = $3 WHERE tenant_id = $1 AND user_id = $2', [input.tenantId, input.userId, read.rehiredFrom]);
+          await audit(tx, input, 'user.rehired', { earlierUserId: read.rehiredFrom });
+        }
         if (result.created) await audit(tx, input, 'profile.created', { fields: result.changed });
         else if (result.changed.length) await audit(tx, input, 'profile.updated', { fields: result.changed });
         return result;

@@ -26,6 +26,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
+import { formatPayloadKeys, generatePayloadKey } from '../common/codec/keys';
 import { openDatabase, type Db, type Queryable } from '../common/db';
 import { demoTenantConfig } from '../common/domain/demo-tenant';
 import { startSmtpCatcher, type SmtpCatcher } from '../common/mail/smtp-catcher';
@@ -100,7 +101,7 @@ async function tenantWithToken(db: Queryable, tenantId: string): Promise<string>
   // The demo tenant's configuration with zero propagation windows and no seat limits: the demo's
   // limits (500 + 200 seats) would leave all but 500 of 10,000 users waiting for a seat.
   const config = demoTenantConfig({ tagPropagation: '0s', rolePropagation: '0s' });
-  config.organisations = config.organisations.map(({ seatLimit: _ignored, ...o }) => o);
+  config.organisations = (config.organisations ?? []).map(({ seatLimit: _ignored, ...o }) => o);
   await saveConfigVersion(db, tenantId, config, 'bench');
   return (await createToken(db, tenantId, 'bench')).token;
 }
@@ -306,7 +307,11 @@ async function main(): Promise<void> {
   cleanups.push(() => smtp.close());
 
   const pgPid = pg?.pid;
+  // Payloads encrypted as in production with PAYLOAD_KEYS (BENCH_PAYLOAD_ENCRYPTION=off: in clear).
+  const payloadKeys = process.env.BENCH_PAYLOAD_ENCRYPTION === 'off' ? '' : formatPayloadKeys([generatePayloadKey('bench')]);
+  results.payloadEncryption = payloadKeys !== '';
   const serverEnv = (taskQueue: string, extra: Record<string, string> = {}) => ({
+    BENCH_PAYLOAD_KEYS: payloadKeys,
     BENCH_DATABASE_URL: databaseUrl as string,
     BENCH_TEMPORAL_ADDRESS: temporal.address,
     BENCH_TASK_QUEUE: taskQueue,
@@ -392,6 +397,7 @@ async function main(): Promise<void> {
     cleanups.push(() => server.stop());
     const w0 = Date.now();
     const worker: BenchChild = await startChild('worker-process.ts', {
+      BENCH_PAYLOAD_KEYS: payloadKeys,
       BENCH_DATABASE_URL: databaseUrl,
       BENCH_TEMPORAL_ADDRESS: temporal.address,
       BENCH_TASK_QUEUE: 'bench-import',

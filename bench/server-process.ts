@@ -8,6 +8,7 @@
  * BENCH_DB_MODE=embedded opens the embedded PostgreSQL (PGlite) of all-in-one mode in
  * BENCH_DATA_DIR; the orchestrator then seeds and queries through the 'sql' message.
  */
+import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { openDatabase, type Db } from '../common/db';
 import { createLogger } from '../common/logger';
 import { lazyClient } from '../common/temporal/connection';
@@ -25,7 +26,9 @@ async function main(): Promise<void> {
   const db: Db = embedded
     ? await openDatabase({ dataDir: env('BENCH_DATA_DIR') })
     : await openDatabase({ databaseUrl: env('BENCH_DATABASE_URL'), dataDir: '.', poolSize: process.env.BENCH_SERVER_POOL ? Number(process.env.BENCH_SERVER_POOL) : undefined });
-  const client = lazyClient({ address: env('BENCH_TEMPORAL_ADDRESS'), namespace: 'default' });
+  // As `npm run scim-server` with PAYLOAD_KEYS set: the relay's payloads are encrypted (unless BENCH_PAYLOAD_KEYS is empty).
+  const keys = resolvePayloadKeys({ payloadKeys: process.env.BENCH_PAYLOAD_KEYS || undefined, dataDir: '.', allInOne: false });
+  const client = lazyClient({ address: env('BENCH_TEMPORAL_ADDRESS'), namespace: 'default', payloadCodecs: payloadCodecsOf(keys) });
   const server = await runScimServer({
     db,
     logger,
@@ -36,6 +39,7 @@ async function main(): Promise<void> {
     bodyLimitBytes: 4 * 1024 * 1024,
     // The production default (1000/s, burst 2000 per token) would cap the load tests; capacity is what is measured here.
     rateLimit: { perSecond: 1_000_000, burst: 1_000_000 },
+    codec: { codec: keys.codec, auth: 'token', corsOrigins: [] },
   });
 
   process.on('message', (raw) => {

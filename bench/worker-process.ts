@@ -7,12 +7,14 @@
  * experiments, BENCH_WORKER_TUNING='{"maxCachedWorkflows":500}' builds the same worker
  * through createWorker's `tuning` option instead.
  */
+import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
 import { createMailer } from '../common/mail/mailer';
-import { connectWorker } from '../common/temporal/connection';
+import { appMetrics } from '../common/metrics';
+import { connectWorker, type TemporalTarget } from '../common/temporal/connection';
 import { createWorker, installRuntime } from '../worker/create-worker';
-import { runWorker, type RunningWorker } from '../worker/run-worker';
+import { runWorker } from '../worker/run-worker';
 
 function env(name: string): string {
   const v = process.env[name];
@@ -23,15 +25,18 @@ function env(name: string): string {
 async function main(): Promise<void> {
   const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn', { process: 'bench-worker' });
   const db = await openDatabase({ databaseUrl: env('BENCH_DATABASE_URL'), dataDir: '.' });
-  const target = { address: env('BENCH_TEMPORAL_ADDRESS'), namespace: 'default' };
-  const common = { taskQueue: env('BENCH_TASK_QUEUE'), db, smtpUrl: env('BENCH_SMTP_URL'), publicUrl: env('BENCH_PUBLIC_URL'), mailFrom: 'scimflow-bench@example.org', logger };
-  let worker: RunningWorker;
+  // As `npm run worker` with PAYLOAD_KEYS set: payloads encrypted (unless BENCH_PAYLOAD_KEYS is empty).
+  const keys = resolvePayloadKeys({ payloadKeys: process.env.BENCH_PAYLOAD_KEYS || undefined, dataDir: '.', allInOne: false });
+  const target: TemporalTarget = { address: env('BENCH_TEMPORAL_ADDRESS'), namespace: 'default', payloadCodecs: payloadCodecsOf(keys) };
+  const metrics = appMetrics();
+  const common = { taskQueue: env('BENCH_TASK_QUEUE'), db, smtpUrl: env('BENCH_SMTP_URL'), publicUrl: env('BENCH_PUBLIC_URL'), mailFrom: 'scimflow-bench@example.org', logger, metrics };
+  let worker: { done: Promise<void>; shutdown(): Promise<void> };
   const tuning = process.env.BENCH_WORKER_TUNING ? (JSON.parse(process.env.BENCH_WORKER_TUNING) as Record<string, number>) : undefined;
   if (!tuning) {
     worker = await runWorker({ target, ...common });
   } else {
     // Same wiring as worker/run-worker.ts, plus createWorker's tuning override.
-    installRuntime();
+    installRuntime(logger);
     const connection = await connectWorker(target);
     const mailer = createMailer(common.smtpUrl);
     const w = await createWorker({
@@ -39,6 +44,8 @@ async function main(): Promise<void> {
       namespace: target.namespace,
       taskQueue: common.taskQueue,
       deps: { db, mailer, publicUrl: common.publicUrl, mailFrom: common.mailFrom, logger },
+      payloadCodecs: target.payloadCodecs,
+      metrics,
       tuning,
     });
     const done = w.run().finally(async () => {
@@ -64,7 +71,7 @@ async function main(): Promise<void> {
       })();
     }
   });
-  process.send?.({ type: 'ready', tuning: tuning ?? 'default (worker/create-worker.ts)' });
+  process.send?.({ type: 'ready', tuning: tuning ?? 'default (worker/create-worker.ts)', payloadEncryption: keys.source !== 'none' });
   await worker.done;
 }
 

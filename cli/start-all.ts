@@ -5,9 +5,15 @@
  * unless SMTP_URL is set; then the worker and the SCIM server. Prints SCIM_BASE_URL,
  * SCIM_TOKEN and TEMPORAL_UI_URL when ready. Ctrl-C stops it all cleanly; a restart with the
  * same DATA_DIR continues where it stopped.
+ *
+ * Workflow payloads are encrypted (AES-256-GCM) with PAYLOAD_KEYS, or else with a key generated
+ * on the first start and kept in DATA_DIR/payload-keys (mode 0600); the dev server's UI
+ * decodes them through the SCIM server's /codec endpoint, which answers loopback callers
+ * without a token here (CODEC_AUTH, default loopback).
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { ConfigError, loadConfig } from '../common/config';
 import { openDatabase, type Db } from '../common/db';
 import { DEMO_TENANT_ID, demoTenantConfig } from '../common/domain/demo-tenant';
@@ -66,6 +72,9 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   try {
+    const keys = resolvePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir, allInOne: true });
+    logger.info({ currentKey: keys.keyIds[0], keys: keys.keyIds, source: keys.source, file: keys.file }, 'payload encryption on');
+    const codecEndpoint = `${config.publicUrl}/codec`;
     let devServer: DevServer | undefined;
     let temporalAddress = config.temporal.address;
     if (!temporalAddress) {
@@ -78,12 +87,13 @@ async function main(): Promise<void> {
         dbFile: path.join(config.dataDir, 'temporal.sqlite'),
         namespace: config.temporal.namespace,
         logFile: path.join(config.dataDir, 'temporal.log'),
+        codecEndpoint,
       });
       temporalAddress = devServer.address;
       const server = devServer;
       cleanups.push(() => server.stop());
     }
-    const target = targetFromConfig(config, temporalAddress);
+    const target = { ...targetFromConfig(config, temporalAddress), payloadCodecs: payloadCodecsOf(keys) };
     const client = lazyClient(target);
     cleanups.push(() => client.close());
     await ensureSearchAttributes(await client.get(), target.namespace);
@@ -123,6 +133,7 @@ async function main(): Promise<void> {
       publicUrl: config.publicUrl,
       bodyLimitBytes: config.bodyLimitBytes,
       rateLimit: config.rateLimit,
+      codec: { codec: keys.codec, auth: config.codecAuth ?? 'loopback', corsOrigins: config.codecCorsOrigins },
     });
     cleanups.push(() => server.close());
 

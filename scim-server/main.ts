@@ -1,14 +1,19 @@
 /**
  * `npm run scim-server`: the production SCIM server process (with its outbox relay), against
  * a real PostgreSQL and a Temporal cluster. It answers SCIM even while Temporal is down; the
- * relay delivers what accumulated once Temporal is back. SIGTERM stops accepting, finishes
- * in-flight requests, then exits.
+ * relay delivers what accumulated once Temporal is back. Serves /metrics, /healthz, /readyz
+ * and the remote codec (/codec, admin token unless CODEC_AUTH says otherwise). Payloads are
+ * encrypted with PAYLOAD_KEYS (common/codec/keys.ts). SIGTERM stops accepting, finishes
+ * in-flight requests (at most 10 s), stops the relay, then exits; cut off after 30 s.
  */
+import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { loadConfig } from '../common/config';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
 import { lazyClient, targetFromConfig } from '../common/temporal/connection';
 import { runScimServer } from './run-server';
+
+const STOP_LIMIT_MS = 30_000;
 
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -17,8 +22,11 @@ async function main(): Promise<void> {
   if (!config.databaseUrl) problems.push('DATABASE_URL is required for `npm run scim-server` (the embedded database is for `npm start` only)');
   if (!config.temporal.address) problems.push('TEMPORAL_ADDRESS is required for `npm run scim-server`');
   if (problems.length) throw new Error(problems.join('\n'));
+  const keys = resolvePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir, allInOne: false });
+  if (keys.source === 'none') logger.warn('PAYLOAD_KEYS is not set: workflow payloads are stored in Temporal unencrypted');
+  else logger.info({ currentKey: keys.keyIds[0], keys: keys.keyIds }, 'payload encryption on');
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const client = lazyClient(targetFromConfig(config));
+  const client = lazyClient({ ...targetFromConfig(config), payloadCodecs: payloadCodecsOf(keys) });
   const server = await runScimServer({
     db,
     logger,
@@ -29,17 +37,26 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     bodyLimitBytes: config.bodyLimitBytes,
     rateLimit: config.rateLimit,
+    codec: { codec: keys.codec, auth: config.codecAuth ?? 'token', corsOrigins: config.codecCorsOrigins },
   });
-  logger.info({ url: `${server.url}/scim/v2` }, 'SCIM server listening');
-  const stop = async () => {
-    logger.info('shutting down');
+  logger.info({ url: `${server.url}/scim/v2`, codecAuth: config.codecAuth ?? 'token' }, 'SCIM server listening');
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    setTimeout(() => {
+      logger.error({ limitMs: STOP_LIMIT_MS }, 'shutdown did not finish in time; exiting');
+      process.exit(1);
+    }, STOP_LIMIT_MS).unref();
     await server.close();
     await client.close();
     await db.close();
+    logger.info('stopped');
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop());
-  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
 }
 
 main().catch((err) => {

@@ -56,8 +56,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
+  /** Whether the last delivery attempt reached Temporal (and its error when not). */
   let lastOk = true;
   let lastError: string | undefined;
+  /** The error of the last relay pass when it failed as a whole (database unreachable), until a pass succeeds. */
+  let passError: string | undefined;
   let lastPassAt = Date.now();
   /** A loop that has not finished a pass for this long is stuck (a claim or a signal hangs). */
   const stuckAfterMs = Math.max(60_000, pollMs * 10);
@@ -143,9 +146,9 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       let delivered = 0;
       try {
         delivered = await deliverBatch();
+        passError = undefined;
       } catch (err) {
-        lastOk = false;
-        lastError = (err as Error).message;
+        passError = (err as Error).message;
         options.logger.warn({ err: (err as Error).message }, 'outbox relay pass failed; will retry');
       }
       lastPassAt = Date.now();
@@ -159,6 +162,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         if (timer) clearTimeout(timer);
       }
     }
+  }
+
+  function health(): { ok: boolean; reason?: string } {
+    if (!running) return { ok: false, reason: 'relay is not running' };
+    if (Date.now() - lastPassAt > stuckAfterMs) return { ok: false, reason: `no relay pass finished for ${Math.round((Date.now() - lastPassAt) / 1000)} s` };
+    if (passError) return { ok: false, reason: `relay pass failed: ${passError.slice(0, 150)}` };
+    if (!lastOk) return { ok: false, reason: `last delivery to Temporal failed: ${(lastError ?? 'unknown error').slice(0, 150)}` };
+    return { ok: true };
   }
 
   return {
@@ -181,14 +192,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       wake?.();
       await loop;
     },
-    healthy() {
-      return this.health().ok;
-    },
-    health() {
-      if (!running) return { ok: false, reason: 'relay is not running' };
-      if (Date.now() - lastPassAt > stuckAfterMs) return { ok: false, reason: `no relay pass finished for ${Math.round((Date.now() - lastPassAt) / 1000)} s` };
-      if (!lastOk) return { ok: false, reason: `last delivery to Temporal failed: ${(lastError ?? 'unknown error').slice(0, 150)}` };
-      return { ok: true };
-    },
+    healthy: () => health().ok,
+    health,
   };
 }

@@ -1,8 +1,14 @@
-/** Starts the SCIM server process's parts: HTTP app, invitation pages and the outbox relay. */
+/**
+ * Starts the SCIM server process's parts: HTTP app (SCIM, /metrics, /healthz, /readyz),
+ * invitation pages, the remote codec endpoint for the Temporal UI, and the outbox relay.
+ */
 import http from 'node:http';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
+import { remoteCodecRouter, type CodecAuth } from '../common/codec/remote-codec';
 import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
+import { appMetrics, registerDatabaseGauges, type AppMetrics } from '../common/metrics';
 import { createScimApp } from './app';
 import { invitationsRouter } from './invitations/routes';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
@@ -11,12 +17,14 @@ export interface RunningServer {
   url: string;
   port: number;
   relay: OutboxRelay;
+  /** Stops accepting connections, lets in-flight requests finish (idle keep-alive connections are closed at once; all are cut after `drainMs`), then stops the relay. */
   close(): Promise<void>;
 }
 
 export async function runScimServer(options: {
   db: Db;
   logger: Logger;
+  /** Resolves the Temporal client; give it the payload codec so the relay's payloads are encrypted. */
   temporal: () => Promise<Client>;
   taskQueue: string;
   host: string;
@@ -26,8 +34,15 @@ export async function runScimServer(options: {
   rateLimit: { perSecond: number; burst: number };
   tokenCacheMs?: number;
   relayPollMs?: number;
+  metrics?: AppMetrics;
+  /** The remote codec endpoint (/codec/decode, /codec/encode); the codec is the clients' (undefined: payloads are not encrypted, the endpoint answers them unchanged). */
+  codec?: { codec?: PayloadCodec; auth: CodecAuth; corsOrigins: string[] };
+  /** Longest wait for in-flight requests on close. Default 10 s. */
+  drainMs?: number;
 }): Promise<RunningServer> {
-  const relay = createOutboxRelay({ db: options.db, temporal: options.temporal, taskQueue: options.taskQueue, logger: options.logger, pollMs: options.relayPollMs });
+  const metrics = options.metrics ?? appMetrics();
+  registerDatabaseGauges(metrics, options.db);
+  const relay = createOutboxRelay({ db: options.db, temporal: options.temporal, taskQueue: options.taskQueue, logger: options.logger, pollMs: options.relayPollMs, metrics });
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -35,6 +50,7 @@ export async function runScimServer(options: {
   });
   const port = (server.address() as { port: number }).port;
   const publicUrl = options.publicUrl ?? `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`;
+  const codec = options.codec ?? { auth: 'token' as const, corsOrigins: [] };
   const app = createScimApp({
     db: options.db,
     logger: options.logger,
@@ -43,6 +59,7 @@ export async function runScimServer(options: {
     rateLimit: options.rateLimit,
     tokenCacheMs: options.tokenCacheMs,
     onCommitted: () => relay.nudge(),
+    metrics,
     readiness: {
       database: () => options.db.ping(),
       temporal: async () => {
@@ -50,13 +67,18 @@ export async function runScimServer(options: {
         await client.workflowService.getSystemInfo({});
       },
       outboxRelay: async () => {
-        if (!relay.healthy()) throw new Error('last delivery to Temporal failed');
+        const health = relay.health();
+        if (!health.ok) throw new Error(health.reason ?? 'unhealthy');
       },
     },
-    extraRouters: [invitationsRouter(options.db, () => relay.nudge())],
+    extraRouters: [
+      invitationsRouter(options.db, () => relay.nudge()),
+      remoteCodecRouter({ codec: codec.codec, db: options.db, auth: codec.auth, corsOrigins: codec.corsOrigins, logger: options.logger, bodyLimitBytes: options.bodyLimitBytes }),
+    ],
   });
   server.on('request', app);
   relay.start();
+  const drainMs = options.drainMs ?? 10_000;
   return {
     url: publicUrl,
     port,
@@ -65,7 +87,7 @@ export async function runScimServer(options: {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 10_000).unref();
+        setTimeout(() => server.closeAllConnections(), drainMs).unref();
       });
       await relay.stop();
     },

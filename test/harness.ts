@@ -129,7 +129,7 @@ export async function startHarness(
     relayPollMs: 100,
   });
   const startWorker = () => runWorker({ target, taskQueue, db, smtpUrl, publicUrl: server.url, mailFrom: 'scimflow-test@example.org', logger });
-  let worker: RunningWorker = options.withWorker === false ? { done: Promise.resolve(), shutdown: async () => undefined } : await startWorker();
+  let worker: RunningWorker = options.withWorker === false ? { done: Promise.resolve(), shutdown: async () => undefined, readiness: {} } : await startWorker();
   const baseUrl = `${server.url}/scim/v2`;
 
   const h: Harness = {

@@ -27,8 +27,8 @@ export function operabilityActivityInterceptor(options: { logger: Logger; metric
           const first = (input.args[0] ?? {}) as StepLike;
           requestId = idOrUndefined(first.requestId);
           const context = {
-            workflowId: info.workflowExecution.workflowId,
-            runId: info.workflowExecution.runId,
+            workflowId: info.workflowExecution?.workflowId,
+            runId: info.workflowExecution?.runId,
             activity: info.activityType,
             attempt: info.attempt,
             requestId,

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const metrics = appMetrics();
   const worker = await runWorker({ target, taskQueue: config.temporal.taskQueue, db, smtpUrl: config.smtpUrl as string, publicUrl: config.publicUrl, mailFrom: config.mailFrom, logger, metrics });
-  const ops = await startOpsServer({ host: config.host, port: config.metricsPort, metrics, readiness: worker.readiness, logger });
+  const ops = await startOpsServer({ host: config.host, port: config.metricsPort, metrics, readiness: worker.readiness ?? {}, logger });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, metrics: `${ops.url}/metrics` }, 'worker running');
   let stopping = false;
   const stop = async (signal: string) => {

@@ -16,7 +16,7 @@ export interface RunningWorker {
    */
   shutdown(): Promise<void>;
   /** Readiness checks for /readyz: database, Temporal, worker running. */
-  readiness: Record<string, () => Promise<void>>;
+  readiness?: Record<string, () => Promise<void>>;
 }
 
 export async function runWorker(options: {

@@ -201,4 +201,29 @@ describe('after onboarding', () => {
     expect(h.mailsTo(user.userName)).toHaveLength(1);
     expect((await h.db.query('SELECT count(*)::int AS n FROM invitations WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows[0].n).toBe(1);
   });
+
+  test('when a terminated user is re-hired with the same externalId within the retention window, then the earlier entitlements come back', async () => {
+    const externalId = `hr-${Date.now()}`;
+    const first = newUser({ externalId, [EXT]: { client: 'south', securityRole: 'Admissions Worker with Reports', teams: ['Intake'], providerAccounts: [{ type: 'SW', organisations: ['south'] }] } });
+    const firstId = (await h.scim('POST', '/Users', first)).body.id as string;
+    await h.waitForState(firstId, 'invited');
+    expect((await h.scim('DELETE', `/Users/${firstId}`)).status).toBe(204);
+    await h.waitForState(firstId, 'terminated');
+
+    // The HR system pushes the person again with core attributes only.
+    const again = newUser({ externalId, userName: first.userName, emails: [{ value: first.userName, primary: true }] });
+    const created = await h.scim('POST', '/Users', again);
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    await h.waitForState(id, 'invited');
+    expect(await appUser(id)).toMatchObject({ client_key: 'south', security_role: 'Admissions Worker with Reports', rehired_from: firstId });
+    const teams = (await h.db.query('SELECT value FROM app_user_settings WHERE tenant_id = $1 AND user_id::text = $2 AND kind = $3', [h.tenantId, id, 'team'])).rows;
+    expect(teams).toEqual([{ value: 'Intake' }]);
+    const providers = (await h.db.query('SELECT provider_type, org_key FROM app_provider_accounts WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows;
+    expect(providers).toEqual([{ provider_type: 'SW', org_key: 'south' }]);
+    const actions = (await h.db.query<{ action: string }>('SELECT action FROM audit_log WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows.map((r) => r.action);
+    expect(actions).toContain('user.rehired');
+    // The earlier record is kept for audit.
+    expect((await appUser(firstId)).status).toBe('terminated');
+  });
 });

@@ -42,6 +42,7 @@ export async function runLoad(options: {
 }): Promise<LoadResult> {
   const latencies: number[] = [];
   const statusCodes: Record<string, number> = {};
+  // Without a callback autocannon returns its tracker (an EventEmitter) made thenable.
   const instance = autocannon({
     url: options.baseUrl,
     connections: options.connections,
@@ -56,7 +57,7 @@ export async function runLoad(options: {
         },
       } as never,
     ],
-  });
+  }) as unknown as Promise<autocannon.Result> & { on(event: 'response', fn: (client: unknown, statusCode: number, bytes: number, ms: number) => void): void };
   instance.on('response', (_client: unknown, statusCode: number, _bytes: number, responseTime: number) => {
     latencies.push(responseTime);
     statusCodes[statusCode] = (statusCodes[statusCode] ?? 0) + 1;

@@ -251,8 +251,67 @@ export async function setStatus(tx: Queryable, tenantId: string, userId: string,
   return r.rowCount > 0;
 }
 
+/**
+ * What the user had, in the shape of the scimflow SCIM extension, so a re-hire can be given
+ * the same entitlements (see rehireSource).
+ */
+export async function snapshotEntitlements(tx: Queryable, tenantId: string, userId: string): Promise<Record<string, unknown>> {
+  const user = (
+    await tx.query<Record<string, any>>(
+      'SELECT client_key, case_manager, security_role, employee_type, allow_grid_export, receives_documentation FROM app_users WHERE tenant_id = $1 AND user_id = $2',
+      [tenantId, userId],
+    )
+  ).rows[0];
+  const memberships = (await tx.query<{ org_key: string; kind: string; role: string | null }>('SELECT org_key, kind, role FROM app_memberships WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])).rows;
+  const providers = (await tx.query<{ provider_type: string; org_key: string }>('SELECT provider_type, org_key FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])).rows;
+  const settings = (await tx.query<{ kind: SettingKind; value: string }>('SELECT kind, value FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])).rows;
+  const of = (kind: SettingKind) => settings.filter((x) => x.kind === kind).map((x) => x.value);
+  const byType = new Map<string, string[]>();
+  for (const p of providers) byType.set(p.provider_type, [...(byType.get(p.provider_type) ?? []), p.org_key]);
+  return {
+    ...(user?.client_key ? { client: user.client_key } : {}),
+    organisations: memberships.filter((m) => m.kind !== 'extra').map((m) => ({ value: m.org_key, role: m.role, primary: m.kind === 'primary' })),
+    extraClientAccess: memberships.filter((m) => m.kind === 'extra').map((m) => m.org_key),
+    caseManager: user?.case_manager ?? false,
+    providerAccounts: [...byType].map(([type, organisations]) => ({ type, organisations })),
+    ...(user?.security_role ? { securityRole: user.security_role } : {}),
+    ...(user?.employee_type ? { employeeType: user.employee_type } : {}),
+    allowGridExport: user?.allow_grid_export ?? false,
+    receivesDocumentation: user?.receives_documentation ?? false,
+    employeeAreas: of('employeeArea'),
+    biGroups: of('biGroup'),
+    teams: of('team'),
+    facilities: of('facility'),
+    emailNotifications: of('emailNotification'),
+    systemNotifications: of('systemNotification'),
+    toastrNotifications: of('toastrNotification'),
+  };
+}
+
+/** A user terminated within `retentionMs` with the same externalId: the re-hire's earlier self. */
+export async function rehireSource(
+  db: Queryable,
+  tenantId: string,
+  userId: string,
+  externalId: string,
+  retentionMs: number,
+): Promise<{ userId: string; snapshot: Record<string, unknown> } | undefined> {
+  const r = (
+    await db.query<{ user_id: string; entitlements_snapshot: Record<string, unknown> }>(
+      `SELECT user_id::text AS user_id, entitlements_snapshot FROM app_users
+       WHERE tenant_id = $1 AND external_id = $2 AND user_id::text <> $3 AND status = 'terminated' AND entitlements_snapshot IS NOT NULL
+         AND terminated_at > now() - ($4::bigint * interval '1 millisecond')
+       ORDER BY terminated_at DESC LIMIT 1`,
+      [tenantId, externalId, userId, retentionMs],
+    )
+  ).rows[0];
+  return r ? { userId: r.user_id, snapshot: r.entitlements_snapshot } : undefined;
+}
+
 /** Termination: every entitlement ended, the user row kept for audit. */
 export async function releaseEntitlements(tx: Queryable, tenantId: string, userId: string): Promise<{ licences: number; memberships: number; invitations: number }> {
+  const snapshot = await snapshotEntitlements(tx, tenantId, userId);
+  await tx.query('UPDATE app_users SET entitlements_snapshot = $3::jsonb WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId, JSON.stringify(snapshot)]);
   const licences = await tx.query('UPDATE app_licences SET released_at = now() WHERE tenant_id = $1 AND user_id = $2 AND released_at IS NULL', [tenantId, userId]);
   const memberships = await tx.query('DELETE FROM app_memberships WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
   await tx.query('DELETE FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
