@@ -45,6 +45,7 @@ import { startThrowawayPostgres, type ThrowawayPostgres } from './lib/postgres';
 import { cpuCores, loadAverage, sampleProcess, MB } from './lib/proc';
 import { entraUserBody, seedGroup, seededIds, seededUserName, seedUsers } from './lib/seed';
 import { renderMarkdown, evaluateTargets } from './lib/report';
+import { serviceLayerCost } from './lib/js-cost';
 
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
@@ -57,7 +58,7 @@ const cfg = {
   connections: int('BENCH_CONNECTIONS', 10),
   scales: list('BENCH_SCALES', '10000,100000').map(Number),
   scenarios: list('BENCH_SCENARIOS', 'filter,getById,list,post,put,patchAttr,patchGroup'),
-  phases: list('BENCH_PHASES', 'scim,explain,embedded,import'),
+  phases: list('BENCH_PHASES', 'jscost,scim,explain,embedded,import'),
   importUsers: int('BENCH_IMPORT_USERS', 10_000),
   importConnections: int('BENCH_IMPORT_CONNECTIONS', 6),
   importTimeoutMinutes: int('BENCH_IMPORT_TIMEOUT_MIN', 20),
@@ -177,6 +178,9 @@ interface ScenarioResult extends LoadResult {
   usersInTenant: number;
   serverCpuCores: number;
   postgresCpuCores: number;
+  /** CPU milliseconds per request: SCIM server process, PostgreSQL (all backends). */
+  serverCpuMsPerRequest: number;
+  postgresCpuMsPerRequest: number;
   temporalCpuCores: number;
   benchCpuCores: number;
   load1: number;
@@ -201,6 +205,8 @@ async function runScenarios(scale: number, ctx: ScenarioContext, pids: { server:
       serverCpuCores: round(cpuCores(before.s, after.s)),
       postgresCpuCores: before.p && after.p ? round(cpuCores(before.p, after.p)) : 0,
       temporalCpuCores: round(cpuCores(before.t, after.t)),
+      serverCpuMsPerRequest: r.requests ? round(((after.s.cpuSeconds - before.s.cpuSeconds) * 1000) / r.requests, 3) : 0,
+      postgresCpuMsPerRequest: r.requests && before.p && after.p ? round(((after.p.cpuSeconds - before.p.cpuSeconds) * 1000) / r.requests, 3) : 0,
       benchCpuCores: round(cpuCores(before.b, after.b)),
       load1: loadAverage()[0],
     };
@@ -212,8 +218,10 @@ async function runScenarios(scale: number, ctx: ScenarioContext, pids: { server:
         [ctx.groupId, ctx.ids.slice(0, cfg.groupChurnPool), BENCH_TENANT],
       );
     }
+    if (r.non2xx > 0) log(`  ${name}: status codes ${JSON.stringify(r.statusCodes)}`);
     log(
       `  ${dbKind} ${scale.toLocaleString('en')} ${name}: ${r.reqPerSec} req/s p50 ${r.p50Ms} ms p99 ${r.p99Ms} ms errors ${r.errors} non-2xx ${r.non2xx}` +
+        ` (cpu ms/request: server ${result.serverCpuMsPerRequest}, pg ${result.postgresCpuMsPerRequest})` +
         ` (cpu: server ${result.serverCpuCores}, pg ${result.postgresCpuCores}, temporal ${result.temporalCpuCores}, bench ${result.benchCpuCores})`,
     );
     out.push(result);
@@ -268,6 +276,12 @@ async function main(): Promise<void> {
   const scim: ScenarioResult[] = [];
   results.scim = scim;
   log(`machine: ${os.cpus().length} cores, ${round(os.totalmem() / 1024 ** 3, 1)} GiB, load ${loadAverage().join(' ')}`);
+
+  if (cfg.phases.includes('jscost')) {
+    log('CPU of the SCIM service layer per call (instant database)');
+    results.serviceLayerCpuMicros = await serviceLayerCost();
+    for (const [k, v] of Object.entries(results.serviceLayerCpuMicros as Record<string, number>)) log(`  ${k}: ${v} µs`);
+  }
 
   // --- services -----------------------------------------------------------------------------
   let pg: ThrowawayPostgres | undefined;

@@ -102,8 +102,8 @@ export function createMetrics(): AppMetrics {
 }
 
 /**
- * Gauges read from the database on scrape (cached for `cacheMs` so several scrapers cost one
- * set of queries). A failing database leaves the gauges empty and sets scimflow_database_up 0;
+ * Gauges read from the database on scrape: one set of queries per scrape, shared by the
+ * gauges and by scrapes within `cacheMs` (default 0.5 s). A failing database leaves the gauges empty and sets scimflow_database_up 0;
  * the scrape itself still succeeds.
  */
 export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, options: { cacheMs?: number } = {}): void {
@@ -114,7 +114,7 @@ export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, optio
   }
   const source = { db };
   state.__dbSource = source;
-  const cacheMs = options.cacheMs ?? 2_000;
+  const cacheMs = options.cacheMs ?? 500;
   interface Snapshot {
     ok: boolean;
     outbox: { pending: number; oldestAgeSeconds: number };

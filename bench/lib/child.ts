@@ -15,7 +15,8 @@ export interface BenchChild {
 
 export async function startChild(script: string, env: Record<string, string>, startTimeoutMs = 180_000): Promise<BenchChild> {
   const child = fork(path.join(__dirname, '..', script), [], {
-    execArgv: ['--import', 'tsx'],
+    // BENCH_CHILD_EXEC_ARGV (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is for profiling runs.
+    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_EXEC_ARGV ?? '').split(' ').filter(Boolean)],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });

@@ -41,10 +41,13 @@ export async function runLoad(options: {
   next: () => LoadRequest;
 }): Promise<LoadResult> {
   const latencies: number[] = [];
+  // autocannon takes a request's path as absolute: keep the base URL's path (/scim/v2) in front.
+  const base = new URL(options.baseUrl);
+  const prefix = base.pathname.replace(/\/+$/, '');
   const statusCodes: Record<string, number> = {};
   // Without a callback autocannon returns its tracker (an EventEmitter) made thenable.
   const instance = autocannon({
-    url: options.baseUrl,
+    url: base.origin,
     connections: options.connections,
     duration: options.durationSeconds,
     timeout: 30,
@@ -53,7 +56,7 @@ export async function runLoad(options: {
       {
         setupRequest: (req: Record<string, unknown>) => {
           const r = options.next();
-          return { ...req, method: r.method, path: r.path, body: r.body };
+          return { ...req, method: r.method, path: `${prefix}${r.path}`, body: r.body };
         },
       } as never,
     ],

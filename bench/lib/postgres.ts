@@ -82,7 +82,7 @@ export async function startThrowawayPostgres(options: { fsync: boolean; log: (ms
     const c = new Client({ connectionString: url });
     try {
       await c.connect();
-      version = (await c.query<{ v: string }>('SHOW server_version')).rows[0].v;
+      version = (await c.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0].v;
       await c.query('CREATE DATABASE scimflow_bench');
       await c.end();
       break;

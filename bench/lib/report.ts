@@ -84,19 +84,24 @@ export function renderMarkdown(r: Results): string {
   if (r.scim?.length) {
     const c = r.scim[0];
     lines.push(`## SCIM API (autocannon, ${c.connections} connections, ${c.durationSeconds} s per row)`, '');
-    lines.push('| scenario | users | req/s | p50 ms | p99 ms | errors | non-2xx | CPU cores: server / PostgreSQL / Temporal / load generator |');
-    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |');
+    lines.push('| scenario | users | req/s | p50 ms | p99 ms | errors | non-2xx | CPU ms/req server / PostgreSQL | CPU cores server / PostgreSQL / Temporal / load gen. | load1 |');
+    lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |');
     for (const s of r.scim) {
       lines.push(
-        `| ${SCENARIO_LABELS[s.name] ?? s.name} | ${s.usersInTenant.toLocaleString('en')} | ${s.reqPerSec} | ${s.p50Ms} | ${s.p99Ms} | ${s.errors + s.timeouts} | ${s.non2xx} | ${s.serverCpuCores} / ${s.postgresCpuCores} / ${s.temporalCpuCores} / ${s.benchCpuCores} |`,
+        `| ${SCENARIO_LABELS[s.name] ?? s.name} | ${s.usersInTenant.toLocaleString('en')} | ${s.reqPerSec} | ${s.p50Ms} | ${s.p99Ms} | ${s.errors + s.timeouts} | ${s.non2xx} | ${s.serverCpuMsPerRequest} / ${s.postgresCpuMsPerRequest} | ${s.serverCpuCores} / ${s.postgresCpuCores} / ${s.temporalCpuCores} / ${s.benchCpuCores} | ${s.load1} |`,
       );
     }
     lines.push('');
   }
+  if (r.serviceLayerCpuMicros) {
+    lines.push('## CPU of the SCIM service layer per call (instant database, µs)', '', '| path | µs |', '| --- | ---: |');
+    for (const [k, v] of Object.entries(r.serviceLayerCpuMicros)) lines.push(`| ${k} | ${v} |`);
+    lines.push('');
+  }
   if (r.embedded) {
     lines.push('## Embedded PostgreSQL (PGlite, all-in-one mode), 10,000 users', '');
-    lines.push('| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU cores |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const s of r.embedded.scenarios) lines.push(`| ${SCENARIO_LABELS[s.name] ?? s.name} | ${s.reqPerSec} | ${s.p50Ms} | ${s.p99Ms} | ${s.errors + s.timeouts} | ${s.non2xx} | ${s.serverCpuCores} |`);
+    lines.push('| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU cores (PGlite runs inside it) | CPU ms/req |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+    for (const s of r.embedded.scenarios) lines.push(`| ${SCENARIO_LABELS[s.name] ?? s.name} | ${s.reqPerSec} | ${s.p50Ms} | ${s.p99Ms} | ${s.errors + s.timeouts} | ${s.non2xx} | ${s.serverCpuCores} | ${s.serverCpuMsPerRequest} |`);
     lines.push('');
   }
   if (r.explain?.length) {

@@ -4,6 +4,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { newUser, requireEnv, startHarness, testTenantConfig, type Harness } from '../harness';
+import { checkLedger } from './ledger';
 import { killHard, sleep, spawnWorker, startPrivatePostgres, type PostgresServer } from './support';
 
 let pg: PostgresServer;
@@ -65,4 +66,7 @@ test('when the worker is killed during activities and during a propagation wait,
     )
   ).rows[0];
   expect(counts).toEqual({ invitations: users.length, profiles: users.length, licences: users.length });
+  const acknowledged = ids.map((id, i) => ({ id, userName: users[i].userName }));
+  const figures = await checkLedger(h.db, h.tenantId, 'Worker SIGKILLed during activities and during a propagation wait', users.length, acknowledged, (a) => h.mailsTo(a).length);
+  expect(figures).toMatchObject({ applied: users.length, duplicated: 0, invitations: users.length, duplicateInvitations: 0 });
 });

@@ -1,0 +1,72 @@
+/**
+ * Optional OpenTelemetry tracing through the Temporal SDK's interceptors, on only when
+ * OTEL_EXPORTER_OTLP_ENDPOINT is set (OTLP over HTTP, e.g. http://otel-collector:4318; the
+ * exporter appends /v1/traces; OTEL_EXPORTER_OTLP_HEADERS and OTEL_SERVICE_NAME are honoured).
+ *
+ * Spans: the outbox relay's signal-with-start / signal calls (client interceptor), the workflow
+ * run and each activity scheduled from it (workflow interceptors, exported from the sandbox
+ * through a sink), and each activity execution on the worker. The relay propagates the trace
+ * context to the workflow in Temporal headers, so a delivery and the work it causes form one
+ * trace. Spans carry ids only; the requestId links them to the logs.
+ */
+import type { ClientInterceptors } from '@temporalio/client';
+import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
+
+export function tracingEnabled(env: Record<string, string | undefined> = process.env): boolean {
+  return !!(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
+}
+
+interface Tracing {
+  resource: import('@opentelemetry/resources').Resource;
+  spanProcessor: import('@opentelemetry/sdk-trace-base').SpanProcessor;
+  provider: import('@opentelemetry/sdk-trace-base').BasicTracerProvider;
+}
+
+let tracing: Tracing | undefined;
+
+/** Installs the global tracer provider once per process (no-op when tracing is off). */
+function setup(serviceName: string): Tracing | undefined {
+  if (!tracingEnabled()) return undefined;
+  if (tracing) return tracing;
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { Resource } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
+  const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
+  const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  /* eslint-enable @typescript-eslint/no-require-imports */
+  const resource = new Resource({ 'service.name': process.env.OTEL_SERVICE_NAME?.trim() || serviceName });
+  const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter());
+  const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
+  provider.register();
+  tracing = { resource, spanProcessor, provider };
+  return tracing;
+}
+
+/** Client interceptors for the Temporal client (outbox relay), or undefined when tracing is off. */
+export function clientTracingInterceptors(serviceName = 'scimflow'): ClientInterceptors | undefined {
+  if (!setup(serviceName)) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { OpenTelemetryWorkflowClientInterceptor } = require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
+  return { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
+}
+
+/** Worker interceptors and the span-export sink, or undefined when tracing is off. */
+export function workerTracing(serviceName = 'scimflow-worker'): { interceptors: Required<Pick<WorkerInterceptors, 'activity' | 'workflowModules'>>; sinks: InjectedSinks<never> } | undefined {
+  const t = setup(serviceName);
+  if (!t) return undefined;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const otel = require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
+  return {
+    interceptors: {
+      activity: [(ctx) => ({ inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx), outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx) })],
+      workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+    },
+    sinks: { exporter: otel.makeWorkflowExporter(t.spanProcessor, t.resource) } as unknown as InjectedSinks<never>,
+  };
+}
+
+/** Flushes and stops the exporter (process shutdown). */
+export async function shutdownTracing(): Promise<void> {
+  const t = tracing;
+  tracing = undefined;
+  await t?.provider.shutdown().catch(() => undefined);
+}
