@@ -10,6 +10,7 @@ import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { loadConfig } from '../common/config';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
+import { shutdownTracing } from '../common/tracing';
 import { lazyClient, targetFromConfig } from '../common/temporal/connection';
 import { runScimServer } from './run-server';
 
@@ -52,6 +53,7 @@ async function main(): Promise<void> {
     await server.close();
     await client.close();
     await db.close();
+    await shutdownTracing();
     logger.info('stopped');
     process.exit(0);
   };

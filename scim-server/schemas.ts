@@ -65,6 +65,13 @@ export function declareSchemas(): void {
   // scimmy's typings want a Schema instance; its runtime takes the schema class or definition as documented.
   SCIMMY.Schemas.User.extend(SCIMMY.Schemas.EnterpriseUser as never, false);
   SCIMMY.Schemas.User.extend(scimflowUserExtension as never, false);
+  // scimmy declares roles[].type with an empty canonical list, so any type is rejected; Entra
+  // sends app roles as { value, type: "WindowsAzureActiveDirectoryRole" }. Types are free text (RFC 7643 §4.1.2).
+  const definition = SCIMMY.Schemas.User.definition as unknown as { attribute(p: string): { subAttributes: { name: string; config: Record<string, unknown> }[] } };
+  for (const multi of ['roles', 'entitlements']) {
+    const type = definition.attribute(multi).subAttributes.find((a) => a.name === 'type');
+    if (type && Array.isArray(type.config.canonicalValues) && type.config.canonicalValues.length === 0) type.config.canonicalValues = false;
+  }
   SCIMMY.Resources.declare(SCIMMY.Resources.User);
   SCIMMY.Resources.declare(SCIMMY.Resources.Group);
 }

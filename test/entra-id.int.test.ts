@@ -244,4 +244,11 @@ describe('Entra ID group provisioning', () => {
     expect(res.body.Resources).toEqual([expect.not.objectContaining({ members: expect.anything() })]);
     expect(res.body.Resources[0].id).toBe(id);
   });
+
+  test('when Entra sends app role assignments, then roles with type WindowsAzureActiveDirectoryRole are accepted and returned', async () => {
+    const id = (await createUser()).id;
+    const res = await entra('PATCH', `/Users/${id}`, patch({ op: 'Add', path: 'roles', value: [{ primary: 'True', type: 'WindowsAzureActiveDirectoryRole', value: 'Nurse' }] }));
+    expect(res.status).toBe(200);
+    expect(res.body.roles).toEqual([{ primary: true, type: 'WindowsAzureActiveDirectoryRole', value: 'Nurse' }]);
+  });
 });

@@ -4,6 +4,7 @@ import { NativeConnection, Runtime, Worker, type RuntimeOptions, type WorkerOpti
 import { createActivities, type ActivityDeps } from '../activities';
 import { createLogger, type Logger } from '../common/logger';
 import { appMetrics, type AppMetrics } from '../common/metrics';
+import { workerTracing } from '../common/tracing';
 import { operabilityActivityInterceptor } from './activity-interceptor';
 
 export interface CreateWorkerOptions {
@@ -84,6 +85,7 @@ export function installRuntime(logger?: Logger): void {
 
 export async function createWorker(options: CreateWorkerOptions): Promise<Worker> {
   const metrics = options.metrics ?? appMetrics();
+  const tracing = workerTracing(); // OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
@@ -92,9 +94,10 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     activities: createActivities(options.deps),
     dataConverter: options.payloadCodecs?.length ? { payloadCodecs: options.payloadCodecs } : undefined,
     interceptors: {
-      activity: [operabilityActivityInterceptor({ logger: options.deps.logger, metrics })],
-      workflowModules: [WORKFLOW_INTERCEPTORS_MODULE],
+      activity: [...(tracing?.interceptors.activity ?? []), operabilityActivityInterceptor({ logger: options.deps.logger, metrics })],
+      workflowModules: [...(tracing?.interceptors.workflowModules ?? []), WORKFLOW_INTERCEPTORS_MODULE],
     },
+    sinks: tracing?.sinks,
     maxCachedWorkflows: 2_000,
     maxConcurrentActivityTaskExecutions: 50,
     maxConcurrentWorkflowTaskExecutions: 50,

@@ -10,6 +10,7 @@ import { resolvePayloadKeys, payloadCodecsOf } from '../common/codec/keys';
 import { loadConfig } from '../common/config';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
+import { shutdownTracing } from '../common/tracing';
 import { appMetrics } from '../common/metrics';
 import { ensureSearchAttributes, connectClient, targetFromConfig } from '../common/temporal/connection';
 import { startOpsServer } from './ops-server';
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
   await worker.done;
   await ops.close();
   await db.close();
+  await shutdownTracing();
   logger.info('worker stopped');
 }
 

@@ -9,6 +9,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { PayloadCodec } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config';
+import { clientTracingInterceptors } from '../tracing';
 
 export interface TemporalTarget {
   address: string;
@@ -35,7 +36,12 @@ function tlsOptions(target: TemporalTarget) {
 
 export async function connectClient(target: TemporalTarget): Promise<Client> {
   const connection = await Connection.connect({ address: target.address, tls: tlsOptions(target), apiKey: target.apiKey });
-  return new Client({ connection, namespace: target.namespace, dataConverter: target.payloadCodecs?.length ? { payloadCodecs: target.payloadCodecs } : undefined });
+  return new Client({
+    connection,
+    namespace: target.namespace,
+    dataConverter: target.payloadCodecs?.length ? { payloadCodecs: target.payloadCodecs } : undefined,
+    interceptors: clientTracingInterceptors(), // OpenTelemetry, when OTEL_EXPORTER_OTLP_ENDPOINT is set
+  });
 }
 
 /** A client whose connection is made lazily and re-made on use, so a process can start while Temporal is down. */
