@@ -20,6 +20,7 @@ import { DEMO_TENANT_ID, demoTenantConfig } from '../common/domain/demo-tenant';
 import { formatDuration } from '../common/duration';
 import { createLogger } from '../common/logger';
 import { startSmtpCatcher, type SmtpCatcher } from '../common/mail/smtp-catcher';
+import { shutdownTracing } from '../common/tracing';
 import { createTenant, currentConfig, getTenant, saveConfigVersion } from '../common/repositories/tenants';
 import { createToken, listTokens, revokeToken } from '../common/repositories/tokens';
 import { ensureSearchAttributes, lazyClient, targetFromConfig } from '../common/temporal/connection';
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   try {
+    cleanups.push(() => shutdownTracing());
     const keys = resolvePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir, allInOne: true });
     logger.info({ currentKey: keys.keyIds[0], keys: keys.keyIds, source: keys.source, file: keys.file }, 'payload encryption on');
     const codecEndpoint = `${config.publicUrl}/codec`;

@@ -158,6 +158,32 @@ describe('POST /Bulk', () => {
     expect(await userCount(last.userName)).toBe(0);
   });
 
+  test('when failOnErrors is zero or negative, then the request is 400 invalidValue and nothing runs', async () => {
+    const before = await outboxTotal();
+    for (const failOnErrors of [0, -1]) {
+      const res = await h.scim('POST', '/Bulk', bulk([{ method: 'POST', path: '/Users', bulkId: 'u', data: newUser() }], { failOnErrors }));
+      expect(res.status).toBe(400);
+      expect(res.body.scimType).toBe('invalidValue');
+    }
+    expect(await outboxTotal()).toBe(before);
+  });
+
+  test('when an operation references a bulkId whose POST failed, then it fails with a message naming that POST', async () => {
+    const res = await h.scim(
+      'POST',
+      '/Bulk',
+      bulk([
+        { method: 'POST', path: '/Users', bulkId: 'bad', data: { schemas: [SCIM_USER] } },
+        { method: 'POST', path: '/Groups', bulkId: 'g', data: { schemas: [SCIM_GROUP], displayName: `Dep ${Date.now()}`, members: [{ value: 'bulkId:bad' }] } },
+      ]),
+    );
+    expect(res.status).toBe(200);
+    const [user, group] = res.body.Operations;
+    expect(user.status).toBe('400');
+    expect(group.status).toBe('409');
+    expect(group.response.detail).toContain('its POST failed');
+  });
+
   test('when more than 1000 operations are sent, then the answer is 413 tooMany and nothing runs', async () => {
     const before = await outboxTotal();
     const operations = Array.from({ length: 1001 }, (_, i) => ({ method: 'POST', path: '/Users', bulkId: `u${i}`, data: newUser() }));

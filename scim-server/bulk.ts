@@ -32,7 +32,9 @@ function parseBulk(body: unknown): { operations: BulkOperation[]; failOnErrors: 
     throw new ScimError(413, 'tooMany', `A Bulk request may hold at most ${MAX_BULK_OPERATIONS} operations (got ${b.Operations.length}); split it.`);
   }
   const failOnErrors = b.failOnErrors === undefined ? Number.POSITIVE_INFINITY : Number(b.failOnErrors);
-  if (!Number.isInteger(failOnErrors) && failOnErrors !== Number.POSITIVE_INFINITY) throw ScimError.badRequest('invalidValue', '"failOnErrors" must be an integer.');
+  if ((!Number.isInteger(failOnErrors) || failOnErrors < 1) && failOnErrors !== Number.POSITIVE_INFINITY) {
+    throw ScimError.badRequest('invalidValue', '"failOnErrors" must be a positive integer (RFC 7644 §3.7.3).');
+  }
   const operations = (b.Operations as Json[]).map((o, i) => {
     const method = typeof o?.method === 'string' ? o.method.toUpperCase() : '';
     if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw ScimError.badRequest('invalidSyntax', `Bulk operation ${i + 1}: "method" must be POST, PUT, PATCH or DELETE.`);
@@ -97,14 +99,18 @@ export function bulkRouter(context: (req: Request) => ScimContext): Router {
       for (const i of pending) {
         if (errors >= failOnErrors) break;
         const op = operations[i];
-        if (unresolvedRefs({ path: op.path, data: op.data }, ids).some((ref) => operations.some((o) => o.bulkId === ref))) {
+        // Defer only behind POSTs that have not run yet; a reference to a failed POST fails below.
+        if (unresolvedRefs({ path: op.path, data: op.data }, ids).some((ref) => operations.some((o, j) => o.bulkId === ref && results[j] === undefined))) {
           deferred.push(i);
           continue;
         }
         const base: Json = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) };
         try {
           const missing = unresolvedRefs({ path: op.path, data: op.data }, ids);
-          if (missing.length > 0) throw new ScimError(409, 'invalidValue', `bulkId "${missing[0]}" is not defined by any POST in this request.`);
+          if (missing.length > 0) {
+            const defined = operations.some((o) => o.bulkId === missing[0]);
+            throw new ScimError(409, 'invalidValue', defined ? `bulkId "${missing[0]}" was not created: its POST failed.` : `bulkId "${missing[0]}" is not defined by any POST in this request.`);
+          }
           const result = await runOne(ctx, { ...op, path: resolveRefs(op.path, ids), data: resolveRefs(op.data, ids) });
           if (op.bulkId && result.id) ids.set(op.bulkId, result.id);
           results[i] = { ...base, ...(result.location ? { location: result.location } : {}), ...(result.version ? { version: result.version } : {}), status: String(result.status) };

@@ -232,10 +232,13 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
 }
 
 export async function listGroups(ctx: ScimContext, req: ListRequest): Promise<Json> {
-  const [total, rows] = await Promise.all([
+  const [total, fetched] = await Promise.all([
     groups.countGroups(ctx.db, ctx.tenantId, req.query.where, req.query.params),
-    req.count === 0 ? Promise.resolve([]) : groups.listGroups(ctx.db, ctx.tenantId, req.query),
+    // Cursor mode reads one row more than asked, to know whether a next page exists (RFC 9865 §2).
+    req.count === 0 ? Promise.resolve([]) : groups.listGroups(ctx.db, ctx.tenantId, req.cursorMode ? { ...req.query, limit: req.count + 1 } : req.query),
   ]);
+  const more = req.cursorMode && fetched.length > req.count;
+  const rows = more ? fetched.slice(0, req.count) : fetched;
   const withMembers = !excludesMembers(req.attributes, req.excludedAttributes);
   const members = withMembers ? await groups.membersOf(ctx.db, ctx.tenantId, rows.map((r) => r.id)) : undefined;
   const resources = rows.map((r) => project(renderGroup(r, members?.get(r.id), ctx.baseUrl), req.attributes, req.excludedAttributes));
@@ -246,7 +249,7 @@ export async function listGroups(ctx: ScimContext, req: ListRequest): Promise<Js
     ...(req.cursorMode ? {} : { startIndex: req.startIndex }),
     Resources: resources,
   };
-  if (req.cursorMode && rows.length === req.count && rows.length > 0) {
+  if (more) {
     const last = rows[rows.length - 1];
     response.nextCursor = encodeCursor(last);
   }

@@ -231,10 +231,13 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
 }
 
 export async function listUsers(ctx: ScimContext, req: ListRequest): Promise<Json> {
-  const [total, rows] = await Promise.all([
+  const [total, fetched] = await Promise.all([
     users.countUsers(ctx.db, ctx.tenantId, req.query.where, req.query.params),
-    req.count === 0 ? Promise.resolve([]) : users.listUsers(ctx.db, ctx.tenantId, req.query),
+    // Cursor mode reads one row more than asked, to know whether a next page exists (RFC 9865 §2).
+    req.count === 0 ? Promise.resolve([]) : users.listUsers(ctx.db, ctx.tenantId, req.cursorMode ? { ...req.query, limit: req.count + 1 } : req.query),
   ]);
+  const more = req.cursorMode && fetched.length > req.count;
+  const rows = more ? fetched.slice(0, req.count) : fetched;
   const resources = rows.map((r) => project(render(ctx, r), req.attributes, req.excludedAttributes));
   const response: Json = {
     schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
@@ -243,7 +246,7 @@ export async function listUsers(ctx: ScimContext, req: ListRequest): Promise<Jso
     ...(req.cursorMode ? {} : { startIndex: req.startIndex }),
     Resources: resources,
   };
-  if (req.cursorMode && rows.length === req.count && rows.length > 0) {
+  if (more) {
     const last = rows[rows.length - 1];
     response.nextCursor = encodeCursor(last);
   }

@@ -480,6 +480,22 @@ describe('list paging over many users', () => {
     expect(pages).toBe(Math.ceil(TOTAL / 100));
   });
 
+  test('when the total is an exact multiple of the page size, then the last full page has no nextCursor', async () => {
+    const all = await get(`/Users?count=0`);
+    const total = all.body.totalResults as number;
+    const size = [50, 25, 20, 10, 5, 4, 2, 1].find((n) => total % n === 0) as number;
+    let cursor = '';
+    let pages = 0;
+    for (;;) {
+      const res = await get(`/Users?cursor=${encodeURIComponent(cursor)}&count=${size}&attributes=userName`);
+      pages += 1;
+      expect(res.body.Resources).toHaveLength(size);
+      if (!res.body.nextCursor) break;
+      cursor = res.body.nextCursor;
+    }
+    expect(pages).toBe(total / size);
+  });
+
   test('when a cursor is forged, then the answer is 400', async () => {
     const res = await get('/Users?cursor=not-a-cursor');
     expect(res.status).toBe(400);
