@@ -32,11 +32,13 @@ function setup(serviceName: string): Tracing | undefined {
   const { Resource } = require('@opentelemetry/resources') as typeof import('@opentelemetry/resources');
   const { BasicTracerProvider, BatchSpanProcessor } = require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base');
   const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
+  const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
   /* eslint-enable @typescript-eslint/no-require-imports */
   const resource = new Resource({ 'service.name': process.env.OTEL_SERVICE_NAME?.trim() || serviceName });
   const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter());
   const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
-  provider.register();
+  // The interceptors activate the propagated context with context.with(): that needs a real context manager.
+  provider.register({ contextManager: new AsyncLocalStorageContextManager().enable() });
   tracing = { resource, spanProcessor, provider };
   return tracing;
 }

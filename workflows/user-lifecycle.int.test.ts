@@ -56,6 +56,18 @@ describe('onboarding', () => {
     await h.waitForState(id, 'active');
     expect((await appUser(id)).status).toBe('active');
 
+    // Operators find it in the Temporal UI by tenant and state (search attributes).
+    const query = `ScimflowTenant = "${h.tenantId}" AND ScimflowState = "active" AND ScimflowUserId = "${id}"`;
+    let listed: string[] = [];
+    for (let i = 0; i < 50 && listed.length === 0; i++) {
+      listed = [];
+      for await (const wf of h.client.workflow.list({ query })) listed.push(wf.workflowId);
+      if (listed.length === 0) await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(listed).toEqual([`user-${h.tenantId}-${id}`]);
+    const description = await h.client.workflow.getHandle(`user-${h.tenantId}-${id}`).describe();
+    expect(description.memo).toMatchObject({ summary: 'active' });
+
     // The SCIM resource shows the workflow's state.
     const read = await h.scim('GET', `/Users/${id}`);
     expect(read.body[EXT].provisioning).toMatchObject({ state: 'active', workflowId: `user-${h.tenantId}-${id}` });

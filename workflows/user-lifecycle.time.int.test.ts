@@ -15,7 +15,7 @@ import { insertUser, updateUser } from '../common/repositories/scim-users';
 import { findOrInstallTestServer } from '../common/temporal/temporal-cli';
 import { userWorkflowId } from '../common/temporal/constants';
 import { openTestDatabase, requireEnv, SCIM_USER, EXT, testTenantConfig } from '../test/harness';
-import { resourceChangedSignal, statusQuery } from './definitions';
+import { resourceChangedSignal, retrySignal, statusQuery } from './definitions';
 import { installRuntime } from '../worker/create-worker';
 
 let env: TestWorkflowEnvironment;
@@ -49,14 +49,14 @@ afterAll(async () => {
   await db?.close();
 });
 
-async function pushUser(extra: Record<string, unknown> = {}): Promise<{ id: string; userName: string }> {
+async function pushUser(extra: Record<string, unknown> = {}, historyLimit?: number): Promise<{ id: string; userName: string }> {
   const id = crypto.randomUUID();
   const userName = `t.${crypto.randomBytes(3).toString('hex')}@example.org`;
   await insertUser(db, tenantId, id, { schemas: [SCIM_USER], userName, name: { givenName: 'Tess', familyName: 'Time' }, emails: [{ value: userName, primary: true }], active: true, ...extra });
   await env.client.workflow.signalWithStart('userLifecycle', {
     taskQueue,
     workflowId: userWorkflowId(tenantId, id),
-    args: [{ tenantId, userId: id, requestId: 'test', indexState: false }],
+    args: [{ tenantId, userId: id, requestId: 'test', indexState: false, historyLimit }],
     signal: resourceChangedSignal,
     signalArgs: [{ version: 1, change: 'created', requestId: 'test' }],
   });
@@ -129,4 +129,47 @@ test('when an HR start date is set, then the account is prepared at once and the
   await settle(id, 'suspended');
   const after = (await db.query('SELECT status, login_enabled FROM app_users WHERE tenant_id = $1 AND user_id::text = $2', [tenantId, id])).rows[0];
   expect(after).toEqual({ status: 'suspended', login_enabled: false });
+});
+
+test('when a step keeps failing, then after its retries the workflow waits in failed with the reason, and an operator retry completes onboarding', async () => {
+  await saveConfigVersion(db, tenantId, testTenantConfig(), 'test');
+  // A fault the activity cannot get past: the provider-account table refuses this user's rows.
+  await db.exec(`CREATE OR REPLACE FUNCTION refuse_provider() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN RAISE EXCEPTION 'provider directory unavailable'; END; $$;
+    CREATE TRIGGER refuse_provider BEFORE INSERT ON app_provider_accounts FOR EACH ROW EXECUTE FUNCTION refuse_provider();`);
+  try {
+    const { id, userName } = await pushUser({ [EXT]: { providerAccounts: [{ type: 'RN' }] } });
+    for (let i = 0; i < 20 && (await status(id)).state !== 'failed'; i++) await env.sleep('2m');
+    const failed = await status(id);
+    expect(failed.state).toBe('failed');
+    expect(failed.lastError).toContain('assignProviderAccounts');
+    expect(failed.lastError).toContain('provider directory unavailable');
+    expect(await mails(id)).toEqual([]);
+    const attempts = (await db.query<{ state: string; last_error: string }>('SELECT state, last_error FROM provisioning_states WHERE tenant_id = $1 AND user_id::text = $2', [tenantId, id])).rows[0];
+    expect(attempts.state).toBe('failed');
+
+    await db.exec('DROP TRIGGER IF EXISTS refuse_provider ON app_provider_accounts; DROP FUNCTION IF EXISTS refuse_provider();');
+    await env.client.workflow.getHandle(userWorkflowId(tenantId, id)).signal(retrySignal);
+    await settle(id, 'invited');
+    expect(await mails(id)).toEqual(['invitation']);
+    void userName;
+  } finally {
+    await db.exec('DROP TRIGGER IF EXISTS refuse_provider ON app_provider_accounts; DROP FUNCTION IF EXISTS refuse_provider();');
+  }
+});
+
+test('when the history grows past its limit, then the workflow continues as new and carries its state (reminders are not resent)', async () => {
+  await saveConfigVersion(db, tenantId, testTenantConfig(), 'test');
+  const { id } = await pushUser({}, 40);
+  await settle(id, 'invited');
+  const handle = env.client.workflow.getHandle(userWorkflowId(tenantId, id));
+  const firstRun = (await handle.describe()).runId;
+  await env.sleep('3d');
+  await env.sleep('1m');
+  await env.sleep('4d');
+  await env.sleep('1m');
+  await settle(id, 'invited');
+  expect((await handle.describe()).runId).not.toBe(firstRun);
+  expect(await mails(id)).toEqual(['invitation', 'reminder', 'reminder']);
+  expect((await status(id)).invitationId).toBeDefined();
 });

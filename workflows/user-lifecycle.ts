@@ -75,6 +75,8 @@ export interface UserLifecycleInput extends UserRef {
   requestId?: string;
   /** Keep the ScimflowState search attribute current. Default true; false where the cluster lacks it (the time-skipping test server). */
   indexState?: boolean;
+  /** Continue-as-new once the history has this many events (default 4,000), or when the server suggests it. */
+  historyLimit?: number;
   carried?: LifecycleState;
 }
 
@@ -161,8 +163,8 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
   for (;;) {
     if (s.deleted) return terminate('SCIM delete');
     const info = workflowInfo();
-    if (!dirty && (info.continueAsNewSuggested || info.historyLength > HISTORY_LIMIT)) {
-      await continueAsNew<typeof userLifecycle>({ tenantId, userId, indexState: input.indexState, carried: s });
+    if (!dirty && (info.continueAsNewSuggested || info.historyLength > (input.historyLimit ?? HISTORY_LIMIT))) {
+      await continueAsNew<typeof userLifecycle>({ tenantId, userId, indexState: input.indexState, historyLimit: input.historyLimit, carried: s });
     }
 
     try {

@@ -1,9 +1,13 @@
 /**
- * A tenant's configuration: its organisations, defaults, propagation windows and invitation
- * schedule. Validated once when loaded; every problem is listed with its path.
+ * A tenant's configuration: its organisations, catalogues (provider types, security roles,
+ * employee types, areas, BI groups, teams, notification kinds), defaults, mapping rules
+ * (common/domain/policy.ts), propagation windows, invitation schedule and drift repair.
+ * Validated once when loaded; every problem is listed with its path. docs/tenant-policy.md
+ * is the reference.
  */
 import { z } from 'zod';
 import { parseDuration } from '../duration';
+import { ruleSchema, type Rule } from './policy';
 import { CLIENT_ROLES, SECURITY_ROLES } from './roles';
 
 const duration = z.string().refine((v) => {
@@ -28,7 +32,9 @@ const organisation = z.object({
   seatLimit: z.number().int().nonnegative().optional(),
 });
 
-export const tenantConfigSchema = z
+const catalogueValue = z.string().trim().min(1);
+
+const baseSchema = z
   .object({
     organisations: z.array(organisation).default([]),
     defaults: z
@@ -49,8 +55,21 @@ export const tenantConfigSchema = z
         phoneForMobileUsers: z.boolean().default(true),
       })
       .default({ securityRole: false, employeeType: false, phoneForMobileUsers: true }),
+    // Catalogues: the values this tenant's application offers. An empty list accepts any value.
     providerTypes: z.array(z.string()).default([]),
     employeeTypes: z.array(z.string()).default([]),
+    /** The security roles this tenant uses, out of the eleven of application B; empty: all. */
+    securityRoles: z.array(z.enum(SECURITY_ROLES)).default([]),
+    /** Employee areas (tags); four have effects in the application (roles.ts EFFECTIVE_EMPLOYEE_AREAS). */
+    employeeAreas: z.array(catalogueValue).default([]),
+    biGroups: z.array(catalogueValue).default([]),
+    teams: z.array(catalogueValue).default([]),
+    /** Notification subscriptions: email per stage, in-app (system), pop-up (toastr). */
+    notifications: z
+      .object({ email: z.array(catalogueValue).default([]), system: z.array(catalogueValue).default([]), toastr: z.array(catalogueValue).default([]) })
+      .prefault({}),
+    /** Mapping rules from IdP attributes and groups to application fields (common/domain/policy.ts). */
+    rules: z.array(ruleSchema).default([]),
     propagation: z
       .object({
         /** Employee-area tag changes reach the app's cache within this window (brief: 10 minutes). */
@@ -69,6 +88,8 @@ export const tenantConfigSchema = z
         expiresAfter: duration.default('14d'),
         /** With an HR start date: the invitation is held until this long before it. */
         startLeadTime: duration.default('1d'),
+        /** A paragraph of the tenant's own in the invitation mail ({{applicationName}} and {{firstName}} are replaced). */
+        message: z.string().min(1).max(2000).optional(),
       })
       .default({ subject: 'You have been invited to {{applicationName}}', applicationName: 'the application', reminders: ['3d', '7d'], expiresAfter: '14d', startLeadTime: '1d' }),
     /** What an HR end date does on the day. */
@@ -77,17 +98,84 @@ export const tenantConfigSchema = z
     seatRecheckInterval: duration.default('5m'),
     /** A re-hire (same externalId) within this window gets its earlier entitlements back. */
     rehireRetention: duration.default('90d'),
-  })
-  .superRefine((cfg, ctx) => {
+    /** Drift repair: a Temporal Schedule per tenant compares the application directory with the desired state. */
+    reconcile: z
+      .object({
+        /** How often. Default 1h. */
+        interval: duration.default('1h'),
+        /** false pauses the schedule. Default true. */
+        enabled: z.boolean().default(true),
+        /** Users changed (SCIM, groups, policy) within this time are left to their running workflow. Default 5m. */
+        settleTime: duration.default('5m'),
+        /** Users compared per activity. Default 200. */
+        pageSize: z.number().int().min(1).max(2000).default(200),
+      })
+      .prefault({}),
+  });
+
+/**
+ * Cross-references (organisations, catalogues, rule values). They run even when other parts of
+ * the document are invalid, so one validation lists every problem; hence the defensive reads.
+ */
+export const tenantConfigSchema = baseSchema.superRefine(
+  (cfg, ctx) => {
+    const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+    const strs = (v: unknown): string[] => list(v).filter((x): x is string => typeof x === 'string');
+    const issue = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const orgs = list(cfg.organisations).filter((o): o is Organisation => typeof (o as Organisation)?.key === 'string');
     const keys = new Set<string>();
-    cfg.organisations.forEach((o, i) => {
-      if (keys.has(o.key.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['organisations', i, 'key'], message: `duplicate organisation key "${o.key}"` });
+    orgs.forEach((o, i) => {
+      if (keys.has(o.key.toLowerCase())) issue(['organisations', i, 'key'], `duplicate organisation key "${o.key}"`);
       keys.add(o.key.toLowerCase());
     });
-    if (cfg.defaults.client && !keys.has(cfg.defaults.client.toLowerCase())) {
-      ctx.addIssue({ code: 'custom', path: ['defaults', 'client'], message: `"${cfg.defaults.client}" is not one of the organisations` });
-    }
-  });
+    const refs = new Set(orgs.flatMap((o) => [o.key.toLowerCase(), typeof o.name === 'string' ? o.name.toLowerCase() : o.key.toLowerCase()]));
+    const defaults = (cfg.defaults ?? {}) as Partial<TenantConfig['defaults']>;
+    if (typeof defaults.client === 'string' && !keys.has(defaults.client.toLowerCase())) issue(['defaults', 'client'], `"${defaults.client}" is not one of the organisations`);
+    const catalogues = {
+      providerTypes: strs(cfg.providerTypes),
+      employeeTypes: strs(cfg.employeeTypes),
+      securityRoles: strs(cfg.securityRoles),
+      employeeAreas: strs(cfg.employeeAreas),
+      biGroups: strs(cfg.biGroups),
+      teams: strs(cfg.teams),
+      'notifications.email': strs(cfg.notifications?.email),
+      'notifications.system': strs(cfg.notifications?.system),
+      'notifications.toastr': strs(cfg.notifications?.toastr),
+    };
+    const inCatalogue = (value: unknown, catalogue: keyof typeof catalogues, path: (string | number)[]) => {
+      if (typeof value === 'string' && catalogues[catalogue].length > 0 && !catalogues[catalogue].includes(value)) issue(path, `"${value}" is not one of ${catalogue}`);
+    };
+    inCatalogue(defaults.securityRole, 'securityRoles', ['defaults', 'securityRole']);
+    inCatalogue(defaults.employeeType, 'employeeTypes', ['defaults', 'employeeType']);
+
+    // Rule values must name this tenant's organisations and catalogue entries, so a typo fails at load, not at a user's onboarding.
+    list(cfg.rules).forEach((rule, i) => {
+      const set = (rule as Partial<Rule> | undefined)?.set as Record<string, unknown> | undefined;
+      if (!set || typeof set !== 'object') return;
+      const at = (...path: (string | number)[]) => ['rules', i, 'set', ...path];
+      const org = (ref: unknown, path: (string | number)[]) => {
+        if (typeof ref === 'string' && !refs.has(ref.toLowerCase())) issue(path, `"${ref}" is not one of the organisations (key or name)`);
+      };
+      org(set.client, at('client'));
+      list(set.organisations).forEach((o, j) => org((o as { value?: unknown })?.value, at('organisations', j, 'value')));
+      list(set.extraClientAccess).forEach((ref, j) => org(ref, at('extraClientAccess', j)));
+      if (orgs.length > 0) list(set.facilities).forEach((ref, j) => org(ref, at('facilities', j)));
+      list(set.providerAccounts).forEach((pa, j) => {
+        const p = (pa ?? {}) as { type?: unknown; organisations?: unknown };
+        inCatalogue(p.type, 'providerTypes', at('providerAccounts', j, 'type'));
+        list(p.organisations).forEach((ref, k) => org(ref, at('providerAccounts', j, 'organisations', k)));
+      });
+      inCatalogue(set.securityRole, 'securityRoles', at('securityRole'));
+      inCatalogue(set.employeeType, 'employeeTypes', at('employeeType'));
+      for (const field of ['employeeAreas', 'biGroups', 'teams'] as const) list(set[field]).forEach((v, j) => inCatalogue(v, field, at(field, j)));
+      const notifications = (set.notifications ?? {}) as Record<string, unknown>;
+      for (const kind of ['email', 'system', 'toastr'] as const) {
+        list(notifications[kind]).forEach((v, j) => inCatalogue(v, `notifications.${kind}`, at('notifications', kind, j)));
+      }
+    });
+  },
+  { when: (payload) => typeof payload.value === 'object' && payload.value !== null },
+);
 
 export type TenantConfig = z.output<typeof tenantConfigSchema>;
 export type TenantConfigInput = z.input<typeof tenantConfigSchema>;
@@ -101,12 +189,25 @@ export class TenantConfigError extends Error {
   }
 }
 
-export function parseTenantConfig(input: unknown): TenantConfig {
+/** One validation problem: where (path into the document) and what. */
+export interface ConfigProblem {
+  path: (string | number)[];
+  message: string;
+}
+
+export const formatProblem = (p: ConfigProblem) => `${p.path.join('.') || '(root)'}: ${p.message}`;
+
+/** Validates without throwing: every problem, each with its path. */
+export function validateTenantConfig(input: unknown): { ok: true; config: TenantConfig } | { ok: false; problems: ConfigProblem[] } {
   const result = tenantConfigSchema.safeParse(input);
-  if (!result.success) {
-    throw new TenantConfigError(result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`));
-  }
-  return result.data;
+  if (result.success) return { ok: true, config: result.data };
+  return { ok: false, problems: result.error.issues.map((i) => ({ path: i.path.filter((k): k is string | number => typeof k !== 'symbol'), message: i.message })) };
+}
+
+export function parseTenantConfig(input: unknown): TenantConfig {
+  const result = validateTenantConfig(input);
+  if (!result.ok) throw new TenantConfigError(result.problems.map(formatProblem));
+  return result.config;
 }
 
 /** Timings a workflow needs, in milliseconds (workflows get numbers, never the whole config). */
