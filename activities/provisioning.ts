@@ -5,9 +5,9 @@
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Queryable } from '../common/db';
-import { desiredUser, SCIMFLOW_USER_URN, type DesiredUser } from '../common/domain/desired-user';
-import { parseDuration } from '../common/duration';
+import type { DesiredUser } from '../common/domain/desired-user';
 import { lifecycleTimings } from '../common/domain/tenant-config';
+import { desiredStateOf, type DesiredState } from '../common/policy/desired-state';
 import * as directory from '../common/repositories/directory';
 import { currentConfig } from '../common/repositories/tenants';
 import type { ActivityDeps } from './deps';
@@ -15,25 +15,13 @@ import { audit } from './step-context';
 import { FAILURE_TYPES, type AccessSettingsResult, type LicenceResult, type StepInput, type UserPlan } from './types';
 
 /**
- * A re-hire (same externalId as a user terminated within the retention window) whose SCIM
- * data carries no application fields gets the entitlements the earlier account had; explicit
- * values in the scimflow extension still win.
+ * SCIM data + the user's groups + tenant configuration (defaults and mapping rules), and a
+ * re-hire's earlier entitlements where its SCIM data leaves them out; computed in
+ * common/policy/desired-state.ts, which policy changes, previews and drift repair share.
  */
-async function withRehireDefaults(db: Queryable, input: StepInput, doc: Record<string, unknown>, retentionMs: number) {
-  const externalId = typeof doc.externalId === 'string' ? doc.externalId : undefined;
-  if (!externalId) return { doc, rehiredFrom: undefined };
-  const source = await directory.rehireSource(db, input.tenantId, input.userId, externalId, retentionMs);
-  if (!source) return { doc, rehiredFrom: undefined };
-  const explicit = (doc[SCIMFLOW_USER_URN] ?? {}) as Record<string, unknown>;
-  return { doc: { ...doc, [SCIMFLOW_USER_URN]: { ...source.snapshot, ...explicit } }, rehiredFrom: source.userId };
-}
-
-async function readDesired(db: Queryable, input: StepInput): Promise<{ desired: DesiredUser; rehiredFrom?: string; version: number } | undefined> {
-  const scim = await directory.getScimDoc(db, input.tenantId, input.userId);
-  if (!scim) return undefined;
+async function readDesired(db: Queryable, input: StepInput): Promise<DesiredState | undefined> {
   const { config } = await currentConfig(db, input.tenantId);
-  const { doc, rehiredFrom } = await withRehireDefaults(db, input, scim.doc, parseDuration(config.rehireRetention));
-  return { desired: desiredUser(doc, config), rehiredFrom, version: scim.version };
+  return desiredStateOf(db, input.tenantId, input.userId, config);
 }
 
 async function loadDesired(db: Queryable, input: StepInput): Promise<DesiredUser> {

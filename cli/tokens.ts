@@ -2,7 +2,11 @@
  * `npm run tokens -- <command>`: manage tenants' bearer tokens. A token is printed once, at
  * creation; only its hash is stored.
  *
- *   create --tenant <id> [--name <label>] [--admin] [--create-tenant]
+ *   create --tenant <id> [--name <label>] [--admin --role <role>] [--create-tenant]
+ *
+ * An admin token (--admin) opens the admin API (/admin/v1) of its tenant and the codec endpoint;
+ * its role decides what it may do: "Super User" changes users and configuration, any other
+ * role (or none) only reads.
  *   list [--tenant <id>]
  *   revoke <token-id>
  */
@@ -10,17 +14,17 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../common/config';
 import { openDatabase } from '../common/db';
 import { createTenant, getTenant } from '../common/repositories/tenants';
-import { createToken, listTokens, revokeToken } from '../common/repositories/tokens';
+import { ADMIN_WRITE_ROLE, createToken, listTokens, revokeToken } from '../common/repositories/tokens';
 
 const USAGE = `usage:
-  npm run tokens -- create --tenant <id> [--name <label>] [--admin] [--create-tenant]
+  npm run tokens -- create --tenant <id> [--name <label>] [--admin --role <role>] [--create-tenant]
   npm run tokens -- list [--tenant <id>]
   npm run tokens -- revoke <token-id>`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { tenant: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' }, 'create-tenant': { type: 'boolean' } },
+    options: { tenant: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' }, role: { type: 'string' }, 'create-tenant': { type: 'boolean' } },
   });
   const [command, arg] = positionals;
   if (!command) {
@@ -33,19 +37,26 @@ async function main(): Promise<number> {
     switch (command) {
       case 'create': {
         if (!values.tenant) throw new Error('--tenant is required');
+        if (values.role !== undefined && !values.admin) throw new Error('--role is for admin tokens: add --admin');
         if (!(await getTenant(db, values.tenant))) {
           if (!values['create-tenant']) throw new Error(`tenant "${values.tenant}" does not exist; add --create-tenant to create it`);
           await createTenant(db, values.tenant, values.tenant);
         }
-        const { token, id } = await createToken(db, values.tenant, values.name ?? 'token', values.admin ? 'admin' : 'scim');
-        process.stdout.write(`TOKEN_ID=${id}\nSCIM_TOKEN=${token}\nSCIM_BASE_URL=${config.publicUrl}/scim/v2\n`);
+        const { token, id } = await createToken(db, values.tenant, values.name ?? 'token', values.admin ? 'admin' : 'scim', values.role?.trim());
+        if (values.admin) {
+          process.stdout.write(`TOKEN_ID=${id}\nADMIN_TOKEN=${token}\nADMIN_BASE_URL=${config.publicUrl}/admin/v1\n`);
+          const role = values.role?.trim();
+          process.stderr.write(`${role ? `Role "${role}"` : 'No --role'}: ${role === ADMIN_WRITE_ROLE ? 'may change users and configuration' : `read-only (only "${ADMIN_WRITE_ROLE}" may change users and configuration)`}.\n`);
+        } else {
+          process.stdout.write(`TOKEN_ID=${id}\nSCIM_TOKEN=${token}\nSCIM_BASE_URL=${config.publicUrl}/scim/v2\n`);
+        }
         process.stderr.write('Store the token now: it is not shown again.\n');
         return 0;
       }
       case 'list': {
         for (const t of await listTokens(db, values.tenant)) {
           process.stdout.write(
-            `${t.id}  tenant=${t.tenantId}  kind=${t.kind}  name=${t.name}  prefix=${t.prefix}…  created=${t.createdAt.toISOString()}  ${t.revokedAt ? `revoked=${t.revokedAt.toISOString()}` : 'active'}  last-used=${t.lastUsedAt?.toISOString() ?? 'never'}\n`,
+            `${t.id}  tenant=${t.tenantId}  kind=${t.kind}${t.kind === 'admin' ? `  role=${t.adminRole ?? '(none: read-only)'}` : ''}  name=${t.name}  prefix=${t.prefix}…  created=${t.createdAt.toISOString()}  ${t.revokedAt ? `revoked=${t.revokedAt.toISOString()}` : 'active'}  last-used=${t.lastUsedAt?.toISOString() ?? 'never'}\n`,
           );
         }
         return 0;

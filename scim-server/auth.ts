@@ -19,6 +19,8 @@ export interface AuthOptions {
 interface Authenticated {
   tokenId: string;
   tenantId: string;
+  /** Admin tokens: the role that decides what the admin API allows (null: read-only). */
+  adminRole?: string | null;
 }
 
 declare module 'express-serve-static-core' {
@@ -70,7 +72,7 @@ export function bearerAuth(options: AuthOptions): RequestHandler {
           cache.delete(hash);
           return challenge(res, 'The bearer token is unknown or revoked.');
         }
-        auth = { tokenId: found.id, tenantId: found.tenantId, until: now + cacheMs, touchedAt: auth?.touchedAt ?? 0 };
+        auth = { tokenId: found.id, tenantId: found.tenantId, adminRole: found.adminRole, until: now + cacheMs, touchedAt: auth?.touchedAt ?? 0 };
         cache.set(hash, auth);
       } catch (err) {
         return next(err);
@@ -85,7 +87,7 @@ export function bearerAuth(options: AuthOptions): RequestHandler {
       auth.touchedAt = now;
       touchToken(options.db, auth.tokenId).catch(() => undefined);
     }
-    req.auth = { tokenId: auth.tokenId, tenantId: auth.tenantId };
+    req.auth = { tokenId: auth.tokenId, tenantId: auth.tenantId, adminRole: auth.adminRole ?? null };
     next();
   };
 }

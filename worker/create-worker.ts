@@ -74,7 +74,7 @@ export function installRuntime(logger?: Logger): void {
   const metricsPort = process.env.TEMPORAL_METRICS_PORT?.trim();
   if (metricsPort) {
     const host = process.env.TEMPORAL_METRICS_HOST?.trim() || process.env.HOST?.trim() || '127.0.0.1';
-    options.telemetryOptions = { metrics: { prometheus: { bindAddress: `${host}:${Number(metricsPort)}`, countersTotalSuffix: true, useSecondsForDurations: true }, globalTags: { service: 'scimflow-worker' } } };
+    options.telemetryOptions = { metrics: { prometheus: { bindAddress: `${host}:${Number(metricsPort)}`, useSecondsForDurations: true }, globalTags: { service: 'scimflow-worker' } } };
   }
   try {
     Runtime.install(options);

@@ -5,6 +5,7 @@ import type { Logger } from '../common/logger';
 import { createMailer, type Mailer } from '../common/mail/mailer';
 import type { AppMetrics } from '../common/metrics';
 import { connectWorker, type TemporalTarget } from '../common/temporal/connection';
+import { syncReconcileSchedules } from '../common/temporal/reconcile-schedule';
 import { createWorker, installRuntime } from './create-worker';
 
 export interface RunningWorker {
@@ -48,6 +49,8 @@ export async function runWorker(options: {
     mailer.close();
     await connection.close();
   });
+  // Drift repair: each tenant's reconcile Schedule, in line with its configuration (never fails the start).
+  await syncReconcileSchedules({ target: options.target, db: options.db, taskQueue: options.taskQueue, logger: options.logger });
   return {
     done,
     async shutdown() {

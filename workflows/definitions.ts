@@ -14,7 +14,8 @@ export interface UserRef {
 /** A SCIM write to this user, as recorded in the outbox. Duplicates and reordering are harmless: the highest version wins. */
 export interface ResourceChanged {
   version: number;
-  change: 'created' | 'updated' | 'deleted' | 'membership' | 'invitationAccepted';
+  /** membership: a group of the user changed; policy: a new tenant configuration; drift: drift repair found the directory off. */
+  change: 'created' | 'updated' | 'deleted' | 'membership' | 'invitationAccepted' | 'policy' | 'drift';
   requestId: string;
 }
 

@@ -14,6 +14,8 @@
  *              machine), others need an admin token as above. Default of `npm start`.
  *   none     - no check: only where the SCIM server's port is reachable by trusted clients
  *              alone (the payloads hold ids, never personal data, but decoding is still access).
+ * Without payload keys (split deployment, no PAYLOAD_KEYS) the endpoints answer payloads
+ * unchanged and check no token: they reveal nothing Temporal does not already show.
  * The X-Namespace header is accepted and ignored: one codec serves every namespace.
  */
 import express, { Router, type Request, type Response } from 'express';
@@ -100,7 +102,8 @@ export function remoteCodecRouter(options: RemoteCodecOptions): Router {
     res.setHeader('Cache-Control', 'no-store');
     if (!cors(req, res)) return void res.status(403).json({ message: 'origin not allowed (CODEC_CORS_ORIGINS)' });
     try {
-      if (!(await authorised(req))) {
+      // Without a codec the endpoint returns payloads unchanged: nothing to protect.
+      if (options.codec && !(await authorised(req))) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="scimflow-codec"');
         return void res.status(401).json({ message: 'an admin token is required: Authorization: Bearer <admin token>' });
       }

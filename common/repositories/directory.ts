@@ -5,6 +5,7 @@
  */
 import type { Queryable } from '../db';
 import type { DesiredLicence, DesiredMembership, DesiredProfile, DesiredUser } from '../domain/desired-user';
+import { emptySettings, licenceKey, membershipKey, providerKey, type DirectoryState } from '../domain/directory-diff';
 import type { SettingKind } from '../domain/roles';
 import { SETTING_KINDS } from '../domain/roles';
 
@@ -253,7 +254,7 @@ export async function setStatus(tx: Queryable, tenantId: string, userId: string,
 
 /**
  * What the user had, in the shape of the scimflow SCIM extension, so a re-hire can be given
- * the same entitlements (see rehireSource).
+ * the same entitlements (see rehireSources).
  */
 export async function snapshotEntitlements(tx: Queryable, tenantId: string, userId: string): Promise<Record<string, unknown>> {
   const user = (
@@ -286,26 +287,6 @@ export async function snapshotEntitlements(tx: Queryable, tenantId: string, user
     systemNotifications: of('systemNotification'),
     toastrNotifications: of('toastrNotification'),
   };
-}
-
-/** A user terminated within `retentionMs` with the same externalId: the re-hire's earlier self. */
-export async function rehireSource(
-  db: Queryable,
-  tenantId: string,
-  userId: string,
-  externalId: string,
-  retentionMs: number,
-): Promise<{ userId: string; snapshot: Record<string, unknown> } | undefined> {
-  const r = (
-    await db.query<{ user_id: string; entitlements_snapshot: Record<string, unknown> }>(
-      `SELECT user_id::text AS user_id, entitlements_snapshot FROM app_users
-       WHERE tenant_id = $1 AND external_id = $2 AND user_id::text <> $3 AND status = 'terminated' AND entitlements_snapshot IS NOT NULL
-         AND terminated_at > now() - ($4::bigint * interval '1 millisecond')
-       ORDER BY terminated_at DESC LIMIT 1`,
-      [tenantId, externalId, userId, retentionMs],
-    )
-  ).rows[0];
-  return r ? { userId: r.user_id, snapshot: r.entitlements_snapshot } : undefined;
 }
 
 /** Termination: every entitlement ended, the user row kept for audit. */
@@ -366,4 +347,117 @@ export async function recordProvisioningState(
 export async function getSecret(db: Queryable, name: string, generate: () => string): Promise<string> {
   await db.query('INSERT INTO app_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, generate()]);
   return (await db.query<{ value: string }>('SELECT value FROM app_secrets WHERE name = $1', [name])).rows[0].value;
+}
+
+/**
+ * The re-hires' earlier selves: for each user with an externalId, the entitlements of the latest
+ * other user with that externalId terminated within `retentionMs`.
+ */
+export async function rehireSources(
+  db: Queryable,
+  tenantId: string,
+  users: { userId: string; externalId: string }[],
+  retentionMs: number,
+): Promise<Map<string, { userId: string; snapshot: Record<string, unknown> }>> {
+  const result = new Map<string, { userId: string; snapshot: Record<string, unknown> }>();
+  if (users.length === 0) return result;
+  const rows = (
+    await db.query<{ user_id: string; external_id: string; entitlements_snapshot: Record<string, unknown> }>(
+      `SELECT user_id::text AS user_id, external_id, entitlements_snapshot FROM app_users
+       WHERE tenant_id = $1 AND external_id = ANY($2::text[]) AND status = 'terminated' AND entitlements_snapshot IS NOT NULL
+         AND terminated_at > now() - ($3::bigint * interval '1 millisecond')
+       ORDER BY terminated_at DESC`,
+      [tenantId, [...new Set(users.map((u) => u.externalId))], retentionMs],
+    )
+  ).rows;
+  for (const u of users) {
+    const source = rows.find((r) => r.external_id === u.externalId && r.user_id !== u.userId);
+    if (source) result.set(u.userId, { userId: source.user_id, snapshot: source.entitlements_snapshot });
+  }
+  return result;
+}
+
+/** Users drift repair may compare: provisioned (an app_users row), not terminated, with their workflow's visible state. */
+export async function reconcileCandidates(
+  db: Queryable,
+  tenantId: string,
+  afterId: string | null,
+  limit: number,
+): Promise<{ id: string; doc: Record<string, unknown>; version: number; status: AppUserStatus; state: string | null }[]> {
+  return (
+    await db.query<{ id: string; doc: Record<string, unknown>; version: number; status: AppUserStatus; state: string | null }>(
+      `SELECT u.id::text AS id, u.doc, u.version, a.status, p.state
+       FROM scim_users u
+       JOIN app_users a ON a.tenant_id = u.tenant_id AND a.user_id = u.id
+       LEFT JOIN provisioning_states p ON p.tenant_id = u.tenant_id AND p.user_id = u.id
+       WHERE u.tenant_id = $1 AND ($2::uuid IS NULL OR u.id > $2::uuid) AND a.status <> 'terminated'
+       ORDER BY u.id LIMIT $3`,
+      [tenantId, afterId, limit],
+    )
+  ).rows;
+}
+
+/** What the application directory holds for each of `userIds` (those with an app_users row), in the comparable shape of directory-diff. */
+export async function observedStates(db: Queryable, tenantId: string, userIds: string[]): Promise<Map<string, DirectoryState>> {
+  const result = new Map<string, DirectoryState>();
+  if (userIds.length === 0) return result;
+  const params = [tenantId, userIds];
+  const users = (
+    await db.query<Record<string, any>>(
+      `SELECT user_id::text AS user_id, external_id, first_name, last_name, title, email, primary_phone, alternate_phones, client_key, case_manager,
+              security_role, employee_type, allow_grid_export, receives_documentation
+       FROM app_users WHERE tenant_id = $1 AND user_id = ANY($2::uuid[])`,
+      params,
+    )
+  ).rows;
+  for (const u of users) {
+    result.set(u.user_id, {
+      profile: {
+        externalId: u.external_id,
+        firstName: u.first_name,
+        lastName: u.last_name,
+        title: u.title,
+        email: u.email,
+        primaryPhone: u.primary_phone,
+        alternatePhones: u.alternate_phones ?? [],
+      },
+      clientKey: u.client_key,
+      caseManager: u.case_manager,
+      memberships: [],
+      licences: [],
+      providerAccounts: [],
+      securityRole: u.security_role,
+      employeeType: u.employee_type,
+      allowGridExport: u.allow_grid_export,
+      receivesDocumentation: u.receives_documentation,
+      settings: emptySettings(),
+    });
+  }
+  const memberships = await db.query<{ user_id: string; org_key: string; kind: DesiredMembership['kind']; role: string | null }>(
+    'SELECT user_id::text AS user_id, org_key, kind, role FROM app_memberships WHERE tenant_id = $1 AND user_id = ANY($2::uuid[])',
+    params,
+  );
+  for (const m of memberships.rows) result.get(m.user_id)?.memberships.push(membershipKey({ orgKey: m.org_key, kind: m.kind, role: m.role }));
+  const licences = await db.query<{ user_id: string; org_key: string; licence_level: string; mobile_licence: string | null }>(
+    'SELECT user_id::text AS user_id, org_key, licence_level, mobile_licence FROM app_licences WHERE tenant_id = $1 AND user_id = ANY($2::uuid[]) AND released_at IS NULL',
+    params,
+  );
+  for (const l of licences.rows) result.get(l.user_id)?.licences.push(licenceKey({ orgKey: l.org_key, licenceLevel: l.licence_level, mobileLicence: l.mobile_licence }));
+  const providers = await db.query<{ user_id: string; provider_type: string; org_key: string }>(
+    'SELECT user_id::text AS user_id, provider_type, org_key FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = ANY($2::uuid[])',
+    params,
+  );
+  for (const p of providers.rows) result.get(p.user_id)?.providerAccounts.push(providerKey({ providerType: p.provider_type, orgKey: p.org_key }));
+  const settings = await db.query<{ user_id: string; kind: SettingKind; value: string }>(
+    'SELECT user_id::text AS user_id, kind, value FROM app_user_settings WHERE tenant_id = $1 AND user_id = ANY($2::uuid[])',
+    params,
+  );
+  for (const s of settings.rows) result.get(s.user_id)?.settings[s.kind].push(s.value);
+  for (const state of result.values()) {
+    state.memberships.sort();
+    state.licences.sort();
+    state.providerAccounts.sort();
+    for (const kind of SETTING_KINDS) state.settings[kind].sort();
+  }
+  return result;
 }

@@ -5,7 +5,11 @@
 import type { Queryable } from '../db';
 
 export type ResourceType = 'User' | 'Group';
-export type ChangeKind = 'created' | 'updated' | 'deleted' | 'membership' | 'invitationAccepted';
+/**
+ * `membership`: a group the user belongs to changed (members, name); `policy`: a new tenant
+ * configuration changes what the user should have; `drift`: the directory no longer matches it.
+ */
+export type ChangeKind = 'created' | 'updated' | 'deleted' | 'membership' | 'invitationAccepted' | 'policy' | 'drift';
 
 export interface OutboxChange {
   id: number;
@@ -78,4 +82,72 @@ export async function outboxStats(db: Queryable): Promise<{ pending: number; old
     )
   ).rows[0];
   return { pending: row.pending, oldestAgeSeconds: row.oldest ?? 0 };
+}
+
+/** Many user changes in one statement (a group rename or a policy change can touch thousands of users). */
+export async function enqueueUserChanges(
+  tx: Queryable,
+  tenantId: string,
+  change: ChangeKind,
+  requestId: string,
+  users: { id: string; version: number }[],
+): Promise<number> {
+  if (users.length === 0) return 0;
+  const r = await tx.query(
+    `INSERT INTO outbox (tenant_id, resource_type, resource_id, change, resource_version, request_id)
+     SELECT $1, 'User', u.id, $2, u.version, $3 FROM unnest($4::uuid[], $5::int[]) AS u(id, version)`,
+    [tenantId, change, requestId, users.map((u) => u.id), users.map((u) => u.version)],
+  );
+  return r.rowCount;
+}
+
+/**
+ * Which of `userIds` have a change in flight: an outbox row not yet delivered, or one written
+ * within `settleMs` (its workflow may still be applying it). Drift repair leaves them alone.
+ */
+export async function usersWithRecentChanges(db: Queryable, tenantId: string, userIds: string[], settleMs: number): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const rows = (
+    await db.query<{ id: string }>(
+      `SELECT DISTINCT resource_id::text AS id FROM outbox
+       WHERE tenant_id = $1 AND resource_type = 'User' AND resource_id = ANY($2::uuid[])
+         AND (delivered_at IS NULL OR created_at > now() - ($3::bigint * interval '1 millisecond'))`,
+      [tenantId, userIds, settleMs],
+    )
+  ).rows;
+  return new Set(rows.map((r) => r.id));
+}
+
+export interface OutboxRecord {
+  id: number;
+  change: ChangeKind;
+  resourceVersion: number;
+  requestId: string;
+  createdAt: Date;
+  deliveredAt: Date | null;
+  attempts: number;
+  lastError: string | null;
+}
+
+/** A user's outbox rows, oldest first: when each change was accepted and when it reached the workflow. */
+export async function changesOfUser(db: Queryable, tenantId: string, userId: string, limit = 500): Promise<OutboxRecord[]> {
+  const rows = (
+    await db.query<Record<string, never>>(
+      `SELECT id::int AS id, change, resource_version, request_id, created_at, delivered_at, attempts, last_error FROM outbox
+       WHERE tenant_id = $1 AND resource_type = 'User' AND resource_id::text = $2 ORDER BY id DESC LIMIT $3`,
+      [tenantId, userId, limit],
+    )
+  ).rows;
+  return rows
+    .map((r) => ({
+      id: r.id,
+      change: r.change,
+      resourceVersion: r.resource_version,
+      requestId: r.request_id,
+      createdAt: r.created_at,
+      deliveredAt: r.delivered_at,
+      attempts: r.attempts,
+      lastError: r.last_error,
+    }))
+    .reverse();
 }

@@ -170,3 +170,29 @@ export async function removeMembers(tx: Queryable, tenantId: string, groupId: st
         );
   return result.rows.map((r) => r.member_id);
 }
+
+/** displayNames of the groups each user is a direct member of (the tenant policy's group conditions test them). */
+export async function groupNamesOfUsers(db: Queryable, tenantId: string, userIds: string[]): Promise<Map<string, string[]>> {
+  const result = new Map<string, string[]>(userIds.map((id) => [id, []]));
+  if (userIds.length === 0) return result;
+  const rows = (
+    await db.query<{ user_id: string; display_name: string }>(
+      `SELECT m.member_id::text AS user_id, g.display_name FROM scim_group_members m
+       JOIN scim_groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
+       WHERE m.tenant_id = $1 AND m.member_id = ANY($2::uuid[]) ORDER BY g.display_name`,
+      [tenantId, userIds],
+    )
+  ).rows;
+  for (const r of rows) result.get(r.user_id)?.push(r.display_name);
+  return result;
+}
+
+/** The ids of a group's direct members that are users (not nested groups). */
+export async function userMemberIds(db: Queryable, tenantId: string, groupId: string): Promise<string[]> {
+  return (
+    await db.query<{ member_id: string }>(
+      `SELECT member_id::text AS member_id FROM scim_group_members WHERE tenant_id = $1 AND group_id::text = $2 AND member_type = 'User'`,
+      [tenantId, groupId],
+    )
+  ).rows.map((r) => r.member_id);
+}

@@ -163,3 +163,35 @@ export async function findUserIdsByExternalId(db: Queryable, tenantId: string, e
     (r) => r.id,
   );
 }
+
+/** The current version of each of `ids` that is a user of this tenant (ids of groups or of deleted users are left out). */
+export async function currentVersions(db: Queryable, tenantId: string, ids: string[]): Promise<{ id: string; version: number }[]> {
+  if (ids.length === 0) return [];
+  return (
+    await db.query<{ id: string; version: number }>('SELECT id::text AS id, version FROM scim_users WHERE tenant_id = $1 AND id::text = ANY($2::text[]) ORDER BY id', [
+      tenantId,
+      [...new Set(ids)],
+    ])
+  ).rows;
+}
+
+export interface StoredUser {
+  id: string;
+  doc: Record<string, unknown>;
+  version: number;
+  userName: string;
+  /** The application directory's status of the user; null before its profile exists. */
+  appStatus: string | null;
+}
+
+/** A page of the tenant's SCIM users in id order, after `afterId` (keyset paging for whole-tenant passes). */
+export async function pageOfUsers(db: Queryable, tenantId: string, afterId: string | null, limit: number): Promise<StoredUser[]> {
+  return (
+    await db.query<{ id: string; doc: Record<string, unknown>; version: number; user_name: string; app_status: string | null }>(
+      `SELECT r.id::text AS id, r.doc, r.version, r.user_name, a.status AS app_status
+       FROM scim_users r LEFT JOIN app_users a ON a.tenant_id = r.tenant_id AND a.user_id = r.id
+       WHERE r.tenant_id = $1 AND ($2::uuid IS NULL OR r.id > $2::uuid) ORDER BY r.id LIMIT $3`,
+      [tenantId, afterId, limit],
+    )
+  ).rows.map((r) => ({ id: r.id, doc: r.doc, version: r.version, userName: r.user_name, appStatus: r.app_status }));
+}

@@ -61,3 +61,29 @@ export async function saveConfigVersion(db: Queryable, tenantId: string, input: 
   }
   return next;
 }
+
+/** One stored version; undefined when the tenant has no such version. */
+export async function getConfigVersion(db: Queryable, tenantId: string, version: number): Promise<ConfigVersion | undefined> {
+  const row = (
+    await db.query<{ version: number; config: unknown; created_by: string; created_at: Date }>(
+      'SELECT version, config, created_by, created_at FROM tenant_config_versions WHERE tenant_id = $1 AND version = $2',
+      [tenantId, version],
+    )
+  ).rows[0];
+  return row ? { version: row.version, config: parseTenantConfig(row.config), createdBy: row.created_by, createdAt: row.created_at } : undefined;
+}
+
+/** The versions, newest first, without their documents. */
+export async function listConfigVersions(db: Queryable, tenantId: string): Promise<{ version: number; createdBy: string; createdAt: Date }[]> {
+  return (
+    await db.query<{ version: number; created_by: string; created_at: Date }>(
+      'SELECT version, created_by, created_at FROM tenant_config_versions WHERE tenant_id = $1 ORDER BY version DESC',
+      [tenantId],
+    )
+  ).rows.map((r) => ({ version: r.version, createdBy: r.created_by, createdAt: r.created_at }));
+}
+
+/** Locks the tenant row for the rest of the transaction, so two configuration saves run one after the other. */
+export async function lockTenant(tx: Queryable, tenantId: string): Promise<boolean> {
+  return (await tx.query('SELECT id FROM tenants WHERE id = $1 FOR UPDATE', [tenantId])).rowCount > 0;
+}

@@ -1,12 +1,16 @@
 /**
  * SCIM /Groups use cases. Membership PATCHes are applied as row inserts and deletes, never
  * by rewriting the member list, so Okta Group Push and Entra stay fast on groups of tens of
- * thousands. Member changes are recorded in the outbox as one `membership` change.
+ * thousands. Member changes are recorded in the outbox as one `membership` change of the
+ * group, and one `membership` change per user that joined or left it (every member when the
+ * group is renamed or deleted), in the same transaction: the tenant policy's rules may test
+ * group names (common/domain/policy.ts), so those users' workflows re-evaluate.
  */
 import crypto from 'node:crypto';
 import type { Queryable } from '../../common/db';
-import { enqueueChange } from '../../common/repositories/outbox';
+import { enqueueChange, enqueueUserChanges } from '../../common/repositories/outbox';
 import * as groups from '../../common/repositories/scim-groups';
+import { currentVersions } from '../../common/repositories/scim-users';
 import { checkIndexedLength, type ScimContext } from '../context';
 import type { FilterNode } from '../filter/parser';
 import { parsePatchPath } from '../filter/parser';
@@ -58,6 +62,12 @@ async function resolveMembers(tx: Queryable, ctx: ScimContext, ids: string[], gr
   return unique.map((id) => ({ id, type: found.get(id) as 'User' | 'Group' }));
 }
 
+/** Tells the workflows of `memberIds` that are users (nested groups are not expanded) that a group of theirs changed. */
+async function signalMembers(tx: Queryable, ctx: ScimContext, memberIds: Iterable<string>): Promise<void> {
+  const users = await currentVersions(tx, ctx.tenantId, [...memberIds]);
+  await enqueueUserChanges(tx, ctx.tenantId, 'membership', ctx.requestId, users);
+}
+
 async function renderOne(ctx: ScimContext, row: groups.ScimGroupRow, attributes?: string[], excluded?: string[]): Promise<ScimResource> {
   const members = excludesMembers(attributes, excluded) ? undefined : (await groups.membersOf(ctx.db, ctx.tenantId, [row.id])).get(row.id);
   return project(renderGroup(row, members, ctx.baseUrl), attributes, excluded);
@@ -68,8 +78,9 @@ export async function createGroup(ctx: ScimContext, body: unknown): Promise<{ re
   const id = crypto.randomUUID();
   const row = await ctx.db.withTransaction(async (tx) => {
     const inserted = await groups.insertGroup(tx, ctx.tenantId, id, fields);
-    await groups.addMembers(tx, ctx.tenantId, id, await resolveMembers(tx, ctx, fields.members, id));
+    const added = await groups.addMembers(tx, ctx.tenantId, id, await resolveMembers(tx, ctx, fields.members, id));
     await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'Group', resourceId: id, change: 'created', resourceVersion: inserted.version, requestId: ctx.requestId });
+    await signalMembers(tx, ctx, added);
     return inserted;
   });
   ctx.onCommitted();
@@ -91,14 +102,15 @@ async function writeGroup(
   ctx: ScimContext,
   id: string,
   ifMatch: string | undefined,
-  apply: (tx: Queryable, current: groups.ScimGroupRow) => Promise<{ fields?: GroupFields; membersChanged: boolean }>,
+  apply: (tx: Queryable, current: groups.ScimGroupRow, changedMembers: Set<string>) => Promise<{ fields?: GroupFields; membersChanged: boolean }>,
 ) {
   let changed = false;
   await ctx.db.withTransaction(async (tx) => {
     const current = await groups.getGroup(tx, ctx.tenantId, id, true);
     if (!current) throw ScimError.notFound(`Group "${id}" not found.`);
     checkIfMatch(ifMatch, current.version);
-    const result = await apply(tx, current);
+    const changedMembers = new Set<string>();
+    const result = await apply(tx, current, changedMembers);
     const fieldsChanged =
       result.fields !== undefined && (result.fields.displayName !== current.displayName || result.fields.externalId !== current.externalId);
     if (!fieldsChanged && !result.membersChanged) return;
@@ -112,6 +124,9 @@ async function writeGroup(
       resourceVersion: updated.version,
       requestId: ctx.requestId,
     });
+    // A rename changes what every member's group conditions see; otherwise only the members that came or went.
+    const renamed = result.fields !== undefined && result.fields.displayName !== current.displayName;
+    await signalMembers(tx, ctx, renamed ? [...changedMembers, ...(await groups.userMemberIds(tx, ctx.tenantId, id))] : changedMembers);
   });
   if (changed) ctx.onCommitted();
   return changed;
@@ -119,12 +134,13 @@ async function writeGroup(
 
 export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
   const fields = groupFields(body);
-  const changed = await writeGroup(ctx, id, ifMatch, async (tx) => {
+  const changed = await writeGroup(ctx, id, ifMatch, async (tx, _current, changedMembers) => {
     const wanted = await resolveMembers(tx, ctx, fields.members, id);
     const currentIds = new Set((await groups.membersOf(tx, ctx.tenantId, [id])).get(id)?.map((m) => m.value));
     const wantedIds = new Set(wanted.map((m) => m.id));
     const removed = await groups.removeMembers(tx, ctx.tenantId, id, [...currentIds].filter((m) => !wantedIds.has(m)));
     const added = await groups.addMembers(tx, ctx.tenantId, id, wanted.filter((m) => !currentIds.has(m.id)));
+    for (const m of [...removed, ...added]) changedMembers.add(m);
     return { fields, membersChanged: removed.length + added.length > 0 };
   });
   return { ...(await getGroupResource(ctx, id)), changed };
@@ -141,22 +157,35 @@ function idsFromMemberFilter(filter: FilterNode): string[] | undefined {
   return undefined;
 }
 
-async function applyGroupOperation(tx: Queryable, ctx: ScimContext, groupId: string, fields: GroupFields, op: PatchOperation, index: number): Promise<boolean> {
+/** Applies one PATCH operation; the ids of members added or removed go into `changed`. Returns whether the members changed. */
+async function applyGroupOperation(
+  tx: Queryable,
+  ctx: ScimContext,
+  groupId: string,
+  fields: GroupFields,
+  op: PatchOperation,
+  index: number,
+  changed: Set<string>,
+): Promise<boolean> {
+  const record = (ids: string[]) => {
+    for (const m of ids) changed.add(m);
+    return ids.length > 0;
+  };
   const where = `Operation ${index + 1}`;
   if (!op.path) {
     // No-path form: the value is an object of attributes (RFC 7644 §3.5.2.1/.3).
     if (typeof op.value !== 'object' || op.value === null || Array.isArray(op.value)) {
       throw ScimError.badRequest('invalidValue', `${where}: without a "path", "value" must be an object of attributes.`);
     }
-    let changed = false;
+    let anyChanged = false;
     for (const [key, value] of Object.entries(op.value as Json)) {
       // Okta renames a pushed group with {"op":"replace","value":{"id":"<this id>","displayName":"…"}}: an
       // unchanged id is not a modification of the readOnly attribute (RFC 7643 §2.2), so it is skipped;
       // a different id still fails with mutability below.
       if (key.toLowerCase() === 'id' && value === groupId) continue;
-      changed = (await applyGroupOperation(tx, ctx, groupId, fields, { op: op.op, path: key, value }, index)) || changed;
+      anyChanged = (await applyGroupOperation(tx, ctx, groupId, fields, { op: op.op, path: key, value }, index, changed)) || anyChanged;
     }
-    return changed;
+    return anyChanged;
   }
   const parsed = (() => {
     try {
@@ -190,11 +219,11 @@ async function applyGroupOperation(tx: Queryable, ctx: ScimContext, groupId: str
     if (parsed.filter) {
       const ids = idsFromMemberFilter(parsed.filter);
       if (!ids) throw ScimError.badRequest('invalidFilter', `${where}: member removal supports filters of the form members[value eq "id"].`);
-      return (await groups.removeMembers(tx, ctx.tenantId, groupId, ids)).length > 0;
+      return record(await groups.removeMembers(tx, ctx.tenantId, groupId, ids));
     }
     // Entra's form: remove with a value array removes exactly those members, never everyone.
-    if (op.value !== undefined) return (await groups.removeMembers(tx, ctx.tenantId, groupId, memberIds(op.value, where))).length > 0;
-    return (await groups.removeMembers(tx, ctx.tenantId, groupId, 'all')).length > 0;
+    if (op.value !== undefined) return record(await groups.removeMembers(tx, ctx.tenantId, groupId, memberIds(op.value, where)));
+    return record(await groups.removeMembers(tx, ctx.tenantId, groupId, 'all'));
   }
   const wanted = await resolveMembers(tx, ctx, memberIds(op.value, where), groupId);
   if (op.op === 'replace') {
@@ -203,18 +232,18 @@ async function applyGroupOperation(tx: Queryable, ctx: ScimContext, groupId: str
     const current = (await groups.membersOf(tx, ctx.tenantId, [groupId])).get(groupId) ?? [];
     const removed = await groups.removeMembers(tx, ctx.tenantId, groupId, current.map((m) => m.value).filter((m) => !keep.has(m)));
     const added = await groups.addMembers(tx, ctx.tenantId, groupId, wanted);
-    return removed.length + added.length > 0;
+    return record([...removed, ...added]);
   }
   // add: re-adding an existing member is a no-op, not a duplicate.
-  return (await groups.addMembers(tx, ctx.tenantId, groupId, wanted)).length > 0;
+  return record(await groups.addMembers(tx, ctx.tenantId, groupId, wanted));
 }
 
 export async function patchGroup(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
   const operations = parsePatchBody(body);
-  const changed = await writeGroup(ctx, id, ifMatch, async (tx, current) => {
+  const changed = await writeGroup(ctx, id, ifMatch, async (tx, current, changedMembers) => {
     const fields: GroupFields = { displayName: current.displayName, externalId: current.externalId, doc: current.doc };
     let membersChanged = false;
-    for (const [i, op] of operations.entries()) membersChanged = (await applyGroupOperation(tx, ctx, id, fields, op, i)) || membersChanged;
+    for (const [i, op] of operations.entries()) membersChanged = (await applyGroupOperation(tx, ctx, id, fields, op, i, changedMembers)) || membersChanged;
     return { fields, membersChanged };
   });
   return { changed };
@@ -225,8 +254,10 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
     const current = await groups.getGroup(tx, ctx.tenantId, id, true);
     if (!current) throw ScimError.notFound(`Group "${id}" not found.`);
     checkIfMatch(ifMatch, current.version);
+    const members = await groups.userMemberIds(tx, ctx.tenantId, id);
     await groups.deleteGroup(tx, ctx.tenantId, id);
     await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'Group', resourceId: id, change: 'deleted', resourceVersion: current.version + 1, requestId: ctx.requestId });
+    await signalMembers(tx, ctx, members);
   });
   ctx.onCommitted();
 }

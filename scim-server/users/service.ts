@@ -41,6 +41,11 @@ function coerceUser(body: Json): Json {
   }
 }
 
+/** The document a User body would be stored as (IdP quirks normalised, validated), without storing it: for previews. */
+export function userDocOf(body: unknown): Json {
+  return coerceUser(normaliseUserBody(body));
+}
+
 /** What we keep: the resource without server-assigned attributes (id, meta, schemas) and without provisioning. */
 function storedDoc(resource: Json): Json {
   const { id: _id, meta: _meta, schemas: _schemas, ...doc } = resource;

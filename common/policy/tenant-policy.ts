@@ -1,0 +1,170 @@
+/**
+ * Tenant policy use cases shared by the admin API and the tenant-config CLI:
+ * - save a configuration version and tell exactly the users whose desired state it changes;
+ * - preview a draft for the whole tenant, or one user, without changing anything.
+ */
+import type { Db, Queryable } from '../db';
+import { desiredUser, type DesiredUser } from '../domain/desired-user';
+import { diffDesired, diffStates, stateOf, summariseChanges, type ChangeSummary, type DirectoryState, type FieldChange } from '../domain/directory-diff';
+import { parseTenantConfig, type TenantConfig } from '../domain/tenant-config';
+import { appendAudit, observedStates } from '../repositories/directory';
+import { enqueueUserChanges } from '../repositories/outbox';
+import { pageOfUsers, type StoredUser } from '../repositories/scim-users';
+import { currentConfig, lockTenant, saveConfigVersion } from '../repositories/tenants';
+import { desiredStatesUnder, desiredStateOf } from './desired-state';
+
+/** Users read per page when a whole tenant is compared. */
+const PAGE_SIZE = 500;
+
+/** Thrown when the tenant named does not exist. */
+export class TenantNotFoundError extends Error {
+  constructor(readonly tenantId: string) {
+    super(`tenant "${tenantId}" does not exist`);
+    this.name = 'TenantNotFoundError';
+  }
+}
+
+export interface UserChanges {
+  userId: string;
+  userName: string;
+  changes: FieldChange[];
+}
+
+/**
+ * Compares every SCIM user of the tenant under two configurations, page by page, and calls
+ * `onPage` with the users whose desired state differs. Terminated users are left out: their
+ * workflow has finished and must not be started again by a policy change.
+ */
+async function compareTenant(
+  db: Queryable,
+  tenantId: string,
+  before: TenantConfig,
+  after: TenantConfig,
+  onPage: (changed: (UserChanges & { version: number })[]) => Promise<void>,
+): Promise<number> {
+  let compared = 0;
+  for (let cursor: string | null = null; ; ) {
+    const page: StoredUser[] = await pageOfUsers(db, tenantId, cursor, PAGE_SIZE);
+    if (page.length === 0) break;
+    const live = page.filter((u) => u.appStatus !== 'terminated');
+    const [old, next] = await desiredStatesUnder(db, tenantId, live, [before, after]);
+    const changed = live.flatMap((u) => {
+      const changes = diffDesired(old.get(u.id)!.desired, next.get(u.id)!.desired);
+      return changes.length > 0 ? [{ userId: u.id, userName: u.userName, version: u.version, changes }] : [];
+    });
+    compared += live.length;
+    await onPage(changed);
+    if (page.length < PAGE_SIZE) break;
+    cursor = page[page.length - 1].id;
+  }
+  return compared;
+}
+
+export interface SaveResult {
+  version: number;
+  previousVersion: number;
+  usersCompared: number;
+  /** Users whose desired state changed: each got an outbox row ('policy'), so its workflow re-provisions. */
+  signalled: number;
+  summary: ChangeSummary;
+}
+
+/**
+ * Validates and stores a new configuration version and, in the same transaction, enqueues a
+ * `policy` change for exactly the users whose desired state differs under it (desired state
+ * under the old and the new version compared). The outbox relay delivers them to the users'
+ * workflows; nothing is lost if Temporal is down. Throws TenantConfigError (every problem) or
+ * TenantNotFoundError.
+ */
+export async function saveTenantConfig(db: Db, tenantId: string, input: unknown, opts: { createdBy: string; requestId: string }): Promise<SaveResult> {
+  const config = parseTenantConfig(input); // every problem, before anything is written
+  return db.withTransaction(async (tx) => {
+    if (!(await lockTenant(tx, tenantId))) throw new TenantNotFoundError(tenantId);
+    const previous = await currentConfig(tx, tenantId);
+    const version = await saveConfigVersion(tx, tenantId, config, opts.createdBy);
+    const perUser: FieldChange[][] = [];
+    let signalled = 0;
+    const usersCompared = await compareTenant(tx, tenantId, previous.config, config, async (changed) => {
+      signalled += await enqueueUserChanges(tx, tenantId, 'policy', opts.requestId, changed.map((c) => ({ id: c.userId, version: c.version })));
+      perUser.push(...changed.map((c) => c.changes));
+    });
+    const summary = summariseChanges(perUser, usersCompared);
+    await appendAudit(tx, {
+      tenantId,
+      userId: null,
+      action: 'config.saved',
+      detail: { version, previousVersion: previous.version, createdBy: opts.createdBy, usersCompared, signalled, summary: summary.text.slice(0, 50) },
+      requestId: opts.requestId,
+    });
+    return { version, previousVersion: previous.version, usersCompared, signalled, summary };
+  });
+}
+
+export interface TenantPreview {
+  currentVersion: number;
+  usersCompared: number;
+  summary: ChangeSummary;
+  /** The first `sampleLimit` users that would change, with their changes. */
+  users: UserChanges[];
+  truncated: boolean;
+}
+
+/** What a draft configuration would change across the tenant, against today's; writes nothing. */
+export async function previewTenantConfig(db: Queryable, tenantId: string, draftInput: unknown, opts: { sampleLimit?: number } = {}): Promise<TenantPreview> {
+  const draft = parseTenantConfig(draftInput);
+  const current = await currentConfig(db, tenantId);
+  const sampleLimit = opts.sampleLimit ?? 100;
+  const perUser: FieldChange[][] = [];
+  const users: UserChanges[] = [];
+  const usersCompared = await compareTenant(db, tenantId, current.config, draft, async (changed) => {
+    perUser.push(...changed.map((c) => c.changes));
+    for (const c of changed) if (users.length < sampleLimit) users.push({ userId: c.userId, userName: c.userName, changes: c.changes });
+  });
+  return { currentVersion: current.version, usersCompared, summary: summariseChanges(perUser, usersCompared), users, truncated: perUser.length > users.length };
+}
+
+export interface UserPreview {
+  configVersion: number | 'draft';
+  /** What would be provisioned. */
+  desired: DesiredUser;
+  state: DirectoryState;
+  /** With a draft: what changes against today's configuration. */
+  changesFromCurrentConfig?: FieldChange[];
+  /** For a stored user: what the application directory would have to change (empty: it already matches). */
+  changesFromDirectory?: FieldChange[];
+}
+
+/**
+ * One user under today's configuration or a draft: a stored user by id (with its groups), or a
+ * SCIM document not stored yet (with the group names it would have). Writes nothing.
+ */
+export async function previewUser(
+  db: Queryable,
+  tenantId: string,
+  subject: { userId: string } | { doc: Record<string, unknown>; groups?: string[] },
+  draftInput?: unknown,
+): Promise<UserPreview | undefined> {
+  const current = await currentConfig(db, tenantId);
+  const draft = draftInput === undefined ? undefined : parseTenantConfig(draftInput);
+  let today: DesiredUser;
+  let desired: DesiredUser;
+  let changesFromDirectory: FieldChange[] | undefined;
+  if ('userId' in subject) {
+    const now = await desiredStateOf(db, tenantId, subject.userId, current.config);
+    if (!now) return undefined;
+    today = now.desired;
+    desired = draft ? (await desiredStateOf(db, tenantId, subject.userId, draft))!.desired : today;
+    const observed = (await observedStates(db, tenantId, [subject.userId])).get(subject.userId);
+    if (observed) changesFromDirectory = diffStates(observed, stateOf(desired));
+  } else {
+    today = desiredUser(subject.doc, current.config, subject.groups ?? []);
+    desired = draft ? desiredUser(subject.doc, draft, subject.groups ?? []) : today;
+  }
+  return {
+    configVersion: draft ? 'draft' : current.version,
+    desired,
+    state: stateOf(desired),
+    ...(draft ? { changesFromCurrentConfig: diffDesired(today, desired) } : {}),
+    ...(changesFromDirectory ? { changesFromDirectory } : {}),
+  };
+}

@@ -1,0 +1,122 @@
+/** Read models of the admin API: users with their provisioning state, one user's directory rows, the audit trail. */
+import type { Queryable } from '../db';
+
+export interface AdminUserRow {
+  userId: string;
+  userName: string | null;
+  /** The SCIM resource's `active`; null once the resource is deleted (terminated). */
+  scimActive: boolean | null;
+  scimVersion: number | null;
+  state: string | null;
+  waitingFor: string | null;
+  waitingUntil: Date | null;
+  lastError: string | null;
+  workflowId: string | null;
+  stateUpdatedAt: Date | null;
+  appStatus: string | null;
+  loginEnabled: boolean | null;
+  clientKey: string | null;
+  securityRole: string | null;
+}
+
+function toUser(r: Record<string, any>): AdminUserRow {
+  return {
+    userId: r.user_id,
+    userName: r.user_name,
+    scimActive: r.active,
+    scimVersion: r.version,
+    state: r.state,
+    waitingFor: r.waiting_for,
+    waitingUntil: r.waiting_until,
+    lastError: r.last_error,
+    workflowId: r.workflow_id,
+    stateUpdatedAt: r.updated_at,
+    appStatus: r.status,
+    loginEnabled: r.login_enabled,
+    clientKey: r.client_key,
+    securityRole: r.security_role,
+  };
+}
+
+const USER_SELECT = `SELECT ids.user_id::text AS user_id, u.user_name, u.active, u.version, p.state, p.waiting_for, p.waiting_until, p.last_error, p.workflow_id,
+    p.updated_at, a.status, a.login_enabled, a.client_key, a.security_role`;
+const USER_JOINS = `LEFT JOIN scim_users u ON u.tenant_id = $1 AND u.id = ids.user_id
+  LEFT JOIN provisioning_states p ON p.tenant_id = $1 AND p.user_id = ids.user_id
+  LEFT JOIN app_users a ON a.tenant_id = $1 AND a.user_id = ids.user_id`;
+
+/**
+ * The tenant's users (SCIM resources and users with a workflow, so terminated ones too) in id
+ * order, optionally in one provisioning state or only those waiting for something.
+ */
+export async function listAdminUsers(
+  db: Queryable,
+  tenantId: string,
+  q: { state?: string; waiting?: boolean; afterId?: string; limit: number },
+): Promise<AdminUserRow[]> {
+  const rows = (
+    await db.query<Record<string, any>>(
+      `WITH ids AS (SELECT id AS user_id FROM scim_users WHERE tenant_id = $1 UNION SELECT user_id FROM provisioning_states WHERE tenant_id = $1)
+       ${USER_SELECT} FROM ids ${USER_JOINS}
+       WHERE ($2::text IS NULL OR p.state = $2) AND (NOT $3::boolean OR p.waiting_for IS NOT NULL) AND ($4::uuid IS NULL OR ids.user_id > $4::uuid)
+       ORDER BY ids.user_id LIMIT $5`,
+      [tenantId, q.state ?? null, q.waiting ?? false, q.afterId ?? null, q.limit],
+    )
+  ).rows;
+  return rows.map(toUser);
+}
+
+export async function getAdminUser(db: Queryable, tenantId: string, userId: string): Promise<AdminUserRow | undefined> {
+  const r = (
+    await db.query<Record<string, any>>(
+      `WITH ids AS (SELECT id AS user_id FROM scim_users WHERE tenant_id = $1 AND id::text = $2
+                    UNION SELECT user_id FROM provisioning_states WHERE tenant_id = $1 AND user_id::text = $2
+                    UNION SELECT user_id FROM app_users WHERE tenant_id = $1 AND user_id::text = $2)
+       ${USER_SELECT} FROM ids ${USER_JOINS}`,
+      [tenantId, userId],
+    )
+  ).rows[0];
+  return r ? toUser(r) : undefined;
+}
+
+/** Counts by provisioning state (the tenant overview). */
+export async function countByState(db: Queryable, tenantId: string): Promise<Record<string, number>> {
+  const rows = (await db.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 GROUP BY state ORDER BY state', [tenantId])).rows;
+  return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+}
+
+export interface AuditRecord {
+  id: number;
+  action: string;
+  detail: Record<string, unknown>;
+  requestId: string | null;
+  workflowId: string | null;
+  runId: string | null;
+  step: string | null;
+  at: Date;
+}
+
+/** A user's audit entries, oldest first (the last `limit`). */
+export async function auditOfUser(db: Queryable, tenantId: string, userId: string, limit = 1000): Promise<AuditRecord[]> {
+  const rows = (
+    await db.query<Record<string, any>>(
+      `SELECT id::int AS id, action, detail, request_id, workflow_id, run_id, step, created_at FROM audit_log
+       WHERE tenant_id = $1 AND user_id::text = $2 ORDER BY id DESC LIMIT $3`,
+      [tenantId, userId, limit],
+    )
+  ).rows;
+  return rows
+    .map((r) => ({ id: r.id, action: r.action, detail: r.detail, requestId: r.request_id, workflowId: r.workflow_id, runId: r.run_id, step: r.step, at: r.created_at }))
+    .reverse();
+}
+
+/** Tenant-level audit entries (configuration saves, reconcile runs), newest first. */
+export async function tenantAudit(db: Queryable, tenantId: string, limit = 100): Promise<AuditRecord[]> {
+  const rows = (
+    await db.query<Record<string, any>>(
+      `SELECT id::int AS id, action, detail, request_id, workflow_id, run_id, step, created_at FROM audit_log
+       WHERE tenant_id = $1 AND user_id IS NULL ORDER BY id DESC LIMIT $2`,
+      [tenantId, limit],
+    )
+  ).rows;
+  return rows.map((r) => ({ id: r.id, action: r.action, detail: r.detail, requestId: r.request_id, workflowId: r.workflow_id, runId: r.run_id, step: r.step, at: r.created_at }));
+}
