@@ -38,6 +38,8 @@ COPY activities ./activities
 COPY scim-server ./scim-server
 COPY worker ./worker
 COPY cli ./cli
+# Example tenant configurations: `npm run tenant-config -- load --tenant <id> config/examples/…`
+COPY config ./config
 RUN mkdir -p /app/data && chown node:node /app/data
 
 # `node` (uid 1000) ships with the official image and has a home for npm's logs.

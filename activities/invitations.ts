@@ -37,7 +37,7 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger }
     const first = (await db.query<{ first_name: string | null }>('SELECT first_name FROM app_users WHERE tenant_id = $1 AND user_id = $2', [input.tenantId, input.userId])).rows[0];
     const inv = (await db.query<{ expires_at: Date }>('SELECT expires_at FROM invitations WHERE id = $1', [invitationId])).rows[0];
     const token = await invitations.invitationToken(db, invitationId);
-    const data = { applicationName: config.invitation.applicationName, firstName: first?.first_name ?? null, link: `${publicUrl}/invitations/${token}`, expiresAt: new Date(inv.expires_at), reminder };
+    const data = { applicationName: config.invitation.applicationName, firstName: first?.first_name ?? null, link: `${publicUrl}/invitations/${token}`, expiresAt: new Date(inv.expires_at), reminder, message: config.invitation.message ?? null };
     const body = renderInvitation(data);
     try {
       const sent = await mailer.send({

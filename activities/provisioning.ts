@@ -1,7 +1,8 @@
 /**
- * Onboarding steps: each reads the desired state from PostgreSQL (SCIM data + tenant
- * configuration), converges the application directory to it in one transaction, and audits
- * what it changed. Re-running a step changes nothing, so retries and re-deliveries are safe.
+ * Onboarding steps: each reads the desired state from PostgreSQL (SCIM data + groups + tenant
+ * configuration with its mapping rules), converges the application directory to it in one
+ * transaction, and audits what it changed. Re-running a step changes nothing, so retries and
+ * re-deliveries are safe.
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Queryable } from '../common/db';

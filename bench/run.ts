@@ -252,6 +252,24 @@ async function historyStats(client: Client, tenantId: string, userIds: string[])
   };
 }
 
+/** What PostgreSQL ran during the import (pg_stat_statements): statements per user and where the time went. */
+async function statementStats(db: Db, users: number) {
+  const rows = (
+    await db.query<{ query: string; calls: number; total_ms: number; mean_ms: number; rows: number }>(
+      `SELECT regexp_replace(query, '\\s+', ' ', 'g') AS query, calls::float8 AS calls, total_exec_time AS total_ms, mean_exec_time AS mean_ms, rows::float8 AS rows
+       FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC`,
+    )
+  ).rows.filter((r) => !/pg_stat_statements|EXPLAIN/.test(r.query));
+  const k = Math.max(1, users);
+  const calls = rows.reduce((a, r) => a + r.calls, 0);
+  const total = rows.reduce((a, r) => a + r.total_ms, 0);
+  return {
+    statementsPerUser: round(calls / k, 1),
+    executionMsPerUser: round(total / k, 2),
+    top: rows.slice(0, 15).map((r) => ({ query: r.query.slice(0, 160), callsPerUser: round(r.calls / k, 2), meanMs: round(r.mean_ms, 3), shareOfTime: round(r.total_ms / Math.max(total, 1e-9), 3) })),
+  };
+}
+
 async function costModel(db: Db, tenantId: string, users: number) {
   const tables = ['scim_users', 'provisioning_states', 'outbox', 'app_users', 'app_memberships', 'app_licences', 'app_provider_accounts', 'app_user_settings', 'invitations', 'mail_deliveries', 'audit_log', 'scim_group_members', 'scim_groups'];
   const rowsPerUser: Record<string, number> = {};
@@ -272,7 +290,15 @@ async function costModel(db: Db, tenantId: string, users: number) {
 }
 
 async function main(): Promise<void> {
-  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), config: cfg, machine: machineInfo() };
+  const git = (args: string[]) => {
+    try {
+      return execFileSync('git', args, { cwd: path.join(__dirname, '..'), encoding: 'utf8' }).trim();
+    } catch {
+      return 'unknown';
+    }
+  };
+  const code = { commit: git(['rev-parse', '--short', 'HEAD']), uncommittedFiles: git(['status', '--porcelain']).split('\n').filter(Boolean).length };
+  const results: Record<string, unknown> = { startedAt: new Date().toISOString(), code, config: cfg, machine: machineInfo() };
   const scim: ScenarioResult[] = [];
   results.scim = scim;
   log(`machine: ${os.cpus().length} cores, ${round(os.totalmem() / 1024 ** 3, 1)} GiB, load ${loadAverage().join(' ')}`);
@@ -348,7 +374,7 @@ async function main(): Promise<void> {
       if (!groupId) groupId = await seedGroup(db, BENCH_TENANT, cfg.groupMembers);
       await db.exec('VACUUM ANALYZE');
       log(`seeded ${scale.toLocaleString('en')} users in ${((Date.now() - s0) / 1000).toFixed(1)} s`);
-      (results.seeding as unknown[] | undefined) ?? (results.seeding = []);
+      if (!results.seeding) results.seeding = [];
       (results.seeding as unknown[]).push({ scale, seconds: round((Date.now() - s0) / 1000, 1) });
       const ids = await seededIds(db, BENCH_TENANT);
       const ctx: ScenarioContext = { baseUrl, token, db, ids, groupId, runTag: `${scale}-${Date.now().toString(36)}` };
@@ -426,6 +452,11 @@ async function main(): Promise<void> {
     log(`worker ready in ${workerStartSeconds} s (idle RSS ${workerIdle.rssMB} MB, tuning: ${JSON.stringify(worker.ready.tuning)})`);
     log(`import: ${cfg.importUsers.toLocaleString('en')} users, ${cfg.importConnections} connections, timeout ${cfg.importTimeoutMinutes} min`);
 
+    const statements = await db
+      .query(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`)
+      .then(() => db.query('SELECT pg_stat_statements_reset()'))
+      .then(() => true)
+      .catch(() => false);
     const imp: ImportResult = await runImport({
       db,
       baseUrl: `${server.ready.url as string}/scim/v2`,
@@ -446,6 +477,7 @@ async function main(): Promise<void> {
       log,
     });
     results.import = imp;
+    if (statements) results.importStatements = await statementStats(db, imp.accepted);
     log(`import: accepted ${imp.accepted} in ${imp.acceptSeconds} s (${imp.acceptedPerSecond}/s); onboarded ${imp.onboarded} in ${imp.onboardSeconds ?? 'n/a'} s`);
 
     // --- 5. the worker with the users waiting --------------------------------------------------
@@ -456,13 +488,25 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 15_000));
     const b = sampleProcess(worker.pid);
     const tb = sampleProcess(temporal.process.pid as number);
+    const heapBeforeGc = await worker.memory();
+    const heapAfterGc = await worker.memory(true);
+    await new Promise((r) => setTimeout(r, 2_000));
+    const afterGc = sampleProcess(worker.pid);
     const waiting = (await db.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 GROUP BY state`, [tenantId])).rows;
     results.worker = {
       startSeconds: workerStartSeconds,
       tuning: worker.ready.tuning,
       idleBeforeImport: workerIdle,
       usersWaiting: waiting.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.state]: r.n }), {}),
-      settled: { rssMB: round(b.rssBytes / MB, 1), peakRssMB: round(b.hwmBytes / MB, 1), cpuCores: round(cpuCores(a, b), 3), heap: await worker.memory() },
+      settled: {
+        rssMB: round(b.rssBytes / MB, 1),
+        peakRssMB: round(b.hwmBytes / MB, 1),
+        cpuCores: round(cpuCores(a, b), 3),
+        heap: heapBeforeGc,
+        /** After a forced full GC of the main thread (workflow isolates and the Rust core are not collected by it). */
+        rssAfterGcMB: round(afterGc.rssBytes / MB, 1),
+        heapAfterGc,
+      },
       temporalDevServer: { rssMB: round(tb.rssBytes / MB, 1), peakRssMB: round(tb.hwmBytes / MB, 1), idleCpuCores: round(cpuCores(ta, tb), 3) },
       cpuSecondsDuringImport: imp.cpuSeconds.worker,
     };

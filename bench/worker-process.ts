@@ -5,8 +5,14 @@
  *
  * By default this is exactly runWorker (the production wiring and tuning). For tuning
  * experiments, BENCH_WORKER_TUNING='{"maxCachedWorkflows":500}' builds the same worker
- * through createWorker's `tuning` option instead.
+ * through createWorker's `tuning` option instead, and BENCH_WORKER_PREBUNDLE=1 bundles the
+ * workflow code in a separate process first (createWorker's `workflowBundlePath`), so webpack
+ * never runs inside the worker.
  */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
@@ -32,7 +38,16 @@ async function main(): Promise<void> {
   const common = { taskQueue: env('BENCH_TASK_QUEUE'), db, smtpUrl: env('BENCH_SMTP_URL'), publicUrl: env('BENCH_PUBLIC_URL'), mailFrom: 'scimflow-bench@example.org', logger, metrics };
   let worker: { done: Promise<void>; shutdown(): Promise<void> };
   const tuning = process.env.BENCH_WORKER_TUNING ? (JSON.parse(process.env.BENCH_WORKER_TUNING) as Record<string, number>) : undefined;
-  if (!tuning) {
+  let workflowBundlePath: string | undefined;
+  if (process.env.BENCH_WORKER_PREBUNDLE === '1') {
+    workflowBundlePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-bench-bundle-')), 'workflows.js');
+    const script = `const { bundleWorkflowCode } = require('@temporalio/worker');
+      const { WORKFLOW_INTERCEPTORS_MODULE } = require(${JSON.stringify(path.join(__dirname, '..', 'worker', 'create-worker'))});
+      bundleWorkflowCode({ workflowsPath: require.resolve(${JSON.stringify(path.join(__dirname, '..', 'workflows'))}), workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_MODULE] })
+        .then(({ code }) => require('node:fs').writeFileSync(${JSON.stringify(workflowBundlePath)}, code));`;
+    execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { stdio: 'inherit' });
+  }
+  if (!tuning && !workflowBundlePath) {
     worker = await runWorker({ target, ...common });
   } else {
     // Same wiring as worker/run-worker.ts, plus createWorker's tuning override.
@@ -47,6 +62,7 @@ async function main(): Promise<void> {
       payloadCodecs: target.payloadCodecs,
       metrics,
       tuning,
+      workflowBundlePath,
     });
     const done = w.run().finally(async () => {
       mailer.close();
@@ -62,7 +78,11 @@ async function main(): Promise<void> {
   }
   process.on('message', (raw) => {
     const m = raw as { type: string };
-    if (m.type === 'mem') process.send?.({ type: 'mem', memory: process.memoryUsage() });
+    if (m.type === 'mem') {
+      // Started with --expose-gc (bench/lib/child.ts): a full collection first tells live memory from garbage not yet collected.
+      if ((m as { gc?: boolean }).gc) (globalThis as { gc?: () => void }).gc?.();
+      process.send?.({ type: 'mem', memory: process.memoryUsage() });
+    }
     else if (m.type === 'stop') {
       void (async () => {
         await worker.shutdown().catch(() => undefined);
@@ -71,7 +91,7 @@ async function main(): Promise<void> {
       })();
     }
   });
-  process.send?.({ type: 'ready', tuning: tuning ?? 'default (worker/create-worker.ts)', payloadEncryption: keys.source !== 'none' });
+  process.send?.({ type: 'ready', tuning: tuning || workflowBundlePath ? { ...tuning, prebundled: !!workflowBundlePath } : 'default (worker/create-worker.ts)', payloadEncryption: keys.source !== 'none' });
   await worker.done;
 }
 

@@ -9,6 +9,7 @@ import { remoteCodecRouter, type CodecAuth } from '../common/codec/remote-codec'
 import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
 import { appMetrics, registerDatabaseGauges, type AppMetrics } from '../common/metrics';
+import { adminRouter } from './admin/routes';
 import { createScimApp } from './app';
 import { invitationsRouter } from './invitations/routes';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
@@ -74,6 +75,7 @@ export async function runScimServer(options: {
     extraRouters: [
       invitationsRouter(options.db, () => relay.nudge()),
       remoteCodecRouter({ codec: codec.codec, db: options.db, auth: codec.auth, corsOrigins: codec.corsOrigins, logger: options.logger, bodyLimitBytes: options.bodyLimitBytes }),
+      adminRouter({ db: options.db, temporal: options.temporal, taskQueue: options.taskQueue, scimBaseUrl: `${publicUrl}/scim/v2`, onCommitted: () => relay.nudge(), logger: options.logger, rateLimit: options.rateLimit, bodyLimitBytes: options.bodyLimitBytes, tokenCacheMs: options.tokenCacheMs }),
     ],
   });
   server.on('request', app);

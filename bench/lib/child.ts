@@ -7,7 +7,8 @@ export interface BenchChild {
   pid: number;
   process: ChildProcess;
   ready: Record<string, unknown>;
-  memory(): Promise<NodeJS.MemoryUsage>;
+  /** process.memoryUsage() of the child; with `gc`, after a full collection (children run with --expose-gc). */
+  memory(gc?: boolean): Promise<NodeJS.MemoryUsage>;
   /** A Queryable over the child's own database (server child only). */
   db: Queryable;
   stop(timeoutMs?: number): Promise<void>;
@@ -16,7 +17,7 @@ export interface BenchChild {
 export async function startChild(script: string, env: Record<string, string>, startTimeoutMs = 180_000): Promise<BenchChild> {
   const child = fork(path.join(__dirname, '..', script), [], {
     // BENCH_CHILD_EXEC_ARGV (e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof") is for profiling runs.
-    execArgv: ['--import', 'tsx', ...(process.env.BENCH_CHILD_EXEC_ARGV ?? '').split(' ').filter(Boolean)],
+    execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env.BENCH_CHILD_EXEC_ARGV ?? '').split(' ').filter(Boolean)],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -65,10 +66,10 @@ export async function startChild(script: string, env: Record<string, string>, st
     process: child,
     ready,
     db,
-    memory: () =>
+    memory: (gc = false) =>
       new Promise((resolve) => {
         memWaiters.push(resolve);
-        child.send({ type: 'mem' });
+        child.send({ type: 'mem', gc });
       }),
     async stop(timeoutMs = 60_000) {
       if (exited) return;

@@ -107,7 +107,7 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   const startSamples: Record<string, ProcSample> = {};
   for (const [name, p] of Object.entries(o.processes)) startSamples[name] = sampleProcess(p.pid, p.withChildren);
   const peakRss: Record<string, number> = {};
-  let lastSamples = { ...startSamples };
+  const lastSamples = { ...startSamples };
   let lastMachine = machineCpu();
   const timeline: TimelinePoint[] = [];
   const oldestSeries: number[] = [];

@@ -60,10 +60,14 @@ export async function startThrowawayPostgres(options: { fsync: boolean; log: (ms
     full_page_writes: options.fsync ? 'on' : 'off',
     max_wal_size: '4GB',
     checkpoint_timeout: '15min',
-    // so the cost of each statement can be read afterwards (pg_stat_statements is not loaded: it needs a restart-time library)
     track_io_timing: 'on',
     logging_collector: 'off',
   };
+  // Per-statement counts and times (queries per onboarding in the cost model), when the contrib library is there.
+  if (fs.existsSync(path.join(bin, '..', 'lib', 'pg_stat_statements.so'))) {
+    settings.shared_preload_libraries = 'pg_stat_statements';
+    settings['pg_stat_statements.track'] = 'all';
+  }
   const args = ['-D', data, '-p', String(port), ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])];
   const [cmd, cmdArgs] = wrap(path.join(bin, 'postgres'), args);
   const logFile = path.join(dir, 'postgres.log');

@@ -1,6 +1,5 @@
 /** The targets of the brief, judged on a run's results, and the markdown summary printed to stdout. */
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Results = Record<string, any>;
 
 export interface TargetResult {
@@ -75,7 +74,7 @@ const verdict = (p: boolean | null) => (p === null ? 'not run' : p ? 'PASS' : 'F
 export function renderMarkdown(r: Results): string {
   const lines: string[] = [];
   const m = r.machine;
-  lines.push(`# scimflow benchmark, ${r.startedAt}`, '');
+  lines.push(`# scimflow benchmark, ${r.startedAt} (commit ${r.code?.commit ?? '?'}${r.code?.uncommittedFiles ? ` + ${r.code.uncommittedFiles} uncommitted files` : ''})`, '');
   lines.push(
     `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memTotalGiB} GiB, load ${m.load.join(' ')} at start, ${r.machineAfter?.load?.join(' ') ?? '?'} at end; ${m.node}; ` +
       `PostgreSQL ${r.postgres?.version ?? '(DATABASE_URL)'}${r.postgres?.settings ? ` fsync=${r.postgres.settings.fsync}` : ''}; Temporal ${String(r.temporal?.version ?? '').split('\n')[0]}. Total ${r.totalSeconds} s.`,
@@ -125,10 +124,17 @@ export function renderMarkdown(r: Results): string {
     lines.push(`| peak RSS MB during import | ${Object.entries(i.peakRssMB).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
     lines.push('');
   }
+  if (r.importStatements) {
+    const st = r.importStatements;
+    lines.push(`PostgreSQL during the import: ${st.statementsPerUser} statements and ${st.executionMsPerUser} ms of execution per user. Top statements by time:`, '');
+    lines.push('| statement | calls/user | mean ms | share of time |', '| --- | ---: | ---: | ---: |');
+    for (const q of st.top.slice(0, 8)) lines.push(`| \`${q.query.replace(/\|/g, '\\|').slice(0, 110)}\` | ${q.callsPerUser} | ${q.meanMs} | ${Math.round(q.shareOfTime * 100)}% |`);
+    lines.push('');
+  }
   if (r.worker) {
     const w = r.worker;
     lines.push('## Worker with the imported users waiting', '');
-    lines.push(`RSS ${w.settled.rssMB} MB (peak ${w.settled.peakRssMB} MB, idle before import ${w.idleBeforeImport.rssMB} MB), heap used ${Math.round(w.settled.heap.heapUsed / 1048576)} MB, CPU ${w.settled.cpuCores} cores while waiting; states ${JSON.stringify(w.usersWaiting)}; Temporal dev server RSS ${w.temporalDevServer.rssMB} MB.`, '');
+    lines.push(`RSS ${w.settled.rssMB} MB (peak ${w.settled.peakRssMB} MB, idle before import ${w.idleBeforeImport.rssMB} MB, ${w.settled.rssAfterGcMB} MB after a forced GC), main-thread heap used ${Math.round(w.settled.heap.heapUsed / 1048576)} MB (${Math.round(w.settled.heapAfterGc.heapUsed / 1048576)} MB after GC), CPU ${w.settled.cpuCores} cores while waiting; states ${JSON.stringify(w.usersWaiting)}; Temporal dev server RSS ${w.temporalDevServer.rssMB} MB.`, '');
   }
   if (r.costModel?.temporal) {
     const t = r.costModel.temporal;

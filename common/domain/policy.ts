@@ -128,6 +128,9 @@ export const conditionSchema = z.unknown().transform((value, ctx) => parseCondit
 
 const name = z.string().trim().min(1);
 const names = z.array(name);
+/** The application's role names, exactly as spelt; the message names the wrong value and the right ones. */
+export const securityRoleSchema = z.enum(SECURITY_ROLES, { error: (iss) => `${JSON.stringify(iss.input)} is not a security role; use one of: ${SECURITY_ROLES.join(', ')}` });
+export const clientRoleSchema = z.enum(CLIENT_ROLES, { error: (iss) => `${JSON.stringify(iss.input)} is not a client role; use ${CLIENT_ROLES.join(' or ')}` });
 
 /** What a rule sets: the scimflow extension's application fields, by the same names. */
 export const ruleSetSchema = z
@@ -135,15 +138,15 @@ export const ruleSetSchema = z
     /** The user's client (organisation key or name). Single-valued. */
     client: name.optional(),
     /** The role in the client, when `organisations` does not name the client with one. Single-valued. */
-    clientRole: z.enum(CLIENT_ROLES).optional(),
+    clientRole: clientRoleSchema.optional(),
     /** Organisations the user is a member of, each with its role. Multi-valued. */
-    organisations: z.array(z.object({ value: name, role: z.enum(CLIENT_ROLES).optional(), primary: z.boolean().optional() }).strict()).optional(),
+    organisations: z.array(z.object({ value: name, role: clientRoleSchema.optional(), primary: z.boolean().optional() }).strict()).optional(),
     /** Further clients or locations the user may access. Multi-valued. */
     extraClientAccess: names.optional(),
     caseManager: z.boolean().optional(),
     /** (provider type, organisations) pairs; no organisations: the user's client. Multi-valued. */
     providerAccounts: z.array(z.object({ type: name, organisations: names.optional() }).strict()).optional(),
-    securityRole: z.enum(SECURITY_ROLES).optional(),
+    securityRole: securityRoleSchema.optional(),
     employeeType: name.optional(),
     employeeAreas: names.optional(),
     biGroups: names.optional(),

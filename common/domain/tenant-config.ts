@@ -7,8 +7,8 @@
  */
 import { z } from 'zod';
 import { parseDuration } from '../duration';
-import { ruleSchema, type Rule } from './policy';
-import { CLIENT_ROLES, SECURITY_ROLES } from './roles';
+import { clientRoleSchema, ruleSchema, securityRoleSchema, type Rule } from './policy';
+import { SECURITY_ROLES } from './roles';
 
 const duration = z.string().refine((v) => {
   try {
@@ -41,8 +41,8 @@ const baseSchema = z
       .object({
         /** Client used when the IdP sends none (the brief: the admin's primary organisation). */
         client: z.string().optional(),
-        role: z.enum(CLIENT_ROLES).default('Client Staff'),
-        securityRole: z.enum(SECURITY_ROLES).optional(),
+        role: clientRoleSchema.default('Client Staff'),
+        securityRole: securityRoleSchema.optional(),
         employeeType: z.string().optional(),
       })
       .default({ role: 'Client Staff' }),
@@ -59,7 +59,7 @@ const baseSchema = z
     providerTypes: z.array(z.string()).default([]),
     employeeTypes: z.array(z.string()).default([]),
     /** The security roles this tenant uses, out of the eleven of application B; empty: all. */
-    securityRoles: z.array(z.enum(SECURITY_ROLES)).default([]),
+    securityRoles: z.array(securityRoleSchema).default([]),
     /** Employee areas (tags); four have effects in the application (roles.ts EFFECTIVE_EMPLOYEE_AREAS). */
     employeeAreas: z.array(catalogueValue).default([]),
     biGroups: z.array(catalogueValue).default([]),
@@ -143,6 +143,8 @@ export const tenantConfigSchema = baseSchema.superRefine(
       'notifications.toastr': strs(cfg.notifications?.toastr),
     };
     const inCatalogue = (value: unknown, catalogue: keyof typeof catalogues, path: (string | number)[]) => {
+      // A security role that is not one of the eleven is already reported by its schema.
+      if (catalogue === 'securityRoles' && !(SECURITY_ROLES as readonly unknown[]).includes(value)) return;
       if (typeof value === 'string' && catalogues[catalogue].length > 0 && !catalogues[catalogue].includes(value)) issue(path, `"${value}" is not one of ${catalogue}`);
     };
     inCatalogue(defaults.securityRole, 'securityRoles', ['defaults', 'securityRole']);

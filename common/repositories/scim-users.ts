@@ -164,14 +164,19 @@ export async function findUserIdsByExternalId(db: Queryable, tenantId: string, e
   );
 }
 
-/** The current version of each of `ids` that is a user of this tenant (ids of groups or of deleted users are left out). */
+/**
+ * The current version of each of `ids` (member ids read from the database) that is a user of
+ * this tenant and not terminated in the application: group ids, deleted users and users whose
+ * workflow has finished are left out, so a group change never restarts a finished workflow.
+ */
 export async function currentVersions(db: Queryable, tenantId: string, ids: string[]): Promise<{ id: string; version: number }[]> {
   if (ids.length === 0) return [];
   return (
-    await db.query<{ id: string; version: number }>('SELECT id::text AS id, version FROM scim_users WHERE tenant_id = $1 AND id::text = ANY($2::text[]) ORDER BY id', [
-      tenantId,
-      [...new Set(ids)],
-    ])
+    await db.query<{ id: string; version: number }>(
+      `SELECT r.id::text AS id, r.version FROM scim_users r LEFT JOIN app_users a ON a.tenant_id = r.tenant_id AND a.user_id = r.id
+       WHERE r.tenant_id = $1 AND r.id = ANY($2::uuid[]) AND a.status IS DISTINCT FROM 'terminated' ORDER BY r.id`,
+      [tenantId, [...new Set(ids)]],
+    )
   ).rows;
 }
 
