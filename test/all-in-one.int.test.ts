@@ -17,7 +17,7 @@ interface Started {
 }
 
 async function startAllInOne(env: Record<string, string>): Promise<Started> {
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'cli/start-all.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'cli/start-all.ts'], {
     cwd: path.join(__dirname, '..'),
     env: { ...process.env, ...env, DATABASE_URL: '', SMTP_URL: '', TEMPORAL_ADDRESS: '' },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -16,11 +16,12 @@ let server: ChildProcess | undefined;
 let port: number;
 
 function spawnServer(): ChildProcess {
-  return spawn(process.execPath, [require.resolve('tsx/cli'), 'scim-server/main.ts'], {
+  return spawn(process.execPath, ['--import', 'tsx', 'scim-server/main.ts'], {
     cwd: path.join(__dirname, '..', '..'),
     env: {
       ...process.env,
       LOG_LEVEL: 'warn',
+      METRICS_PORT: '0',
       PORT: String(port),
       DATABASE_URL: h.databaseUrlForChildren as string,
       TEMPORAL_ADDRESS: requireEnv('SCIMFLOW_TEST_TEMPORAL_ADDRESS'),

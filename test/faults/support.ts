@@ -56,11 +56,14 @@ export async function startPrivatePostgres(): Promise<PostgresServer> {
   };
 }
 
-/** Runs `npm run worker`'s entry point as a child process, as production does. */
+/**
+ * Runs `npm run worker`'s entry point as one child process (node --import tsx, so SIGKILL
+ * reaches the worker itself, not a launcher), as production does.
+ */
 export function spawnWorker(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [require.resolve('tsx/cli'), 'worker/main.ts'], {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'worker/main.ts'], {
     cwd: path.join(__dirname, '..', '..'),
-    env: { ...process.env, LOG_LEVEL: 'warn', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', process.env.FAULT_DEBUG ? 'inherit' : 'ignore'],
   });
   return child;
