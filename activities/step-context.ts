@@ -44,7 +44,7 @@ async function observeLifecycle(tx: Queryable, input: StepInput, action: string,
         metrics.invitationsSent.inc({ tenant });
         if (detail.round !== 1) return; // a resend after expiry is not time-to-invitation
         const row = (
-          await tx.query<{ s: number | null }>('SELECT EXTRACT(EPOCH FROM now() - created_at)::float8 AS s FROM scim_users WHERE tenant_id = $1 AND id::text = $2', [tenant, input.userId])
+          await tx.query<{ s: number | null }>('SELECT EXTRACT(EPOCH FROM now() - created_at)::float8 AS s FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid', [tenant, input.userId])
         ).rows[0];
         if (row?.s !== null && row?.s !== undefined) metrics.timeToInvitation.observe({ tenant }, Math.max(0, row.s));
         return;
@@ -62,7 +62,7 @@ async function observeLifecycle(tx: Queryable, input: StepInput, action: string,
         // The outbox row of the SCIM request that asked for it: when the change was accepted.
         const row = (
           await tx.query<{ s: number | null }>(
-            'SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS s FROM outbox WHERE tenant_id = $1 AND resource_id::text = $2 AND request_id = $3',
+            'SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS s FROM outbox WHERE tenant_id = $1 AND resource_id = $2::uuid AND request_id = $3',
             [tenant, input.userId, input.requestId],
           )
         ).rows[0];

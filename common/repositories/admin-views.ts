@@ -1,4 +1,5 @@
 /** Read models of the admin API: users with their provisioning state, one user's directory rows, the audit trail. */
+import { isUuid } from '../db/uuid';
 import type { Queryable } from '../db';
 
 export interface AdminUserRow {
@@ -66,11 +67,12 @@ export async function listAdminUsers(
 }
 
 export async function getAdminUser(db: Queryable, tenantId: string, userId: string): Promise<AdminUserRow | undefined> {
+  if (!isUuid(userId)) return undefined;
   const r = (
     await db.query<Record<string, any>>(
-      `WITH ids AS (SELECT id AS user_id FROM scim_users WHERE tenant_id = $1 AND id::text = $2
-                    UNION SELECT user_id FROM provisioning_states WHERE tenant_id = $1 AND user_id::text = $2
-                    UNION SELECT user_id FROM app_users WHERE tenant_id = $1 AND user_id::text = $2)
+      `WITH ids AS (SELECT id AS user_id FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid
+                    UNION SELECT user_id FROM provisioning_states WHERE tenant_id = $1 AND user_id = $2::uuid
+                    UNION SELECT user_id FROM app_users WHERE tenant_id = $1 AND user_id = $2::uuid)
        ${USER_SELECT} FROM ids ${USER_JOINS}`,
       [tenantId, userId],
     )
@@ -97,10 +99,11 @@ export interface AuditRecord {
 
 /** A user's audit entries, oldest first (the last `limit`). */
 export async function auditOfUser(db: Queryable, tenantId: string, userId: string, limit = 1000): Promise<AuditRecord[]> {
+  if (!isUuid(userId)) return [];
   const rows = (
     await db.query<Record<string, any>>(
       `SELECT id::int AS id, action, detail, request_id, workflow_id, run_id, step, created_at FROM audit_log
-       WHERE tenant_id = $1 AND user_id::text = $2 ORDER BY id DESC LIMIT $3`,
+       WHERE tenant_id = $1 AND user_id = $2::uuid ORDER BY id DESC LIMIT $3`,
       [tenantId, userId, limit],
     )
   ).rows;

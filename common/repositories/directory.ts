@@ -3,6 +3,7 @@
  * idempotent convergence: run twice, it changes nothing the second time, and it reports
  * what it changed so the caller can audit it.
  */
+import { isUuid } from '../db/uuid';
 import type { Queryable } from '../db';
 import type { DesiredLicence, DesiredMembership, DesiredProfile, DesiredUser } from '../domain/desired-user';
 import { emptySettings, licenceKey, membershipKey, providerKey, type DirectoryState } from '../domain/directory-diff';
@@ -22,14 +23,16 @@ export interface AppUser {
 }
 
 export async function getScimDoc(db: Queryable, tenantId: string, userId: string): Promise<{ doc: Record<string, unknown>; version: number } | undefined> {
-  return (await db.query<{ doc: Record<string, unknown>; version: number }>('SELECT doc, version FROM scim_users WHERE tenant_id = $1 AND id::text = $2', [tenantId, userId])).rows[0];
+  if (!isUuid(userId)) return undefined;
+  return (await db.query<{ doc: Record<string, unknown>; version: number }>('SELECT doc, version FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid', [tenantId, userId])).rows[0];
 }
 
 export async function getAppUser(db: Queryable, tenantId: string, userId: string): Promise<AppUser | undefined> {
+  if (!isUuid(userId)) return undefined;
   const r = (
     await db.query<Record<string, never>>(
       `SELECT user_id::text AS user_id, external_id, email, status, login_enabled, security_role, client_key
-       FROM app_users WHERE tenant_id = $1 AND user_id::text = $2`,
+       FROM app_users WHERE tenant_id = $1 AND user_id = $2::uuid`,
       [tenantId, userId],
     )
   ).rows[0];

@@ -134,7 +134,7 @@ export async function changesOfUser(db: Queryable, tenantId: string, userId: str
   const rows = (
     await db.query<Record<string, never>>(
       `SELECT id::int AS id, change, resource_version, request_id, created_at, delivered_at, attempts, last_error FROM outbox
-       WHERE tenant_id = $1 AND resource_type = 'User' AND resource_id::text = $2 ORDER BY id DESC LIMIT $3`,
+       WHERE tenant_id = $1 AND resource_type = 'User' AND resource_id = $2::uuid ORDER BY id DESC LIMIT $3`,
       [tenantId, userId, limit],
     )
   ).rows;

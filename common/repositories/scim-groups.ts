@@ -1,4 +1,5 @@
 /** SQL for SCIM groups. Members are rows of their own, so PATCHing a 50,000-member group touches only the members named. */
+import { isUuid, onlyUuids } from '../db/uuid';
 import type { Queryable } from '../db';
 import { CURSOR_CREATED_AT, touchGroupsOf, type ListQuery } from './scim-users';
 
@@ -49,8 +50,9 @@ export async function insertGroup(tx: Queryable, tenantId: string, id: string, g
 }
 
 export async function getGroup(db: Queryable, tenantId: string, id: string, forUpdate = false): Promise<ScimGroupRow | undefined> {
+  if (!isUuid(id)) return undefined;
   const r = (
-    await db.query<Record<string, never>>(`SELECT ${COLUMNS} FROM scim_groups r WHERE r.tenant_id = $1 AND r.id::text = $2${forUpdate ? ' FOR UPDATE' : ''}`, [
+    await db.query<Record<string, never>>(`SELECT ${COLUMNS} FROM scim_groups r WHERE r.tenant_id = $1 AND r.id = $2::uuid${forUpdate ? ' FOR UPDATE' : ''}`, [
       tenantId,
       id,
     ])
@@ -63,7 +65,7 @@ export async function updateGroup(tx: Queryable, tenantId: string, id: string, g
     (
       await tx.query<Record<string, never>>(
         `UPDATE scim_groups AS r SET display_name = $3, external_id = $4, doc = $5::jsonb, version = version + 1, updated_at = clock_timestamp()
-         WHERE r.tenant_id = $1 AND r.id::text = $2 RETURNING ${COLUMNS}`,
+         WHERE r.tenant_id = $1 AND r.id = $2::uuid RETURNING ${COLUMNS}`,
         [tenantId, id, g.displayName, g.externalId, JSON.stringify(g.doc)],
       )
     ).rows[0],
@@ -75,7 +77,7 @@ export async function touchGroup(tx: Queryable, tenantId: string, id: string): P
   return toRow(
     (
       await tx.query<Record<string, never>>(
-        `UPDATE scim_groups AS r SET version = version + 1, updated_at = clock_timestamp() WHERE r.tenant_id = $1 AND r.id::text = $2 RETURNING ${COLUMNS}`,
+        `UPDATE scim_groups AS r SET version = version + 1, updated_at = clock_timestamp() WHERE r.tenant_id = $1 AND r.id = $2::uuid RETURNING ${COLUMNS}`,
         [tenantId, id],
       )
     ).rows[0],
@@ -85,11 +87,11 @@ export async function touchGroup(tx: Queryable, tenantId: string, id: string): P
 export async function deleteGroup(tx: Queryable, tenantId: string, id: string): Promise<number | undefined> {
   // A nested group's parents change too (see touchGroupsOf).
   const parents = await tx.query<{ group_id: string }>(
-    'DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id::text = $2 RETURNING group_id::text AS group_id',
+    'DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id = $2::uuid RETURNING group_id::text AS group_id',
     [tenantId, id],
   );
   await touchGroupsOf(tx, tenantId, parents.rows.map((m) => m.group_id).filter((g) => g !== id));
-  return (await tx.query<{ version: number }>('DELETE FROM scim_groups WHERE tenant_id = $1 AND id::text = $2 RETURNING version', [tenantId, id])).rows[0]
+  return (await tx.query<{ version: number }>('DELETE FROM scim_groups WHERE tenant_id = $1 AND id = $2::uuid RETURNING version', [tenantId, id])).rows[0]
     ?.version;
 }
 
@@ -113,6 +115,7 @@ export async function countGroups(db: Queryable, tenantId: string, where: string
 }
 
 export async function membersOf(db: Queryable, tenantId: string, groupIds: string[]): Promise<Map<string, GroupMember[]>> {
+  groupIds = onlyUuids(groupIds);
   const result = new Map<string, GroupMember[]>(groupIds.map((id) => [id, []]));
   if (groupIds.length === 0) return result;
   const rows = (
@@ -122,7 +125,7 @@ export async function membersOf(db: Queryable, tenantId: string, groupIds: strin
        FROM scim_group_members m
        LEFT JOIN scim_users u ON m.member_type = 'User' AND u.tenant_id = m.tenant_id AND u.id = m.member_id
        LEFT JOIN scim_groups g ON m.member_type = 'Group' AND g.tenant_id = m.tenant_id AND g.id = m.member_id
-       WHERE m.tenant_id = $1 AND m.group_id::text = ANY($2::text[]) ORDER BY m.member_id`,
+       WHERE m.tenant_id = $1 AND m.group_id = ANY($2::uuid[]) ORDER BY m.member_id`,
       [tenantId, groupIds],
     )
   ).rows;
@@ -132,12 +135,13 @@ export async function membersOf(db: Queryable, tenantId: string, groupIds: strin
 
 /** Which of `ids` are users or groups of this tenant (members may only reference those). */
 export async function resolveMemberTypes(db: Queryable, tenantId: string, ids: string[]): Promise<Map<string, 'User' | 'Group'>> {
+  ids = onlyUuids(ids); // anything else names no member, and is reported as not found
   const found = new Map<string, 'User' | 'Group'>();
   if (ids.length === 0) return found;
   const rows = (
     await db.query<{ id: string; type: 'User' | 'Group' }>(
-      `SELECT id::text AS id, 'User' AS type FROM scim_users WHERE tenant_id = $1 AND id::text = ANY($2::text[])
-       UNION ALL SELECT id::text, 'Group' FROM scim_groups WHERE tenant_id = $1 AND id::text = ANY($2::text[])`,
+      `SELECT id::text AS id, 'User' AS type FROM scim_users WHERE tenant_id = $1 AND id = ANY($2::uuid[])
+       UNION ALL SELECT id::text, 'Group' FROM scim_groups WHERE tenant_id = $1 AND id = ANY($2::uuid[])`,
       [tenantId, ids],
     )
   ).rows;
@@ -158,14 +162,15 @@ export async function addMembers(tx: Queryable, tenantId: string, groupId: strin
 }
 
 export async function removeMembers(tx: Queryable, tenantId: string, groupId: string, memberIds: string[] | 'all'): Promise<string[]> {
+  if (memberIds !== 'all') memberIds = onlyUuids(memberIds);
   const result =
     memberIds === 'all'
-      ? await tx.query<{ member_id: string }>('DELETE FROM scim_group_members WHERE tenant_id = $1 AND group_id::text = $2 RETURNING member_id::text AS member_id', [
+      ? await tx.query<{ member_id: string }>('DELETE FROM scim_group_members WHERE tenant_id = $1 AND group_id = $2::uuid RETURNING member_id::text AS member_id', [
           tenantId,
           groupId,
         ])
       : await tx.query<{ member_id: string }>(
-          'DELETE FROM scim_group_members WHERE tenant_id = $1 AND group_id::text = $2 AND member_id::text = ANY($3::text[]) RETURNING member_id::text AS member_id',
+          'DELETE FROM scim_group_members WHERE tenant_id = $1 AND group_id = $2::uuid AND member_id = ANY($3::uuid[]) RETURNING member_id::text AS member_id',
           [tenantId, groupId, memberIds],
         );
   return result.rows.map((r) => r.member_id);
@@ -191,7 +196,7 @@ export async function groupNamesOfUsers(db: Queryable, tenantId: string, userIds
 export async function userMemberIds(db: Queryable, tenantId: string, groupId: string): Promise<string[]> {
   return (
     await db.query<{ member_id: string }>(
-      `SELECT member_id::text AS member_id FROM scim_group_members WHERE tenant_id = $1 AND group_id::text = $2 AND member_type = 'User'`,
+      `SELECT member_id::text AS member_id FROM scim_group_members WHERE tenant_id = $1 AND group_id = $2::uuid AND member_type = 'User'`,
       [tenantId, groupId],
     )
   ).rows.map((r) => r.member_id);

@@ -1,4 +1,5 @@
 /** SQL for SCIM users. The resource JSON lives in `doc`; the columns beside it serve lookups and indexes. */
+import { isUuid } from '../db/uuid';
 import type { Queryable } from '../db';
 
 export interface ScimUserRow {
@@ -86,16 +87,18 @@ export async function insertUser(tx: Queryable, tenantId: string, id: string, do
 }
 
 export async function getUser(db: Queryable, tenantId: string, id: string): Promise<ScimUserRow | undefined> {
-  const r = (await db.query<Record<string, never>>(`${SELECT} WHERE r.tenant_id = $1 AND r.id::text = $2`, [tenantId, id])).rows[0];
+  if (!isUuid(id)) return undefined;
+  const r = (await db.query<Record<string, never>>(`${SELECT} WHERE r.tenant_id = $1 AND r.id = $2::uuid`, [tenantId, id])).rows[0];
   return r ? toRow(r) : undefined;
 }
 
 /** Locks the row for a read-modify-write inside a transaction. */
 export async function getUserForUpdate(tx: Queryable, tenantId: string, id: string): Promise<ScimUserRow | undefined> {
+  if (!isUuid(id)) return undefined;
   const r = (
     await tx.query<Record<string, never>>(
       `SELECT r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at FROM scim_users r
-       WHERE r.tenant_id = $1 AND r.id::text = $2 FOR UPDATE`,
+       WHERE r.tenant_id = $1 AND r.id = $2::uuid FOR UPDATE`,
       [tenantId, id],
     )
   ).rows[0];
@@ -108,7 +111,7 @@ export async function updateUser(tx: Queryable, tenantId: string, id: string, do
     await tx.query<Record<string, never>>(
       `UPDATE scim_users SET user_name = $3, external_id = $4, display_name = $5, active = $6, email_values = $7, doc = $8::jsonb,
          version = version + 1, updated_at = clock_timestamp()
-       WHERE tenant_id = $1 AND id::text = $2
+       WHERE tenant_id = $1 AND id = $2::uuid
        RETURNING id::text AS id, tenant_id, doc, version, created_at, updated_at`,
       [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc)],
     )
@@ -122,7 +125,7 @@ export async function updateUser(tx: Queryable, tenantId: string, id: string, do
  */
 export async function touchGroupsOf(tx: Queryable, tenantId: string, groupIds: string[]): Promise<void> {
   if (groupIds.length === 0) return;
-  await tx.query('UPDATE scim_groups SET version = version + 1, updated_at = clock_timestamp() WHERE tenant_id = $1 AND id::text = ANY($2::text[])', [
+  await tx.query('UPDATE scim_groups SET version = version + 1, updated_at = clock_timestamp() WHERE tenant_id = $1 AND id = ANY($2::uuid[])', [
     tenantId,
     groupIds,
   ]);
@@ -130,10 +133,10 @@ export async function touchGroupsOf(tx: Queryable, tenantId: string, groupIds: s
 
 export async function deleteUser(tx: Queryable, tenantId: string, id: string): Promise<number | undefined> {
   const r = (
-    await tx.query<{ version: number }>('DELETE FROM scim_users WHERE tenant_id = $1 AND id::text = $2 RETURNING version', [tenantId, id])
+    await tx.query<{ version: number }>('DELETE FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid RETURNING version', [tenantId, id])
   ).rows[0];
   if (!r) return undefined;
-  const left = await tx.query<{ group_id: string }>('DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id::text = $2 RETURNING group_id::text AS group_id', [tenantId, id]);
+  const left = await tx.query<{ group_id: string }>('DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id = $2::uuid RETURNING group_id::text AS group_id', [tenantId, id]);
   await touchGroupsOf(tx, tenantId, left.rows.map((m) => m.group_id));
   return r.version;
 }

@@ -2,6 +2,7 @@
  * Bearer tokens. A token is random (256 bits), shown once, stored as a SHA-256 hash,
  * compared in constant time, revocable. Tokens are never logged.
  */
+import { isUuid } from '../db/uuid';
 import crypto from 'node:crypto';
 import type { Queryable } from '../db';
 
@@ -82,6 +83,7 @@ export async function listTokens(db: Queryable, tenantId?: string): Promise<Toke
 }
 
 export async function revokeToken(db: Queryable, id: string): Promise<boolean> {
-  const result = await db.query('UPDATE scim_tokens SET revoked_at = now() WHERE id::text = $1 AND revoked_at IS NULL', [id]);
+  if (!isUuid(id)) return false;
+  const result = await db.query('UPDATE scim_tokens SET revoked_at = now() WHERE id = $1::uuid AND revoked_at IS NULL', [id]);
   return result.rowCount > 0;
 }
