@@ -113,3 +113,26 @@ export function parseListRequest(raw: Raw, kind: ResourceKind): ListRequest {
     excludedAttributes,
   };
 }
+
+/** The query to run: in cursor mode one row more than asked, to know whether a next page exists (RFC 9865 §2). */
+export function pageQuery(req: ListRequest): ListQuery {
+  return req.cursorMode ? { ...req.query, limit: req.count + 1 } : req.query;
+}
+
+/** The page of `fetched` to return, and whether another page follows it. */
+export function pageOf<R>(req: ListRequest, fetched: R[]): { rows: R[]; more: boolean } {
+  const more = req.cursorMode && fetched.length > req.count;
+  return { rows: more ? fetched.slice(0, req.count) : fetched, more };
+}
+
+/** An RFC 7644 §3.4.2 ListResponse; `nextCursor` points after `last` when another page follows. */
+export function listResponse(req: ListRequest, total: number, resources: unknown[], next?: Parameters<typeof encodeCursor>[0]): Record<string, unknown> {
+  return {
+    schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
+    totalResults: total,
+    itemsPerPage: resources.length,
+    ...(req.cursorMode ? {} : { startIndex: req.startIndex }),
+    Resources: resources,
+    ...(next ? { nextCursor: encodeCursor(next) } : {}),
+  };
+}

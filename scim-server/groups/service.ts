@@ -14,7 +14,7 @@ import { currentVersions } from '../../common/repositories/scim-users';
 import { checkIndexedLength, type ScimContext } from '../context';
 import type { FilterNode } from '../filter/parser';
 import { parsePatchPath } from '../filter/parser';
-import { encodeCursor, type ListRequest } from '../list-params';
+import { listResponse, pageOf, pageQuery, type ListRequest } from '../list-params';
 import { parsePatchBody, type PatchOperation } from '../normalise';
 import { checkIfMatch } from '../preconditions';
 import { CORE_GROUP_URN, etagOf, excludesMembers, project, renderGroup, type ScimResource } from '../render';
@@ -265,24 +265,11 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
 export async function listGroups(ctx: ScimContext, req: ListRequest): Promise<Json> {
   const [total, fetched] = await Promise.all([
     groups.countGroups(ctx.db, ctx.tenantId, req.query.where, req.query.params),
-    // Cursor mode reads one row more than asked, to know whether a next page exists (RFC 9865 §2).
-    req.count === 0 ? Promise.resolve([]) : groups.listGroups(ctx.db, ctx.tenantId, req.cursorMode ? { ...req.query, limit: req.count + 1 } : req.query),
+    req.count === 0 ? Promise.resolve([]) : groups.listGroups(ctx.db, ctx.tenantId, pageQuery(req)),
   ]);
-  const more = req.cursorMode && fetched.length > req.count;
-  const rows = more ? fetched.slice(0, req.count) : fetched;
+  const { rows, more } = pageOf(req, fetched);
   const withMembers = !excludesMembers(req.attributes, req.excludedAttributes);
   const members = withMembers ? await groups.membersOf(ctx.db, ctx.tenantId, rows.map((r) => r.id)) : undefined;
   const resources = rows.map((r) => project(renderGroup(r, members?.get(r.id), ctx.baseUrl), req.attributes, req.excludedAttributes));
-  const response: Json = {
-    schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
-    totalResults: total,
-    itemsPerPage: resources.length,
-    ...(req.cursorMode ? {} : { startIndex: req.startIndex }),
-    Resources: resources,
-  };
-  if (more) {
-    const last = rows[rows.length - 1];
-    response.nextCursor = encodeCursor(last);
-  }
-  return response;
+  return listResponse(req, total, resources, more ? rows[rows.length - 1] : undefined);
 }

@@ -10,7 +10,7 @@ import * as users from '../../common/repositories/scim-users';
 import { checkIndexedLength, type ScimContext } from '../context';
 import { evaluateFilter } from '../filter/evaluate';
 import { parsePatchPath, type FilterNode } from '../filter/parser';
-import { encodeCursor, type ListRequest } from '../list-params';
+import { listResponse, pageOf, pageQuery, type ListRequest } from '../list-params';
 import { normaliseUserBody, normaliseUserPatchValue, parsePatchBody, type PatchOperation } from '../normalise';
 import { etagOf, project, renderUser, type ScimResource } from '../render';
 import { SCIMMY, UserSchema } from '../schemas';
@@ -238,22 +238,9 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
 export async function listUsers(ctx: ScimContext, req: ListRequest): Promise<Json> {
   const [total, fetched] = await Promise.all([
     users.countUsers(ctx.db, ctx.tenantId, req.query.where, req.query.params),
-    // Cursor mode reads one row more than asked, to know whether a next page exists (RFC 9865 §2).
-    req.count === 0 ? Promise.resolve([]) : users.listUsers(ctx.db, ctx.tenantId, req.cursorMode ? { ...req.query, limit: req.count + 1 } : req.query),
+    req.count === 0 ? Promise.resolve([]) : users.listUsers(ctx.db, ctx.tenantId, pageQuery(req)),
   ]);
-  const more = req.cursorMode && fetched.length > req.count;
-  const rows = more ? fetched.slice(0, req.count) : fetched;
+  const { rows, more } = pageOf(req, fetched);
   const resources = rows.map((r) => project(render(ctx, r), req.attributes, req.excludedAttributes));
-  const response: Json = {
-    schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
-    totalResults: total,
-    itemsPerPage: resources.length,
-    ...(req.cursorMode ? {} : { startIndex: req.startIndex }),
-    Resources: resources,
-  };
-  if (more) {
-    const last = rows[rows.length - 1];
-    response.nextCursor = encodeCursor(last);
-  }
-  return response;
+  return listResponse(req, total, resources, more ? rows[rows.length - 1] : undefined);
 }
