@@ -40,7 +40,11 @@ COPY worker ./worker
 COPY cli ./cli
 # Example tenant configurations: `npm run tenant-config -- load --tenant <id> config/examples/…`
 COPY config ./config
-RUN mkdir -p /app/data && chown node:node /app/data
+# The worker's workflow bundle, built once here: it starts faster and webpack's ~80 MB never
+# enters its memory (without WORKFLOW_BUNDLE_PATH it would bundle at every start).
+RUN npm run build:workflows -- /app/dist/workflows.js \
+ && mkdir -p /app/data && chown node:node /app/data
+ENV WORKFLOW_BUNDLE_PATH=/app/dist/workflows.js
 
 # `node` (uid 1000) ships with the official image and has a home for npm's logs.
 USER node

@@ -10,7 +10,9 @@ import type { DesiredUser } from '../common/domain/desired-user';
 import { lifecycleTimings } from '../common/domain/tenant-config';
 import { desiredStateOf, type DesiredState } from '../common/policy/desired-state';
 import * as directory from '../common/repositories/directory';
+import { deletionRequestId } from '../common/repositories/outbox';
 import { currentConfig } from '../common/repositories/tenants';
+import { isUuid } from '../common/db/uuid';
 import type { ActivityDeps } from './deps';
 import { audit } from './step-context';
 import { FAILURE_TYPES, type AccessSettingsResult, type LicenceResult, type StepInput, type UserPlan } from './types';
@@ -25,8 +27,8 @@ async function readDesired(db: Queryable, input: StepInput): Promise<DesiredStat
   return desiredStateOf(db, input.tenantId, input.userId, config);
 }
 
-async function loadDesired(db: Queryable, input: StepInput): Promise<DesiredUser> {
-  const read = await readDesired(db, input);
+async function loadDesired(db: Queryable, input: StepInput, read?: DesiredState): Promise<DesiredUser> {
+  read ??= await readDesired(db, input);
   if (!read) throw ApplicationFailure.nonRetryable(`SCIM user ${input.userId} no longer exists`, FAILURE_TYPES.invalidData);
   const desired = read.desired;
   if (desired.missing.length > 0) throw ApplicationFailure.nonRetryable(`data missing: ${desired.missing.join('; ')}`, FAILURE_TYPES.invalidData);
@@ -45,8 +47,12 @@ export function provisioningActivities({ db }: ActivityDeps) {
     async planUser(input: StepInput): Promise<UserPlan> {
       const { config } = await currentConfig(db, input.tenantId);
       const timings = lifecycleTimings(config);
-      const read = await readDesired(db, input);
-      if (!read) return { exists: false, active: false, version: 0, missing: [], startAt: null, endAt: null, timings };
+      const read = await desiredStateOf(db, input.tenantId, input.userId, config);
+      if (!read) {
+        // Gone before its `deleted` change reached the workflow: terminate under the deleting request.
+        const deletedBy = isUuid(input.userId) ? await deletionRequestId(db, input.tenantId, input.userId) : undefined;
+        return { exists: false, active: false, version: 0, missing: [], startAt: null, endAt: null, timings, deletedBy };
+      }
       const { desired, version } = read;
       return { exists: true, active: desired.active, version, missing: desired.missing, startAt: epoch(desired.startDate), endAt: epoch(desired.endDate), timings };
     },
@@ -54,7 +60,7 @@ export function provisioningActivities({ db }: ActivityDeps) {
     async createProfile(input: StepInput): Promise<{ created: boolean; changed: string[] }> {
       return db.withTransaction(async (tx) => {
         const read = await readDesired(tx, input);
-        const desired = await loadDesired(tx, input);
+        const desired = await loadDesired(tx, input, read);
         const result = await directory.upsertProfile(tx, input.tenantId, input.userId, desired);
         if (result.created && read?.rehiredFrom) {
           await tx.query('UPDATE app_users SET rehired_from = $3 WHERE tenant_id = $1 AND user_id = $2', [input.tenantId, input.userId, read.rehiredFrom]);

@@ -20,6 +20,8 @@ export interface UserPlan {
   startAt: number | null;
   endAt: number | null;
   timings: LifecycleTimings;
+  /** When the user is gone: the request id of its deletion, if recorded. */
+  deletedBy?: string;
 }
 
 export type LicenceResult = { status: 'assigned'; changed: boolean } | { status: 'waitingForSeat'; orgKey: string };

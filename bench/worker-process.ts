@@ -3,24 +3,18 @@
  * and CPU are its own. Started by bench/run.ts with fork(); answers { type: 'mem' } with
  * process.memoryUsage() and stops on { type: 'stop' }.
  *
- * By default this is exactly runWorker (the production wiring and tuning). For tuning
- * experiments, BENCH_WORKER_TUNING='{"maxCachedWorkflows":500}' builds the same worker
- * through createWorker's `tuning` option instead, and BENCH_WORKER_PREBUNDLE=1 bundles the
- * workflow code in a separate process first (createWorker's `workflowBundlePath`), so webpack
- * never runs inside the worker.
+ * This is runWorker as `npm run worker` starts it: production tuning, the workflow code bundled
+ * in a child process first. For tuning experiments, BENCH_WORKER_TUNING='{"maxCachedWorkflows":500,
+ * "maxConcurrentActivities":20}' (as WORKER_MAX_CACHED_WORKFLOWS / WORKER_MAX_CONCURRENT_ACTIVITIES),
+ * and BENCH_WORKER_PREBUNDLE=0 bundles inside the worker process instead.
  */
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
-import { createMailer } from '../common/mail/mailer';
 import { appMetrics } from '../common/metrics';
-import { connectWorker, type TemporalTarget } from '../common/temporal/connection';
-import { createWorker, installRuntime } from '../worker/create-worker';
+import { type TemporalTarget } from '../common/temporal/connection';
 import { runWorker } from '../worker/run-worker';
+import { buildWorkflowBundleInChild } from '../worker/workflow-bundle';
 
 function env(name: string): string {
   const v = process.env[name];
@@ -36,46 +30,10 @@ async function main(): Promise<void> {
   const target: TemporalTarget = { address: env('BENCH_TEMPORAL_ADDRESS'), namespace: 'default', payloadCodecs: payloadCodecsOf(keys) };
   const metrics = appMetrics();
   const common = { taskQueue: env('BENCH_TASK_QUEUE'), db, smtpUrl: env('BENCH_SMTP_URL'), publicUrl: env('BENCH_PUBLIC_URL'), mailFrom: 'scimflow-bench@example.org', logger, metrics };
-  let worker: { done: Promise<void>; shutdown(): Promise<void> };
-  const tuning = process.env.BENCH_WORKER_TUNING ? (JSON.parse(process.env.BENCH_WORKER_TUNING) as Record<string, number>) : undefined;
-  let workflowBundlePath: string | undefined;
-  if (process.env.BENCH_WORKER_PREBUNDLE === '1') {
-    workflowBundlePath = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-bench-bundle-')), 'workflows.js');
-    const script = `const { bundleWorkflowCode } = require('@temporalio/worker');
-      const { WORKFLOW_INTERCEPTORS_MODULE } = require(${JSON.stringify(path.join(__dirname, '..', 'worker', 'create-worker'))});
-      bundleWorkflowCode({ workflowsPath: require.resolve(${JSON.stringify(path.join(__dirname, '..', 'workflows'))}), workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_MODULE] })
-        .then(({ code }) => require('node:fs').writeFileSync(${JSON.stringify(workflowBundlePath)}, code));`;
-    execFileSync(process.execPath, ['--import', 'tsx', '-e', script], { stdio: 'inherit' });
-  }
-  if (!tuning && !workflowBundlePath) {
-    worker = await runWorker({ target, ...common });
-  } else {
-    // Same wiring as worker/run-worker.ts, plus createWorker's tuning override.
-    installRuntime(logger);
-    const connection = await connectWorker(target);
-    const mailer = createMailer(common.smtpUrl);
-    const w = await createWorker({
-      connection,
-      namespace: target.namespace,
-      taskQueue: common.taskQueue,
-      deps: { db, mailer, publicUrl: common.publicUrl, mailFrom: common.mailFrom, logger },
-      payloadCodecs: target.payloadCodecs,
-      metrics,
-      tuning,
-      workflowBundlePath,
-    });
-    const done = w.run().finally(async () => {
-      mailer.close();
-      await connection.close();
-    });
-    worker = {
-      done,
-      async shutdown() {
-        if (w.getState() === 'RUNNING') w.shutdown();
-        await done;
-      },
-    };
-  }
+  // As worker/main.ts: the workflows bundled in a child process first (BENCH_WORKER_PREBUNDLE=0: in this one).
+  const workflowBundlePath = process.env.BENCH_WORKER_PREBUNDLE === '0' ? undefined : await buildWorkflowBundleInChild();
+  const tuning = process.env.BENCH_WORKER_TUNING ? (JSON.parse(process.env.BENCH_WORKER_TUNING) as { maxCachedWorkflows?: number; maxConcurrentActivities?: number }) : undefined;
+  const worker = await runWorker({ target, ...common, workflowBundlePath, tuning });
   process.on('message', (raw) => {
     const m = raw as { type: string };
     if (m.type === 'mem') {
@@ -91,7 +49,7 @@ async function main(): Promise<void> {
       })();
     }
   });
-  process.send?.({ type: 'ready', tuning: tuning || workflowBundlePath ? { ...tuning, prebundled: !!workflowBundlePath } : 'default (worker/create-worker.ts)', payloadEncryption: keys.source !== 'none' });
+  process.send?.({ type: 'ready', tuning: { ...(tuning ?? { defaults: 'worker/create-worker.ts' }), prebundled: !!workflowBundlePath }, payloadEncryption: keys.source !== 'none' });
   await worker.done;
 }
 

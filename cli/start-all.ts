@@ -29,6 +29,7 @@ import { findOrInstallTemporalCli } from '../common/temporal/temporal-cli';
 import { SCIM_BASE_PATH } from '../scim-server/app';
 import { runScimServer } from '../scim-server/run-server';
 import { runWorker } from '../worker/run-worker';
+import { buildWorkflowBundleInChild } from '../worker/workflow-bundle';
 
 const ALL_IN_ONE_TOKEN = 'all-in-one';
 
@@ -77,6 +78,9 @@ async function main(): Promise<void> {
     const keys = resolvePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir, allInOne: true });
     logger.info({ currentKey: keys.keyIds[0], keys: keys.keyIds, source: keys.source, file: keys.file }, 'payload encryption on');
     const codecEndpoint = `${config.publicUrl}/codec`;
+    // Bundled in a child process while the services start, so webpack's memory stays out of this one.
+    const workflowBundle = config.worker.workflowBundlePath ? Promise.resolve(config.worker.workflowBundlePath) : buildWorkflowBundleInChild();
+    workflowBundle.catch(() => undefined); // awaited (and reported) before the worker starts
     let devServer: DevServer | undefined;
     let temporalAddress = config.temporal.address;
     if (!temporalAddress) {
@@ -118,7 +122,17 @@ async function main(): Promise<void> {
     };
     const token = await seedDemoTenant(db, overrides);
 
-    const worker = await runWorker({ target, taskQueue: config.temporal.taskQueue, db, smtpUrl, publicUrl: config.publicUrl, mailFrom: config.mailFrom, logger });
+    const worker = await runWorker({
+      target,
+      taskQueue: config.temporal.taskQueue,
+      db,
+      smtpUrl,
+      publicUrl: config.publicUrl,
+      mailFrom: config.mailFrom,
+      logger,
+      workflowBundlePath: await workflowBundle,
+      tuning: config.worker,
+    });
     cleanups.push(() => worker.shutdown());
     worker.done.catch((err) => {
       say(`worker stopped: ${(err as Error).message}`);
@@ -135,6 +149,7 @@ async function main(): Promise<void> {
       publicUrl: config.publicUrl,
       bodyLimitBytes: config.bodyLimitBytes,
       rateLimit: config.rateLimit,
+      outboxRetentionDays: config.outboxRetentionDays,
       codec: { codec: keys.codec, auth: config.codecAuth ?? 'loopback', corsOrigins: config.codecCorsOrigins },
     });
     cleanups.push(() => server.close());

@@ -2,6 +2,7 @@
  * Process configuration, read from environment variables and validated once at start.
  * Every problem is collected and reported together, so an operator fixes them in one go.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { parseDuration } from './duration';
 
@@ -50,12 +51,22 @@ export interface Config {
   logLevel: string;
   /** Port of the worker's metrics and health server (`npm run worker`). Default 9464. */
   metricsPort: number;
+  worker: {
+    /** A workflow bundle built with `npm run build:workflows`; otherwise the worker bundles its workflows at start, in a child process. */
+    workflowBundlePath?: string;
+    /** Workflows kept in memory between tasks. Default 250: the ones active at once, not every waiting user (see docs/performance.md). */
+    maxCachedWorkflows: number;
+    /** Activities (and local activities) run at once. Default 20; keep near the PostgreSQL pool size. */
+    maxConcurrentActivities: number;
+  };
   /** PAYLOAD_KEYS: "<id>:<base64 32 bytes>,…", first encrypts; see common/codec/keys.ts. */
   payloadKeys?: string;
   /** Browser origins allowed to call the codec endpoint. Default the Temporal UI's http://localhost:<TEMPORAL_UI_PORT> and http://127.0.0.1:<TEMPORAL_UI_PORT>. */
   codecCorsOrigins: string[];
   /** Who may call /codec: token, loopback or none (see common/codec/remote-codec.ts). Default: token for `npm run scim-server`, loopback for `npm start`. */
   codecAuth?: 'token' | 'loopback' | 'none';
+  /** Days delivered outbox rows are kept before the relay deletes them; 0 keeps them. Default 30. */
+  outboxRetentionDays: number;
 }
 
 /** Thrown when one or more environment variables are invalid; `problems` lists each one. */
@@ -164,13 +175,21 @@ export function loadConfig(env: Env = process.env): Config {
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 4 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     logLevel: str('LOG_LEVEL') ?? 'info',
     metricsPort: int('METRICS_PORT', 9464, 0, 65535),
+    worker: {
+      workflowBundlePath: str('WORKFLOW_BUNDLE_PATH'),
+      maxCachedWorkflows: int('WORKER_MAX_CACHED_WORKFLOWS', 250, 0, 100_000),
+      maxConcurrentActivities: int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1_000),
+    },
     payloadKeys: str('PAYLOAD_KEYS'),
     codecCorsOrigins,
     codecAuth: codecAuth as Config['codecAuth'],
+    outboxRetentionDays: int('OUTBOX_RETENTION_DAYS', 30, 0, 36_500),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent`);
   }
+  const bundle = config.worker.workflowBundlePath;
+  if (bundle !== undefined && !fs.existsSync(bundle)) problems.push(`WORKFLOW_BUNDLE_PATH="${bundle}" does not exist; build it with \`npm run build:workflows\``);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -2,9 +2,10 @@
  * Query parameters of a list or search (RFC 7644 §3.4.2, §3.4.3) and cursor paging
  * (RFC 9865), parsed into a `ListQuery` whose filter is parameterised SQL.
  */
-import type { ListQuery } from '../common/repositories/scim-users';
+import type { ListQuery } from '../common/repositories/list-query';
 import { MAX_PAGE_SIZE } from './context';
-import { parseFilter } from './filter/parser';
+import { bindFilter } from './filter/evaluate';
+import { type FilterNode, parseFilter } from './filter/parser';
 import { filterToSql, sortToSql, type ResourceKind } from './filter/to-sql';
 import { ScimError } from './scim-error';
 
@@ -61,11 +62,24 @@ function decodeCursor(raw: string): Cursor {
   throw ScimError.badRequest('invalidValue', 'The "cursor" is not one this server issued; start again without a cursor value.');
 }
 
+/**
+ * Whether `filter` is one equality on a unique key, so at most one resource matches: `id eq`,
+ * and for Users `userName eq` (unique regardless of case, RFC 7643 §4.1.1; to-sql.ts compares
+ * lower(user_name), the unique index's expression). Such a list is a direct look-up.
+ */
+export function isUniqueKeyEquality(filter: FilterNode, kind: ResourceKind): boolean {
+  const bound = bindFilter(filter, kind);
+  if (bound.type !== 'compare' || bound.op !== 'eq' || bound.value.type !== 'string' || bound.target.storage.kind !== 'column') return false;
+  const column = bound.target.storage.column;
+  return column === 'id' || (kind === 'User' && column === 'userName');
+}
+
 /** `raw` is the query string (GET) or the SearchRequest body (POST /.search). */
 export function parseListRequest(raw: Raw, kind: ResourceKind): ListRequest {
   const params: unknown[] = ['(tenant)'];
   const filterText = single(raw.filter, 'filter');
-  const where = filterText !== undefined && filterText.trim() !== '' ? filterToSql(parseFilter(filterText), kind, params) : 'TRUE';
+  const filter = filterText !== undefined && filterText.trim() !== '' ? parseFilter(filterText) : undefined;
+  const where = filter ? filterToSql(filter, kind, params) : 'TRUE';
 
   const sortBy = single(raw.sortBy, 'sortBy');
   const sortOrder = single(raw.sortOrder, 'sortOrder');
@@ -105,6 +119,7 @@ export function parseListRequest(raw: Raw, kind: ResourceKind): ListRequest {
       offset: cursorMode ? 0 : startIndex - 1,
       limit: count,
       after,
+      uniqueKey: filter !== undefined && isUniqueKeyEquality(filter, kind),
     },
     startIndex,
     count,
@@ -114,9 +129,12 @@ export function parseListRequest(raw: Raw, kind: ResourceKind): ListRequest {
   };
 }
 
-/** The query to run: in cursor mode one row more than asked, to know whether a next page exists (RFC 9865 §2). */
+/**
+ * The query to run: in cursor mode one row more than asked, to know whether a next page exists
+ * (RFC 9865 §2); with count 0, no rows (limit 0: the total only).
+ */
 export function pageQuery(req: ListRequest): ListQuery {
-  return req.cursorMode ? { ...req.query, limit: req.count + 1 } : req.query;
+  return req.cursorMode && req.count > 0 ? { ...req.query, limit: req.count + 1 } : req.query;
 }
 
 /** The page of `fetched` to return, and whether another page follows it. */

@@ -38,6 +38,7 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     bodyLimitBytes: config.bodyLimitBytes,
     rateLimit: config.rateLimit,
+    outboxRetentionDays: config.outboxRetentionDays,
     codec: { codec: keys.codec, auth: config.codecAuth ?? 'token', corsOrigins: config.codecCorsOrigins },
   });
   logger.info({ url: `${server.url}/scim/v2`, codecAuth: config.codecAuth ?? 'token' }, 'SCIM server listening');

@@ -4,6 +4,9 @@
  * retries with backoff while Temporal is unreachable. At-least-once: the workflow tolerates
  * duplicates because it re-reads the latest state.
  *
+ * Delivered rows are kept `retentionDays` (OUTBOX_RETENTION_DAYS), then deleted in small
+ * batches between delivery passes, at most one clean-up an hour.
+ *
  * The change's request id travels in the signal (ResourceChanged.requestId) and the workflow
  * input, so the activities it causes log and audit it. The Temporal client it is given carries
  * the payload codec (encryption), so these payloads reach Temporal sealed.
@@ -33,6 +36,12 @@ export interface OutboxRelayOptions {
   concurrency?: number;
   /** Delivered/failed counters and the healthy gauge. */
   metrics?: AppMetrics;
+  /** Delivered rows older than this many days are deleted; 0 keeps them. Default 30. */
+  retentionDays?: number;
+  /** Time between two retention clean-ups. Default 1 hour. */
+  retentionIntervalMs?: number;
+  /** Rows deleted per statement of a clean-up. Default 1000. */
+  retentionBatchSize?: number;
 }
 
 export interface OutboxRelay {
@@ -52,6 +61,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollMs = options.pollMs ?? 500;
   const batchSize = options.batchSize ?? 200;
   const concurrency = options.concurrency ?? 32;
+  const retentionDays = options.retentionDays ?? 30;
+  const retentionIntervalMs = options.retentionIntervalMs ?? 3_600_000;
+  const retentionBatchSize = options.retentionBatchSize ?? 1000;
+  /** When the next clean-up may start; while one runs (`cleaning`), one batch per relay pass. */
+  let nextCleanupAt = 0;
+  let cleaning = false;
+  let cleanedRows = 0;
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
@@ -141,6 +157,31 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   const backoff = (attempts: number) => Math.min(30_000, 250 * 2 ** Math.min(attempts, 7));
 
+  /**
+   * One batch of the retention clean-up when one is due or running. Batches interleave with
+   * delivery passes, so a large backlog never holds deliveries up; the clean-up ends at the
+   * first short batch (or an error) and the next starts `retentionIntervalMs` after this one began.
+   */
+  async function cleanUpStep(): Promise<void> {
+    if (retentionDays <= 0 || (!cleaning && Date.now() < nextCleanupAt)) return;
+    if (!cleaning) {
+      cleaning = true;
+      cleanedRows = 0;
+      nextCleanupAt = Date.now() + retentionIntervalMs;
+    }
+    try {
+      const n = await outbox.deleteDelivered(options.db, retentionDays, retentionBatchSize);
+      cleanedRows += n;
+      if (n < retentionBatchSize) {
+        cleaning = false;
+        if (cleanedRows > 0) options.logger.info({ deleted: cleanedRows, retentionDays }, 'outbox retention: delivered changes deleted');
+      }
+    } catch (err) {
+      cleaning = false;
+      options.logger.warn({ err: (err as Error).message }, 'outbox retention clean-up failed; will retry at the next one');
+    }
+  }
+
   async function run(): Promise<void> {
     while (running) {
       let delivered = 0;
@@ -152,6 +193,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         options.logger.warn({ err: (err as Error).message }, 'outbox relay pass failed; will retry');
       }
       lastPassAt = Date.now();
+      if (!running) break;
+      await cleanUpStep();
       if (!running) break;
       if (delivered === 0) {
         await new Promise<void>((resolve) => {

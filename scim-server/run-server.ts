@@ -35,6 +35,8 @@ export async function runScimServer(options: {
   rateLimit: { perSecond: number; burst: number };
   tokenCacheMs?: number;
   relayPollMs?: number;
+  /** Days delivered outbox rows are kept (OUTBOX_RETENTION_DAYS); 0 keeps them. Default 30. */
+  outboxRetentionDays?: number;
   metrics?: AppMetrics;
   /** The remote codec endpoint (/codec/decode, /codec/encode); the codec is the clients' (undefined: payloads are not encrypted, the endpoint answers them unchanged). */
   codec?: { codec?: PayloadCodec; auth: CodecAuth; corsOrigins: string[] };
@@ -43,7 +45,7 @@ export async function runScimServer(options: {
 }): Promise<RunningServer> {
   const metrics = options.metrics ?? appMetrics();
   registerDatabaseGauges(metrics, options.db);
-  const relay = createOutboxRelay({ db: options.db, temporal: options.temporal, taskQueue: options.taskQueue, logger: options.logger, pollMs: options.relayPollMs, metrics });
+  const relay = createOutboxRelay({ db: options.db, temporal: options.temporal, taskQueue: options.taskQueue, logger: options.logger, pollMs: options.relayPollMs, metrics, retentionDays: options.outboxRetentionDays });
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

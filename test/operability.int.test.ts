@@ -336,12 +336,13 @@ describe('payload encryption', () => {
     // Every payload the workflow's code or the relay produced. Not: search attributes and
     // headers (never encoded by codecs), and the SDK core's own local-activity marker data
     // (markerRecordedEventAttributes.details.data: sequence number, activity type, times; the
-    // local activity's result, details.result, is ours and encrypted).
+    // local activity's result, details.result, is ours and encrypted), and its patch markers
+    // (details['patch-data']: the patch name).
     const collect = (value: unknown, key = ''): void => {
       if (!value || typeof value !== 'object' || ArrayBuffer.isView(value)) return;
       if (Array.isArray((value as { payloads?: unknown }).payloads)) payloads.push(...(value as { payloads: typeof payloads }).payloads);
       for (const [k, v] of Object.entries(value)) {
-        if (k === 'searchAttributes' || k === 'header' || (key === 'details' && k === 'data')) continue;
+        if (k === 'searchAttributes' || k === 'header' || (key === 'details' && (k === 'data' || k === 'patch-data'))) continue;
         collect(v, k);
       }
     };

@@ -20,7 +20,7 @@ export interface CreateWorkerOptions {
   /** How long in-flight activities may finish after shutdown is requested before they are cancelled. Default 20 s. */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /** Tuning, defaults sized for a 2-core machine. */
-  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
+  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
 }
 
 /** The workflow interceptor module (requestId on workflow log lines). */
@@ -98,8 +98,12 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       workflowModules: [...(tracing?.interceptors.workflowModules ?? []), WORKFLOW_INTERCEPTORS_MODULE],
     },
     sinks: tracing?.sinks,
-    maxCachedWorkflows: 2_000,
-    maxConcurrentActivityTaskExecutions: 50,
+    // Sized for a 2-core machine (docs/performance.md §5.5): the cache holds the workflows
+    // active at once; a user waiting days for acceptance is replayed (~25 events) on its next
+    // task instead of holding ~0.3 MB. Activities and local activities share the PostgreSQL pool.
+    maxCachedWorkflows: 250,
+    maxConcurrentActivityTaskExecutions: 20,
+    maxConcurrentLocalActivityExecutions: 20,
     maxConcurrentWorkflowTaskExecutions: 50,
     // SIGTERM: stop polling, let in-flight activities finish for this long, then cancel them
     // (their retries continue on another worker). Keep below the orchestrator's stop grace period.

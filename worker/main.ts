@@ -15,6 +15,7 @@ import { shutdownTracing } from '../common/tracing';
 import { ensureSearchAttributes, connectClient, targetFromConfig } from '../common/temporal/connection';
 import { startOpsServer } from './ops-server';
 import { runWorker } from './run-worker';
+import { buildWorkflowBundleInChild } from './workflow-bundle';
 
 const DRAIN_LIMIT_MS = 45_000;
 
@@ -35,7 +36,19 @@ async function main(): Promise<void> {
   await client.connection.close();
   const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
   const metrics = appMetrics();
-  const worker = await runWorker({ target, taskQueue: config.temporal.taskQueue, db, smtpUrl: config.smtpUrl as string, publicUrl: config.publicUrl, mailFrom: config.mailFrom, logger, metrics });
+  const workflowBundlePath = config.worker.workflowBundlePath ?? (await buildWorkflowBundleInChild());
+  const worker = await runWorker({
+    target,
+    taskQueue: config.temporal.taskQueue,
+    db,
+    smtpUrl: config.smtpUrl as string,
+    publicUrl: config.publicUrl,
+    mailFrom: config.mailFrom,
+    logger,
+    metrics,
+    workflowBundlePath,
+    tuning: config.worker,
+  });
   const ops = await startOpsServer({ host: config.host, port: config.metricsPort, metrics, readiness: worker.readiness ?? {}, logger });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, metrics: `${ops.url}/metrics` }, 'worker running');
   let stopping = false;

@@ -6,7 +6,7 @@ import { createMailer, type Mailer } from '../common/mail/mailer';
 import type { AppMetrics } from '../common/metrics';
 import { connectWorker, type TemporalTarget } from '../common/temporal/connection';
 import { syncReconcileSchedules } from '../common/temporal/reconcile-schedule';
-import { createWorker, installRuntime } from './create-worker';
+import { createWorker, installRuntime, type CreateWorkerOptions } from './create-worker';
 
 export interface RunningWorker {
   /** Resolves when the worker has stopped. */
@@ -32,6 +32,10 @@ export async function runWorker(options: {
   mailer?: Mailer;
   metrics?: AppMetrics;
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
+  /** From worker/workflow-bundle.ts; without it the workflows are bundled in this process. */
+  workflowBundlePath?: string;
+  /** Cache and concurrency (WORKER_MAX_CACHED_WORKFLOWS, WORKER_MAX_CONCURRENT_ACTIVITIES); createWorker's defaults otherwise. */
+  tuning?: { maxCachedWorkflows?: number; maxConcurrentActivities?: number };
 }): Promise<RunningWorker> {
   installRuntime(options.logger);
   const connection = await connectWorker(options.target);
@@ -44,6 +48,8 @@ export async function runWorker(options: {
     payloadCodecs: options.target.payloadCodecs,
     metrics: options.metrics,
     shutdownGraceTime: options.shutdownGraceTime,
+    workflowBundlePath: options.workflowBundlePath,
+    tuning: workerTuning(options.tuning),
   });
   const done = worker.run().finally(async () => {
     mailer.close();
@@ -68,4 +74,15 @@ export async function runWorker(options: {
       },
     },
   };
+}
+
+function workerTuning(t: { maxCachedWorkflows?: number; maxConcurrentActivities?: number } | undefined): CreateWorkerOptions['tuning'] {
+  if (!t) return undefined;
+  const tuning: NonNullable<CreateWorkerOptions['tuning']> = {};
+  if (t.maxCachedWorkflows !== undefined) tuning.maxCachedWorkflows = t.maxCachedWorkflows;
+  if (t.maxConcurrentActivities !== undefined) {
+    tuning.maxConcurrentActivityTaskExecutions = t.maxConcurrentActivities;
+    tuning.maxConcurrentLocalActivityExecutions = t.maxConcurrentActivities;
+  }
+  return tuning;
 }

@@ -21,8 +21,10 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
+  patched,
   proxyActivities,
   proxyLocalActivities,
+  type RetryPolicy,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -43,10 +45,20 @@ import {
 } from './definitions';
 
 /** Converging steps: short, retried with backoff, surfaced as `failed` after ~10 attempts. */
-const steps = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidData'] },
-});
+const STEP_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidData'] };
+const steps = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: STEP_RETRY });
+
+/**
+ * The same steps as local activities: they run in the worker that holds the workflow, inside
+ * its workflow task, and leave one marker each instead of three events and a workflow task
+ * per step (60 → ~25 history events per onboarding, half the CPU of the whole stack; see
+ * docs/performance.md). Every step is idempotent, which local activities need: a worker crash
+ * mid-task re-runs the steps of that task. Backoffs beyond 2 s become durable timers (they survive a worker restart and show in the UI).
+ */
+const localSteps = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', localRetryThreshold: '2 seconds', retry: STEP_RETRY });
+
+/** Workflows started before the change keep their remote-activity command sequence on replay. */
+const CONVERGE_LOCALLY = 'converge-with-local-activities';
 
 /** Mail: SMTP outages last; keep retrying (at most once per mail is kept by the delivery ledger). */
 const mail = proxyActivities<Activities>({
@@ -159,6 +171,21 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
 
   let plan: UserPlan | undefined;
   let endHandled = false;
+  // Decided once per run, at the first plan: replaying an older history keeps remote steps.
+  let converging: typeof steps | undefined;
+  // The step in flight, for `lastError`: a local activity's last failure after a backoff timer
+  // arrives as the bare ApplicationFailure, without the ActivityFailure that names the step.
+  let running = '';
+  const converge = (): typeof steps => {
+    converging ??= patched(CONVERGE_LOCALLY) ? localSteps : steps;
+    const impl = converging;
+    return new Proxy(impl, {
+      get(target, name) {
+        running = String(name);
+        return target[name as keyof typeof target];
+      },
+    });
+  };
 
   for (;;) {
     if (s.deleted) return terminate('SCIM delete');
@@ -171,8 +198,9 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
       if (dirty || !plan) {
         dirty = false;
         retryRequested = false;
-        plan = await steps.planUser(ref());
+        plan = await converge().planUser(ref());
         if (!plan.exists) {
+          if (plan.deletedBy) s.requestId = plan.deletedBy;
           s.deleted = true;
           continue;
         }
@@ -196,11 +224,11 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
         }
         if (status.state === 'pending' || status.state === 'awaitingData' || status.state === 'failed') await setState('onboarding');
 
-        await steps.createProfile(ref());
+        await converge().createProfile(ref());
         if (s.deleted) continue;
-        await steps.assignOrganisations(ref());
+        await converge().assignOrganisations(ref());
         if (s.deleted) continue;
-        const licences = await steps.assignLicences(ref());
+        const licences = await converge().assignLicences(ref());
         if (licences.status === 'waitingForSeat') {
           const recheck = plan.timings.seatRecheckMs;
           await setState('waitingForSeat', { waitingFor: `seat:${licences.orgKey}`, waitingUntil: Date.now() + recheck });
@@ -209,9 +237,9 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
           continue;
         }
         if (s.deleted) continue;
-        await steps.assignProviderAccounts(ref());
+        await converge().assignProviderAccounts(ref());
         if (s.deleted) continue;
-        const access = await steps.applyAccessSettings(ref());
+        const access = await converge().applyAccessSettings(ref());
         const now = Date.now();
         if (access.tagsChanged) s.windows.tags = now + plan.timings.tagPropagationMs;
         if (access.roleChanged) s.windows.securityRole = now + plan.timings.rolePropagationMs;
@@ -253,7 +281,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
             if (await waitForChange(sendAt - Date.now())) continue;
           }
         }
-        await steps.verifyAccess(ref());
+        await converge().verifyAccess(ref());
         if (s.deleted || dirty) continue;
         const sent = await mail.sendInvitation({ ...ref(), round: s.invitationRound, expiresInMs: plan.timings.expiryMs });
         // Reminders and expiry run on workflow time (the database's clock is not the workflow's).
@@ -298,9 +326,14 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
     } catch (err) {
       // A step that cannot complete is surfaced, not hidden: the workflow waits in `failed`
       // with the reason until a SCIM change or an operator's retry signal.
-      if (!(err instanceof ActivityFailure)) throw err;
-      const cause = err.cause instanceof ApplicationFailure ? err.cause.message : (err.cause?.message ?? err.message);
-      await setState('failed', { waitingFor: 'change or retry', lastError: `${err.activityType}: ${cause}` });
+      let lastError: string;
+      if (err instanceof ActivityFailure) {
+        const cause = err.cause instanceof ApplicationFailure ? err.cause.message : (err.cause?.message ?? err.message);
+        lastError = `${err.activityType}: ${cause}`;
+      } else if (err instanceof ApplicationFailure) {
+        lastError = `${running}: ${err.message}`;
+      } else throw err;
+      await setState('failed', { waitingFor: 'change or retry', lastError });
       await waitForChange();
       dirty = true;
     }

@@ -104,7 +104,9 @@ export async function syncMemberships(tx: Queryable, tenantId: string, userId: s
 
 /**
  * Licences follow the organisation's level. A new licence takes a seat from the organisation's
- * pool; the pool row is locked so two users cannot take the last seat at once.
+ * pool when it has a seat limit; then the pool row is locked so two users cannot take the last
+ * seat at once. Without a limit nothing is locked: onboardings into one organisation used to
+ * queue on its row for the rest of their transactions.
  */
 export async function syncLicences(
   tx: Queryable,
@@ -144,14 +146,20 @@ export async function syncLicences(
       }
       continue;
     }
-    const pool = (
-      await tx.query<{ seat_limit: number | null }>('SELECT seat_limit FROM organisations WHERE tenant_id = $1 AND key = $2 FOR UPDATE', [tenantId, l.orgKey])
-    ).rows[0];
-    if (pool?.seat_limit !== null && pool?.seat_limit !== undefined) {
+    const seatLimit = async (lock: boolean) =>
+      (
+        await tx.query<{ seat_limit: number | null }>(`SELECT seat_limit FROM organisations WHERE tenant_id = $1 AND key = $2${lock ? ' FOR UPDATE' : ''}`, [
+          tenantId,
+          l.orgKey,
+        ])
+      ).rows[0]?.seat_limit ?? null;
+    // Read without a lock first; with a limit, lock the row and read the limit again (it may have changed in between).
+    const limit = (await seatLimit(false)) === null ? null : await seatLimit(true);
+    if (limit !== null) {
       const used = (
         await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM app_licences WHERE tenant_id = $1 AND org_key = $2 AND released_at IS NULL', [tenantId, l.orgKey])
       ).rows[0].n;
-      if (used >= pool.seat_limit) return { assigned, released, updated, noSeatIn: l.orgKey };
+      if (used >= limit) return { assigned, released, updated, noSeatIn: l.orgKey };
     }
     await tx.query(
       `INSERT INTO app_licences (tenant_id, user_id, org_key, licence_level, mobile_licence) VALUES ($1, $2, $3, $4, $5)

@@ -34,6 +34,16 @@ export async function enqueueChange(
 }
 
 /**
+ * `, o AS (…)`: a data-modifying CTE writing the outbox row (as enqueueChange does) of the
+ * resource row in CTE `r` (its tenant_id, id and version), for a write that records its change
+ * in the same statement. `requestParam` numbers the request id's parameter.
+ */
+export function outboxCte(resourceType: ResourceType, change: ChangeKind, requestParam: number): string {
+  return `, o AS (INSERT INTO outbox (tenant_id, resource_type, resource_id, change, resource_version, request_id)
+              SELECT r.tenant_id, '${resourceType}', r.id, '${change}', r.version, $${requestParam}::text FROM r)`;
+}
+
+/**
  * Claims up to `limit` due rows by pushing their next attempt `leaseMs` into the future, so
  * another relay (or this one after a crash) only retries them once the lease has run out.
  */
@@ -73,6 +83,21 @@ export async function markFailed(db: Queryable, id: number, error: string, retry
     error.slice(0, 1000),
     retryInMs,
   ]);
+}
+
+/**
+ * Retention: deletes up to `limit` rows delivered more than `days` days ago and returns how
+ * many. Undelivered rows are never deleted, whatever their age. Readers of delivered rows only
+ * look back minutes (drift repair's settle time, the time-to-access-removed metric) or show
+ * history (the admin audit trail, whose audit_log entries stay).
+ */
+export async function deleteDelivered(db: Queryable, days: number, limit: number): Promise<number> {
+  const r = await db.query(
+    `DELETE FROM outbox WHERE id IN (
+       SELECT id FROM outbox WHERE delivered_at < now() - ($1::int * interval '1 day') LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    [days, limit],
+  );
+  return r.rowCount;
 }
 
 export async function outboxStats(db: Queryable): Promise<{ pending: number; oldestAgeSeconds: number }> {
@@ -150,4 +175,15 @@ export async function changesOfUser(db: Queryable, tenantId: string, userId: str
       lastError: r.last_error,
     }))
     .reverse();
+}
+
+/** The request that deleted a user (its latest `deleted` change), so the termination is audited under it. */
+export async function deletionRequestId(db: Queryable, tenantId: string, userId: string): Promise<string | undefined> {
+  const row = (
+    await db.query<{ request_id: string }>(
+      `SELECT request_id FROM outbox WHERE tenant_id = $1 AND resource_type = 'User' AND resource_id = $2::uuid AND change = 'deleted' ORDER BY id DESC LIMIT 1`,
+      [tenantId, userId],
+    )
+  ).rows[0];
+  return row?.request_id;
 }

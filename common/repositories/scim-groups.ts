@@ -1,7 +1,8 @@
 /** SQL for SCIM groups. Members are rows of their own, so PATCHing a 50,000-member group touches only the members named. */
 import { isUuid, onlyUuids } from '../db/uuid';
 import type { Queryable } from '../db';
-import { CURSOR_CREATED_AT, touchGroupsOf, type ListQuery } from './scim-users';
+import { countRows, listRows, listWithTotal, type ListQuery, type ListSource } from './list-query';
+import { touchGroupsOf } from './scim-users';
 
 export interface ScimGroupRow {
   id: string;
@@ -12,7 +13,7 @@ export interface ScimGroupRow {
   version: number;
   createdAt: Date;
   updatedAt: Date;
-  /** created_at to the microsecond, set by list queries: the cursor key (see CURSOR_CREATED_AT). */
+  /** created_at to the microsecond, set by list queries: the cursor key (see CURSOR_CREATED_AT in list-query.ts). */
   cursorCreatedAt?: string;
 }
 
@@ -95,23 +96,20 @@ export async function deleteGroup(tx: Queryable, tenantId: string, id: string): 
     ?.version;
 }
 
+const LIST: ListSource<ScimGroupRow> = { table: 'scim_groups', columns: COLUMNS, joins: '', toRow };
+
+/** A page of a list or search (see list-query.ts). */
 export async function listGroups(db: Queryable, tenantId: string, q: ListQuery): Promise<ScimGroupRow[]> {
-  const params = [tenantId, ...q.params];
-  const dir = q.descending ? 'DESC' : 'ASC';
-  let keyset = '';
-  if (q.after) {
-    params.push(q.after.createdAt, q.after.id);
-    keyset = ` AND (r.created_at, r.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
-  }
-  params.push(q.limit, q.offset);
-  const sql = `SELECT ${COLUMNS}, ${CURSOR_CREATED_AT} FROM scim_groups r WHERE r.tenant_id = $1 AND (${q.where})${keyset}
-    ORDER BY ${q.orderBy} ${dir} NULLS LAST, r.created_at ${dir}, r.id ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`;
-  return (await db.query<Record<string, never>>(sql, params)).rows.map(toRow);
+  return listRows(db, LIST, tenantId, q);
 }
 
 export async function countGroups(db: Queryable, tenantId: string, where: string, params: unknown[]): Promise<number> {
-  return (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM scim_groups r WHERE r.tenant_id = $1 AND (${where})`, [tenantId, ...params]))
-    .rows[0].n;
+  return countRows(db, 'scim_groups', tenantId, where, params);
+}
+
+/** A list response's page and totalResults (one lookup for an `id eq` filter). */
+export async function listGroupsWithTotal(db: Queryable, tenantId: string, q: ListQuery): Promise<{ total: number; rows: ScimGroupRow[] }> {
+  return listWithTotal(db, LIST, tenantId, q);
 }
 
 export async function membersOf(db: Queryable, tenantId: string, groupIds: string[]): Promise<Map<string, GroupMember[]>> {

@@ -1,6 +1,10 @@
 /** SQL for SCIM users. The resource JSON lives in `doc`; the columns beside it serve lookups and indexes. */
 import { isUuid } from '../db/uuid';
 import type { Queryable } from '../db';
+import { countRows, listRows, listWithTotal, type ListQuery, type ListSource } from './list-query';
+import { outboxCte } from './outbox';
+
+export { CURSOR_CREATED_AT, type ListQuery } from './list-query';
 
 export interface ScimUserRow {
   id: string;
@@ -22,18 +26,6 @@ export interface ProvisioningRow {
   workflowId: string;
 }
 
-/** A list query: `where` is SQL over alias `r` whose parameters continue after $1 (the tenant). */
-export interface ListQuery {
-  where: string;
-  params: unknown[];
-  orderBy: string;
-  descending: boolean;
-  offset: number;
-  limit: number;
-  /** Keyset cursor for the default order (created_at, id). */
-  after?: { createdAt: string; id: string };
-}
-
 function columnsOf(doc: Record<string, unknown>) {
   const emails = Array.isArray(doc.emails) ? (doc.emails as { value?: unknown }[]) : [];
   return {
@@ -45,18 +37,10 @@ function columnsOf(doc: Record<string, unknown>) {
   };
 }
 
-const SELECT_COLUMNS = `SELECT r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at,
+const COLUMNS = `r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at,
   p.state AS p_state, p.waiting_for AS p_waiting_for, p.waiting_until AS p_waiting_until, p.last_error AS p_last_error, p.workflow_id AS p_workflow_id`;
-const FROM = `FROM scim_users r LEFT JOIN provisioning_states p ON p.tenant_id = r.tenant_id AND p.user_id = r.id`;
-const SELECT = `${SELECT_COLUMNS}
-  ${FROM}`;
-
-/**
- * The exact created_at as text, for RFC 9865 cursors. A JS Date drops the microseconds, and a
- * cursor built from it sorts before its own row, so each next page repeated the previous
- * page's last row (and never advanced past rows created within one millisecond).
- */
-export const CURSOR_CREATED_AT = `to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_created_at`;
+/** The user's provisioning state (written by its workflow), shown as the scimflow extension's `provisioning`. */
+const PROVISIONING_JOIN = `LEFT JOIN provisioning_states p ON p.tenant_id = r.tenant_id AND p.user_id = r.id`;
 
 function toRow(r: Record<string, never>): ScimUserRow {
   return {
@@ -73,14 +57,17 @@ function toRow(r: Record<string, never>): ScimUserRow {
   };
 }
 
-export async function insertUser(tx: Queryable, tenantId: string, id: string, doc: Record<string, unknown>): Promise<ScimUserRow> {
+/** With `record`, the statement also writes the 'created' outbox row: create is one round trip, no transaction needed. */
+export async function insertUser(tx: Queryable, tenantId: string, id: string, doc: Record<string, unknown>, record?: { requestId: string }): Promise<ScimUserRow> {
   const c = columnsOf(doc);
+  const params: unknown[] = [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc)];
+  if (record) params.push(record.requestId);
   const r = (
     await tx.query<Record<string, never>>(
-      `INSERT INTO scim_users (tenant_id, id, user_name, external_id, display_name, active, email_values, doc)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
-       RETURNING id::text AS id, tenant_id, doc, version, created_at, updated_at`,
-      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc)],
+      `WITH r AS (INSERT INTO scim_users (tenant_id, id, user_name, external_id, display_name, active, email_values, doc)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING *)${record ? outboxCte('User', 'created', 9) : ''}
+       SELECT r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at FROM r`,
+      params,
     )
   ).rows[0];
   return toRow(r);
@@ -88,32 +75,38 @@ export async function insertUser(tx: Queryable, tenantId: string, id: string, do
 
 export async function getUser(db: Queryable, tenantId: string, id: string): Promise<ScimUserRow | undefined> {
   if (!isUuid(id)) return undefined;
-  const r = (await db.query<Record<string, never>>(`${SELECT} WHERE r.tenant_id = $1 AND r.id = $2::uuid`, [tenantId, id])).rows[0];
+  const r = (await db.query<Record<string, never>>(`SELECT ${COLUMNS} FROM scim_users r ${PROVISIONING_JOIN} WHERE r.tenant_id = $1 AND r.id = $2::uuid`, [tenantId, id]))
+    .rows[0];
   return r ? toRow(r) : undefined;
 }
 
-/** Locks the row for a read-modify-write inside a transaction. */
+/** Locks the row for a read-modify-write inside a transaction; read as rendered (with its provisioning state), for a write that changes nothing. */
 export async function getUserForUpdate(tx: Queryable, tenantId: string, id: string): Promise<ScimUserRow | undefined> {
   if (!isUuid(id)) return undefined;
   const r = (
-    await tx.query<Record<string, never>>(
-      `SELECT r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at FROM scim_users r
-       WHERE r.tenant_id = $1 AND r.id = $2::uuid FOR UPDATE`,
-      [tenantId, id],
-    )
+    await tx.query<Record<string, never>>(`SELECT ${COLUMNS} FROM scim_users r ${PROVISIONING_JOIN} WHERE r.tenant_id = $1 AND r.id = $2::uuid FOR UPDATE OF r`, [
+      tenantId,
+      id,
+    ])
   ).rows[0];
   return r ? toRow(r) : undefined;
 }
 
-export async function updateUser(tx: Queryable, tenantId: string, id: string, doc: Record<string, unknown>): Promise<ScimUserRow> {
+/**
+ * Returns the updated row as rendered (with its provisioning state), so no re-read is needed.
+ * With `record`, the statement also writes the 'updated' outbox row.
+ */
+export async function updateUser(tx: Queryable, tenantId: string, id: string, doc: Record<string, unknown>, record?: { requestId: string }): Promise<ScimUserRow> {
   const c = columnsOf(doc);
+  const params: unknown[] = [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc)];
+  if (record) params.push(record.requestId);
   const r = (
     await tx.query<Record<string, never>>(
-      `UPDATE scim_users SET user_name = $3, external_id = $4, display_name = $5, active = $6, email_values = $7, doc = $8::jsonb,
-         version = version + 1, updated_at = clock_timestamp()
-       WHERE tenant_id = $1 AND id = $2::uuid
-       RETURNING id::text AS id, tenant_id, doc, version, created_at, updated_at`,
-      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc)],
+      `WITH r AS (UPDATE scim_users SET user_name = $3, external_id = $4, display_name = $5, active = $6, email_values = $7, doc = $8::jsonb,
+                    version = version + 1, updated_at = clock_timestamp()
+                  WHERE tenant_id = $1 AND id = $2::uuid RETURNING *)${record ? outboxCte('User', 'updated', 9) : ''}
+       SELECT ${COLUMNS} FROM r ${PROVISIONING_JOIN}`,
+      params,
     )
   ).rows[0];
   return toRow(r);
@@ -141,24 +134,20 @@ export async function deleteUser(tx: Queryable, tenantId: string, id: string): P
   return r.version;
 }
 
+const LIST: ListSource<ScimUserRow> = { table: 'scim_users', columns: COLUMNS, joins: PROVISIONING_JOIN, toRow };
+
+/** A page of a list or search (see list-query.ts). */
 export async function listUsers(db: Queryable, tenantId: string, q: ListQuery): Promise<ScimUserRow[]> {
-  const params = [tenantId, ...q.params];
-  const dir = q.descending ? 'DESC' : 'ASC';
-  let keyset = '';
-  if (q.after) {
-    params.push(q.after.createdAt, q.after.id);
-    keyset = ` AND (r.created_at, r.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
-  }
-  params.push(q.limit, q.offset);
-  const sql = `${SELECT_COLUMNS}, ${CURSOR_CREATED_AT}
-  ${FROM} WHERE r.tenant_id = $1 AND (${q.where})${keyset}
-    ORDER BY ${q.orderBy} ${dir} NULLS LAST, r.created_at ${dir}, r.id ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`;
-  return (await db.query<Record<string, never>>(sql, params)).rows.map(toRow);
+  return listRows(db, LIST, tenantId, q);
 }
 
 export async function countUsers(db: Queryable, tenantId: string, where: string, params: unknown[]): Promise<number> {
-  return (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM scim_users r WHERE r.tenant_id = $1 AND (${where})`, [tenantId, ...params]))
-    .rows[0].n;
+  return countRows(db, 'scim_users', tenantId, where, params);
+}
+
+/** A list response's page and totalResults (one lookup for a unique-key filter). */
+export async function listUsersWithTotal(db: Queryable, tenantId: string, q: ListQuery): Promise<{ total: number; rows: ScimUserRow[] }> {
+  return listWithTotal(db, LIST, tenantId, q);
 }
 
 export async function findUserIdsByExternalId(db: Queryable, tenantId: string, externalId: string): Promise<string[]> {

@@ -27,15 +27,40 @@ export interface ConfigVersion {
 }
 
 /** The current (latest) configuration; a tenant without one gets the validated defaults. */
+/**
+ * Parsed configurations by tenant, with the digest of the stored JSON: every onboarding step
+ * reads the current configuration, and parsing (schema validation) costs more than the query.
+ * The digest identifies the content, so a new version (or another database) is never mistaken
+ * for the cached one. Shared, hence frozen.
+ */
+const parsedConfigs = new Map<string, { digest: string; config: TenantConfig }>();
+const PARSED_CONFIGS_MAX = 1_000;
+
 export async function currentConfig(db: Queryable, tenantId: string): Promise<ConfigVersion> {
+  const cached = parsedConfigs.get(tenantId);
   const row = (
-    await db.query<{ version: number; config: unknown; created_by: string; created_at: Date }>(
-      'SELECT version, config, created_by, created_at FROM tenant_config_versions WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1',
-      [tenantId],
+    await db.query<{ version: number; config: unknown; digest: string; created_by: string; created_at: Date }>(
+      `SELECT version, created_by, created_at, md5(config::text) AS digest, CASE WHEN md5(config::text) = $2 THEN NULL ELSE config END AS config
+       FROM tenant_config_versions WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1`,
+      [tenantId, cached?.digest ?? ''],
     )
   ).rows[0];
   if (!row) return { version: 0, config: parseTenantConfig({}), createdBy: 'default', createdAt: new Date(0) };
-  return { version: row.version, config: parseTenantConfig(row.config), createdBy: row.created_by, createdAt: row.created_at };
+  let config = cached && row.config === null ? cached.config : undefined;
+  if (!config) {
+    config = deepFreeze(parseTenantConfig(row.config));
+    if (parsedConfigs.size >= PARSED_CONFIGS_MAX) parsedConfigs.clear();
+    parsedConfigs.set(tenantId, { digest: row.digest, config });
+  }
+  return { version: row.version, config, createdBy: row.created_by, createdAt: row.created_at };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
 }
 
 /** Stores a new version (validated first) and brings the organisations table in line with it. */

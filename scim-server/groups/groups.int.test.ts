@@ -33,7 +33,7 @@ async function memberIds(groupId: string): Promise<string[]> {
 }
 
 async function outboxChanges(id: string): Promise<string[]> {
-  const rows = await h.db.query<{ change: string }>('SELECT change FROM outbox WHERE tenant_id = $1 AND resource_id::text = $2 ORDER BY id', [h.tenantId, id]);
+  const rows = await h.db.query<{ change: string }>('SELECT change FROM outbox WHERE tenant_id = $1 AND resource_id = $2::uuid ORDER BY id', [h.tenantId, id]);
   return rows.rows.map((r) => r.change);
 }
 

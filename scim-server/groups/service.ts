@@ -263,10 +263,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
 }
 
 export async function listGroups(ctx: ScimContext, req: ListRequest): Promise<Json> {
-  const [total, fetched] = await Promise.all([
-    groups.countGroups(ctx.db, ctx.tenantId, req.query.where, req.query.params),
-    req.count === 0 ? Promise.resolve([]) : groups.listGroups(ctx.db, ctx.tenantId, pageQuery(req)),
-  ]);
+  const { total, rows: fetched } = await groups.listGroupsWithTotal(ctx.db, ctx.tenantId, pageQuery(req));
   const { rows, more } = pageOf(req, fetched);
   const withMembers = !excludesMembers(req.attributes, req.excludedAttributes);
   const members = withMembers ? await groups.membersOf(ctx.db, ctx.tenantId, rows.map((r) => r.id)) : undefined;

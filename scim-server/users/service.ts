@@ -86,15 +86,10 @@ function render(ctx: ScimContext, row: users.ScimUserRow): ScimResource {
 export async function createUser(ctx: ScimContext, body: unknown): Promise<{ resource: ScimResource; etag: string }> {
   const doc = coerceUser(normaliseUserBody(body));
   const id = crypto.randomUUID();
-  const row = await ctx.db
-    .withTransaction(async (tx) => {
-      const inserted = await users.insertUser(tx, ctx.tenantId, id, doc);
-      await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change: 'created', resourceVersion: inserted.version, requestId: ctx.requestId });
-      return inserted;
-    })
-    .catch((err) => {
-      throw uniqueness(err, doc.userName);
-    });
+  // One statement writes the user and its 'created' outbox row: atomic without a transaction.
+  const row = await users.insertUser(ctx.db, ctx.tenantId, id, doc, { requestId: ctx.requestId }).catch((err) => {
+    throw uniqueness(err, doc.userName);
+  });
   ctx.onCommitted();
   return { resource: render(ctx, row), etag: etagOf(row.version) };
 }
@@ -144,17 +139,14 @@ async function writeUser(
       if (next === undefined || sameJson(next, current.doc)) return current;
       attemptedUserName = next.userName;
       changed = true;
-      const updated = await users.updateUser(tx, ctx.tenantId, id, next);
-      await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change: 'updated', resourceVersion: updated.version, requestId: ctx.requestId });
-      return updated;
+      // The update, its 'updated' outbox row, and the row as rendered (provisioning state joined) in one statement.
+      return users.updateUser(tx, ctx.tenantId, id, next, { requestId: ctx.requestId });
     })
     .catch((err) => {
       throw uniqueness(err, attemptedUserName);
     });
   if (changed) ctx.onCommitted();
-  // Re-read so the provisioning attribute is current.
-  const fresh = (await users.getUser(ctx.db, ctx.tenantId, id)) ?? row;
-  return { resource: render(ctx, fresh), etag: etagOf(fresh.version), changed };
+  return { resource: render(ctx, row), etag: etagOf(row.version), changed };
 }
 
 /** PUT replaces the whole resource (RFC 7644 §3.5.1): attributes left out are cleared. */
@@ -236,10 +228,7 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
 }
 
 export async function listUsers(ctx: ScimContext, req: ListRequest): Promise<Json> {
-  const [total, fetched] = await Promise.all([
-    users.countUsers(ctx.db, ctx.tenantId, req.query.where, req.query.params),
-    req.count === 0 ? Promise.resolve([]) : users.listUsers(ctx.db, ctx.tenantId, pageQuery(req)),
-  ]);
+  const { total, rows: fetched } = await users.listUsersWithTotal(ctx.db, ctx.tenantId, pageQuery(req));
   const { rows, more } = pageOf(req, fetched);
   const resources = rows.map((r) => project(render(ctx, r), req.attributes, req.excludedAttributes));
   return listResponse(req, total, resources, more ? rows[rows.length - 1] : undefined);

@@ -24,7 +24,7 @@ async function create(extra: Record<string, unknown> = {}): Promise<{ id: string
 }
 
 async function outboxChanges(id: string, tenantId = h.tenantId): Promise<string[]> {
-  const rows = await h.db.query<{ change: string }>('SELECT change FROM outbox WHERE tenant_id = $1 AND resource_id::text = $2 ORDER BY id', [tenantId, id]);
+  const rows = await h.db.query<{ change: string }>('SELECT change FROM outbox WHERE tenant_id = $1 AND resource_id = $2::uuid ORDER BY id', [tenantId, id]);
   return rows.rows.map((r) => r.change);
 }
 

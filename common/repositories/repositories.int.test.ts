@@ -1,0 +1,390 @@
+/**
+ * Repository SQL against a real database: PostgreSQL when DATABASE_URL is set (a schema of its
+ * own), else the embedded PostgreSQL (PGlite). No Temporal needed.
+ *
+ *  - list pages (keys first, then the joins) equal the straightforward join-then-OFFSET query
+ *    for every filter, sort, direction and page tried; unique-key filters are looked up directly;
+ *  - a user's write and its outbox row are one statement;
+ *  - the outbox retention deletes only delivered rows older than the retention, in batches, and
+ *    the relay runs it at most once per interval;
+ *  - licences lock the organisation row only when it has a seat limit.
+ */
+import crypto from 'node:crypto';
+import { type Db, openDatabase, openMemoryDatabase, type Queryable } from '../db';
+import { createLogger } from '../logger';
+import { parseListRequest } from '../../scim-server/list-params';
+import { createOutboxRelay } from '../../scim-server/outbox-relay';
+import { syncLicences } from './directory';
+import { deleteDelivered } from './outbox';
+import * as groups from './scim-groups';
+import * as users from './scim-users';
+
+const SF = 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:User';
+const uuid = (tenant: number, n: number) => `00000000-0000-4000-8000-${String(tenant).padStart(4, '0')}${String(n).padStart(8, '0')}`;
+
+let db: Db;
+
+async function openTestDb(): Promise<Db> {
+  const url = process.env.DATABASE_URL;
+  if (!url) return openMemoryDatabase();
+  return openDatabase({ databaseUrl: url, dataDir: '.', schema: `t_${crypto.randomBytes(6).toString('hex')}`, poolSize: 5 });
+}
+
+const USERS = 45;
+
+beforeAll(async () => {
+  db = await openTestDb();
+  await db.query(`INSERT INTO tenants (id, name) VALUES ('t1', 'T1'), ('t2', 'T2')`);
+  for (const tenant of [1, 2]) {
+    for (let i = 0; i < USERS; i++) {
+      const doc = {
+        userName: `User${String(i).padStart(2, '0')}@Example.org`,
+        // every 4th without a displayName (NULLS LAST), repeated names (ties broken by created_at, id)
+        ...(i % 4 === 3 ? {} : { displayName: `Name ${i % 7}` }),
+        title: i % 5 === 0 ? undefined : `T${i % 3}`,
+        active: i % 3 !== 0,
+        emails: [{ value: `u${i}@example.org`, type: i % 2 ? 'work' : 'home', primary: i % 4 === 0 }],
+      };
+      // groups of three users share a created_at (ties broken by id)
+      const created = new Date(Date.UTC(2024, 0, 1) + Math.floor(i / 3) * 1000 + (tenant === 2 ? 500 : 0)).toISOString();
+      await db.query(
+        `INSERT INTO scim_users (tenant_id, id, user_name, display_name, active, email_values, doc, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8, $8)`,
+        [`t${tenant}`, uuid(tenant, 44 - i), doc.userName, doc.displayName ?? null, doc.active, [`u${i}@example.org`], JSON.stringify(doc), created],
+      );
+      if (i % 2 === 0) {
+        await db.query(`INSERT INTO provisioning_states (tenant_id, user_id, state, workflow_id) VALUES ($1, $2, $3, $4)`, [
+          `t${tenant}`,
+          uuid(tenant, 44 - i),
+          i % 4 === 0 ? 'active' : 'invited',
+          `wf-${i}`,
+        ]);
+      }
+    }
+    for (let g = 0; g < 12; g++) {
+      const created = new Date(Date.UTC(2024, 0, 1) + Math.floor(g / 2) * 1000).toISOString();
+      await db.query(`INSERT INTO scim_groups (tenant_id, id, display_name, doc, created_at) VALUES ($1, $2, $3, '{}'::jsonb, $4)`, [
+        `t${tenant}`,
+        uuid(tenant, 900 + (11 - g)),
+        `Group ${g % 5}`,
+        created,
+      ]);
+    }
+  }
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+describe('migrations', () => {
+  test('when migrated, then scim_users and provisioning_states are re-analysed after 2 % changed', async () => {
+    const rows = (
+      await db.query<{ relname: string; reloptions: string[] | null }>(
+        `SELECT c.relname, c.reloptions FROM pg_class c WHERE c.relnamespace = current_schema()::regnamespace AND c.relname IN ('scim_users', 'provisioning_states') ORDER BY c.relname`,
+      )
+    ).rows;
+    expect(rows).toEqual([
+      { relname: 'provisioning_states', reloptions: ['autovacuum_analyze_scale_factor=0.02'] },
+      { relname: 'scim_users', reloptions: ['autovacuum_analyze_scale_factor=0.02'] },
+    ]);
+  });
+});
+
+/** The list as it was written before the keys-first rewrite: join, ORDER BY, LIMIT/OFFSET in one. */
+async function reference(table: 'scim_users' | 'scim_groups', tenantId: string, q: users.ListQuery): Promise<string[]> {
+  const params = [tenantId, ...q.params];
+  const dir = q.descending ? 'DESC' : 'ASC';
+  let keyset = '';
+  if (q.after) {
+    params.push(q.after.createdAt, q.after.id);
+    keyset = ` AND (r.created_at, r.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
+  }
+  params.push(q.limit, q.offset);
+  const join = table === 'scim_users' ? 'LEFT JOIN provisioning_states p ON p.tenant_id = r.tenant_id AND p.user_id = r.id' : '';
+  const sql = `SELECT r.id::text AS id FROM ${table} r ${join} WHERE r.tenant_id = $1 AND (${q.where})${keyset}
+    ORDER BY ${q.orderBy} ${dir} NULLS LAST, r.created_at ${dir}, r.id ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`;
+  return (await db.query<{ id: string }>(sql, params)).rows.map((r) => r.id);
+}
+
+describe('list pages', () => {
+  const USER_FILTERS = [
+    undefined,
+    'active eq true',
+    `${SF}:provisioning.state eq "active"`,
+    `${SF}:provisioning pr`,
+    'not (displayName pr)',
+    'emails[type eq "work"]',
+    'displayName sw "name 1" or title eq "T2"',
+  ];
+  const USER_SORTS = [undefined, 'displayName', 'userName', 'title', 'emails', 'meta.created'];
+  const PAGES: [number, number][] = [
+    [1, 100],
+    [1, 7],
+    [6, 10],
+    [40, 10],
+    [46, 10],
+  ];
+
+  test('when users are listed with any filter, sort, direction and page, then the rows and their order equal the join-then-OFFSET query', async () => {
+    let compared = 0;
+    for (const filter of USER_FILTERS) {
+      for (const sortBy of USER_SORTS) {
+        for (const sortOrder of ['ascending', 'descending']) {
+          for (const [startIndex, count] of PAGES) {
+            const q = parseListRequest({ filter, sortBy, sortOrder, startIndex: String(startIndex), count: String(count) }, 'User').query;
+            const got = (await users.listUsers(db, 't1', q)).map((r) => r.id);
+            expect({ filter, sortBy, sortOrder, startIndex, count, ids: got }).toEqual({ filter, sortBy, sortOrder, startIndex, count, ids: await reference('scim_users', 't1', q) });
+            compared += got.length;
+          }
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(1000);
+  });
+
+  test('when a page is read, then each user carries its provisioning state and the cursor key', async () => {
+    const rows = await users.listUsers(db, 't1', parseListRequest({ count: '4' }, 'User').query);
+    // Users 0-2 share a created_at, their ids descend: id order puts user 2 first.
+    expect(rows.map((r) => r.doc.userName)).toEqual(['User02@Example.org', 'User01@Example.org', 'User00@Example.org', 'User05@Example.org']);
+    const first = rows[0];
+    expect(first.provisioning).toEqual({ state: 'invited', waitingFor: null, waitingUntil: null, lastError: null, workflowId: 'wf-2' });
+    expect(rows[1].provisioning).toBeNull();
+    expect(rows[2].provisioning?.state).toBe('active');
+    expect(first.cursorCreatedAt).toBe('2024-01-01T00:00:00.000000Z');
+  });
+
+  test('when users are paged by cursor, then every user of the tenant is seen once, in the reference order', async () => {
+    const seen: string[] = [];
+    let after: users.ListQuery['after'];
+    for (let page = 0; page < 20; page++) {
+      const q = { ...parseListRequest({ cursor: '', count: '4', filter: 'active eq true' }, 'User').query, after, limit: 5 };
+      const rows = await users.listUsers(db, 't1', q);
+      expect(rows.map((r) => r.id)).toEqual(await reference('scim_users', 't1', q));
+      seen.push(...rows.slice(0, 4).map((r) => r.id));
+      if (rows.length <= 4) break;
+      after = { createdAt: rows[3].cursorCreatedAt as string, id: rows[3].id };
+    }
+    const all = await reference('scim_users', 't1', { ...parseListRequest({ filter: 'active eq true' }, 'User').query, limit: 1000 });
+    expect(seen).toEqual(all);
+  });
+
+  test('when groups are listed with any filter, sort, direction and page, then the rows equal the reference query', async () => {
+    for (const filter of [undefined, 'displayName eq "group 1"', 'displayName sw "Group"']) {
+      for (const sortBy of [undefined, 'displayName']) {
+        for (const sortOrder of ['ascending', 'descending']) {
+          for (const [startIndex, count] of [
+            [1, 100],
+            [3, 4],
+            [12, 5],
+          ]) {
+            const q = parseListRequest({ filter, sortBy, sortOrder, startIndex: String(startIndex), count: String(count) }, 'Group').query;
+            expect((await groups.listGroups(db, 't1', q)).map((r) => r.id)).toEqual(await reference('scim_groups', 't1', q));
+          }
+        }
+      }
+    }
+  });
+
+  test('when the total is asked with the page, then it counts the filter over the whole tenant', async () => {
+    const q = parseListRequest({ filter: 'active eq true', startIndex: '5', count: '3' }, 'User').query;
+    const { total, rows } = await users.listUsersWithTotal(db, 't1', q);
+    expect(total).toBe(30);
+    expect(rows).toHaveLength(3);
+    expect(await users.listUsersWithTotal(db, 't1', { ...q, limit: 0 })).toEqual({ total: 30, rows: [] });
+    expect((await groups.listGroupsWithTotal(db, 't1', parseListRequest({}, 'Group').query)).total).toBe(12);
+  });
+});
+
+describe('unique-key filters', () => {
+  test('when userName eq names a user in another case, then one look-up answers the row and a total of 1', async () => {
+    const calls: string[] = [];
+    const spy: Queryable = {
+      query: (sql, params) => {
+        calls.push(sql);
+        return db.query(sql, params);
+      },
+      exec: (sql) => db.exec(sql),
+    };
+    const q = parseListRequest({ filter: 'userName eq "user07@EXAMPLE.ORG"' }, 'User').query;
+    const { total, rows } = await users.listUsersWithTotal(spy, 't1', q);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]).not.toMatch(/ORDER BY|LIMIT|count\(/);
+    expect(total).toBe(1);
+    expect(rows.map((r) => [r.id, r.doc.userName, r.provisioning])).toEqual([[uuid(1, 37), 'User07@Example.org', null]]);
+    expect(rows[0].cursorCreatedAt).toBe('2024-01-01T00:00:02.000000Z');
+    expect((await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'userName eq "User08@example.org"' }, 'User').query)).rows[0].provisioning?.state).toBe('active');
+  });
+
+  test('when the look-up is paged past its row, asks for no rows, or misses, then the total still says what matched', async () => {
+    const byName = (extra: Record<string, string>) => parseListRequest({ filter: 'userName eq "user07@example.org"', ...extra }, 'User').query;
+    expect(await users.listUsersWithTotal(db, 't1', byName({ startIndex: '2' }))).toEqual({ total: 1, rows: [] });
+    expect(await users.listUsersWithTotal(db, 't1', byName({ count: '0' }))).toEqual({ total: 1, rows: [] });
+    expect(await users.listUsers(db, 't1', byName({}))).toHaveLength(1);
+    expect(await users.listUsersWithTotal(db, 't2', byName({}))).toMatchObject({ total: 1, rows: [{ id: uuid(2, 37) }] });
+    expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'userName eq "nobody"' }, 'User').query)).toEqual({ total: 0, rows: [] });
+    expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'id eq "not-a-uuid"' }, 'User').query)).toEqual({ total: 0, rows: [] });
+    expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(2, 3)}"` }, 'User').query)).toEqual({ total: 0, rows: [] });
+    expect((await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(1, 3).toUpperCase()}"` }, 'User').query)).rows.map((r) => r.id)).toEqual([uuid(1, 3)]);
+    const group = await groups.listGroupsWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(1, 905)}"` }, 'Group').query);
+    expect(group.total).toBe(1);
+    expect(group.rows.map((r) => r.id)).toEqual([uuid(1, 905)]);
+  });
+
+  test('when the look-up carries a cursor, then its row is answered only when it lies after the cursor', async () => {
+    const q = parseListRequest({ filter: 'userName eq "user07@example.org"', cursor: '' }, 'User').query;
+    const [row] = await users.listUsers(db, 't1', q);
+    const at = { createdAt: row.cursorCreatedAt as string, id: row.id };
+    expect(await users.listUsersWithTotal(db, 't1', { ...q, after: at })).toEqual({ total: 1, rows: [] });
+    const before = { createdAt: '2024-01-01T00:00:02.000000Z', id: uuid(1, 0) };
+    expect((await users.listUsersWithTotal(db, 't1', { ...q, after: before })).rows.map((r) => r.id)).toEqual([row.id]);
+  });
+});
+
+describe('user writes with their outbox row', () => {
+  const outboxOf = async (id: string) =>
+    (await db.query<{ change: string; resource_version: number; request_id: string }>('SELECT change, resource_version, request_id FROM outbox WHERE resource_id = $1::uuid ORDER BY id', [id])).rows;
+
+  test('when a user is inserted or updated with a request id, then the outbox row is written by the same statement; without one, none', async () => {
+    const id = crypto.randomUUID();
+    const inserted = await users.insertUser(db, 't1', id, { userName: `write-${id}`, emails: [] }, { requestId: 'req-1' });
+    expect(inserted).toMatchObject({ id, version: 1, provisioning: null });
+    const updated = await users.updateUser(db, 't1', id, { userName: `write-${id}`, title: 'x' }, { requestId: 'req-2' });
+    expect(updated).toMatchObject({ id, version: 2, doc: { title: 'x' }, provisioning: null });
+    await users.updateUser(db, 't1', id, { userName: `write-${id}`, title: 'y' });
+    expect(await outboxOf(id)).toEqual([
+      { change: 'created', resource_version: 1, request_id: 'req-1' },
+      { change: 'updated', resource_version: 2, request_id: 'req-2' },
+    ]);
+  });
+
+  test('when the update returns, then the row carries the provisioning state as a read would', async () => {
+    const id = uuid(1, 44); // User00, provisioning 'active'
+    const before = (await users.getUser(db, 't1', id))!;
+    const updated = await users.updateUser(db, 't1', id, { ...before.doc, title: 'changed' });
+    expect(updated.provisioning).toEqual(before.provisioning);
+    expect(await users.getUser(db, 't1', id)).toEqual(updated);
+    await db.withTransaction(async (tx) => expect(await users.getUserForUpdate(tx, 't1', id)).toEqual(updated));
+  });
+
+  test('when the userName is taken, then the insert fails as a unique violation and writes no outbox row', async () => {
+    const id = crypto.randomUUID();
+    await expect(users.insertUser(db, 't1', id, { userName: 'USER01@example.org' }, { requestId: 'req-dup' })).rejects.toMatchObject({ name: 'UniqueViolationError' });
+    expect(await outboxOf(id)).toEqual([]);
+  });
+});
+
+describe('outbox retention', () => {
+  const insertRow = async (tenant: string, ageDays: number, delivered: boolean): Promise<number> =>
+    (
+      await db.query<{ id: number }>(
+        `INSERT INTO outbox (tenant_id, resource_type, resource_id, change, resource_version, request_id, created_at, delivered_at)
+         VALUES ($1, 'User', $2, 'updated', 1, 'retention', now() - ($3::int * interval '1 day'), CASE WHEN $4::boolean THEN now() - ($3::int * interval '1 day') END)
+         RETURNING id::int AS id`,
+        [tenant, crypto.randomUUID(), ageDays, delivered],
+      )
+    ).rows[0].id;
+  const remaining = async (ids: number[]) => (await db.query<{ id: number }>('SELECT id::int AS id FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [ids])).rows.map((r) => r.id);
+
+  beforeEach(async () => {
+    await db.query(`DELETE FROM outbox WHERE request_id = 'retention'`);
+  });
+
+  test('when delivered rows are older than the retention, then they are deleted in batches; younger and undelivered rows stay', async () => {
+    const old = [await insertRow('t1', 40, true), await insertRow('t2', 31, true), await insertRow('t1', 400, true)];
+    const young = [await insertRow('t1', 29, true), await insertRow('t1', 0, true)];
+    const pending = [await insertRow('t1', 400, false), await insertRow('t1', 40, false)];
+    expect(await deleteDelivered(db, 30, 2)).toBe(2);
+    expect(await deleteDelivered(db, 30, 2)).toBe(1);
+    expect(await deleteDelivered(db, 30, 2)).toBe(0);
+    expect(await remaining([...old, ...young, ...pending])).toEqual([...young, ...pending]);
+  });
+
+  test('when the relay runs, then it deletes old delivered rows at once and then waits for the next clean-up', async () => {
+    const old = [await insertRow('t1', 40, true), await insertRow('t1', 35, true), await insertRow('t1', 31, true)];
+    const relay = createOutboxRelay({
+      db,
+      temporal: async () => {
+        throw new Error('no Temporal in this test');
+      },
+      taskQueue: 'unused',
+      logger: createLogger('silent'),
+      pollMs: 20,
+      retentionDays: 30,
+      retentionBatchSize: 2,
+      retentionIntervalMs: 3_600_000,
+    });
+    relay.start();
+    try {
+      const deadline = Date.now() + 10_000;
+      while ((await remaining(old)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await remaining(old)).toEqual([]);
+      const later = await insertRow('t1', 50, true);
+      await new Promise((r) => setTimeout(r, 300)); // many relay passes, no second clean-up within the hour
+      expect(await remaining([later])).toEqual([later]);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  test('when the retention is 0, then the relay keeps every row', async () => {
+    const old = await insertRow('t1', 400, true);
+    const relay = createOutboxRelay({ db, temporal: async () => Promise.reject(new Error('unused')), taskQueue: 'unused', logger: createLogger('silent'), pollMs: 20, retentionDays: 0 });
+    relay.start();
+    await new Promise((r) => setTimeout(r, 200));
+    await relay.stop();
+    expect(await remaining([old])).toEqual([old]);
+  });
+});
+
+describe('licences and the organisation row', () => {
+  const serverOnly = process.env.DATABASE_URL ? test : test.skip; // PGlite has one connection: no concurrent transactions
+
+  beforeAll(async () => {
+    await db.query(
+      `INSERT INTO organisations (tenant_id, key, name, kind, licence_level, seat_limit) VALUES ('t1', 'open', 'Open', 'client', 'Basic', NULL), ('t1', 'one-seat', 'One seat', 'client', 'Basic', 1)`,
+    );
+  });
+
+  const appUser = async () => {
+    const id = crypto.randomUUID();
+    await db.query(`INSERT INTO app_users (tenant_id, user_id) VALUES ('t1', $1)`, [id]);
+    return id;
+  };
+  const licence = (orgKey: string) => [{ orgKey, licenceLevel: 'Basic', mobileLicence: null }];
+
+  test('when an organisation has one seat, then the first user takes it and the second is told there is none', async () => {
+    const [a, b] = [await appUser(), await appUser()];
+    expect(await db.withTransaction((tx) => syncLicences(tx, 't1', a, licence('one-seat')))).toEqual({ assigned: ['one-seat'], released: [], updated: [] });
+    expect(await db.withTransaction((tx) => syncLicences(tx, 't1', b, licence('one-seat')))).toMatchObject({ assigned: [], noSeatIn: 'one-seat' });
+    expect(await db.withTransaction((tx) => syncLicences(tx, 't1', b, licence('open')))).toMatchObject({ assigned: ['open'] });
+    await db.query(`UPDATE app_licences SET released_at = now() WHERE tenant_id = 't1' AND org_key = 'one-seat'`);
+  });
+
+  serverOnly('when a transaction holds an unlimited organisation\'s licence, then another is assigned without waiting; with a seat limit it waits', async () => {
+    const [a, b, c, d] = [await appUser(), await appUser(), await appUser(), await appUser()];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    let reached!: () => void;
+    const inside = new Promise<void>((r) => (reached = r));
+    const first = db.withTransaction(async (tx) => {
+      await syncLicences(tx, 't1', a, licence('open'));
+      reached();
+      await held;
+    });
+    await inside;
+    // Unlimited: no lock on the organisation row, so this commits while `first` is open.
+    try {
+      const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('waited for the organisation row')), 5_000).unref());
+      await expect(Promise.race([db.withTransaction((tx) => syncLicences(tx, 't1', b, licence('open'))), timeout])).resolves.toMatchObject({ assigned: ['open'] });
+    } finally {
+      release();
+      await first;
+    }
+
+    // One seat, two users at once: the row lock serialises them, exactly one gets it.
+    const results = await Promise.all([c, d].map((u) => db.withTransaction((tx) => syncLicences(tx, 't1', u, licence('one-seat')))));
+    expect(results.map((r) => r.assigned.length).sort()).toEqual([0, 1]);
+    expect(results.filter((r) => r.noSeatIn === 'one-seat')).toHaveLength(1);
+  });
+});

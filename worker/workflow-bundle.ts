@@ -1,0 +1,49 @@
+/**
+ * The workflow code as one bundle for the worker's sandbox. Bundling runs webpack, which
+ * leaves ~80 MB in the process that ran it; the worker therefore uses a bundle built ahead
+ * (`npm run build:workflows`, done in the Docker image) or builds one in a short-lived child
+ * process at start.
+ *
+ *   npm run build:workflows [-- <out path>]     default dist/workflows.js
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { WORKFLOW_INTERCEPTORS_MODULE } from './create-worker';
+
+export const DEFAULT_BUNDLE_PATH = path.join(__dirname, '..', 'dist', 'workflows.js');
+
+/** Bundles the workflows (and the workflow interceptors the worker registers) into `outPath`. */
+export async function writeWorkflowBundle(outPath: string): Promise<void> {
+  const { code } = await bundleWorkflowCode({
+    workflowsPath: require.resolve('../workflows'),
+    workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_MODULE],
+    logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => process.stderr.write(`${m}\n`), error: (m) => process.stderr.write(`${m}\n`), log: () => undefined },
+  });
+  fs.mkdirSync(path.dirname(outPath), { recursive: true });
+  // Write then rename: a worker starting at the same time never reads half a bundle.
+  const tmp = `${outPath}.${process.pid}.tmp`;
+  fs.writeFileSync(tmp, code);
+  fs.renameSync(tmp, outPath);
+}
+
+/** Builds a fresh bundle in a child process (this file run through tsx) and returns its path. */
+export async function buildWorkflowBundleInChild(): Promise<string> {
+  const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-workflows-')), 'workflows.js');
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', __filename, out], { maxBuffer: 16 * 1024 * 1024 });
+  return out;
+}
+
+if (require.main === module) {
+  const out = path.resolve(process.argv[2] ?? DEFAULT_BUNDLE_PATH);
+  writeWorkflowBundle(out).then(
+    () => process.stdout.write(`workflow bundle written to ${out}\n`),
+    (err: Error) => {
+      process.stderr.write(`${err.stack ?? err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
