@@ -15,7 +15,7 @@ import { currentConfig } from '../common/repositories/tenants';
 import { isUuid } from '../common/db/uuid';
 import type { ActivityDeps } from './deps';
 import { audit } from './step-context';
-import { FAILURE_TYPES, type AccessSettingsResult, type LicenceResult, type StepInput, type UserPlan } from './types';
+import { FAILURE_TYPES, type AccessSettingsResult, type ConvergeResult, type LicenceResult, type StepInput, type UserPlan } from './types';
 
 /**
  * SCIM data + the user's groups + tenant configuration (defaults and mapping rules), and a
@@ -41,6 +41,82 @@ function epoch(iso: string | null): number | null {
   return Number.isNaN(t) ? null : t;
 }
 
+/** A step's input with its name, so audit entries name the step also when several run in one activity. */
+type Step = StepInput & { step: string };
+
+/**
+ * The convergence steps, each applying one part of the desired state inside the caller's
+ * transaction and auditing what it changed. Run one by one as activities (workflows started
+ * before the `converge-in-one-local-activity` patch) or all together by `convergeUser`.
+ */
+const apply = {
+  async createProfile(tx: Queryable, input: Step, read: DesiredState): Promise<{ created: boolean; changed: string[] }> {
+    const desired = await loadDesired(tx, input, read);
+    const result = await directory.upsertProfile(tx, input.tenantId, input.userId, desired);
+    if (result.created && read.rehiredFrom) {
+      await tx.query('UPDATE app_users SET rehired_from = $3 WHERE tenant_id = $1 AND user_id = $2', [input.tenantId, input.userId, read.rehiredFrom]);
+      await audit(tx, input, 'user.rehired', { earlierUserId: read.rehiredFrom });
+    }
+    if (result.created) await audit(tx, input, 'profile.created', { fields: result.changed });
+    else if (result.changed.length) await audit(tx, input, 'profile.updated', { fields: result.changed });
+    return result;
+  },
+
+  async assignOrganisations(tx: Queryable, input: Step, read: DesiredState): Promise<{ changed: boolean }> {
+    const desired = await loadDesired(tx, input, read);
+    const r = await directory.syncMemberships(tx, input.tenantId, input.userId, desired.memberships);
+    const changed = r.added.length + r.removed.length + r.changed.length > 0;
+    if (changed) await audit(tx, input, 'organisations.synced', { ...r });
+    return { changed };
+  },
+
+  async assignLicences(tx: Queryable, input: Step, read: DesiredState): Promise<LicenceResult> {
+    const desired = await loadDesired(tx, input, read);
+    const r = await directory.syncLicences(tx, input.tenantId, input.userId, desired.licences);
+    const changed = r.assigned.length + r.released.length + r.updated.length > 0;
+    if (changed) await audit(tx, input, 'licences.synced', { assigned: r.assigned, released: r.released, updated: r.updated });
+    if (r.noSeatIn) return { status: 'waitingForSeat', orgKey: r.noSeatIn };
+    return { status: 'assigned', changed };
+  },
+
+  async assignProviderAccounts(tx: Queryable, input: Step, read: DesiredState): Promise<{ changed: boolean }> {
+    const desired = await loadDesired(tx, input, read);
+    const r = await directory.syncProviderAccounts(tx, input.tenantId, input.userId, desired.providerAccounts);
+    const changed = r.added.length + r.removed.length > 0;
+    if (changed) await audit(tx, input, 'providerAccounts.synced', r);
+    return { changed };
+  },
+
+  async applyAccessSettings(tx: Queryable, input: Step, read: DesiredState): Promise<AccessSettingsResult> {
+    const desired = await loadDesired(tx, input, read);
+    const r = await directory.syncAccessSettings(tx, input.tenantId, input.userId, desired);
+    if (r.changedFields.length || Object.keys(r.settingsAdded).length || Object.keys(r.settingsRemoved).length) {
+      await audit(tx, input, 'accessSettings.synced', { fields: r.changedFields, added: r.settingsAdded, removed: r.settingsRemoved });
+    }
+    return { roleChanged: r.roleChanged, tagsChanged: r.tagsChanged };
+  },
+};
+
+type StepName = keyof typeof apply;
+
+/** The desired state, or a non-retryable failure when the user is gone. */
+async function mustRead(db: Queryable, input: StepInput): Promise<DesiredState> {
+  const read = await readDesired(db, input);
+  if (!read) throw ApplicationFailure.nonRetryable(`SCIM user ${input.userId} no longer exists`, FAILURE_TYPES.invalidData);
+  return read;
+}
+
+/** Names the step in a failure of `convergeUser` (the workflow's `lastError`), keeping its type and retryability. */
+async function named<T>(step: StepName, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    const e = err as Error;
+    if (err instanceof ApplicationFailure) throw ApplicationFailure.create({ message: `${step}: ${e.message}`, type: err.type ?? undefined, nonRetryable: err.nonRetryable ?? undefined, details: err.details ?? undefined });
+    throw ApplicationFailure.create({ message: `${step}: ${e.message}`, type: e.name, cause: e });
+  }
+}
+
 export function provisioningActivities({ db }: ActivityDeps) {
   return {
     /** Reads the SCIM user and tenant configuration; returns only ids, flags, reasons and timings. */
@@ -57,62 +133,33 @@ export function provisioningActivities({ db }: ActivityDeps) {
       return { exists: true, active: desired.active, version, missing: desired.missing, startAt: epoch(desired.startDate), endAt: epoch(desired.endDate), timings };
     },
 
-    async createProfile(input: StepInput): Promise<{ created: boolean; changed: string[] }> {
+    /**
+     * Profile → organisations and roles → licences → provider accounts → access settings, in
+     * one transaction over one read of the desired state (the workflow runs it as a local
+     * activity). Stops at a full licence pool, keeping what the earlier steps did. A failure
+     * rolls every step back and names the step; a retry starts over, which changes nothing
+     * that is already in place.
+     */
+    async convergeUser(input: StepInput): Promise<ConvergeResult> {
       return db.withTransaction(async (tx) => {
-        const read = await readDesired(tx, input);
-        const desired = await loadDesired(tx, input, read);
-        const result = await directory.upsertProfile(tx, input.tenantId, input.userId, desired);
-        if (result.created && read?.rehiredFrom) {
-          await tx.query('UPDATE app_users SET rehired_from = $3 WHERE tenant_id = $1 AND user_id = $2', [input.tenantId, input.userId, read.rehiredFrom]);
-          await audit(tx, input, 'user.rehired', { earlierUserId: read.rehiredFrom });
-        }
-        if (result.created) await audit(tx, input, 'profile.created', { fields: result.changed });
-        else if (result.changed.length) await audit(tx, input, 'profile.updated', { fields: result.changed });
-        return result;
+        const read = await mustRead(tx, input);
+        const at = (step: StepName): Step => ({ ...input, step });
+        await named('createProfile', () => apply.createProfile(tx, at('createProfile'), read));
+        await named('assignOrganisations', () => apply.assignOrganisations(tx, at('assignOrganisations'), read));
+        const licences = await named('assignLicences', () => apply.assignLicences(tx, at('assignLicences'), read));
+        if (licences.status === 'waitingForSeat') return licences;
+        await named('assignProviderAccounts', () => apply.assignProviderAccounts(tx, at('assignProviderAccounts'), read));
+        const access = await named('applyAccessSettings', () => apply.applyAccessSettings(tx, at('applyAccessSettings'), read));
+        return { status: 'converged', ...access };
       });
     },
 
-    async assignOrganisations(input: StepInput): Promise<{ changed: boolean }> {
-      return db.withTransaction(async (tx) => {
-        const desired = await loadDesired(tx, input);
-        const r = await directory.syncMemberships(tx, input.tenantId, input.userId, desired.memberships);
-        const changed = r.added.length + r.removed.length + r.changed.length > 0;
-        if (changed) await audit(tx, input, 'organisations.synced', { ...r });
-        return { changed };
-      });
-    },
-
-    async assignLicences(input: StepInput): Promise<LicenceResult> {
-      return db.withTransaction(async (tx) => {
-        const desired = await loadDesired(tx, input);
-        const r = await directory.syncLicences(tx, input.tenantId, input.userId, desired.licences);
-        const changed = r.assigned.length + r.released.length + r.updated.length > 0;
-        if (changed) await audit(tx, input, 'licences.synced', { assigned: r.assigned, released: r.released, updated: r.updated });
-        if (r.noSeatIn) return { status: 'waitingForSeat', orgKey: r.noSeatIn };
-        return { status: 'assigned', changed };
-      });
-    },
-
-    async assignProviderAccounts(input: StepInput): Promise<{ changed: boolean }> {
-      return db.withTransaction(async (tx) => {
-        const desired = await loadDesired(tx, input);
-        const r = await directory.syncProviderAccounts(tx, input.tenantId, input.userId, desired.providerAccounts);
-        const changed = r.added.length + r.removed.length > 0;
-        if (changed) await audit(tx, input, 'providerAccounts.synced', r);
-        return { changed };
-      });
-    },
-
-    async applyAccessSettings(input: StepInput): Promise<AccessSettingsResult> {
-      return db.withTransaction(async (tx) => {
-        const desired = await loadDesired(tx, input);
-        const r = await directory.syncAccessSettings(tx, input.tenantId, input.userId, desired);
-        if (r.changedFields.length || Object.keys(r.settingsAdded).length || Object.keys(r.settingsRemoved).length) {
-          await audit(tx, input, 'accessSettings.synced', { fields: r.changedFields, added: r.settingsAdded, removed: r.settingsRemoved });
-        }
-        return { roleChanged: r.roleChanged, tagsChanged: r.tagsChanged };
-      });
-    },
+    // Each step as an activity of its own: its own transaction and read of the desired state.
+    createProfile: (input: StepInput) => db.withTransaction(async (tx) => apply.createProfile(tx, { ...input, step: 'createProfile' }, await mustRead(tx, input))),
+    assignOrganisations: (input: StepInput) => db.withTransaction(async (tx) => apply.assignOrganisations(tx, { ...input, step: 'assignOrganisations' }, await mustRead(tx, input))),
+    assignLicences: (input: StepInput) => db.withTransaction(async (tx) => apply.assignLicences(tx, { ...input, step: 'assignLicences' }, await mustRead(tx, input))),
+    assignProviderAccounts: (input: StepInput) => db.withTransaction(async (tx) => apply.assignProviderAccounts(tx, { ...input, step: 'assignProviderAccounts' }, await mustRead(tx, input))),
+    applyAccessSettings: (input: StepInput) => db.withTransaction(async (tx) => apply.applyAccessSettings(tx, { ...input, step: 'applyAccessSettings' }, await mustRead(tx, input))),
 
     /** Checks that what the user will log in to matches what was asked for, before anyone tells them to log in. */
     async verifyAccess(input: StepInput): Promise<{ verified: true }> {

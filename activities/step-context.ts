@@ -75,8 +75,10 @@ async function observeLifecycle(tx: Queryable, input: StepInput, action: string,
   }
 }
 
-export async function audit(tx: Queryable, input: StepInput, action: string, detail: Record<string, unknown> = {}, metrics: AppMetrics = appMetrics()): Promise<void> {
+/** `input.step` names the step when it is not the activity itself (several steps in one activity). */
+export async function audit(tx: Queryable, input: StepInput & { step?: string }, action: string, detail: Record<string, unknown> = {}, metrics: AppMetrics = appMetrics()): Promise<void> {
   const origin = stepOrigin();
+  if (input.step) origin.step = input.step;
   await appendAudit(tx, { tenantId: input.tenantId, userId: input.userId, action, detail, requestId: input.requestId, ...origin });
   await observeLifecycle(tx, input, action, detail, metrics);
 }

@@ -31,6 +31,9 @@ export interface AccessSettingsResult {
   tagsChanged: boolean;
 }
 
+/** All convergence steps done (and which propagation windows they opened), or stopped at a full licence pool. */
+export type ConvergeResult = ({ status: 'converged' } & AccessSettingsResult) | { status: 'waitingForSeat'; orgKey: string };
+
 export interface InvitationResult {
   invitationId: string;
   /** Epoch milliseconds. */

@@ -269,7 +269,7 @@ describe('metrics', () => {
     expect(sample(after, 'scimflow_workflows', { tenant: tenantId, state: 'active' })).toBe(1);
     expect(sample(after, 'scimflow_invitations', { tenant: tenantId, status: 'accepted' })).toBe(1);
     expect(sample(after, 'scimflow_database_up')).toBe(1);
-    expect(sample(after, 'scimflow_activity_runs_total', { activity: 'createProfile', outcome: 'completed' })).toBeGreaterThanOrEqual(1);
+    expect(sample(after, 'scimflow_activity_runs_total', { activity: 'convergeUser', outcome: 'completed' })).toBeGreaterThanOrEqual(1);
     expect(after).toMatch(/^scimflow_outbox_pending \d+$/m);
     expect(after).toMatch(/^scimflow_outbox_oldest_pending_age_seconds [\d.e+-]+$/m);
     expect(after).toContain('scimflow_process_cpu_user_seconds_total');
@@ -309,7 +309,7 @@ describe('logs', () => {
 
     const fromWorker = logLines.filter((l) => l.requestId === requestId && l.workflowId === workflowId && l.activity);
     const steps = fromWorker.filter((l) => l.msg === 'activity completed').map((l) => l.activity);
-    expect(steps).toEqual(expect.arrayContaining(['createProfile', 'assignLicences', 'verifyAccess', 'sendInvitation']));
+    expect(steps).toEqual(expect.arrayContaining(['planUser', 'convergeUser', 'verifyAccess', 'sendInvitation']));
     for (const line of fromWorker) {
       expect(line.runId).toMatch(/^[0-9a-f-]{36}$/);
       expect(line.tenantId).toBe(tenantId);

@@ -31,7 +31,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { UserPlan } from '../activities/types';
+import type { ConvergeResult, UserPlan } from '../activities/types';
 import type { ProvisioningState } from '../common/domain/roles';
 import { SA_STATE } from '../common/temporal/constants';
 import {
@@ -49,16 +49,18 @@ const STEP_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficien
 const steps = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: STEP_RETRY });
 
 /**
- * The same steps as local activities: they run in the worker that holds the workflow, inside
- * its workflow task, and leave one marker each instead of three events and a workflow task
- * per step (60 → ~25 history events per onboarding, half the CPU of the whole stack; see
- * docs/performance.md). Every step is idempotent, which local activities need: a worker crash
- * mid-task re-runs the steps of that task. Backoffs beyond 2 s become durable timers (they survive a worker restart and show in the UI).
+ * The plan, the convergence (all five steps in one activity) and the access check as local
+ * activities: they run in the worker that holds the workflow, inside its workflow task, and
+ * leave one marker each instead of three events and a workflow task per step (60 → ~20
+ * history events per onboarding, less than half the CPU of the whole stack; see
+ * docs/performance.md). They are idempotent, which local activities need: a worker crash
+ * mid-task runs them again. Backoffs beyond 2 s become durable timers (they survive a worker
+ * restart and show in the UI).
  */
 const localSteps = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', localRetryThreshold: '2 seconds', retry: STEP_RETRY });
 
-/** Workflows started before the change keep their remote-activity command sequence on replay. */
-const CONVERGE_LOCALLY = 'converge-with-local-activities';
+/** Workflows started before the change keep their one-activity-per-step command sequence on replay. */
+const CONVERGE_LOCALLY = 'converge-in-one-local-activity';
 
 /** Mail: SMTP outages last; keep retrying (at most once per mail is kept by the delivery ledger). */
 const mail = proxyActivities<Activities>({
@@ -172,20 +174,43 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
   let plan: UserPlan | undefined;
   let endHandled = false;
   // Decided once per run, at the first plan: replaying an older history keeps remote steps.
-  let converging: typeof steps | undefined;
-  // The step in flight, for `lastError`: a local activity's last failure after a backoff timer
-  // arrives as the bare ApplicationFailure, without the ActivityFailure that names the step.
+  let localPath: boolean | undefined;
+  const convergesLocally = (): boolean => (localPath ??= patched(CONVERGE_LOCALLY));
+  // The local activity in flight, for `lastError`: its last failure after a backoff timer
+  // arrives as the bare ApplicationFailure, without the ActivityFailure that names it.
   let running = '';
-  const converge = (): typeof steps => {
-    converging ??= patched(CONVERGE_LOCALLY) ? localSteps : steps;
-    const impl = converging;
-    return new Proxy(impl, {
-      get(target, name) {
-        running = String(name);
-        return target[name as keyof typeof target];
-      },
-    });
+  const readPlan = (): Promise<UserPlan> => {
+    if (!convergesLocally()) return steps.planUser(ref());
+    running = 'planUser';
+    return localSteps.planUser(ref());
   };
+
+  /** The convergence steps; undefined when the user was deleted meanwhile (older runs check between steps). */
+  async function converge(): Promise<ConvergeResult | undefined> {
+    if (convergesLocally()) {
+      running = 'convergeUser';
+      return localSteps.convergeUser(ref());
+    }
+    await steps.createProfile(ref());
+    if (s.deleted) return undefined;
+    await steps.assignOrganisations(ref());
+    if (s.deleted) return undefined;
+    const licences = await steps.assignLicences(ref());
+    if (licences.status === 'waitingForSeat') return licences;
+    if (s.deleted) return undefined;
+    await steps.assignProviderAccounts(ref());
+    if (s.deleted) return undefined;
+    return { status: 'converged', ...(await steps.applyAccessSettings(ref())) };
+  }
+
+  async function verifyAccess(): Promise<void> {
+    if (!convergesLocally()) {
+      await steps.verifyAccess(ref());
+      return;
+    }
+    running = 'verifyAccess';
+    await localSteps.verifyAccess(ref());
+  }
 
   for (;;) {
     if (s.deleted) return terminate('SCIM delete');
@@ -198,7 +223,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
       if (dirty || !plan) {
         dirty = false;
         retryRequested = false;
-        plan = await converge().planUser(ref());
+        plan = await readPlan();
         if (!plan.exists) {
           if (plan.deletedBy) s.requestId = plan.deletedBy;
           s.deleted = true;
@@ -224,22 +249,15 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
         }
         if (status.state === 'pending' || status.state === 'awaitingData' || status.state === 'failed') await setState('onboarding');
 
-        await converge().createProfile(ref());
-        if (s.deleted) continue;
-        await converge().assignOrganisations(ref());
-        if (s.deleted) continue;
-        const licences = await converge().assignLicences(ref());
-        if (licences.status === 'waitingForSeat') {
+        const access = await converge();
+        if (!access) continue;
+        if (access.status === 'waitingForSeat') {
           const recheck = plan.timings.seatRecheckMs;
-          await setState('waitingForSeat', { waitingFor: `seat:${licences.orgKey}`, waitingUntil: Date.now() + recheck });
+          await setState('waitingForSeat', { waitingFor: `seat:${access.orgKey}`, waitingUntil: Date.now() + recheck });
           await waitForChange(recheck);
           dirty = true;
           continue;
         }
-        if (s.deleted) continue;
-        await converge().assignProviderAccounts(ref());
-        if (s.deleted) continue;
-        const access = await converge().applyAccessSettings(ref());
         const now = Date.now();
         if (access.tagsChanged) s.windows.tags = now + plan.timings.tagPropagationMs;
         if (access.roleChanged) s.windows.securityRole = now + plan.timings.rolePropagationMs;
@@ -281,7 +299,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
             if (await waitForChange(sendAt - Date.now())) continue;
           }
         }
-        await converge().verifyAccess(ref());
+        await verifyAccess();
         if (s.deleted || dirty) continue;
         const sent = await mail.sendInvitation({ ...ref(), round: s.invitationRound, expiresInMs: plan.timings.expiryMs });
         // Reminders and expiry run on workflow time (the database's clock is not the workflow's).

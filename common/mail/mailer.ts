@@ -18,7 +18,16 @@ export interface Mailer {
 }
 
 export function createMailer(smtpUrl: string): Mailer {
-  const transport = nodemailer.createTransport(smtpUrl, { connectionTimeout: 10_000, greetingTimeout: 10_000, socketTimeout: 30_000 } as never);
+  // Pooled: a burst of invitations reuses a few SMTP sessions instead of a connection and
+  // handshake per mail; a broken session is replaced on the next send.
+  const transport = nodemailer.createTransport(smtpUrl, {
+    pool: true,
+    maxConnections: 4,
+    maxMessages: 500,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 30_000,
+  } as never);
   return {
     async send(mail) {
       const info = await transport.sendMail(mail);
