@@ -18,7 +18,7 @@ describe('loadConfig', () => {
   });
 
   test('when the worker sizing is set, then it is validated, and a bundle path must exist', () => {
-    expect(loadConfig({}).worker).toEqual({ workflowBundlePath: undefined, maxCachedWorkflows: 250, maxConcurrentActivities: 20 });
+    expect(loadConfig({}).worker).toEqual({ workflowBundlePath: undefined, maxCachedWorkflows: 100, maxConcurrentActivities: 20 });
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '100', WORKER_MAX_CONCURRENT_ACTIVITIES: '8', WORKFLOW_BUNDLE_PATH: __filename }).worker).toEqual({
       workflowBundlePath: __filename,
       maxCachedWorkflows: 100,

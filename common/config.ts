@@ -54,7 +54,7 @@ export interface Config {
   worker: {
     /** A workflow bundle built with `npm run build:workflows`; otherwise the worker bundles its workflows at start, in a child process. */
     workflowBundlePath?: string;
-    /** Workflows kept in memory between tasks. Default 250: the ones active at once, not every waiting user (see docs/performance.md). */
+    /** Workflows kept in memory between tasks. Default 100: the ones active at once, not every waiting user (see docs/performance.md). */
     maxCachedWorkflows: number;
     /** Activities (and local activities) run at once. Default 20; keep near the PostgreSQL pool size. */
     maxConcurrentActivities: number;
@@ -177,7 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: int('METRICS_PORT', 9464, 0, 65535),
     worker: {
       workflowBundlePath: str('WORKFLOW_BUNDLE_PATH'),
-      maxCachedWorkflows: int('WORKER_MAX_CACHED_WORKFLOWS', 250, 0, 100_000),
+      maxCachedWorkflows: int('WORKER_MAX_CACHED_WORKFLOWS', 100, 0, 100_000),
       maxConcurrentActivities: int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1_000),
     },
     payloadKeys: str('PAYLOAD_KEYS'),

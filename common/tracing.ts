@@ -51,6 +51,9 @@ export function clientTracingInterceptors(serviceName = 'scimflow'): ClientInter
   return { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
 }
 
+/** The workflow side of the tracing interceptors (bundled into the workflow code). */
+export const OTEL_WORKFLOW_INTERCEPTORS_MODULE = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
+
 /** Worker interceptors and the span-export sink, or undefined when tracing is off. */
 export function workerTracing(serviceName = 'scimflow-worker'): { interceptors: Required<Pick<WorkerInterceptors, 'activity' | 'workflowModules'>>; sinks: InjectedSinks<never> } | undefined {
   const t = setup(serviceName);
@@ -60,7 +63,7 @@ export function workerTracing(serviceName = 'scimflow-worker'): { interceptors: 
   return {
     interceptors: {
       activity: [(ctx) => ({ inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx), outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx) })],
-      workflowModules: [require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors')],
+      workflowModules: [OTEL_WORKFLOW_INTERCEPTORS_MODULE],
     },
     sinks: { exporter: otel.makeWorkflowExporter(t.spanProcessor, t.resource) } as unknown as InjectedSinks<never>,
   };

@@ -95,20 +95,21 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     dataConverter: options.payloadCodecs?.length ? { payloadCodecs: options.payloadCodecs } : undefined,
     interceptors: {
       activity: [...(tracing?.interceptors.activity ?? []), operabilityActivityInterceptor({ logger: options.deps.logger, metrics })],
-      workflowModules: [...(tracing?.interceptors.workflowModules ?? []), WORKFLOW_INTERCEPTORS_MODULE],
+      // A pre-built bundle carries its workflow interceptors (worker/workflow-bundle.ts).
+      ...(options.workflowBundlePath ? {} : { workflowModules: [...(tracing?.interceptors.workflowModules ?? []), WORKFLOW_INTERCEPTORS_MODULE] }),
     },
     sinks: tracing?.sinks,
     // Sized for a 2-core machine (docs/performance.md §5.5): the cache holds the workflows
     // active at once; a user waiting days for acceptance is replayed (~25 events) on its next
     // task instead of holding ~0.3 MB. Activities and local activities share the PostgreSQL pool.
-    maxCachedWorkflows: 250,
+    maxCachedWorkflows: 100,
     maxConcurrentActivityTaskExecutions: 20,
     maxConcurrentLocalActivityExecutions: 20,
     maxConcurrentWorkflowTaskExecutions: 50,
     // SIGTERM: stop polling, let in-flight activities finish for this long, then cancel them
     // (their retries continue on another worker). Keep below the orchestrator's stop grace period.
     shutdownGraceTime: options.shutdownGraceTime ?? '20 seconds',
-    bundlerOptions: { ignoreModules: [] },
+    ...(options.workflowBundlePath ? {} : { bundlerOptions: { ignoreModules: [] } }),
     ...options.tuning,
   });
 }

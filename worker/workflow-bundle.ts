@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import { OTEL_WORKFLOW_INTERCEPTORS_MODULE, tracingEnabled } from '../common/tracing';
 import { WORKFLOW_INTERCEPTORS_MODULE } from './create-worker';
 
 export const DEFAULT_BUNDLE_PATH = path.join(__dirname, '..', 'dist', 'workflows.js');
@@ -20,7 +21,8 @@ export const DEFAULT_BUNDLE_PATH = path.join(__dirname, '..', 'dist', 'workflows
 export async function writeWorkflowBundle(outPath: string): Promise<void> {
   const { code } = await bundleWorkflowCode({
     workflowsPath: require.resolve('../workflows'),
-    workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_MODULE],
+    // With tracing configured (OTEL_EXPORTER_OTLP_ENDPOINT) when the bundle is built, workflow spans too.
+    workflowInterceptorModules: [...(tracingEnabled() ? [OTEL_WORKFLOW_INTERCEPTORS_MODULE] : []), WORKFLOW_INTERCEPTORS_MODULE],
     logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => process.stderr.write(`${m}\n`), error: (m) => process.stderr.write(`${m}\n`), log: () => undefined },
   });
   fs.mkdirSync(path.dirname(outPath), { recursive: true });

@@ -34,7 +34,7 @@ function instantDb(rowsPerSelect: number): Db {
   });
   const query = async <R>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>> => {
     if (/count\(\*\)/.test(sql)) return { rows: [{ n: 100_000 }] as R[], rowCount: 1 };
-    if (/^\s*(INSERT INTO scim_users|UPDATE scim_users)/.test(sql)) return { rows: [row(JSON.parse(String(params?.[7])))] as R[], rowCount: 1 };
+    if (/^\s*(WITH r AS \()?(INSERT INTO scim_users|UPDATE scim_users)/.test(sql)) return { rows: [row(JSON.parse(String(params?.[7])))] as R[], rowCount: 1 };
     if (/^\s*INSERT INTO outbox/.test(sql)) return { rows: [], rowCount: 1 };
     return { rows: Array.from({ length: rowsPerSelect }, (_, i) => row(storedDoc(i + 1))) as R[], rowCount: rowsPerSelect };
   };
