@@ -21,7 +21,7 @@ const workerEnv = () => ({
 
 beforeAll(async () => {
   pg = await startPrivatePostgres();
-  h = await startHarness({ withWorker: false, databaseUrl: pg.url, tenantConfig: testTenantConfig({ propagation: { tags: '4s', securityRole: '0s' } }) });
+  h = await startHarness({ withWorker: false, databaseUrl: pg.url, tenantConfig: testTenantConfig({ propagation: { tags: '8s', securityRole: '0s' } }) });
 });
 
 afterAll(async () => {
@@ -49,9 +49,17 @@ test('when the worker is killed during activities and during a propagation wait,
   const stepsBeforeKill = (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE tenant_id = $1 AND action = 'access.verified'`, [h.tenantId])).rows[0].n;
   expect(stepsBeforeKill).toBeLessThan(users.length); // the kill did land mid-onboarding
   worker = spawnWorker(workerEnv());
-  // Mid-wait: kill while the users sit in their 4 s propagation window.
-  await h.waitForState(ids[0], 'waitingPropagation', 60_000);
+  // Mid-wait: once the restarted worker is at work, kill while users sit in their 8 s propagation window.
+  await sleep(1500);
+  let waiting = 0;
+  for (let i = 0; i < 1200 && waiting === 0; i++) {
+    waiting = (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 AND state = 'waitingPropagation'`, [h.tenantId])).rows[0].n;
+    if (waiting === 0) await sleep(50);
+  }
+  expect(waiting).toBeGreaterThan(0);
   await killHard(worker);
+  const invitedBeforeKill = (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM invitations WHERE tenant_id = $1`, [h.tenantId])).rows[0].n;
+  expect(invitedBeforeKill).toBeLessThan(users.length); // the kill did land mid-wait
   await sleep(1000);
   worker = spawnWorker(workerEnv());
 
