@@ -160,7 +160,7 @@ test('when a step keeps failing, then after its retries the workflow waits in fa
 
 test('when the history grows past its limit, then the workflow continues as new and carries its state (reminders are not resent)', async () => {
   await saveConfigVersion(db, tenantId, testTenantConfig(), 'test');
-  const { id } = await pushUser({}, 40);
+  const { id } = await pushUser({}, 20);
   await settle(id, 'invited');
   const handle = env.client.workflow.getHandle(userWorkflowId(tenantId, id));
   const firstRun = (await handle.describe()).runId;

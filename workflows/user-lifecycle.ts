@@ -49,24 +49,23 @@ const STEP_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficien
 const steps = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: STEP_RETRY });
 
 /**
- * The plan, the convergence (all five steps in one activity) and the access check as local
- * activities: they run in the worker that holds the workflow, inside its workflow task, and
- * leave one marker each instead of three events and a workflow task per step (60 → ~20
- * history events per onboarding, less than half the CPU of the whole stack; see
- * docs/performance.md). They are idempotent, which local activities need: a worker crash
- * mid-task runs them again. Backoffs beyond 2 s become durable timers (they survive a worker
- * restart and show in the UI).
+ * Onboarding as local activities: the plan, the convergence (all five steps in one activity),
+ * the access check and the invitation run in the worker that holds the workflow, inside its
+ * workflow task, and leave one marker each instead of three events and a workflow task per
+ * step (60 → ~17 history events per onboarding, less than half the CPU of the whole stack;
+ * see docs/performance.md). They are idempotent, which local activities need: a worker crash
+ * mid-task runs them again (the mail ledger keeps an invitation to at most one). Backoffs
+ * beyond a few seconds become durable timers: they survive a worker restart and show in the UI.
  */
 const localSteps = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', localRetryThreshold: '2 seconds', retry: STEP_RETRY });
 
 /** Workflows started before the change keep their one-activity-per-step command sequence on replay. */
-const CONVERGE_LOCALLY = 'converge-in-one-local-activity';
+const ONBOARD_LOCALLY = 'onboard-with-local-activities';
 
 /** Mail: SMTP outages last; keep retrying (at most once per mail is kept by the delivery ledger). */
-const mail = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: ['InvalidData'] },
-});
+const MAIL_RETRY: RetryPolicy = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: ['InvalidData'] };
+const mail = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: MAIL_RETRY });
+const localMail = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', localRetryThreshold: '10 seconds', retry: MAIL_RETRY });
 
 const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry: { maximumInterval: '10 seconds' } });
 
@@ -175,19 +174,19 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
   let endHandled = false;
   // Decided once per run, at the first plan: replaying an older history keeps remote steps.
   let localPath: boolean | undefined;
-  const convergesLocally = (): boolean => (localPath ??= patched(CONVERGE_LOCALLY));
+  const onboardsLocally = (): boolean => (localPath ??= patched(ONBOARD_LOCALLY));
   // The local activity in flight, for `lastError`: its last failure after a backoff timer
   // arrives as the bare ApplicationFailure, without the ActivityFailure that names it.
   let running = '';
   const readPlan = (): Promise<UserPlan> => {
-    if (!convergesLocally()) return steps.planUser(ref());
+    if (!onboardsLocally()) return steps.planUser(ref());
     running = 'planUser';
     return localSteps.planUser(ref());
   };
 
   /** The convergence steps; undefined when the user was deleted meanwhile (older runs check between steps). */
   async function converge(): Promise<ConvergeResult | undefined> {
-    if (convergesLocally()) {
+    if (onboardsLocally()) {
       running = 'convergeUser';
       return localSteps.convergeUser(ref());
     }
@@ -204,7 +203,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
   }
 
   async function verifyAccess(): Promise<void> {
-    if (!convergesLocally()) {
+    if (!onboardsLocally()) {
       await steps.verifyAccess(ref());
       return;
     }
@@ -301,7 +300,8 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
         }
         await verifyAccess();
         if (s.deleted || dirty) continue;
-        const sent = await mail.sendInvitation({ ...ref(), round: s.invitationRound, expiresInMs: plan.timings.expiryMs });
+        const invitation = { ...ref(), round: s.invitationRound, expiresInMs: plan.timings.expiryMs };
+        const sent = onboardsLocally() ? await localMail.sendInvitation(invitation) : await mail.sendInvitation(invitation);
         // Reminders and expiry run on workflow time (the database's clock is not the workflow's).
         s.invitation = { id: sent.invitationId, round: s.invitationRound, sentAt: Date.now(), reminders: 0, expired: false };
       }
@@ -339,7 +339,8 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
         inv.expired = true;
       } else if (nextReminder !== undefined && Date.now() >= nextReminder) {
         inv.reminders += 1;
-        await mail.sendReminder({ ...ref(), invitationId: inv.id, reminder: inv.reminders });
+        const reminder = { ...ref(), invitationId: inv.id, reminder: inv.reminders };
+        await (onboardsLocally() ? localMail.sendReminder(reminder) : mail.sendReminder(reminder));
       }
     } catch (err) {
       // A step that cannot complete is surfaced, not hidden: the workflow waits in `failed`

@@ -28,21 +28,23 @@ export interface ConfigVersion {
 
 /** The current (latest) configuration; a tenant without one gets the validated defaults. */
 /**
- * Parsed configurations by tenant, with the digest of the stored JSON: every onboarding step
- * reads the current configuration, and parsing (schema validation) costs more than the query.
- * The digest identifies the content, so a new version (or another database) is never mistaken
- * for the cached one. Shared, hence frozen.
+ * Parsed configurations by tenant: every onboarding reads the current configuration, and
+ * parsing (schema validation) costs more than the query. A version row is written once and
+ * never changed, so its version and creation time (to the microsecond) identify it, also
+ * across databases; the JSON is only sent when the cached one is not the current one.
+ * Shared, hence frozen.
  */
-const parsedConfigs = new Map<string, { digest: string; config: TenantConfig }>();
+const parsedConfigs = new Map<string, { stamp: string; config: TenantConfig }>();
 const PARSED_CONFIGS_MAX = 1_000;
 
 export async function currentConfig(db: Queryable, tenantId: string): Promise<ConfigVersion> {
   const cached = parsedConfigs.get(tenantId);
   const row = (
-    await db.query<{ version: number; config: unknown; digest: string; created_by: string; created_at: Date }>(
-      `SELECT version, created_by, created_at, md5(config::text) AS digest, CASE WHEN md5(config::text) = $2 THEN NULL ELSE config END AS config
+    await db.query<{ version: number; config: unknown; stamp: string; created_by: string; created_at: Date }>(
+      `SELECT version, created_by, created_at, version || '@' || created_at::text AS stamp,
+              CASE WHEN version || '@' || created_at::text = $2 THEN NULL ELSE config END AS config
        FROM tenant_config_versions WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1`,
-      [tenantId, cached?.digest ?? ''],
+      [tenantId, cached?.stamp ?? ''],
     )
   ).rows[0];
   if (!row) return { version: 0, config: parseTenantConfig({}), createdBy: 'default', createdAt: new Date(0) };
@@ -50,7 +52,7 @@ export async function currentConfig(db: Queryable, tenantId: string): Promise<Co
   if (!config) {
     config = deepFreeze(parseTenantConfig(row.config));
     if (parsedConfigs.size >= PARSED_CONFIGS_MAX) parsedConfigs.clear();
-    parsedConfigs.set(tenantId, { digest: row.digest, config });
+    parsedConfigs.set(tenantId, { stamp: row.stamp, config });
   }
   return { version: row.version, config, createdBy: row.created_by, createdAt: row.created_at };
 }
