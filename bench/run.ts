@@ -392,7 +392,7 @@ async function main(): Promise<void> {
           memberId: ids[cfg.groupChurnPool + 10],
         });
         results.explain = explain;
-        for (const e of explain) log(`  ${e.name}: ${e.executionMs} ms${e.uuidVariant ? ` (uuid comparison: ${e.uuidVariant.executionMs} ms)` : ''}`);
+        for (const e of explain) log(`  ${e.name}: ${e.executionMs} ms`);
       }
     }
     results.serverMemoryAfterScim = await server.memory();

@@ -52,7 +52,7 @@ const steps = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', r
  * Onboarding as local activities: the plan, the convergence (all five steps in one activity),
  * the access check and the invitation run in the worker that holds the workflow, inside its
  * workflow task, and leave one marker each instead of three events and a workflow task per
- * step (60 → ~17 history events per onboarding, less than half the CPU of the whole stack;
+ * step (60 → ~18 history events per onboarding, less than half the CPU of the whole stack;
  * see docs/performance.md). They are idempotent, which local activities need: a worker crash
  * mid-task runs them again (the mail ledger keeps an invitation to at most one). Backoffs
  * beyond a few seconds become durable timers: they survive a worker restart and show in the UI.

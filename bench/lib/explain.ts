@@ -2,10 +2,6 @@
  * EXPLAIN ANALYZE of the statements the hot paths run, captured from the repositories
  * themselves (a Queryable that records SQL instead of running it), so what is measured is
  * exactly what the server sends. Writes run inside a transaction that is rolled back.
- *
- * Each statement is also explained in a "uuid" variant, where `col::text = $n` becomes
- * `col = $n::uuid` (and `= ANY($n::text[])` becomes `= ANY($n::uuid[])`): the change
- * proposed in docs/performance.md, measured here without editing the repositories.
  */
 import crypto from 'node:crypto';
 import type { Db, Queryable, QueryResult } from '../../common/db';
@@ -34,20 +30,12 @@ function recorder(): { q: Queryable; calls: Captured[] } {
   return { q, calls };
 }
 
-export function uuidVariant(sql: string): string {
-  return sql
-    .replace(/\b((?:[a-z]\.)?(?:id|group_id|member_id|user_id))::text = ANY\((\$\d+)::text\[\]\)/g, '$1 = ANY($2::uuid[])')
-    .replace(/\b((?:[a-z]\.)?(?:id|group_id|member_id|user_id))::text = (\$\d+)/g, '$1 = $2::uuid');
-}
-
 export interface ExplainResult {
   name: string;
   sql: string;
   executionMs: number;
   planningMs: number;
   plan: string[];
-  /** The same statement with uuid comparisons (only when the SQL differs). */
-  uuidVariant?: { executionMs: number; planningMs: number; plan: string[] };
 }
 
 async function explainOne(db: Db, c: Captured, write: boolean, runs = 5): Promise<{ executionMs: number; planningMs: number; plan: string[] }> {
@@ -128,9 +116,7 @@ export async function explainHotPaths(db: Db, ctx: { tenantId: string; userCount
     await s.capture(q);
     const c = calls[0];
     const base = await explainOne(db, c, s.write);
-    const variantSql = uuidVariant(c.sql);
     const result: ExplainResult = { name: s.name, sql: c.sql.replace(/\s+/g, ' ').trim(), ...base };
-    if (variantSql !== c.sql) result.uuidVariant = await explainOne(db, { sql: variantSql, params: c.params }, s.write);
     out.push(result);
   }
   return out;

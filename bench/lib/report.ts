@@ -105,8 +105,8 @@ export function renderMarkdown(r: Results): string {
   }
   if (r.explain?.length) {
     lines.push('## EXPLAIN ANALYZE at the largest scale (median of 5, execution ms)', '');
-    lines.push('| statement | as written | with `id = $n::uuid` |', '| --- | ---: | ---: |');
-    for (const e of r.explain) lines.push(`| ${e.name} | ${e.executionMs} | ${e.uuidVariant ? e.uuidVariant.executionMs : 'same SQL'} |`);
+    lines.push('| statement | execution ms |', '| --- | ---: |');
+    for (const e of r.explain) lines.push(`| ${e.name} | ${e.executionMs} |`);
     lines.push('');
   }
   if (r.import) {
