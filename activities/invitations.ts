@@ -24,13 +24,8 @@ export interface SendReminderInput extends StepInput {
 
 export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger }: ActivityDeps) {
   async function deliver(input: StepInput, key: string, kind: string, invitationId: string, reminder: number | null): Promise<void> {
-    const decision = await db.withTransaction((tx) => invitations.claimDelivery(tx, key, input.tenantId, input.userId, kind));
-    if (decision !== 'send') {
-      if (decision === 'uncertain') {
-        await db.withTransaction((tx) => audit(tx, input, 'mail.uncertain', { kind, invitationId, note: 'an earlier attempt stopped mid-send; not resent (at most once)' }));
-      }
-      return;
-    }
+    // The message is prepared before the delivery is claimed: a crash while preparing leaves
+    // nothing marked "sending", so only a crash during the SMTP exchange itself is uncertain.
     const user = await directory.getAppUser(db, input.tenantId, input.userId);
     if (!user?.email) throw ApplicationFailure.nonRetryable('user has no email address', FAILURE_TYPES.invalidData);
     const { config } = await currentConfig(db, input.tenantId);
@@ -39,6 +34,13 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger }
     const token = await invitations.invitationToken(db, invitationId);
     const data = { applicationName: config.invitation.applicationName, firstName: first?.first_name ?? null, link: `${publicUrl}/invitations/${token}`, expiresAt: new Date(inv.expires_at), reminder, message: config.invitation.message ?? null };
     const body = renderInvitation(data);
+    const decision = await db.withTransaction((tx) => invitations.claimDelivery(tx, key, input.tenantId, input.userId, kind));
+    if (decision !== 'send') {
+      if (decision === 'uncertain') {
+        await db.withTransaction((tx) => audit(tx, input, 'mail.uncertain', { kind, invitationId, note: 'an earlier attempt stopped mid-send; not resent (at most once)' }));
+      }
+      return;
+    }
     try {
       const sent = await mailer.send({
         from: config.invitation.from ?? mailFrom,
