@@ -27,9 +27,15 @@ async function readDesired(db: Queryable, input: StepInput): Promise<DesiredStat
   return desiredStateOf(db, input.tenantId, input.userId, config);
 }
 
-async function loadDesired(db: Queryable, input: StepInput, read?: DesiredState): Promise<DesiredUser> {
-  read ??= await readDesired(db, input);
+/** The desired state, or a non-retryable failure when the user is gone. */
+async function mustRead(db: Queryable, input: StepInput): Promise<DesiredState> {
+  const read = await readDesired(db, input);
   if (!read) throw ApplicationFailure.nonRetryable(`SCIM user ${input.userId} no longer exists`, FAILURE_TYPES.invalidData);
+  return read;
+}
+
+/** What the user should have, or a non-retryable failure while required data is missing. */
+function complete(read: DesiredState): DesiredUser {
   const desired = read.desired;
   if (desired.missing.length > 0) throw ApplicationFailure.nonRetryable(`data missing: ${desired.missing.join('; ')}`, FAILURE_TYPES.invalidData);
   return desired;
@@ -47,11 +53,11 @@ type Step = StepInput & { step: string };
 /**
  * The convergence steps, each applying one part of the desired state inside the caller's
  * transaction and auditing what it changed. Run one by one as activities (workflows started
- * before the `converge-in-one-local-activity` patch) or all together by `convergeUser`.
+ * before the `onboard-with-local-activities` patch) or all together by `convergeUser`.
  */
 const apply = {
   async createProfile(tx: Queryable, input: Step, read: DesiredState): Promise<{ created: boolean; changed: string[] }> {
-    const desired = await loadDesired(tx, input, read);
+    const desired = complete(read);
     const result = await directory.upsertProfile(tx, input.tenantId, input.userId, desired);
     if (result.created && read.rehiredFrom) {
       await tx.query('UPDATE app_users SET rehired_from = $3 WHERE tenant_id = $1 AND user_id = $2', [input.tenantId, input.userId, read.rehiredFrom]);
@@ -63,7 +69,7 @@ const apply = {
   },
 
   async assignOrganisations(tx: Queryable, input: Step, read: DesiredState): Promise<{ changed: boolean }> {
-    const desired = await loadDesired(tx, input, read);
+    const desired = complete(read);
     const r = await directory.syncMemberships(tx, input.tenantId, input.userId, desired.memberships);
     const changed = r.added.length + r.removed.length + r.changed.length > 0;
     if (changed) await audit(tx, input, 'organisations.synced', { ...r });
@@ -71,7 +77,7 @@ const apply = {
   },
 
   async assignLicences(tx: Queryable, input: Step, read: DesiredState): Promise<LicenceResult> {
-    const desired = await loadDesired(tx, input, read);
+    const desired = complete(read);
     const r = await directory.syncLicences(tx, input.tenantId, input.userId, desired.licences);
     const changed = r.assigned.length + r.released.length + r.updated.length > 0;
     if (changed) await audit(tx, input, 'licences.synced', { assigned: r.assigned, released: r.released, updated: r.updated });
@@ -80,7 +86,7 @@ const apply = {
   },
 
   async assignProviderAccounts(tx: Queryable, input: Step, read: DesiredState): Promise<{ changed: boolean }> {
-    const desired = await loadDesired(tx, input, read);
+    const desired = complete(read);
     const r = await directory.syncProviderAccounts(tx, input.tenantId, input.userId, desired.providerAccounts);
     const changed = r.added.length + r.removed.length > 0;
     if (changed) await audit(tx, input, 'providerAccounts.synced', r);
@@ -88,7 +94,7 @@ const apply = {
   },
 
   async applyAccessSettings(tx: Queryable, input: Step, read: DesiredState): Promise<AccessSettingsResult> {
-    const desired = await loadDesired(tx, input, read);
+    const desired = complete(read);
     const r = await directory.syncAccessSettings(tx, input.tenantId, input.userId, desired);
     if (r.changedFields.length || Object.keys(r.settingsAdded).length || Object.keys(r.settingsRemoved).length) {
       await audit(tx, input, 'accessSettings.synced', { fields: r.changedFields, added: r.settingsAdded, removed: r.settingsRemoved });
@@ -98,13 +104,7 @@ const apply = {
 };
 
 type StepName = keyof typeof apply;
-
-/** The desired state, or a non-retryable failure when the user is gone. */
-async function mustRead(db: Queryable, input: StepInput): Promise<DesiredState> {
-  const read = await readDesired(db, input);
-  if (!read) throw ApplicationFailure.nonRetryable(`SCIM user ${input.userId} no longer exists`, FAILURE_TYPES.invalidData);
-  return read;
-}
+type Apply<R> = (tx: Queryable, input: Step, read: DesiredState) => Promise<R>;
 
 /** Names the step in a failure of `convergeUser` (the workflow's `lastError`), keeping its type and retryability. */
 async function named<T>(step: StepName, run: () => Promise<T>): Promise<T> {
@@ -118,6 +118,12 @@ async function named<T>(step: StepName, run: () => Promise<T>): Promise<T> {
 }
 
 export function provisioningActivities({ db }: ActivityDeps) {
+  /** One step as an activity of its own: its own transaction and read of the desired state. */
+  const alone =
+    <R>(step: StepName, run: Apply<R>) =>
+    (input: StepInput): Promise<R> =>
+      db.withTransaction(async (tx) => run(tx, { ...input, step }, await mustRead(tx, input)));
+
   return {
     /** Reads the SCIM user and tenant configuration; returns only ids, flags, reasons and timings. */
     async planUser(input: StepInput): Promise<UserPlan> {
@@ -143,27 +149,26 @@ export function provisioningActivities({ db }: ActivityDeps) {
     async convergeUser(input: StepInput): Promise<ConvergeResult> {
       return db.withTransaction(async (tx) => {
         const read = await mustRead(tx, input);
-        const at = (step: StepName): Step => ({ ...input, step });
-        await named('createProfile', () => apply.createProfile(tx, at('createProfile'), read));
-        await named('assignOrganisations', () => apply.assignOrganisations(tx, at('assignOrganisations'), read));
-        const licences = await named('assignLicences', () => apply.assignLicences(tx, at('assignLicences'), read));
+        const run = <R>(step: StepName, fn: Apply<R>): Promise<R> => named(step, () => fn(tx, { ...input, step }, read));
+        await run('createProfile', apply.createProfile);
+        await run('assignOrganisations', apply.assignOrganisations);
+        const licences = await run('assignLicences', apply.assignLicences);
         if (licences.status === 'waitingForSeat') return licences;
-        await named('assignProviderAccounts', () => apply.assignProviderAccounts(tx, at('assignProviderAccounts'), read));
-        const access = await named('applyAccessSettings', () => apply.applyAccessSettings(tx, at('applyAccessSettings'), read));
+        await run('assignProviderAccounts', apply.assignProviderAccounts);
+        const access = await run('applyAccessSettings', apply.applyAccessSettings);
         return { status: 'converged', ...access };
       });
     },
 
-    // Each step as an activity of its own: its own transaction and read of the desired state.
-    createProfile: (input: StepInput) => db.withTransaction(async (tx) => apply.createProfile(tx, { ...input, step: 'createProfile' }, await mustRead(tx, input))),
-    assignOrganisations: (input: StepInput) => db.withTransaction(async (tx) => apply.assignOrganisations(tx, { ...input, step: 'assignOrganisations' }, await mustRead(tx, input))),
-    assignLicences: (input: StepInput) => db.withTransaction(async (tx) => apply.assignLicences(tx, { ...input, step: 'assignLicences' }, await mustRead(tx, input))),
-    assignProviderAccounts: (input: StepInput) => db.withTransaction(async (tx) => apply.assignProviderAccounts(tx, { ...input, step: 'assignProviderAccounts' }, await mustRead(tx, input))),
-    applyAccessSettings: (input: StepInput) => db.withTransaction(async (tx) => apply.applyAccessSettings(tx, { ...input, step: 'applyAccessSettings' }, await mustRead(tx, input))),
+    createProfile: alone('createProfile', apply.createProfile),
+    assignOrganisations: alone('assignOrganisations', apply.assignOrganisations),
+    assignLicences: alone('assignLicences', apply.assignLicences),
+    assignProviderAccounts: alone('assignProviderAccounts', apply.assignProviderAccounts),
+    applyAccessSettings: alone('applyAccessSettings', apply.applyAccessSettings),
 
     /** Checks that what the user will log in to matches what was asked for, before anyone tells them to log in. */
     async verifyAccess(input: StepInput): Promise<{ verified: true }> {
-      const desired = await loadDesired(db, input);
+      const desired = complete(await mustRead(db, input));
       const user = await directory.getAppUser(db, input.tenantId, input.userId);
       const problems: string[] = [];
       if (!user) problems.push('no profile');

@@ -69,6 +69,9 @@ export interface Config {
   outboxRetentionDays: number;
 }
 
+/** Worker sizing for a 2-core machine (docs/performance.md §5.5); createWorker uses them too. */
+export const WORKER_DEFAULTS = { maxCachedWorkflows: 100, maxConcurrentActivities: 20 } as const;
+
 /** Thrown when one or more environment variables are invalid; `problems` lists each one. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -177,8 +180,8 @@ export function loadConfig(env: Env = process.env): Config {
     metricsPort: int('METRICS_PORT', 9464, 0, 65535),
     worker: {
       workflowBundlePath: str('WORKFLOW_BUNDLE_PATH'),
-      maxCachedWorkflows: int('WORKER_MAX_CACHED_WORKFLOWS', 100, 0, 100_000),
-      maxConcurrentActivities: int('WORKER_MAX_CONCURRENT_ACTIVITIES', 20, 1, 1_000),
+      maxCachedWorkflows: int('WORKER_MAX_CACHED_WORKFLOWS', WORKER_DEFAULTS.maxCachedWorkflows, 0, 100_000),
+      maxConcurrentActivities: int('WORKER_MAX_CONCURRENT_ACTIVITIES', WORKER_DEFAULTS.maxConcurrentActivities, 1, 1_000),
     },
     payloadKeys: str('PAYLOAD_KEYS'),
     codecCorsOrigins,

@@ -8,6 +8,7 @@
  */
 import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { loadConfig } from '../common/config';
+import { onStopSignal } from '../common/graceful-stop';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
 import { shutdownTracing } from '../common/tracing';
@@ -42,24 +43,19 @@ async function main(): Promise<void> {
     codec: { codec: keys.codec, auth: config.codecAuth ?? 'token', corsOrigins: config.codecCorsOrigins },
   });
   logger.info({ url: `${server.url}/scim/v2`, codecAuth: config.codecAuth ?? 'token' }, 'SCIM server listening');
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: finishing in-flight requests');
-    setTimeout(() => {
-      logger.error({ limitMs: STOP_LIMIT_MS }, 'shutdown did not finish in time; exiting');
-      process.exit(1);
-    }, STOP_LIMIT_MS).unref();
-    await server.close();
-    await client.close();
-    await db.close();
-    await shutdownTracing();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  onStopSignal({
+    logger,
+    limitMs: STOP_LIMIT_MS,
+    message: 'shutting down: finishing in-flight requests',
+    stop: async () => {
+      await server.close();
+      await client.close();
+      await db.close();
+      await shutdownTracing();
+      logger.info('stopped');
+      process.exit(0);
+    },
+  });
 }
 
 main().catch((err) => {

@@ -3,6 +3,7 @@ import type { LogLevel, LogMetadata, Logger as SdkLogger, PayloadCodec } from '@
 import { NativeConnection, Runtime, Worker, type RuntimeOptions, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { createLogger, type Logger } from '../common/logger';
+import { WORKER_DEFAULTS } from '../common/config';
 import { appMetrics, type AppMetrics } from '../common/metrics';
 import { workerTracing } from '../common/tracing';
 import { operabilityActivityInterceptor } from './activity-interceptor';
@@ -99,12 +100,12 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
       ...(options.workflowBundlePath ? {} : { workflowModules: [...(tracing?.interceptors.workflowModules ?? []), WORKFLOW_INTERCEPTORS_MODULE] }),
     },
     sinks: tracing?.sinks,
-    // Sized for a 2-core machine (docs/performance.md §5.5): the cache holds the workflows
-    // active at once; a user waiting days for acceptance is replayed (~25 events) on its next
-    // task instead of holding ~0.3 MB. Activities and local activities share the PostgreSQL pool.
-    maxCachedWorkflows: 100,
-    maxConcurrentActivityTaskExecutions: 20,
-    maxConcurrentLocalActivityExecutions: 20,
+    // The cache holds the workflows active at once; a user waiting days for acceptance is
+    // replayed (~18 events) on its next task instead of staying in memory. Activities and
+    // local activities share the PostgreSQL pool.
+    maxCachedWorkflows: WORKER_DEFAULTS.maxCachedWorkflows,
+    maxConcurrentActivityTaskExecutions: WORKER_DEFAULTS.maxConcurrentActivities,
+    maxConcurrentLocalActivityExecutions: WORKER_DEFAULTS.maxConcurrentActivities,
     maxConcurrentWorkflowTaskExecutions: 50,
     // SIGTERM: stop polling, let in-flight activities finish for this long, then cancel them
     // (their retries continue on another worker). Keep below the orchestrator's stop grace period.

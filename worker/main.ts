@@ -8,6 +8,7 @@
  */
 import { resolvePayloadKeys, payloadCodecsOf } from '../common/codec/keys';
 import { loadConfig } from '../common/config';
+import { onStopSignal } from '../common/graceful-stop';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
 import { appMetrics } from '../common/metrics';
@@ -51,19 +52,7 @@ async function main(): Promise<void> {
   });
   const ops = await startOpsServer({ host: config.host, port: config.metricsPort, metrics, readiness: worker.readiness ?? {}, logger });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, metrics: `${ops.url}/metrics` }, 'worker running');
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'draining worker: no new tasks, finishing in-flight activities');
-    setTimeout(() => {
-      logger.error({ limitMs: DRAIN_LIMIT_MS }, 'worker did not stop in time; exiting');
-      process.exit(1);
-    }, DRAIN_LIMIT_MS).unref();
-    await worker.shutdown();
-  };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  onStopSignal({ logger, limitMs: DRAIN_LIMIT_MS, message: 'draining worker: no new tasks, finishing in-flight activities', stop: () => worker.shutdown() });
   await worker.done;
   await ops.close();
   await db.close();

@@ -175,21 +175,22 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
   // Decided once per run, at the first plan: replaying an older history keeps remote steps.
   let localPath: boolean | undefined;
   const onboardsLocally = (): boolean => (localPath ??= patched(ONBOARD_LOCALLY));
-  // The local activity in flight, for `lastError`: its last failure after a backoff timer
+  // The step in flight, for `lastError`: a local activity's last failure after a backoff timer
   // arrives as the bare ApplicationFailure, without the ActivityFailure that names it.
   let running = '';
-  const readPlan = (): Promise<UserPlan> => {
-    if (!onboardsLocally()) return steps.planUser(ref());
-    running = 'planUser';
-    return localSteps.planUser(ref());
+  /** Local activities on the patched path, one activity each before it. */
+  const onboardingSteps = (step: string): typeof steps => {
+    running = step;
+    return onboardsLocally() ? localSteps : steps;
+  };
+  const mailSteps = (step: string): typeof mail => {
+    running = step;
+    return onboardsLocally() ? localMail : mail;
   };
 
   /** The convergence steps; undefined when the user was deleted meanwhile (older runs check between steps). */
   async function converge(): Promise<ConvergeResult | undefined> {
-    if (onboardsLocally()) {
-      running = 'convergeUser';
-      return localSteps.convergeUser(ref());
-    }
+    if (onboardsLocally()) return onboardingSteps('convergeUser').convergeUser(ref());
     await steps.createProfile(ref());
     if (s.deleted) return undefined;
     await steps.assignOrganisations(ref());
@@ -200,15 +201,6 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
     await steps.assignProviderAccounts(ref());
     if (s.deleted) return undefined;
     return { status: 'converged', ...(await steps.applyAccessSettings(ref())) };
-  }
-
-  async function verifyAccess(): Promise<void> {
-    if (!onboardsLocally()) {
-      await steps.verifyAccess(ref());
-      return;
-    }
-    running = 'verifyAccess';
-    await localSteps.verifyAccess(ref());
   }
 
   for (;;) {
@@ -222,7 +214,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
       if (dirty || !plan) {
         dirty = false;
         retryRequested = false;
-        plan = await readPlan();
+        plan = await onboardingSteps('planUser').planUser(ref());
         if (!plan.exists) {
           if (plan.deletedBy) s.requestId = plan.deletedBy;
           s.deleted = true;
@@ -298,10 +290,9 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
             if (await waitForChange(sendAt - Date.now())) continue;
           }
         }
-        await verifyAccess();
+        await onboardingSteps('verifyAccess').verifyAccess(ref());
         if (s.deleted || dirty) continue;
-        const invitation = { ...ref(), round: s.invitationRound, expiresInMs: plan.timings.expiryMs };
-        const sent = onboardsLocally() ? await localMail.sendInvitation(invitation) : await mail.sendInvitation(invitation);
+        const sent = await mailSteps('sendInvitation').sendInvitation({ ...ref(), round: s.invitationRound, expiresInMs: plan.timings.expiryMs });
         // Reminders and expiry run on workflow time (the database's clock is not the workflow's).
         s.invitation = { id: sent.invitationId, round: s.invitationRound, sentAt: Date.now(), reminders: 0, expired: false };
       }
@@ -339,8 +330,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
         inv.expired = true;
       } else if (nextReminder !== undefined && Date.now() >= nextReminder) {
         inv.reminders += 1;
-        const reminder = { ...ref(), invitationId: inv.id, reminder: inv.reminders };
-        await (onboardsLocally() ? localMail.sendReminder(reminder) : mail.sendReminder(reminder));
+        await mailSteps('sendReminder').sendReminder({ ...ref(), invitationId: inv.id, reminder: inv.reminders });
       }
     } catch (err) {
       // A step that cannot complete is surfaced, not hidden: the workflow waits in `failed`

@@ -7,19 +7,11 @@
  * Only what the user workflow's convergence steps write is compared (profile, organisations,
  * licences, provider accounts, access settings): that is what re-running them repairs.
  */
-import type { DesiredLicence, DesiredMembership, DesiredUser } from './desired-user';
+import type { DesiredLicence, DesiredMembership, DesiredProfile, DesiredUser } from './desired-user';
 import { SETTING_KINDS, type SettingKind } from './roles';
 
 export interface DirectoryState {
-  profile: {
-    externalId: string | null;
-    firstName: string | null;
-    lastName: string | null;
-    title: string | null;
-    email: string | null;
-    primaryPhone: string | null;
-    alternatePhones: string[];
-  };
+  profile: DesiredProfile;
   clientKey: string | null;
   caseManager: boolean;
   /** Sorted keys (membershipKey, licenceKey, providerKey): sets compare as sets. */

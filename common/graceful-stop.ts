@@ -1,0 +1,22 @@
+/**
+ * SIGTERM/SIGINT handling shared by the process entry points: the first signal runs `stop`
+ * once (draining requests or activities); a stop that hangs past `limitMs` exits with 1, so an
+ * orchestrator's kill never finds a process stuck half-stopped.
+ */
+import type { Logger } from './logger';
+
+export function onStopSignal(options: { logger: Logger; limitMs: number; message: string; stop: () => Promise<void> }): void {
+  let stopping = false;
+  const handle = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    options.logger.info({ signal }, options.message);
+    setTimeout(() => {
+      options.logger.error({ limitMs: options.limitMs }, 'did not stop in time; exiting');
+      process.exit(1);
+    }, options.limitMs).unref();
+    await options.stop();
+  };
+  process.once('SIGTERM', () => void handle('SIGTERM'));
+  process.once('SIGINT', () => void handle('SIGINT'));
+}
