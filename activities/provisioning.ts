@@ -4,6 +4,7 @@
  * transaction, and audits what it changed. Re-running a step changes nothing, so retries and
  * re-deliveries are safe.
  */
+import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Queryable } from '../common/db';
 import type { DesiredUser } from '../common/domain/desired-user';
@@ -15,7 +16,7 @@ import { currentConfig } from '../common/repositories/tenants';
 import { isUuid } from '../common/db/uuid';
 import type { ActivityDeps } from './deps';
 import { audit } from './step-context';
-import { FAILURE_TYPES, type AccessSettingsResult, type ConvergeResult, type LicenceResult, type StepInput, type UserPlan } from './types';
+import { FAILURE_TYPES, type AccessSettingsResult, type AppliedAccess, type ConvergeResult, type LicenceResult, type StepInput, type UserPlan } from './types';
 
 /**
  * SCIM data + the user's groups + tenant configuration (defaults and mapping rules), and a
@@ -99,9 +100,15 @@ const apply = {
     if (r.changedFields.length || Object.keys(r.settingsAdded).length || Object.keys(r.settingsRemoved).length) {
       await audit(tx, input, 'accessSettings.synced', { fields: r.changedFields, added: r.settingsAdded, removed: r.settingsRemoved });
     }
-    return { roleChanged: r.roleChanged, tagsChanged: r.tagsChanged };
+    return { roleChanged: r.roleChanged, tagsChanged: r.tagsChanged, applied: appliedAccess(desired) };
   },
 };
+
+/** Keys of the applied security role and employee-area tags (a digest: tag names stay out of workflow history). */
+function appliedAccess(desired: DesiredUser): AppliedAccess {
+  const tags = [...desired.settings.employeeArea].sort();
+  return { role: desired.securityRole ?? '', tags: tags.length ? crypto.createHash('sha256').update(JSON.stringify(tags)).digest('hex').slice(0, 16) : '' };
+}
 
 type StepName = keyof typeof apply;
 type Apply<R> = (tx: Queryable, input: Step, read: DesiredState) => Promise<R>;

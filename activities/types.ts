@@ -27,8 +27,20 @@ export interface UserPlan {
 export type LicenceResult = { status: 'assigned'; changed: boolean } | { status: 'waitingForSeat'; orgKey: string };
 
 export interface AccessSettingsResult {
+  /** Whether this run changed the security role / the tags in the directory. */
   roleChanged: boolean;
   tagsChanged: boolean;
+  /**
+   * What is now applied, as short keys ('' for none): the workflow compares them with the last
+   * keys it recorded, so a run repeated after a crash (which finds its own earlier changes and
+   * reports nothing changed) still opens the propagation windows.
+   */
+  applied?: AppliedAccess;
+}
+
+export interface AppliedAccess {
+  role: string;
+  tags: string;
 }
 
 /** All convergence steps done (and which propagation windows they opened), or stopped at a full licence pool. */

@@ -31,7 +31,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { ConvergeResult, UserPlan } from '../activities/types';
+import type { AccessSettingsResult, AppliedAccess, ConvergeResult, UserPlan } from '../activities/types';
 import type { ProvisioningState } from '../common/domain/roles';
 import { SA_STATE } from '../common/temporal/constants';
 import {
@@ -78,6 +78,8 @@ export interface LifecycleState {
   suspended: boolean;
   /** Propagation deadlines (epoch ms) by change kind. */
   windows: { tags?: number; securityRole?: number };
+  /** The role and tags last applied; recorded by runs on the local-activity path only. */
+  applied?: AppliedAccess;
   invitation?: { id: string; round: number; sentAt: number; reminders: number; expired: boolean };
   invitationRound: number;
   accepted: boolean;
@@ -94,6 +96,19 @@ export interface UserLifecycleInput extends UserRef {
 }
 
 const HISTORY_LIMIT = 4_000;
+
+/**
+ * The propagation windows a convergence opens: where it changed the directory (also a drift
+ * repair), or where what is applied differs from what this workflow last recorded (the same
+ * convergence re-run after a crash finds its changes already made).
+ */
+function windowsOpened(access: AccessSettingsResult, known: AppliedAccess | undefined): { tags: boolean; role: boolean } {
+  const now = access.applied;
+  return {
+    tags: access.tagsChanged || (!!now && !!known && now.tags !== known.tags),
+    role: access.roleChanged || (!!now && !!known && now.role !== known.role && now.role !== ''),
+  };
+}
 
 export async function userLifecycle(input: UserLifecycleInput): Promise<{ state: ProvisioningState }> {
   const { tenantId, userId } = input;
@@ -174,7 +189,15 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
   let endHandled = false;
   // Decided once per run, at the first plan: replaying an older history keeps remote steps.
   let localPath: boolean | undefined;
-  const onboardsLocally = (): boolean => (localPath ??= patched(ONBOARD_LOCALLY));
+  const onboardsLocally = (): boolean => {
+    if (localPath === undefined) {
+      localPath = patched(ONBOARD_LOCALLY);
+      // Runs on this path know what they applied from the start (nothing); older runs keep
+      // opening windows by what each step changed.
+      if (localPath) s.applied ??= { role: '', tags: '' };
+    }
+    return localPath;
+  };
   // The step in flight, for `lastError`: a local activity's last failure after a backoff timer
   // arrives as the bare ApplicationFailure, without the ActivityFailure that names it.
   let running = '';
@@ -250,8 +273,10 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
           continue;
         }
         const now = Date.now();
-        if (access.tagsChanged) s.windows.tags = now + plan.timings.tagPropagationMs;
-        if (access.roleChanged) s.windows.securityRole = now + plan.timings.rolePropagationMs;
+        const opened = windowsOpened(access, s.applied);
+        if (opened.tags) s.windows.tags = now + plan.timings.tagPropagationMs;
+        if (opened.role) s.windows.securityRole = now + plan.timings.rolePropagationMs;
+        if (access.applied) s.applied = access.applied;
         s.appliedVersion = plan.version;
       }
 
