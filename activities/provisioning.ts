@@ -7,9 +7,9 @@
 import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Queryable } from '../common/db';
-import type { DesiredUser } from '../common/domain/desired-user';
-import { lifecycleTimings } from '../common/domain/tenant-config';
-import { desiredStateOf, type DesiredState } from '../common/policy/desired-state';
+import type { DesiredUser } from '../domain/desired-user';
+import { lifecycleTimings } from '../domain/tenant-config';
+import { desiredStateOf, type DesiredState } from '../policy/desired-state';
 import * as directory from '../common/repositories/directory';
 import { deletionRequestId } from '../common/repositories/outbox';
 import { currentConfig } from '../common/repositories/tenants';
@@ -21,7 +21,7 @@ import { FAILURE_TYPES, type AccessSettingsResult, type AppliedAccess, type Conv
 /**
  * SCIM data + the user's groups + tenant configuration (defaults and mapping rules), and a
  * re-hire's earlier entitlements where its SCIM data leaves them out; computed in
- * common/policy/desired-state.ts, which policy changes, previews and drift repair share.
+ * policy/desired-state.ts, which policy changes, previews and drift repair share.
  */
 async function readDesired(db: Queryable, input: StepInput): Promise<DesiredState | undefined> {
   const { config } = await currentConfig(db, input.tenantId);

@@ -1,16 +1,16 @@
 /**
  * Drift repair, one page of a tenant's users per activity (workflows/reconcile-tenant.ts):
  * compares what the application directory holds with what the user should have (SCIM data +
- * groups + tenant policy, common/policy/desired-state.ts), and for each user that drifted
+ * groups + tenant policy, policy/desired-state.ts), and for each user that drifted
  * records `drift.detected` and enqueues a `drift` change. The outbox relay signals the user's
  * own workflow, whose normal steps repair the rows and audit what they changed, under the
  * reconcile run's request id.
  */
-import type { FieldChange } from '../common/domain/directory-diff';
-import { diffStates, stateOf } from '../common/domain/directory-diff';
-import type { ProvisioningState } from '../common/domain/roles';
-import { parseDuration } from '../common/duration';
-import { desiredStatesUnder } from '../common/policy/desired-state';
+import type { FieldChange } from '../domain/directory-diff';
+import { diffStates, stateOf } from '../domain/directory-diff';
+import type { ProvisioningState } from '../domain/roles';
+import { parseDuration } from '../domain/duration';
+import { desiredStatesUnder } from '../policy/desired-state';
 import { appendAudit, observedStates, reconcileCandidates } from '../common/repositories/directory';
 import { enqueueUserChanges, usersWithRecentChanges } from '../common/repositories/outbox';
 import { currentConfig } from '../common/repositories/tenants';

@@ -1,6 +1,6 @@
 /** Inputs and results of the activities, as the workflow sees them (ids, flags and numbers only). */
-import type { LifecycleTimings } from '../common/domain/tenant-config';
-import type { ProvisioningState } from '../common/domain/roles';
+import type { LifecycleTimings } from '../domain/tenant-config';
+import type { ProvisioningState } from '../domain/roles';
 
 export interface StepInput {
   tenantId: string;

@@ -1,5 +1,5 @@
 /** Installs the Temporal CLI and the time-skipping test server where missing (used by .ci/run and `npm test`'s setup). */
-import { findOrInstallTemporalCli, findOrInstallTestServer } from '../common/temporal/temporal-cli';
+import { findOrInstallTemporalCli, findOrInstallTestServer } from '../dev/temporal-cli';
 
 const log = (msg: string) => process.stderr.write(`[install-tools] ${msg}\n`);
 try {

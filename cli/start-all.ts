@@ -16,16 +16,16 @@ import path from 'node:path';
 import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { ConfigError, loadConfig } from '../common/config';
 import { openDatabase, type Db } from '../common/db';
-import { DEMO_TENANT_ID, demoTenantConfig } from '../common/domain/demo-tenant';
-import { formatDuration } from '../common/duration';
+import { DEMO_TENANT_ID, demoTenantConfig } from '../dev/demo-tenant';
+import { formatDuration } from '../domain/duration';
 import { createLogger } from '../common/logger';
-import { startSmtpCatcher, type SmtpCatcher } from '../common/mail/smtp-catcher';
+import { startSmtpCatcher, type SmtpCatcher } from '../dev/smtp-catcher';
 import { shutdownTracing } from '../common/tracing';
 import { createTenant, currentConfig, getTenant, saveConfigVersion } from '../common/repositories/tenants';
 import { createToken, listTokens, revokeToken } from '../common/repositories/tokens';
 import { ensureSearchAttributes, lazyClient, targetFromConfig } from '../common/temporal/connection';
-import { startDevServer, type DevServer } from '../common/temporal/dev-server';
-import { findOrInstallTemporalCli } from '../common/temporal/temporal-cli';
+import { startDevServer, type DevServer } from '../dev/temporal-dev-server';
+import { findOrInstallTemporalCli } from '../dev/temporal-cli';
 import { SCIM_BASE_PATH } from '../scim-server/app';
 import { runScimServer } from '../scim-server/run-server';
 import { runWorker } from '../worker/run-worker';
@@ -37,7 +37,7 @@ async function seedDemoTenant(db: Db, overrides: { tagPropagation?: string; role
   if (!(await getTenant(db, DEMO_TENANT_ID))) await createTenant(db, DEMO_TENANT_ID, 'Demo tenant');
   const wanted = demoTenantConfig(overrides);
   const current = await currentConfig(db, DEMO_TENANT_ID);
-  const { parseTenantConfig } = await import('../common/domain/tenant-config');
+  const { parseTenantConfig } = await import('../domain/tenant-config');
   if (current.version === 0 || JSON.stringify(current.config) !== JSON.stringify(parseTenantConfig(wanted))) {
     await saveConfigVersion(db, DEMO_TENANT_ID, wanted, 'npm start');
   }

@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseDuration } from './duration';
+import { parseDuration } from '../domain/duration';
 
 export interface Config {
   /** SCIM server port. Default 8080. */

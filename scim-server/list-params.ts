@@ -4,9 +4,9 @@
  */
 import type { ListQuery } from '../common/repositories/list-query';
 import { MAX_PAGE_SIZE } from './context';
-import { bindFilter } from './filter/evaluate';
-import { type FilterNode, parseFilter } from './filter/parser';
-import { filterToSql, sortToSql, type ResourceKind } from './filter/to-sql';
+import { bindFilter } from '../common/scim-filter/evaluate';
+import { type FilterNode, parseFilter } from '../common/scim-filter/parser';
+import { filterToSql, sortToSql, type ResourceKind } from '../common/repositories/filter-sql';
 import { ScimError } from './scim-error';
 
 export interface ListRequest {
@@ -64,7 +64,7 @@ function decodeCursor(raw: string): Cursor {
 
 /**
  * Whether `filter` is one equality on a unique key, so at most one resource matches: `id eq`,
- * and for Users `userName eq` (unique regardless of case, RFC 7643 §4.1.1; to-sql.ts compares
+ * and for Users `userName eq` (unique regardless of case, RFC 7643 §4.1.1; common/repositories/filter-sql.ts compares
  * lower(user_name), the unique index's expression). Such a list is a direct look-up.
  */
 export function isUniqueKeyEquality(filter: FilterNode, kind: ResourceKind): boolean {

@@ -2,7 +2,7 @@
  * The one layer for identity-provider quirks, applied before scimmy validates anything.
  * Each rule names the IdP behaviour behind it.
  */
-import { ENTERPRISE_USER_URN } from '../common/domain/desired-user';
+import { ENTERPRISE_USER_URN } from '../domain/desired-user';
 import { UserSchema } from './schemas';
 import { ScimError } from './scim-error';
 

@@ -2,7 +2,7 @@
  * Stored rows to SCIM resources (RFC 7643 §3.1 `meta`, ETag versions), and the
  * `attributes` / `excludedAttributes` projection of RFC 7644 §3.4.2.5.
  */
-import { CORE_USER_URN, ENTERPRISE_USER_URN, SCIMFLOW_USER_URN } from '../common/domain/desired-user';
+import { CORE_USER_URN, ENTERPRISE_USER_URN, SCIMFLOW_USER_URN } from '../domain/desired-user';
 import type { ScimUserRow } from '../common/repositories/scim-users';
 import type { GroupMember, ScimGroupRow } from '../common/repositories/scim-groups';
 

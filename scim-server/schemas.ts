@@ -4,8 +4,8 @@
  * SCIM lacks; core Group. Declared once, globally, as scimmy expects.
  */
 import SCIMMY from 'scimmy';
-import { CLIENT_ROLES, PROVISIONING_STATES, SECURITY_ROLES } from '../common/domain/roles';
-import { SCIMFLOW_USER_URN } from '../common/domain/desired-user';
+import { CLIENT_ROLES, PROVISIONING_STATES, SECURITY_ROLES } from '../domain/roles';
+import { SCIMFLOW_USER_URN } from '../domain/desired-user';
 
 const { Attribute, SchemaDefinition } = SCIMMY.Types;
 

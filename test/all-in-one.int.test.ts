@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../common/temporal/dev-server';
+import { freePort } from '../dev/temporal-dev-server';
 import { requireEnv, SCIM_USER } from './harness';
 
 interface Started {

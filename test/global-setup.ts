@@ -7,9 +7,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startDevServer, freePort } from '../common/temporal/dev-server';
-import { findOrInstallTemporalCli } from '../common/temporal/temporal-cli';
-import { startSmtpCatcher } from '../common/mail/smtp-catcher';
+import { startDevServer, freePort } from '../dev/temporal-dev-server';
+import { findOrInstallTemporalCli } from '../dev/temporal-cli';
+import { startSmtpCatcher } from '../dev/smtp-catcher';
 
 export default async function globalSetup(): Promise<void> {
   const log = (msg: string) => process.stderr.write(`[test setup] ${msg}\n`);

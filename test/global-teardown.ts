@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import type { DevServer } from '../common/temporal/dev-server';
-import type { SmtpCatcher } from '../common/mail/smtp-catcher';
+import type { DevServer } from '../dev/temporal-dev-server';
+import type { SmtpCatcher } from '../dev/smtp-catcher';
 
 export default async function globalTeardown(): Promise<void> {
   const services = (globalThis as Record<string, unknown>).__scimflowServices as { devServer: DevServer; smtp: SmtpCatcher; workDir: string } | undefined;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { openDatabase, openMemoryDatabase, type Db } from '../common/db';
-import type { TenantConfigInput } from '../common/domain/tenant-config';
+import type { TenantConfigInput } from '../domain/tenant-config';
 import { createLogger } from '../common/logger';
 import { createTenant, saveConfigVersion } from '../common/repositories/tenants';
 import { createToken } from '../common/repositories/tokens';

@@ -3,7 +3,7 @@
  * outbox relay and the invitation endpoint. Payloads carry ids and versions, never personal data.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { ProvisioningState } from '../common/domain/roles';
+import type { ProvisioningState } from '../domain/roles';
 
 export interface UserRef {
   tenantId: string;

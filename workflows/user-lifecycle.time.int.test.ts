@@ -12,7 +12,7 @@ import { createLogger } from '../common/logger';
 import { createMailer } from '../common/mail/mailer';
 import { createTenant, saveConfigVersion } from '../common/repositories/tenants';
 import { insertUser, updateUser } from '../common/repositories/scim-users';
-import { findOrInstallTestServer } from '../common/temporal/temporal-cli';
+import { findOrInstallTestServer } from '../dev/temporal-cli';
 import { userWorkflowId } from '../common/temporal/constants';
 import { openTestDatabase, requireEnv, SCIM_USER, EXT, testTenantConfig } from '../test/harness';
 import { resourceChangedSignal, retrySignal, statusQuery } from './definitions';

@@ -32,7 +32,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { AccessSettingsResult, AppliedAccess, ConvergeResult, UserPlan } from '../activities/types';
-import type { ProvisioningState } from '../common/domain/roles';
+import type { ProvisioningState } from '../domain/roles';
 import { SA_STATE } from '../common/temporal/constants';
 import {
   invitationAcceptedSignal,

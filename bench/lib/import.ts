@@ -6,7 +6,7 @@
  * the machine meanwhile. Bounded by a timeout: a slow run reports what it reached.
  */
 import type { Db } from '../../common/db';
-import type { CaughtMessage } from '../../common/mail/smtp-catcher';
+import type { CaughtMessage } from '../../dev/smtp-catcher';
 import { outboxStats } from '../../common/repositories/outbox';
 import { percentile } from './load';
 import { cpuCores, loadAverage, machineCpu, sampleProcess, MB, type ProcSample } from './proc';

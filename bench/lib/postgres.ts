@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client } from 'pg';
-import { freePort } from '../../common/temporal/dev-server';
+import { freePort } from '../../dev/temporal-dev-server';
 
 export interface ThrowawayPostgres {
   url: string;

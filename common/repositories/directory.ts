@@ -5,10 +5,10 @@
  */
 import { isUuid } from '../db/uuid';
 import type { Queryable } from '../db';
-import type { DesiredLicence, DesiredMembership, DesiredProfile, DesiredUser } from '../domain/desired-user';
-import { emptySettings, licenceKey, membershipKey, providerKey, type DirectoryState } from '../domain/directory-diff';
-import type { SettingKind } from '../domain/roles';
-import { SETTING_KINDS } from '../domain/roles';
+import type { DesiredLicence, DesiredMembership, DesiredProfile, DesiredUser } from '../../domain/desired-user';
+import { emptySettings, licenceKey, membershipKey, providerKey, type DirectoryState } from '../../domain/directory-diff';
+import type { SettingKind } from '../../domain/roles';
+import { SETTING_KINDS } from '../../domain/roles';
 
 export type AppUserStatus = 'provisioning' | 'invited' | 'active' | 'suspended' | 'terminated';
 

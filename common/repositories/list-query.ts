@@ -4,8 +4,8 @@
  * A page selects its keys first, over the resource table alone (`ORDER BY … LIMIT/OFFSET`; in
  * the default order an index-only scan of `(tenant_id, created_at, id)`), then reads the rows
  * and their joins (a user's provisioning state) for those keys only: OFFSET no longer joins
- * every skipped row. Filters and sort keys are SQL over alias `r` alone (scim-server/filter/
- * to-sql.ts reaches related tables through EXISTS subqueries of their own), so they stay in
+ * every skipped row. Filters and sort keys are SQL over alias `r` alone (filter-sql.ts
+ * reaches related tables through EXISTS subqueries of their own), so they stay in
  * the key subquery.
  *
  * A filter that is one equality on a unique key (`id eq`, User `userName eq`) matches at most

@@ -1,6 +1,6 @@
 /** Tenants and their versioned configuration. Saving a version also materialises its organisations. */
 import type { Queryable } from '../db';
-import { parseTenantConfig, type TenantConfig } from '../domain/tenant-config';
+import { parseTenantConfig, type TenantConfig } from '../../domain/tenant-config';
 
 export interface TenantRow {
   id: string;

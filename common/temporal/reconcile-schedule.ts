@@ -6,8 +6,8 @@
  */
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import type { Queryable } from '../db';
-import type { TenantConfig } from '../domain/tenant-config';
-import { parseDuration } from '../duration';
+import type { TenantConfig } from '../../domain/tenant-config';
+import { parseDuration } from '../../domain/duration';
 import type { Logger } from '../logger';
 import { currentConfig, listTenants } from '../repositories/tenants';
 import { connectClient, type TemporalTarget } from './connection';

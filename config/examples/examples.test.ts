@@ -4,8 +4,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { desiredUser, ENTERPRISE_USER_URN } from '../../common/domain/desired-user';
-import { parseTenantConfigDocument } from '../../common/domain/tenant-config-document';
+import { desiredUser, ENTERPRISE_USER_URN } from '../../domain/desired-user';
+import { parseTenantConfigDocument } from '../../domain/tenant-config-document';
 
 const load = (file: string) => parseTenantConfigDocument(fs.readFileSync(path.join(__dirname, file), 'utf8'));
 const person = (extra: Record<string, unknown> = {}) => ({

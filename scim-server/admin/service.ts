@@ -8,11 +8,11 @@
  */
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../../common/db';
-import { diffStates, stateOf } from '../../common/domain/directory-diff';
-import { TenantConfigError, validateTenantConfig, formatProblem, type ConfigProblem } from '../../common/domain/tenant-config';
+import { diffStates, stateOf } from '../../domain/directory-diff';
+import { TenantConfigError, validateTenantConfig, formatProblem, type ConfigProblem } from '../../domain/tenant-config';
 import type { Logger } from '../../common/logger';
-import { desiredStateOf } from '../../common/policy/desired-state';
-import { previewTenantConfig, previewUser, saveTenantConfig, TenantNotFoundError } from '../../common/policy/tenant-policy';
+import { desiredStateOf } from '../../policy/desired-state';
+import { previewTenantConfig, previewUser, saveTenantConfig, TenantNotFoundError } from '../../policy/tenant-policy';
 import * as views from '../../common/repositories/admin-views';
 import { appendAudit, observedStates } from '../../common/repositories/directory';
 import { changesOfUser } from '../../common/repositories/outbox';

@@ -4,7 +4,7 @@
  * thousands. Member changes are recorded in the outbox as one `membership` change of the
  * group, and one `membership` change per user that joined or left it (every member when the
  * group is renamed or deleted), in the same transaction: the tenant policy's rules may test
- * group names (common/domain/policy.ts), so those users' workflows re-evaluate.
+ * group names (domain/policy.ts), so those users' workflows re-evaluate.
  */
 import crypto from 'node:crypto';
 import type { Queryable } from '../../common/db';
@@ -12,8 +12,8 @@ import { enqueueChange, enqueueUserChanges } from '../../common/repositories/out
 import * as groups from '../../common/repositories/scim-groups';
 import { currentVersions } from '../../common/repositories/scim-users';
 import { checkIndexedLength, type ScimContext } from '../context';
-import type { FilterNode } from '../filter/parser';
-import { parsePatchPath } from '../filter/parser';
+import type { FilterNode } from '../../common/scim-filter/parser';
+import { parsePatchPath } from '../../common/scim-filter/parser';
 import { listResponse, pageOf, pageQuery, type ListRequest } from '../list-params';
 import { parsePatchBody, type PatchOperation } from '../normalise';
 import { checkIfMatch } from '../preconditions';

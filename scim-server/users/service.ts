@@ -4,12 +4,12 @@
  */
 import crypto from 'node:crypto';
 import { UniqueViolationError } from '../../common/db';
-import { CORE_USER_URN, ENTERPRISE_USER_URN, SCIMFLOW_USER_URN } from '../../common/domain/desired-user';
+import { CORE_USER_URN, ENTERPRISE_USER_URN, SCIMFLOW_USER_URN } from '../../domain/desired-user';
 import { enqueueChange } from '../../common/repositories/outbox';
 import * as users from '../../common/repositories/scim-users';
 import { checkIndexedLength, type ScimContext } from '../context';
-import { evaluateFilter } from '../filter/evaluate';
-import { parsePatchPath, type FilterNode } from '../filter/parser';
+import { evaluateFilter } from '../../common/scim-filter/evaluate';
+import { parsePatchPath, type FilterNode } from '../../common/scim-filter/parser';
 import { listResponse, pageOf, pageQuery, type ListRequest } from '../list-params';
 import { normaliseUserBody, normaliseUserPatchValue, parsePatchBody, type PatchOperation } from '../normalise';
 import { etagOf, project, renderUser, type ScimResource } from '../render';

@@ -7,8 +7,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startSmtpCatcher, type SmtpCatcher } from '../../common/mail/smtp-catcher';
-import { freePort, startDevServer, type DevServer } from '../../common/temporal/dev-server';
+import { startSmtpCatcher, type SmtpCatcher } from '../../dev/smtp-catcher';
+import { freePort, startDevServer, type DevServer } from '../../dev/temporal-dev-server';
 import { newUser, requireEnv, startHarness, testTenantConfig, type Harness } from '../harness';
 import { checkLedger } from './ledger';
 import { sleep, startPrivatePostgres } from './support';

@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { freePort } from '../../common/temporal/dev-server';
+import { freePort } from '../../dev/temporal-dev-server';
 import { newUser, requireEnv, SCIM_USER, startHarness, type Harness } from '../harness';
 import { checkLedger } from './ledger';
 import { killHard, sleep, startPrivatePostgres, type PostgresServer } from './support';

@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../../common/temporal/dev-server';
+import { freePort } from '../../dev/temporal-dev-server';
 
 export interface PostgresServer {
   url: string;

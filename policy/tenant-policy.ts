@@ -3,14 +3,14 @@
  * - save a configuration version and tell exactly the users whose desired state it changes;
  * - preview a draft for the whole tenant, or one user, without changing anything.
  */
-import type { Db, Queryable } from '../db';
+import type { Db, Queryable } from '../common/db';
 import { desiredUser, type DesiredUser } from '../domain/desired-user';
 import { diffDesired, diffStates, stateOf, summariseChanges, type ChangeSummary, type DirectoryState, type FieldChange } from '../domain/directory-diff';
 import { parseTenantConfig, type TenantConfig } from '../domain/tenant-config';
-import { appendAudit, observedStates } from '../repositories/directory';
-import { enqueueUserChanges } from '../repositories/outbox';
-import { pageOfUsers, type StoredUser } from '../repositories/scim-users';
-import { currentConfig, lockTenant, saveConfigVersion } from '../repositories/tenants';
+import { appendAudit, observedStates } from '../common/repositories/directory';
+import { enqueueUserChanges } from '../common/repositories/outbox';
+import { pageOfUsers, type StoredUser } from '../common/repositories/scim-users';
+import { currentConfig, lockTenant, saveConfigVersion } from '../common/repositories/tenants';
 import { desiredStatesUnder, desiredStateOf } from './desired-state';
 
 /** Users read per page when a whole tenant is compared. */

@@ -4,12 +4,12 @@
  * configuration (defaults and mapping rules). One place, so the workflow, a policy change,
  * a preview and drift repair never disagree about what a user should have.
  */
-import type { Queryable } from '../db';
+import type { Queryable } from '../common/db';
 import { desiredUser, SCIMFLOW_USER_URN, type DesiredUser } from '../domain/desired-user';
 import type { TenantConfig } from '../domain/tenant-config';
-import { parseDuration } from '../duration';
-import { getScimDoc, rehireSources } from '../repositories/directory';
-import { groupNamesOfUsers } from '../repositories/scim-groups';
+import { parseDuration } from '../domain/duration';
+import { getScimDoc, rehireSources } from '../common/repositories/directory';
+import { groupNamesOfUsers } from '../common/repositories/scim-groups';
 
 type Json = Record<string, unknown>;
 

@@ -1,11 +1,11 @@
 /**
- * The meaning of a SCIM filter (RFC 7644 §3.4.2.2), in two halves shared with to-sql.ts:
+ * The meaning of a SCIM filter (RFC 7644 §3.4.2.2), in two halves shared with common/repositories/filter-sql.ts:
  *
  *  - binding: a parsed FilterNode is checked against the resource schema (scimmy definitions)
  *    and turned into a BoundNode whose attributes are resolved (canonical names, type,
  *    caseExact, where the value lives) and whose values are coerced (dates parsed, "true"
  *    read as a boolean). Every client mistake is a ScimError 400 here, before any SQL runs.
- *  - evaluation: a BoundNode against a SCIM resource JSON. to-sql.ts translates the same
+ *  - evaluation: a BoundNode against a SCIM resource JSON. common/repositories/filter-sql.ts translates the same
  *    BoundNode to SQL; the property test in filter-sql.int.test.ts holds the two to account.
  *
  * Semantics, identical in SQL and here:
@@ -20,8 +20,8 @@
  *    rendered); booleans compare only with eq/ne; values of the wrong JSON type never match;
  *  - `attr[filter]`: one element satisfies the whole inner filter.
  */
-import { GroupSchema, SCIMMY, UserSchema, declareSchemas } from '../schemas';
-import { ScimError } from '../scim-error';
+import { GroupSchema, SCIMMY, UserSchema, declareSchemas } from '../../scim-server/schemas';
+import { ScimError } from '../../scim-server/scim-error';
 import { type AttrPath, type FilterNode, formatAttrPath } from './parser';
 
 export type ResourceKind = 'User' | 'Group';
@@ -192,7 +192,7 @@ const DATE_RE = '([0-9]{4})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])';
 const TIME_RE = '([01][0-9]|2[0-3]):([0-5][0-9])(:([0-5][0-9])(\\.([0-9]{1,6}))?)?';
 /**
  * The date-times we read from stored JSON: RFC 3339 / xsd:dateTime, optionally without a zone
- * (then UTC) or time. to-sql.ts uses these very patterns (POSIX-compatible) before casting,
+ * (then UTC) or time. common/repositories/filter-sql.ts uses these very patterns (POSIX-compatible) before casting,
  * so that a value either parses identically on both sides or is ignored on both.
  */
 export const STORED_LOCAL_DATETIME_RE = `^${DATE_RE}(T${TIME_RE})?$`;

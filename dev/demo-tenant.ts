@@ -3,7 +3,7 @@
  * the domain brief, with a default client and role so a user pushed with core SCIM
  * attributes only onboards all the way to `invited`.
  */
-import type { TenantConfigInput } from './tenant-config';
+import type { TenantConfigInput } from '../domain/tenant-config';
 
 export const DEMO_TENANT_ID = 'demo';
 

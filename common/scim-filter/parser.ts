@@ -17,7 +17,7 @@
  * The parser is schema-agnostic: whether an attribute exists is decided later, by the
  * binder in evaluate.ts.
  */
-import { ScimError } from '../scim-error';
+import { ScimError } from '../../scim-server/scim-error';
 
 export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'lt' | 'ge' | 'le';
 

@@ -1,12 +1,12 @@
 /**
  * A tenant's configuration: its organisations, catalogues (provider types, security roles,
  * employee types, areas, BI groups, teams, notification kinds), defaults, mapping rules
- * (common/domain/policy.ts), propagation windows, invitation schedule and drift repair.
+ * (domain/policy.ts), propagation windows, invitation schedule and drift repair.
  * Validated once when loaded; every problem is listed with its path. docs/tenant-policy.md
  * is the reference.
  */
 import { z } from 'zod';
-import { parseDuration } from '../duration';
+import { parseDuration } from './duration';
 import { clientRoleSchema, ruleSchema, securityRoleSchema, type Rule } from './policy';
 import { SECURITY_ROLES } from './roles';
 
@@ -68,7 +68,7 @@ const baseSchema = z
     notifications: z
       .object({ email: z.array(catalogueValue).default([]), system: z.array(catalogueValue).default([]), toastr: z.array(catalogueValue).default([]) })
       .prefault({}),
-    /** Mapping rules from IdP attributes and groups to application fields (common/domain/policy.ts). */
+    /** Mapping rules from IdP attributes and groups to application fields (domain/policy.ts). */
     rules: z.array(ruleSchema).default([]),
     propagation: z
       .object({

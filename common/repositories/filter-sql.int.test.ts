@@ -3,11 +3,11 @@
  * against hand-written expectations and, by property, against evaluateFilter.
  */
 import fc from 'fast-check';
-import { type Db, openMemoryDatabase } from '../../common/db';
-import { ScimError } from '../scim-error';
-import { evaluateFilter } from './evaluate';
-import { parseFilter } from './parser';
-import { type ResourceKind, filterToSql, sortToSql } from './to-sql';
+import { type Db, openMemoryDatabase } from '../db';
+import { ScimError } from '../../scim-server/scim-error';
+import { evaluateFilter } from '../scim-filter/evaluate';
+import { parseFilter } from '../scim-filter/parser';
+import { type ResourceKind, filterToSql, sortToSql } from './filter-sql';
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const ENT = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';

@@ -12,8 +12,8 @@
  *
  * The semantics are those of evaluate.ts (see its header); this module only translates.
  */
-import { ScimError } from '../scim-error';
-import { type FilterNode, parseAttrPath } from './parser';
+import { ScimError } from '../../scim-server/scim-error';
+import { type FilterNode, parseAttrPath } from '../scim-filter/parser';
 import {
   type BoundNode,
   type BoundOp,
@@ -27,9 +27,9 @@ import {
   STORED_ZONED_DATETIME_RE,
   bindFilter,
   resolveAttribute,
-} from './evaluate';
+} from '../scim-filter/evaluate';
 
-export type { ResourceKind } from './evaluate';
+export type { ResourceKind } from '../scim-filter/evaluate';
 
 interface ColumnSpec {
   sql: string;
@@ -79,7 +79,7 @@ const RELATIONS: Record<RelationName, RelationSpec> = {
 };
 // Every sub-attribute the binder lets through has a column.
 for (const [name, subs] of Object.entries(RELATION_SUB_ATTRIBUTES)) {
-  for (const sub of subs) if (!RELATIONS[name as RelationName].columns[sub]) throw new Error(`to-sql: no column for ${name}.${sub}`);
+  for (const sub of subs) if (!RELATIONS[name as RelationName].columns[sub]) throw new Error(`filter-sql: no column for ${name}.${sub}`);
 }
 
 /** `pr` on JSON (RFC 7644 §3.4.2.2): some scalar inside that is not null and not "". */
@@ -128,7 +128,7 @@ class SqlBuilder {
     const { target } = node;
     const storage = target.storage;
     if (ctx.kind === 'row') {
-      if (storage.kind !== 'relation' || storage.sub === undefined) throw new Error(`to-sql: ${target.name} inside a related row`);
+      if (storage.kind !== 'relation' || storage.sub === undefined) throw new Error(`filter-sql: ${target.name} inside a related row`);
       return this.columnPredicate(RELATIONS[storage.relation].columns[storage.sub], target, node);
     }
     if (ctx.kind === 'element' || storage.kind === 'doc') {
@@ -244,7 +244,7 @@ class SqlBuilder {
       // userName/displayName eq becomes lower(col) = lower($n): the lower() indexes apply.
       pred = this.stringPredicate(c, target.caseExact, op, value.value);
     } else {
-      throw new Error(`to-sql: ${value.type} value for ${col.type} column ${c}`);
+      throw new Error(`filter-sql: ${value.type} value for ${col.type} column ${c}`);
     }
     return col.nullable ? `(${c} IS NOT NULL AND ${pred})` : pred;
   }
@@ -252,7 +252,7 @@ class SqlBuilder {
   private emailPredicate(target: Target, node: Extract<BoundNode, { type: 'present' | 'compare' }>): string {
     const each = (cond: string) => `EXISTS (SELECT 1 FROM unnest(r.email_values) AS ev(v) WHERE ${cond})`;
     if (node.type === 'present') return each(`ev.v <> ''`);
-    if (node.value.type !== 'string') throw new Error('to-sql: emails.value is a string');
+    if (node.value.type !== 'string') throw new Error('filter-sql: emails.value is a string');
     // email_values holds lower-cased values, so `@>` with lower($n) is the GIN-indexed eq.
     if (node.op === 'eq') return `r.email_values @> ARRAY[lower(${this.param(node.value.value, 'text')})]::text[]`;
     return each(this.stringPredicate('ev.v', target.caseExact, node.op, node.value.value));
@@ -260,7 +260,7 @@ class SqlBuilder {
 }
 
 function sqlOp(op: BoundOp): string {
-  if (op === 'co' || op === 'sw' || op === 'ew') throw new Error(`to-sql: ${op} is not an ordering`);
+  if (op === 'co' || op === 'sw' || op === 'ew') throw new Error(`filter-sql: ${op} is not an ordering`);
   return SQL_OP[op];
 }
 

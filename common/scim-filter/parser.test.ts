@@ -1,4 +1,4 @@
-import { ScimError } from '../scim-error';
+import { ScimError } from '../../scim-server/scim-error';
 import { type FilterNode, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseAttrPath, parseFilter, parsePatchPath } from './parser';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';

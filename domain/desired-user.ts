@@ -4,7 +4,7 @@
  * exercise it directly.
  *
  * Precedence, field by field (docs/tenant-policy.md): an explicit value in the scimflow
- * extension wins; otherwise the tenant's mapping rules (common/domain/policy.ts); otherwise
+ * extension wins; otherwise the tenant's mapping rules (domain/policy.ts); otherwise
  * the tenant defaults. A value is explicit when present and not empty (an empty list or
  * string counts as absent; a boolean, even false, is explicit).
  */

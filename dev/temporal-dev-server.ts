@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { SEARCH_ATTRIBUTES } from './constants';
+import { SEARCH_ATTRIBUTES } from '../common/temporal/constants';
 
 export interface DevServerOptions {
   cliPath: string;
