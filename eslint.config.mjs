@@ -2,7 +2,36 @@
 // or is non-deterministic, so determinism is enforced by the linter, not by review.
 import tseslint from 'typescript-eslint';
 
-const NODE_BUILTINS = ['assert', 'buffer', 'child_process', 'cluster', 'crypto', 'dgram', 'dns', 'events', 'fs', 'fs/promises', 'http', 'http2', 'https', 'net', 'os', 'path', 'perf_hooks', 'process', 'readline', 'stream', 'timers', 'tls', 'url', 'util', 'v8', 'vm', 'worker_threads', 'zlib'];
+const NODE_BUILTINS = [
+  'assert',
+  'buffer',
+  'child_process',
+  'cluster',
+  'crypto',
+  'dgram',
+  'dns',
+  'events',
+  'fs',
+  'fs/promises',
+  'http',
+  'http2',
+  'https',
+  'net',
+  'os',
+  'path',
+  'perf_hooks',
+  'process',
+  'readline',
+  'stream',
+  'timers',
+  'tls',
+  'url',
+  'util',
+  'v8',
+  'vm',
+  'worker_threads',
+  'zlib',
+];
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', 'data/**', 'coverage/**', 'bench/results/**', 'test/histories/**', '**/*.js', '**/*.mjs'] },
@@ -22,14 +51,23 @@ export default tseslint.config(
         {
           paths: [
             ...NODE_BUILTINS.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
-            ...['pg', '@electric-sql/pglite', 'nodemailer', 'express', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'].map((name) => ({
-              name,
-              message: 'Workflow code does no I/O: call an activity instead.',
-            })),
+            ...['pg', '@electric-sql/pglite', 'nodemailer', 'express', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'].map(
+              (name) => ({
+                name,
+                message: 'Workflow code does no I/O: call an activity instead.',
+              }),
+            ),
           ],
           patterns: [
-            { group: ['**/common/db', '**/common/db/*', '**/common/repositories/*', '**/common/mail/*', '**/common/config'], message: 'Workflow code does no I/O: call an activity instead.' },
-            { group: ['**/activities', '**/activities/*'], allowTypeImports: true, message: 'Import activities as types only and call them through proxyActivities.' },
+            {
+              group: ['**/common/db', '**/common/db/*', '**/common/repositories/*', '**/common/mail/*', '**/common/config'],
+              message: 'Workflow code does no I/O: call an activity instead.',
+            },
+            {
+              group: ['**/activities', '**/activities/*'],
+              allowTypeImports: true,
+              message: 'Import activities as types only and call them through proxyActivities.',
+            },
           ],
         },
       ],

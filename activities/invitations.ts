@@ -29,15 +29,26 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger }
     const user = await directory.getAppUser(db, input.tenantId, input.userId);
     if (!user?.email) throw ApplicationFailure.nonRetryable('user has no email address', FAILURE_TYPES.invalidData);
     const { config } = await currentConfig(db, input.tenantId);
-    const first = (await db.query<{ first_name: string | null }>('SELECT first_name FROM app_users WHERE tenant_id = $1 AND user_id = $2', [input.tenantId, input.userId])).rows[0];
+    const first = (
+      await db.query<{ first_name: string | null }>('SELECT first_name FROM app_users WHERE tenant_id = $1 AND user_id = $2', [input.tenantId, input.userId])
+    ).rows[0];
     const inv = (await db.query<{ expires_at: Date }>('SELECT expires_at FROM invitations WHERE id = $1', [invitationId])).rows[0];
     const token = await invitations.invitationToken(db, invitationId);
-    const data = { applicationName: config.invitation.applicationName, firstName: first?.first_name ?? null, link: `${publicUrl}/invitations/${token}`, expiresAt: new Date(inv.expires_at), reminder, message: config.invitation.message ?? null };
+    const data = {
+      applicationName: config.invitation.applicationName,
+      firstName: first?.first_name ?? null,
+      link: `${publicUrl}/invitations/${token}`,
+      expiresAt: new Date(inv.expires_at),
+      reminder,
+      message: config.invitation.message ?? null,
+    };
     const body = renderInvitation(data);
     const decision = await db.withTransaction((tx) => invitations.claimDelivery(tx, key, input.tenantId, input.userId, kind));
     if (decision !== 'send') {
       if (decision === 'uncertain') {
-        await db.withTransaction((tx) => audit(tx, input, 'mail.uncertain', { kind, invitationId, note: 'an earlier attempt stopped mid-send; not resent (at most once)' }));
+        await db.withTransaction((tx) =>
+          audit(tx, input, 'mail.uncertain', { kind, invitationId, note: 'an earlier attempt stopped mid-send; not resent (at most once)' }),
+        );
       }
       return;
     }

@@ -8,7 +8,8 @@ export function lifecycleActivities({ db }: ActivityDeps) {
   return {
     async markActive(input: StepInput & { invitationId: string }): Promise<void> {
       await db.withTransaction(async (tx) => {
-        if (await directory.setStatus(tx, input.tenantId, input.userId, 'active', true)) await audit(tx, input, 'user.activated', { invitationId: input.invitationId });
+        if (await directory.setStatus(tx, input.tenantId, input.userId, 'active', true))
+          await audit(tx, input, 'user.activated', { invitationId: input.invitationId });
       });
     },
 
@@ -25,7 +26,8 @@ export function lifecycleActivities({ db }: ActivityDeps) {
       await db.withTransaction(async (tx) => {
         if (!(await directory.getAppUser(tx, input.tenantId, input.userId))) return;
         const status = input.accepted ? 'active' : input.invited ? 'invited' : 'provisioning';
-        if (await directory.setStatus(tx, input.tenantId, input.userId, status, input.accepted || input.invited)) await audit(tx, input, 'user.reactivated', { status });
+        if (await directory.setStatus(tx, input.tenantId, input.userId, status, input.accepted || input.invited))
+          await audit(tx, input, 'user.reactivated', { status });
       });
     },
 
@@ -41,7 +43,8 @@ export function lifecycleActivities({ db }: ActivityDeps) {
           return;
         }
         const released = await directory.releaseEntitlements(tx, input.tenantId, input.userId);
-        if (await directory.setStatus(tx, input.tenantId, input.userId, 'terminated', false)) await audit(tx, input, 'user.terminated', { reason: input.reason, ...released });
+        if (await directory.setStatus(tx, input.tenantId, input.userId, 'terminated', false))
+          await audit(tx, input, 'user.terminated', { reason: input.reason, ...released });
       });
     },
 

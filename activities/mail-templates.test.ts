@@ -1,9 +1,15 @@
 import { renderInvitation } from './mail-templates';
 
-const data = { applicationName: 'Harbor CRM', firstName: 'Pat', link: 'http://localhost/invitations/abc', expiresAt: new Date('2030-01-01T00:00:00Z'), reminder: null };
+const data = {
+  applicationName: 'Harbor CRM',
+  firstName: 'Pat',
+  link: 'http://localhost/invitations/abc',
+  expiresAt: new Date('2030-01-01T00:00:00Z'),
+  reminder: null,
+};
 
 describe('invitation mail', () => {
-  test("when the tenant configures a message, then it appears in both parts with its placeholders filled and HTML escaped", () => {
+  test('when the tenant configures a message, then it appears in both parts with its placeholders filled and HTML escaped', () => {
     const mail = renderInvitation({ ...data, message: 'Welcome to {{applicationName}}, {{firstName}} <3' });
     expect(mail.text).toContain('Welcome to Harbor CRM, Pat <3');
     expect(mail.html).toContain('Welcome to Harbor CRM, Pat &#60;3');

@@ -119,7 +119,13 @@ async function named<T>(step: StepName, run: () => Promise<T>): Promise<T> {
     return await run();
   } catch (err) {
     const e = err as Error;
-    if (err instanceof ApplicationFailure) throw ApplicationFailure.create({ message: `${step}: ${e.message}`, type: err.type ?? undefined, nonRetryable: err.nonRetryable ?? undefined, details: err.details ?? undefined });
+    if (err instanceof ApplicationFailure)
+      throw ApplicationFailure.create({
+        message: `${step}: ${e.message}`,
+        type: err.type ?? undefined,
+        nonRetryable: err.nonRetryable ?? undefined,
+        details: err.details ?? undefined,
+      });
     throw ApplicationFailure.create({ message: `${step}: ${e.message}`, type: e.name, cause: e });
   }
 }
@@ -143,7 +149,15 @@ export function provisioningActivities({ db }: ActivityDeps) {
         return { exists: false, active: false, version: 0, missing: [], startAt: null, endAt: null, timings, deletedBy };
       }
       const { desired, version } = read;
-      return { exists: true, active: desired.active, version, missing: desired.missing, startAt: epoch(desired.startDate), endAt: epoch(desired.endDate), timings };
+      return {
+        exists: true,
+        active: desired.active,
+        version,
+        missing: desired.missing,
+        startAt: epoch(desired.startDate),
+        endAt: epoch(desired.endDate),
+        timings,
+      };
     },
 
     /**
@@ -185,7 +199,10 @@ export function provisioningActivities({ db }: ActivityDeps) {
         if (user.clientKey !== desired.clientKey) problems.push('client not applied');
       }
       const licences = (
-        await db.query<{ org_key: string }>('SELECT org_key FROM app_licences WHERE tenant_id = $1 AND user_id = $2 AND released_at IS NULL', [input.tenantId, input.userId])
+        await db.query<{ org_key: string }>('SELECT org_key FROM app_licences WHERE tenant_id = $1 AND user_id = $2 AND released_at IS NULL', [
+          input.tenantId,
+          input.userId,
+        ])
       ).rows.map((r) => r.org_key);
       for (const l of desired.licences) if (!licences.includes(l.orgKey)) problems.push(`licence for ${l.orgKey} missing`);
       if (problems.length > 0) throw ApplicationFailure.retryable(`access not effective: ${problems.join('; ')}`, FAILURE_TYPES.accessNotEffective);

@@ -65,10 +65,19 @@ export function reconcileActivities({ db }: ActivityDeps) {
       const rows = await reconcileCandidates(db, tenantId, input.after, limit);
       const next = rows.length === limit ? rows[rows.length - 1].id : null;
       const settled = rows.filter((r) => r.state !== null && SETTLED.includes(r.state as ProvisioningState));
-      const inFlight = await usersWithRecentChanges(db, tenantId, settled.map((r) => r.id), settleMs);
+      const inFlight = await usersWithRecentChanges(
+        db,
+        tenantId,
+        settled.map((r) => r.id),
+        settleMs,
+      );
       const candidates = settled.filter((r) => !inFlight.has(r.id));
       const [desired] = await desiredStatesUnder(db, tenantId, candidates, [config]);
-      const observed = await observedStates(db, tenantId, candidates.map((r) => r.id));
+      const observed = await observedStates(
+        db,
+        tenantId,
+        candidates.map((r) => r.id),
+      );
       const drifted: { id: string; version: number; changes: FieldChange[] }[] = [];
       for (const r of candidates) {
         const want = desired.get(r.id)?.desired;
@@ -81,7 +90,10 @@ export function reconcileActivities({ db }: ActivityDeps) {
       if (drifted.length > 0) {
         await db.withTransaction(async (tx) => {
           for (const d of drifted) {
-            await audit(tx, { tenantId, userId: d.id, requestId: input.requestId }, 'drift.detected', { fields: d.changes.map((c) => c.field), changes: auditable(d.changes) });
+            await audit(tx, { tenantId, userId: d.id, requestId: input.requestId }, 'drift.detected', {
+              fields: d.changes.map((c) => c.field),
+              changes: auditable(d.changes),
+            });
           }
           await enqueueUserChanges(tx, tenantId, 'drift', input.requestId, drifted);
         });
@@ -91,7 +103,14 @@ export function reconcileActivities({ db }: ActivityDeps) {
 
     /** One audit entry per run, with its totals (tenant-level: no user). */
     async recordReconcileRun(input: { tenantId: string; requestId: string; totals: ReconcileTotals }): Promise<void> {
-      await appendAudit(db, { tenantId: input.tenantId, userId: null, action: 'reconcile.completed', detail: { ...input.totals }, requestId: input.requestId, ...stepOrigin() });
+      await appendAudit(db, {
+        tenantId: input.tenantId,
+        userId: null,
+        action: 'reconcile.completed',
+        detail: { ...input.totals },
+        requestId: input.requestId,
+        ...stepOrigin(),
+      });
     },
   };
 }

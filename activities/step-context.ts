@@ -44,7 +44,10 @@ async function observeLifecycle(tx: Queryable, input: StepInput, action: string,
         metrics.invitationsSent.inc({ tenant });
         if (detail.round !== 1) return; // a resend after expiry is not time-to-invitation
         const row = (
-          await tx.query<{ s: number | null }>('SELECT EXTRACT(EPOCH FROM now() - created_at)::float8 AS s FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid', [tenant, input.userId])
+          await tx.query<{ s: number | null }>(
+            'SELECT EXTRACT(EPOCH FROM now() - created_at)::float8 AS s FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid',
+            [tenant, input.userId],
+          )
         ).rows[0];
         if (row?.s !== null && row?.s !== undefined) metrics.timeToInvitation.observe({ tenant }, Math.max(0, row.s));
         return;
@@ -76,7 +79,13 @@ async function observeLifecycle(tx: Queryable, input: StepInput, action: string,
 }
 
 /** `input.step` names the step when it is not the activity itself (several steps in one activity). */
-export async function audit(tx: Queryable, input: StepInput & { step?: string }, action: string, detail: Record<string, unknown> = {}, metrics: AppMetrics = appMetrics()): Promise<void> {
+export async function audit(
+  tx: Queryable,
+  input: StepInput & { step?: string },
+  action: string,
+  detail: Record<string, unknown> = {},
+  metrics: AppMetrics = appMetrics(),
+): Promise<void> {
   const origin = stepOrigin();
   if (input.step) origin.step = input.step;
   await appendAudit(tx, { tenantId: input.tenantId, userId: input.userId, action, detail, requestId: input.requestId, ...origin });

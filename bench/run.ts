@@ -50,7 +50,11 @@ import { serviceLayerCost } from './lib/js-cost';
 const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 const int = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
-const list = (name: string, def: string) => (process.env[name] ?? def).split(',').map((s) => s.trim()).filter(Boolean);
+const list = (name: string, def: string) =>
+  (process.env[name] ?? def)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 
 const cfg = {
   durationSeconds: int('BENCH_DURATION', 10),
@@ -117,7 +121,12 @@ async function drainOutbox(db: Queryable, timeoutMs: number): Promise<{ pendingB
     now = await outboxStats(db);
   }
   const seconds = (Date.now() - start) / 1000;
-  return { pendingBefore: before.pending, seconds: round(seconds, 1), pendingAfter: now.pending, rowsPerSecond: seconds > 0 ? round((before.pending - now.pending) / seconds, 0) : 0 };
+  return {
+    pendingBefore: before.pending,
+    seconds: round(seconds, 1),
+    pendingAfter: now.pending,
+    rowsPerSecond: seconds > 0 ? round((before.pending - now.pending) / seconds, 0) : 0,
+  };
 }
 
 interface ScenarioContext {
@@ -149,7 +158,11 @@ function scenarioRequests(name: string, ctx: ScenarioContext): (() => LoadReques
     case 'put':
       return () => {
         const k = randomN();
-        return { method: 'PUT', path: `/Users/${ctx.ids[k - 1]}`, body: JSON.stringify(entraUserBody(seededUserName(k), k, `Title ${ctx.runTag} ${++counter}`)) };
+        return {
+          method: 'PUT',
+          path: `/Users/${ctx.ids[k - 1]}`,
+          body: JSON.stringify(entraUserBody(seededUserName(k), k, `Title ${ctx.runTag} ${++counter}`)),
+        };
       };
     case 'patchAttr':
       return () => ({
@@ -164,7 +177,11 @@ function scenarioRequests(name: string, ctx: ScenarioContext): (() => LoadReques
         const i = counter++;
         const member = ctx.ids[i % cfg.groupChurnPool];
         const op = Math.floor(i / cfg.groupChurnPool) % 2 === 0 ? 'Remove' : 'Add';
-        return { method: 'PATCH', path: `/Groups/${ctx.groupId}`, body: JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op, path: 'members', value: [{ value: member }] }] }) };
+        return {
+          method: 'PATCH',
+          path: `/Groups/${ctx.groupId}`,
+          body: JSON.stringify({ schemas: [PATCH_OP], Operations: [{ op, path: 'members', value: [{ value: member }] }] }),
+        };
       };
     default:
       return undefined;
@@ -187,17 +204,33 @@ interface ScenarioResult extends LoadResult {
   outboxAfterRun?: { pendingBefore: number; seconds: number; pendingAfter: number; rowsPerSecond: number };
 }
 
-async function runScenarios(scale: number, ctx: ScenarioContext, pids: { server: number; postgres?: number; temporal: number }, dbKind: string): Promise<ScenarioResult[]> {
+async function runScenarios(
+  scale: number,
+  ctx: ScenarioContext,
+  pids: { server: number; postgres?: number; temporal: number },
+  dbKind: string,
+): Promise<ScenarioResult[]> {
   const out: ScenarioResult[] = [];
   for (const name of cfg.scenarios) {
     const next = scenarioRequests(name, ctx);
     if (!next) throw new Error(`unknown scenario ${name}`);
-    if (cfg.warmupSeconds > 0) await runLoad({ name, baseUrl: ctx.baseUrl, token: ctx.token, connections: cfg.connections, durationSeconds: cfg.warmupSeconds, next });
+    if (cfg.warmupSeconds > 0)
+      await runLoad({ name, baseUrl: ctx.baseUrl, token: ctx.token, connections: cfg.connections, durationSeconds: cfg.warmupSeconds, next });
     if (WRITES.has(name)) await drainOutbox(ctx.db, 120_000);
     const usersInTenant = (await ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM scim_users WHERE tenant_id = $1', [BENCH_TENANT])).rows[0].n;
-    const before = { s: sampleProcess(pids.server), p: pids.postgres ? sampleProcess(pids.postgres, true) : undefined, t: sampleProcess(pids.temporal), b: sampleProcess(process.pid) };
+    const before = {
+      s: sampleProcess(pids.server),
+      p: pids.postgres ? sampleProcess(pids.postgres, true) : undefined,
+      t: sampleProcess(pids.temporal),
+      b: sampleProcess(process.pid),
+    };
     const r = await runLoad({ name, baseUrl: ctx.baseUrl, token: ctx.token, connections: cfg.connections, durationSeconds: cfg.durationSeconds, next });
-    const after = { s: sampleProcess(pids.server), p: pids.postgres ? sampleProcess(pids.postgres, true) : undefined, t: sampleProcess(pids.temporal), b: sampleProcess(process.pid) };
+    const after = {
+      s: sampleProcess(pids.server),
+      p: pids.postgres ? sampleProcess(pids.postgres, true) : undefined,
+      t: sampleProcess(pids.temporal),
+      b: sampleProcess(process.pid),
+    };
     const result: ScenarioResult = {
       ...r,
       scale,
@@ -266,24 +299,46 @@ async function statementStats(db: Db, users: number) {
   return {
     statementsPerUser: round(calls / k, 1),
     executionMsPerUser: round(total / k, 2),
-    top: rows.slice(0, 15).map((r) => ({ query: r.query.slice(0, 160), callsPerUser: round(r.calls / k, 2), meanMs: round(r.mean_ms, 3), shareOfTime: round(r.total_ms / Math.max(total, 1e-9), 3) })),
+    top: rows.slice(0, 15).map((r) => ({
+      query: r.query.slice(0, 160),
+      callsPerUser: round(r.calls / k, 2),
+      meanMs: round(r.mean_ms, 3),
+      shareOfTime: round(r.total_ms / Math.max(total, 1e-9), 3),
+    })),
   };
 }
 
 async function costModel(db: Db, tenantId: string, users: number) {
-  const tables = ['scim_users', 'provisioning_states', 'outbox', 'app_users', 'app_memberships', 'app_licences', 'app_provider_accounts', 'app_user_settings', 'invitations', 'mail_deliveries', 'audit_log', 'scim_group_members', 'scim_groups'];
+  const tables = [
+    'scim_users',
+    'provisioning_states',
+    'outbox',
+    'app_users',
+    'app_memberships',
+    'app_licences',
+    'app_provider_accounts',
+    'app_user_settings',
+    'invitations',
+    'mail_deliveries',
+    'audit_log',
+    'scim_group_members',
+    'scim_groups',
+  ];
   const rowsPerUser: Record<string, number> = {};
   const bytesPerRow: Record<string, number> = {};
   const totalMB: Record<string, number> = {};
   for (const t of tables) {
     const n = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t} WHERE tenant_id = $1`, [tenantId])).rows[0].n;
     rowsPerUser[t] = round(n / Math.max(1, users), 2);
-    const all = (await db.query<{ n: number; bytes: number }>(`SELECT (SELECT count(*) FROM ${t})::int AS n, pg_total_relation_size('${t}')::float8 AS bytes`)).rows[0];
+    const all = (await db.query<{ n: number; bytes: number }>(`SELECT (SELECT count(*) FROM ${t})::int AS n, pg_total_relation_size('${t}')::float8 AS bytes`))
+      .rows[0];
     bytesPerRow[t] = all.n > 0 ? Math.round(all.bytes / all.n) : 0;
     totalMB[t] = round(all.bytes / MB, 1);
   }
   const auditActions = (
-    await db.query<{ action: string; n: number }>(`SELECT action, count(*)::int AS n FROM audit_log WHERE tenant_id = $1 GROUP BY action ORDER BY action`, [tenantId])
+    await db.query<{ action: string; n: number }>(`SELECT action, count(*)::int AS n FROM audit_log WHERE tenant_id = $1 GROUP BY action ORDER BY action`, [
+      tenantId,
+    ])
   ).rows.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r.action]: round(r.n / Math.max(1, users), 2) }), {});
   const dbSizeMB = round((await db.query<{ b: number }>('SELECT pg_database_size(current_database())::float8 AS b')).rows[0].b / MB, 1);
   return { rowsPerUser, bytesPerRow, tableTotalMB: totalMB, auditEntriesPerUserByAction: auditActions, databaseSizeMB: dbSizeMB };
@@ -378,7 +433,8 @@ async function main(): Promise<void> {
       (results.seeding as unknown[]).push({ scale, seconds: round((Date.now() - s0) / 1000, 1) });
       const ids = await seededIds(db, BENCH_TENANT);
       const ctx: ScenarioContext = { baseUrl, token, db, ids, groupId, runTag: `${scale}-${Date.now().toString(36)}` };
-      if (cfg.phases.includes('scim')) scim.push(...(await runScenarios(scale, ctx, { server: server.pid, postgres: pgPid, temporal: temporal.process.pid as number }, 'pg')));
+      if (cfg.phases.includes('scim'))
+        scim.push(...(await runScenarios(scale, ctx, { server: server.pid, postgres: pgPid, temporal: temporal.process.pid as number }, 'pg')));
       if (scale === cfg.scales[cfg.scales.length - 1] && cfg.phases.includes('explain')) {
         log('EXPLAIN ANALYZE of the hot statements');
         await db.exec('ANALYZE');
@@ -412,7 +468,14 @@ async function main(): Promise<void> {
     await server.db.query('VACUUM ANALYZE');
     const seedSeconds = round((Date.now() - s0) / 1000, 1);
     const ids = await seededIds(server.db, BENCH_TENANT);
-    const ctx: ScenarioContext = { baseUrl: `${server.ready.url as string}/scim/v2`, token, db: server.db, ids, groupId, runTag: `emb-${Date.now().toString(36)}` };
+    const ctx: ScenarioContext = {
+      baseUrl: `${server.ready.url as string}/scim/v2`,
+      token,
+      db: server.db,
+      ids,
+      groupId,
+      runTag: `emb-${Date.now().toString(36)}`,
+    };
     const saved = cfg.scenarios;
     cfg.scenarios = ['filter', 'getById', 'post', 'patchAttr'].filter((s) => saved.includes(s));
     const embedded = await runScenarios(10_000, ctx, { server: server.pid, temporal: temporal.process.pid as number }, 'pglite');
@@ -424,7 +487,9 @@ async function main(): Promise<void> {
   // --- 4. import and onboarding ----------------------------------------------------------------
   if (cfg.phases.includes('import')) {
     // Changes left undelivered by the API runs above must not reach the import's worker.
-    const skipped = await db.query(`UPDATE outbox SET delivered_at = now(), last_error = 'bench: not relayed' WHERE delivered_at IS NULL AND tenant_id = $1`, [BENCH_TENANT]);
+    const skipped = await db.query(`UPDATE outbox SET delivered_at = now(), last_error = 'bench: not relayed' WHERE delivered_at IS NULL AND tenant_id = $1`, [
+      BENCH_TENANT,
+    ]);
     if (skipped.rowCount) log(`marked ${skipped.rowCount} undelivered outbox rows of the API runs as delivered`);
     // A fresh dev server: the API runs above left thousands of workflows on an unpolled queue.
     await temporal.stop();
@@ -480,7 +545,9 @@ async function main(): Promise<void> {
     });
     results.import = imp;
     if (statements) results.importStatements = await statementStats(db, imp.accepted);
-    log(`import: accepted ${imp.accepted} in ${imp.acceptSeconds} s (${imp.acceptedPerSecond}/s); onboarded ${imp.onboarded} in ${imp.onboardSeconds ?? 'n/a'} s`);
+    log(
+      `import: accepted ${imp.accepted} in ${imp.acceptSeconds} s (${imp.acceptedPerSecond}/s); onboarded ${imp.onboarded} in ${imp.onboardSeconds ?? 'n/a'} s`,
+    );
 
     // --- 5. the worker with the users waiting --------------------------------------------------
     log(`letting the worker settle for ${cfg.settleSeconds} s`);
@@ -494,7 +561,9 @@ async function main(): Promise<void> {
     const heapAfterGc = await worker.memory(true);
     await new Promise((r) => setTimeout(r, 2_000));
     const afterGc = sampleProcess(worker.pid);
-    const waiting = (await db.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 GROUP BY state`, [tenantId])).rows;
+    const waiting = (
+      await db.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 GROUP BY state`, [tenantId])
+    ).rows;
     results.worker = {
       startSeconds: workerStartSeconds,
       tuning: worker.ready.tuning,
@@ -512,12 +581,17 @@ async function main(): Promise<void> {
       temporalDevServer: { rssMB: round(tb.rssBytes / MB, 1), peakRssMB: round(tb.hwmBytes / MB, 1), idleCpuCores: round(cpuCores(ta, tb), 3) },
       cpuSecondsDuringImport: imp.cpuSeconds.worker,
     };
-    log(`worker with ${imp.invited} users waiting: RSS ${round(b.rssBytes / MB, 1)} MB (peak ${round(b.hwmBytes / MB, 1)} MB), CPU ${round(cpuCores(a, b), 3)} cores`);
+    log(
+      `worker with ${imp.invited} users waiting: RSS ${round(b.rssBytes / MB, 1)} MB (peak ${round(b.hwmBytes / MB, 1)} MB), CPU ${round(cpuCores(a, b), 3)} cores`,
+    );
 
     // --- cost model ------------------------------------------------------------------------
     const client = await connectClient({ address: temporal.address, namespace: 'default' });
     const sample = (
-      await db.query<{ id: string }>(`SELECT user_id::text AS id FROM provisioning_states WHERE tenant_id = $1 AND state = 'invited' ORDER BY random() LIMIT 5`, [tenantId])
+      await db.query<{ id: string }>(
+        `SELECT user_id::text AS id FROM provisioning_states WHERE tenant_id = $1 AND state = 'invited' ORDER BY random() LIMIT 5`,
+        [tenantId],
+      )
     ).rows.map((r) => r.id);
     results.costModel = { ...(await costModel(db, tenantId, imp.accepted)), temporal: await historyStats(client, tenantId, sample) };
     await client.connection.close();

@@ -25,7 +25,11 @@ async function main(): Promise<void> {
   const embedded = process.env.BENCH_DB_MODE === 'embedded';
   const db: Db = embedded
     ? await openDatabase({ dataDir: env('BENCH_DATA_DIR') })
-    : await openDatabase({ databaseUrl: env('BENCH_DATABASE_URL'), dataDir: '.', poolSize: process.env.BENCH_SERVER_POOL ? Number(process.env.BENCH_SERVER_POOL) : undefined });
+    : await openDatabase({
+        databaseUrl: env('BENCH_DATABASE_URL'),
+        dataDir: '.',
+        poolSize: process.env.BENCH_SERVER_POOL ? Number(process.env.BENCH_SERVER_POOL) : undefined,
+      });
   // As `npm run scim-server` with PAYLOAD_KEYS set: the relay's payloads are encrypted (unless BENCH_PAYLOAD_KEYS is empty).
   const keys = resolvePayloadKeys({ payloadKeys: process.env.BENCH_PAYLOAD_KEYS || undefined, dataDir: '.', allInOne: false });
   const client = lazyClient({ address: env('BENCH_TEMPORAL_ADDRESS'), namespace: 'default', payloadCodecs: payloadCodecsOf(keys) });

@@ -29,10 +29,20 @@ async function main(): Promise<void> {
   const keys = resolvePayloadKeys({ payloadKeys: process.env.BENCH_PAYLOAD_KEYS || undefined, dataDir: '.', allInOne: false });
   const target: TemporalTarget = { address: env('BENCH_TEMPORAL_ADDRESS'), namespace: 'default', payloadCodecs: payloadCodecsOf(keys) };
   const metrics = appMetrics();
-  const common = { taskQueue: env('BENCH_TASK_QUEUE'), db, smtpUrl: env('BENCH_SMTP_URL'), publicUrl: env('BENCH_PUBLIC_URL'), mailFrom: 'scimflow-bench@example.org', logger, metrics };
+  const common = {
+    taskQueue: env('BENCH_TASK_QUEUE'),
+    db,
+    smtpUrl: env('BENCH_SMTP_URL'),
+    publicUrl: env('BENCH_PUBLIC_URL'),
+    mailFrom: 'scimflow-bench@example.org',
+    logger,
+    metrics,
+  };
   // As worker/main.ts: the workflows bundled in a child process first (BENCH_WORKER_PREBUNDLE=0: in this one).
   const workflowBundlePath = process.env.BENCH_WORKER_PREBUNDLE === '0' ? undefined : await buildWorkflowBundleInChild();
-  const tuning = process.env.BENCH_WORKER_TUNING ? (JSON.parse(process.env.BENCH_WORKER_TUNING) as { maxCachedWorkflows?: number; maxConcurrentActivities?: number }) : undefined;
+  const tuning = process.env.BENCH_WORKER_TUNING
+    ? (JSON.parse(process.env.BENCH_WORKER_TUNING) as { maxCachedWorkflows?: number; maxConcurrentActivities?: number })
+    : undefined;
   const worker = await runWorker({ target, ...common, workflowBundlePath, tuning });
   process.on('message', (raw) => {
     const m = raw as { type: string };
@@ -40,8 +50,7 @@ async function main(): Promise<void> {
       // Started with --expose-gc (bench/lib/child.ts): a full collection first tells live memory from garbage not yet collected.
       if ((m as { gc?: boolean }).gc) (globalThis as { gc?: () => void }).gc?.();
       process.send?.({ type: 'mem', memory: process.memoryUsage() });
-    }
-    else if (m.type === 'stop') {
+    } else if (m.type === 'stop') {
       void (async () => {
         await worker.shutdown().catch(() => undefined);
         await db.close().catch(() => undefined);
@@ -49,7 +58,11 @@ async function main(): Promise<void> {
       })();
     }
   });
-  process.send?.({ type: 'ready', tuning: { ...(tuning ?? { defaults: 'worker/create-worker.ts' }), prebundled: !!workflowBundlePath }, payloadEncryption: keys.source !== 'none' });
+  process.send?.({
+    type: 'ready',
+    tuning: { ...(tuning ?? { defaults: 'worker/create-worker.ts' }), prebundled: !!workflowBundlePath },
+    payloadEncryption: keys.source !== 'none',
+  });
   await worker.done;
 }
 

@@ -157,7 +157,7 @@ async function main(): Promise<void> {
     say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     process.stdout.write(`SCIM_BASE_URL=${config.publicUrl}${SCIM_BASE_PATH}\n`);
     process.stdout.write(`SCIM_TOKEN=${token}\n`);
-    process.stdout.write(`TEMPORAL_UI_URL=${devServer?.uiUrl ?? 'http://localhost:8233 (your Temporal cluster\'s UI)'}\n`);
+    process.stdout.write(`TEMPORAL_UI_URL=${devServer?.uiUrl ?? "http://localhost:8233 (your Temporal cluster's UI)"}\n`);
   } catch (err) {
     if (err instanceof ConfigError) say(err.message);
     else say(`failed to start: ${(err as Error).stack ?? err}`);

@@ -24,7 +24,13 @@ const USAGE = `usage:
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
-    options: { tenant: { type: 'string' }, name: { type: 'string' }, admin: { type: 'boolean' }, role: { type: 'string' }, 'create-tenant': { type: 'boolean' } },
+    options: {
+      tenant: { type: 'string' },
+      name: { type: 'string' },
+      admin: { type: 'boolean' },
+      role: { type: 'string' },
+      'create-tenant': { type: 'boolean' },
+    },
   });
   const [command, arg] = positionals;
   if (!command) {
@@ -46,7 +52,9 @@ async function main(): Promise<number> {
         if (values.admin) {
           process.stdout.write(`TOKEN_ID=${id}\nADMIN_TOKEN=${token}\nADMIN_BASE_URL=${config.publicUrl}/admin/v1\n`);
           const role = values.role?.trim();
-          process.stderr.write(`${role ? `Role "${role}"` : 'No --role'}: ${role === ADMIN_WRITE_ROLE ? 'may change users and configuration' : `read-only (only "${ADMIN_WRITE_ROLE}" may change users and configuration)`}.\n`);
+          process.stderr.write(
+            `${role ? `Role "${role}"` : 'No --role'}: ${role === ADMIN_WRITE_ROLE ? 'may change users and configuration' : `read-only (only "${ADMIN_WRITE_ROLE}" may change users and configuration)`}.\n`,
+          );
         } else {
           process.stdout.write(`TOKEN_ID=${id}\nSCIM_TOKEN=${token}\nSCIM_BASE_URL=${config.publicUrl}/scim/v2\n`);
         }

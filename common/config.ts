@@ -148,7 +148,8 @@ export function loadConfig(env: Env = process.env): Config {
     .map((o) => o.trim().replace(/\/+$/, ''))
     .filter(Boolean);
   for (const origin of codecCorsOrigins) {
-    if (!/^https?:\/\/[^/\s]+$/.test(origin)) problems.push(`CODEC_CORS_ORIGINS entry "${origin}" must be an origin such as http://localhost:8233 (scheme://host[:port], no path)`);
+    if (!/^https?:\/\/[^/\s]+$/.test(origin))
+      problems.push(`CODEC_CORS_ORIGINS entry "${origin}" must be an origin such as http://localhost:8233 (scheme://host[:port], no path)`);
   }
   const codecAuth = str('CODEC_AUTH');
   if (codecAuth !== undefined && !['token', 'loopback', 'none'].includes(codecAuth)) problems.push(`CODEC_AUTH="${codecAuth}" must be token, loopback or none`);
@@ -192,7 +193,8 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent`);
   }
   const bundle = config.worker.workflowBundlePath;
-  if (bundle !== undefined && !fs.existsSync(bundle)) problems.push(`WORKFLOW_BUNDLE_PATH="${bundle}" does not exist; build it with \`npm run build:workflows\``);
+  if (bundle !== undefined && !fs.existsSync(bundle))
+    problems.push(`WORKFLOW_BUNDLE_PATH="${bundle}" does not exist; build it with \`npm run build:workflows\``);
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -43,7 +43,16 @@ test('when a path is labelled, then only known SCIM resource names are used', ()
 });
 
 test('when a readiness check hangs, then it fails after the time limit and the others still report', async () => {
-  const r = await runReadinessChecks({ ok: async () => undefined, hangs: () => new Promise(() => undefined), broken: async () => { throw new Error('nope'); } }, 50);
+  const r = await runReadinessChecks(
+    {
+      ok: async () => undefined,
+      hangs: () => new Promise(() => undefined),
+      broken: async () => {
+        throw new Error('nope');
+      },
+    },
+    50,
+  );
   expect(r).toEqual({ ready: false, checks: { ok: 'ok', hangs: 'no answer within 50 ms', broken: 'nope' } });
 });
 

@@ -22,7 +22,26 @@ import type { Queryable } from './db';
 import { outboxStats } from './repositories/outbox';
 
 /** Latency buckets for the lifecycle histograms: one second to 30 days. */
-const LIFECYCLE_BUCKETS = [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 2 * 3600, 6 * 3600, 12 * 3600, 86_400, 2 * 86_400, 7 * 86_400, 14 * 86_400, 30 * 86_400];
+const LIFECYCLE_BUCKETS = [
+  1,
+  5,
+  15,
+  30,
+  60,
+  120,
+  300,
+  600,
+  1800,
+  3600,
+  2 * 3600,
+  6 * 3600,
+  12 * 3600,
+  86_400,
+  2 * 86_400,
+  7 * 86_400,
+  14 * 86_400,
+  30 * 86_400,
+];
 
 export interface AppMetrics {
   registry: Registry;
@@ -60,7 +79,12 @@ export function createMetrics(): AppMetrics {
   const registers = [registry];
   return {
     registry,
-    scimRequests: new Counter({ name: 'scimflow_scim_requests_total', help: 'SCIM requests served, by method, resource type and HTTP status.', labelNames: ['method', 'resource', 'status'], registers }),
+    scimRequests: new Counter({
+      name: 'scimflow_scim_requests_total',
+      help: 'SCIM requests served, by method, resource type and HTTP status.',
+      labelNames: ['method', 'resource', 'status'],
+      registers,
+    }),
     scimRequestDuration: new Histogram({
       name: 'scimflow_scim_request_duration_seconds',
       help: 'Time to answer a SCIM request, by method and resource type.',
@@ -68,10 +92,27 @@ export function createMetrics(): AppMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     }),
-    outboxDelivered: new Counter({ name: 'scimflow_outbox_delivered_total', help: 'Outbox changes handed to Temporal (signal or signal-with-start).', registers }),
-    outboxDeliveryFailures: new Counter({ name: 'scimflow_outbox_delivery_failures_total', help: 'Outbox delivery attempts that failed and will be retried.', registers }),
-    outboxRelayHealthy: new Gauge({ name: 'scimflow_outbox_relay_healthy', help: '1 when the last outbox delivery attempt reached Temporal, else 0.', registers }),
-    activityRuns: new Counter({ name: 'scimflow_activity_runs_total', help: 'Activity executions finished on this worker, by activity and outcome (completed, failed).', labelNames: ['activity', 'outcome'], registers }),
+    outboxDelivered: new Counter({
+      name: 'scimflow_outbox_delivered_total',
+      help: 'Outbox changes handed to Temporal (signal or signal-with-start).',
+      registers,
+    }),
+    outboxDeliveryFailures: new Counter({
+      name: 'scimflow_outbox_delivery_failures_total',
+      help: 'Outbox delivery attempts that failed and will be retried.',
+      registers,
+    }),
+    outboxRelayHealthy: new Gauge({
+      name: 'scimflow_outbox_relay_healthy',
+      help: '1 when the last outbox delivery attempt reached Temporal, else 0.',
+      registers,
+    }),
+    activityRuns: new Counter({
+      name: 'scimflow_activity_runs_total',
+      help: 'Activity executions finished on this worker, by activity and outcome (completed, failed).',
+      labelNames: ['activity', 'outcome'],
+      registers,
+    }),
     activityDuration: new Histogram({
       name: 'scimflow_activity_duration_seconds',
       help: 'Activity execution time on this worker, by activity.',
@@ -79,9 +120,24 @@ export function createMetrics(): AppMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     }),
-    invitationsSent: new Counter({ name: 'scimflow_invitations_sent_total', help: 'Invitation rounds sent (first mail of a round), by tenant.', labelNames: ['tenant'], registers }),
-    invitationsAccepted: new Counter({ name: 'scimflow_invitations_accepted_total', help: 'Invitations accepted and applied by the workflow (user activated), by tenant.', labelNames: ['tenant'], registers }),
-    invitationsExpired: new Counter({ name: 'scimflow_invitations_expired_total', help: 'Invitations that expired unaccepted, by tenant.', labelNames: ['tenant'], registers }),
+    invitationsSent: new Counter({
+      name: 'scimflow_invitations_sent_total',
+      help: 'Invitation rounds sent (first mail of a round), by tenant.',
+      labelNames: ['tenant'],
+      registers,
+    }),
+    invitationsAccepted: new Counter({
+      name: 'scimflow_invitations_accepted_total',
+      help: 'Invitations accepted and applied by the workflow (user activated), by tenant.',
+      labelNames: ['tenant'],
+      registers,
+    }),
+    invitationsExpired: new Counter({
+      name: 'scimflow_invitations_expired_total',
+      help: 'Invitations that expired unaccepted, by tenant.',
+      labelNames: ['tenant'],
+      registers,
+    }),
     timeToInvitation: new Histogram({
       name: 'scimflow_time_to_invitation_seconds',
       help: 'Seconds from the SCIM create of a user to its first invitation mail (includes waits for data, seats, propagation and the HR start date), by tenant.',
@@ -128,8 +184,12 @@ export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, optio
       try {
         const [outbox, workflows, invitations] = await Promise.all([
           outboxStats(source.db),
-          source.db.query<{ tenant_id: string; state: string; n: number }>('SELECT tenant_id, state, count(*)::int AS n FROM provisioning_states GROUP BY tenant_id, state'),
-          source.db.query<{ tenant_id: string; status: string; n: number }>('SELECT tenant_id, status, count(*)::int AS n FROM invitations GROUP BY tenant_id, status'),
+          source.db.query<{ tenant_id: string; state: string; n: number }>(
+            'SELECT tenant_id, state, count(*)::int AS n FROM provisioning_states GROUP BY tenant_id, state',
+          ),
+          source.db.query<{ tenant_id: string; status: string; n: number }>(
+            'SELECT tenant_id, status, count(*)::int AS n FROM invitations GROUP BY tenant_id, status',
+          ),
         ]);
         return { ok: true, outbox, workflows: workflows.rows, invitations: invitations.rows };
       } catch {
@@ -198,7 +258,10 @@ export function scimResourceOf(path: string): string {
 }
 
 /** Runs readiness checks with a time limit each; `ready` only when all pass. */
-export async function runReadinessChecks(checks: Record<string, () => Promise<void>>, timeoutMs = 3_000): Promise<{ ready: boolean; checks: Record<string, string> }> {
+export async function runReadinessChecks(
+  checks: Record<string, () => Promise<void>>,
+  timeoutMs = 3_000,
+): Promise<{ ready: boolean; checks: Record<string, string> }> {
   const results: Record<string, string> = {};
   let ready = true;
   await Promise.all(

@@ -46,8 +46,10 @@ function setup(serviceName: string): Tracing | undefined {
 /** Client interceptors for the Temporal client (outbox relay), or undefined when tracing is off. */
 export function clientTracingInterceptors(serviceName = 'scimflow'): ClientInterceptors | undefined {
   if (!setup(serviceName)) return undefined;
+  // Loaded only when tracing is on.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { OpenTelemetryWorkflowClientInterceptor } = require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
+  const otel = require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
+  const { OpenTelemetryWorkflowClientInterceptor } = otel;
   return { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
 }
 
@@ -55,14 +57,18 @@ export function clientTracingInterceptors(serviceName = 'scimflow'): ClientInter
 export const OTEL_WORKFLOW_INTERCEPTORS_MODULE = require.resolve('@temporalio/interceptors-opentelemetry/lib/workflow-interceptors');
 
 /** Worker interceptors and the span-export sink, or undefined when tracing is off. */
-export function workerTracing(serviceName = 'scimflow-worker'): { interceptors: Required<Pick<WorkerInterceptors, 'activity' | 'workflowModules'>>; sinks: InjectedSinks<never> } | undefined {
+export function workerTracing(
+  serviceName = 'scimflow-worker',
+): { interceptors: Required<Pick<WorkerInterceptors, 'activity' | 'workflowModules'>>; sinks: InjectedSinks<never> } | undefined {
   const t = setup(serviceName);
   if (!t) return undefined;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const otel = require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry');
   return {
     interceptors: {
-      activity: [(ctx) => ({ inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx), outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx) })],
+      activity: [
+        (ctx) => ({ inbound: new otel.OpenTelemetryActivityInboundInterceptor(ctx), outbound: new otel.OpenTelemetryActivityOutboundInterceptor(ctx) }),
+      ],
       workflowModules: [OTEL_WORKFLOW_INTERCEPTORS_MODULE],
     },
     sinks: { exporter: otel.makeWorkflowExporter(t.spanProcessor, t.resource) } as unknown as InjectedSinks<never>,

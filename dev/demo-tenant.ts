@@ -10,7 +10,15 @@ export const DEMO_TENANT_ID = 'demo';
 export function demoTenantConfig(overrides: { tagPropagation?: string; rolePropagation?: string } = {}): TenantConfigInput {
   return {
     organisations: [
-      { key: 'north', name: 'North Office', kind: 'client', licenceLevel: 'Professional', mobileLicence: 'Mobile Standard', services: ['app', 'mobile'], seatLimit: 500 },
+      {
+        key: 'north',
+        name: 'North Office',
+        kind: 'client',
+        licenceLevel: 'Professional',
+        mobileLicence: 'Mobile Standard',
+        services: ['app', 'mobile'],
+        seatLimit: 500,
+      },
       { key: 'south', name: 'South Office', kind: 'client', licenceLevel: 'Professional', services: ['app'], seatLimit: 200 },
       { key: 'east-clinic', name: 'East Clinic', kind: 'location', services: [] },
       { key: 'main-campus', name: 'Main Campus', kind: 'facility', services: [] },
@@ -20,7 +28,13 @@ export function demoTenantConfig(overrides: { tagPropagation?: string; rolePropa
     providerTypes: ['RN', 'LPN', 'SW', 'Chaplain', 'Aide', 'Administrator'],
     employeeTypes: ['Admissions', 'Business Development', 'Clinical', 'Intake', 'Management', 'Other'],
     propagation: { tags: overrides.tagPropagation ?? '10m', securityRole: overrides.rolePropagation ?? '1h' },
-    invitation: { applicationName: 'CareConnect', subject: 'Your {{applicationName}} account is ready', reminders: ['3d', '7d'], expiresAfter: '14d', startLeadTime: '1d' },
+    invitation: {
+      applicationName: 'CareConnect',
+      subject: 'Your {{applicationName}} account is ready',
+      reminders: ['3d', '7d'],
+      expiresAfter: '14d',
+      startLeadTime: '1d',
+    },
     endDateAction: 'suspend',
     seatRecheckInterval: '5m',
   };

@@ -31,7 +31,10 @@ export interface DevServer {
 
 /** Thrown when the dev server exits or does not answer in time; the log file has the reason. */
 export class DevServerStartError extends Error {
-  constructor(message: string, readonly logFile?: string) {
+  constructor(
+    message: string,
+    readonly logFile?: string,
+  ) {
     super(logFile ? `${message} (see ${logFile})` : message);
     this.name = 'DevServerStartError';
   }

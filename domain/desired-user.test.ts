@@ -12,7 +12,11 @@ const config = parseTenantConfig({
   providerTypes: ['RN', 'SW'],
 });
 
-const core = { userName: 'jane@example.org', name: { givenName: 'Jane', familyName: 'Doe' }, emails: [{ value: 'Jane@Example.org', type: 'work', primary: true }] };
+const core = {
+  userName: 'jane@example.org',
+  name: { givenName: 'Jane', familyName: 'Doe' },
+  emails: [{ value: 'Jane@Example.org', type: 'work', primary: true }],
+};
 
 describe('desiredUser', () => {
   test('when only core attributes are sent, then the tenant defaults give a client, a role and its licence', () => {
@@ -57,7 +61,11 @@ describe('desiredUser', () => {
 
   test('when data is missing or wrong, then every reason is listed for awaitingData', () => {
     const d = desiredUser(
-      { userName: 'no-at-sign', name: {}, [SCIMFLOW_USER_URN]: { client: 'Atlantis', mobileAppUser: true, securityRole: 'Boss', providerAccounts: [{ type: 'Wizard' }] } },
+      {
+        userName: 'no-at-sign',
+        name: {},
+        [SCIMFLOW_USER_URN]: { client: 'Atlantis', mobileAppUser: true, securityRole: 'Boss', providerAccounts: [{ type: 'Wizard' }] },
+      },
       config,
     );
     expect(d.missing).toEqual(

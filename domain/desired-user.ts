@@ -64,7 +64,9 @@ type Json = Record<string, unknown>;
 
 const asString = (v: unknown): string | null => (typeof v === 'string' && v.trim() !== '' ? v.trim() : null);
 const asStrings = (v: unknown): string[] =>
-  Array.isArray(v) ? [...new Set(v.map((x) => (typeof x === 'object' && x ? asString((x as Json).value) : asString(x))).filter((x): x is string => x !== null))] : [];
+  Array.isArray(v)
+    ? [...new Set(v.map((x) => (typeof x === 'object' && x ? asString((x as Json).value) : asString(x))).filter((x): x is string => x !== null))]
+    : [];
 /** An explicit boolean (Entra sends "True"/"False"); undefined when absent. */
 const explicitBool = (v: unknown): boolean | undefined =>
   typeof v === 'boolean' ? v : typeof v === 'string' && ['true', 'false'].includes(v.trim().toLowerCase()) ? v.trim().toLowerCase() === 'true' : undefined;
@@ -132,7 +134,12 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
   const clientRef =
     asString(ext.client) ?? primaryOfList(ownEntries) ?? rules.client ?? primaryOfList(rules.organisations as unknown as Json[]) ?? cfg.defaults.client ?? null;
   if (clientRef) {
-    const role = [entryFor(ownEntries, clientRef)?.role, ext.clientRole, entryFor(rules.organisations as unknown as Json[], clientRef)?.role, rules.clientRole].find(isRole);
+    const role = [
+      entryFor(ownEntries, clientRef)?.role,
+      ext.clientRole,
+      entryFor(rules.organisations as unknown as Json[], clientRef)?.role,
+      rules.clientRole,
+    ].find(isRole);
     addMembership(clientRef, 'primary', roleOf(role), 'client');
   } else if (cfg.organisations.length > 0) {
     missing.push('client: no client given and the tenant has no default client');

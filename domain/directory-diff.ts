@@ -25,7 +25,8 @@ export interface DirectoryState {
   settings: Record<SettingKind, string[]>;
 }
 
-export const membershipKey = (m: Pick<DesiredMembership, 'orgKey' | 'kind'> & { role: string | null }) => `${m.orgKey} [${m.kind}${m.role ? `, ${m.role}` : ''}]`;
+export const membershipKey = (m: Pick<DesiredMembership, 'orgKey' | 'kind'> & { role: string | null }) =>
+  `${m.orgKey} [${m.kind}${m.role ? `, ${m.role}` : ''}]`;
 export const licenceKey = (l: Pick<DesiredLicence, 'orgKey' | 'licenceLevel'> & { mobileLicence: string | null }) =>
   `${l.orgKey}: ${l.licenceLevel}${l.mobileLicence ? ` + ${l.mobileLicence}` : ''}`;
 export const providerKey = (p: { providerType: string; orgKey: string }) => `${p.providerType} @ ${p.orgKey}`;

@@ -2,7 +2,11 @@ import { desiredUser, ENTERPRISE_USER_URN, SCIMFLOW_USER_URN } from './desired-u
 import { attributeValues, evaluatePolicy, matches, type Condition, type Rule } from './policy';
 import { parseTenantConfig, validateTenantConfig, type TenantConfigInput } from './tenant-config';
 
-const core = { userName: 'jane@example.org', name: { givenName: 'Jane', familyName: 'Doe' }, emails: [{ value: 'jane@example.org', type: 'work', primary: true }] };
+const core = {
+  userName: 'jane@example.org',
+  name: { givenName: 'Jane', familyName: 'Doe' },
+  emails: [{ value: 'jane@example.org', type: 'work', primary: true }],
+};
 const nurse = {
   ...core,
   title: 'RN',
@@ -98,8 +102,20 @@ describe('rule conditions', () => {
 
 describe('rule merge', () => {
   const rules = config([
-    { name: 'admins', when: { group: 'Office Admins' }, set: { securityRole: 'Super User', employeeAreas: ['Care Coordinator'], organisations: [{ value: 'south', role: 'Client Admin' }] } },
-    { name: 'nurses', when: { group: 'Nurses' }, set: { securityRole: 'VOB Worker', employeeAreas: ['Assigned Agent', 'care coordinator'], organisations: [{ value: 'south', role: 'Client Staff' }, { value: 'east' }] } },
+    {
+      name: 'admins',
+      when: { group: 'Office Admins' },
+      set: { securityRole: 'Super User', employeeAreas: ['Care Coordinator'], organisations: [{ value: 'south', role: 'Client Admin' }] },
+    },
+    {
+      name: 'nurses',
+      when: { group: 'Nurses' },
+      set: {
+        securityRole: 'VOB Worker',
+        employeeAreas: ['Assigned Agent', 'care coordinator'],
+        organisations: [{ value: 'south', role: 'Client Staff' }, { value: 'east' }],
+      },
+    },
     { name: 'never', when: { group: 'Nobody' }, set: { securityRole: 'Analytics Only' } },
   ]).rules as Rule[];
 
@@ -147,7 +163,14 @@ describe('precedence: explicit extension values, then rules, then tenant default
   test('when a rule matches and the extension says nothing, then the rule decides over the defaults', () => {
     const d = desiredUser(core, cfg, ['Nurses']);
     expect(d.missing).toEqual([]);
-    expect(d).toMatchObject({ securityRole: 'VOB Worker', employeeType: 'Clinical', clientKey: 'south', caseManager: true, allowGridExport: true, matchedRules: ['nurses'] });
+    expect(d).toMatchObject({
+      securityRole: 'VOB Worker',
+      employeeType: 'Clinical',
+      clientKey: 'south',
+      caseManager: true,
+      allowGridExport: true,
+      matchedRules: ['nurses'],
+    });
     expect(d.memberships).toEqual([
       { orgKey: 'south', kind: 'primary', role: 'Client Admin' },
       { orgKey: 'east', kind: 'extra', role: null },
@@ -190,6 +213,9 @@ describe('precedence: explicit extension values, then rules, then tenant default
   test('when a tenant keeps a catalogue, then an explicit value outside it is missing data', () => {
     const strict = config([], { employeeAreas: ['Care Coordinator'], securityRoles: ['VOB Worker', 'Analytics Only'] });
     const d = desiredUser({ ...core, [SCIMFLOW_USER_URN]: { employeeAreas: ['Care coordinator'], securityRole: 'Super User' } }, strict);
-    expect(d.missing).toEqual([expect.stringContaining('"Super User" is not a security role of this tenant'), expect.stringContaining('"Care coordinator" is not one of')]);
+    expect(d.missing).toEqual([
+      expect.stringContaining('"Super User" is not a security role of this tenant'),
+      expect.stringContaining('"Care coordinator" is not one of'),
+    ]);
   });
 });

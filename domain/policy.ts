@@ -12,11 +12,7 @@ import { z } from 'zod';
 import { CLIENT_ROLES, SECURITY_ROLES, type ClientRole, type SecurityRole } from './roles';
 
 export const CORE_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const KNOWN_URNS = [
-  CORE_URN,
-  'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User',
-  'urn:ietf:params:scim:schemas:extension:scimflow:2.0:User',
-];
+const KNOWN_URNS = [CORE_URN, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:User'];
 
 // ---------------------------------------------------------------------------------------------
 // Conditions
@@ -59,29 +55,30 @@ const CONDITION_KEYS = 'group, groupMatches, attribute (with equals, in, matches
 /** Validates one condition, reporting each problem at its path; returns it typed, or undefined when invalid. */
 function parseCondition(value: unknown, ctx: z.RefinementCtx, path: (string | number)[]): Condition | undefined {
   const issue = (message: string, at: (string | number)[] = path) => ctx.addIssue({ code: 'custom', message, path: at });
-  if (!isObject(value)) return issue(`a condition must be an object with one of: ${CONDITION_KEYS}`), undefined;
+  if (!isObject(value)) return (issue(`a condition must be an object with one of: ${CONDITION_KEYS}`), undefined);
   const keys = Object.keys(value);
   if ('all' in value || 'any' in value) {
     const key = 'all' in value ? 'all' : 'any';
-    if (keys.length !== 1) return issue(`"${key}" stands alone; found also ${keys.filter((k) => k !== key).join(', ')}`), undefined;
+    if (keys.length !== 1) return (issue(`"${key}" stands alone; found also ${keys.filter((k) => k !== key).join(', ')}`), undefined);
     const list = value[key];
-    if (!Array.isArray(list) || list.length === 0) return issue(`"${key}" must be a non-empty list of conditions`, [...path, key]), undefined;
+    if (!Array.isArray(list) || list.length === 0) return (issue(`"${key}" must be a non-empty list of conditions`, [...path, key]), undefined);
     const parsed = list.map((c, i) => parseCondition(c, ctx, [...path, key, i]));
     return parsed.every((c) => c !== undefined) ? ({ [key]: parsed } as Condition) : undefined;
   }
   if ('not' in value) {
-    if (keys.length !== 1) return issue(`"not" stands alone; found also ${keys.filter((k) => k !== 'not').join(', ')}`), undefined;
+    if (keys.length !== 1) return (issue(`"not" stands alone; found also ${keys.filter((k) => k !== 'not').join(', ')}`), undefined);
     const inner = parseCondition(value.not, ctx, [...path, 'not']);
     return inner ? { not: inner } : undefined;
   }
   if ('group' in value || 'groupMatches' in value) {
     const key = 'group' in value ? 'group' : 'groupMatches';
-    if (keys.length !== 1) return issue(`"${key}" stands alone; found also ${keys.filter((k) => k !== key).join(', ')}`), undefined;
+    if (keys.length !== 1) return (issue(`"${key}" stands alone; found also ${keys.filter((k) => k !== key).join(', ')}`), undefined);
     const v = value[key];
-    if (typeof v !== 'string' || v.trim() === '') return issue(`"${key}" must be a non-empty string (a group displayName${key === 'groupMatches' ? ' pattern' : ''})`, [...path, key]), undefined;
+    if (typeof v !== 'string' || v.trim() === '')
+      return (issue(`"${key}" must be a non-empty string (a group displayName${key === 'groupMatches' ? ' pattern' : ''})`, [...path, key]), undefined);
     if (key === 'groupMatches') {
       const re = compileRegex(v);
-      if (typeof re === 'string') return issue(re, [...path, key]), undefined;
+      if (typeof re === 'string') return (issue(re, [...path, key]), undefined);
       return { groupMatches: v };
     }
     return { group: v.trim() };
@@ -90,10 +87,10 @@ function parseCondition(value: unknown, ctx: z.RefinementCtx, path: (string | nu
     const attribute = value.attribute;
     let ok = true;
     if (typeof attribute !== 'string' || !parseAttributePath(attribute)) {
-      issue('"attribute" must be an attribute path such as "title", "name.givenName" or "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"', [
-        ...path,
-        'attribute',
-      ]);
+      issue(
+        '"attribute" must be an attribute path such as "title", "name.givenName" or "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"',
+        [...path, 'attribute'],
+      );
       ok = false;
     } else {
       const schema = parseAttributePath(attribute)?.schema;
@@ -104,21 +101,23 @@ function parseCondition(value: unknown, ctx: z.RefinementCtx, path: (string | nu
     }
     const tests = ['equals', 'in', 'matches', 'present'].filter((k) => k in value);
     const extra = keys.filter((k) => k !== 'attribute' && !tests.includes(k));
-    if (extra.length) return issue(`unknown key ${extra.map((k) => `"${k}"`).join(', ')}; an attribute condition has one of equals, in, matches, present`), undefined;
-    if (tests.length !== 1) return issue('an attribute condition needs exactly one of equals, in, matches, present'), undefined;
+    if (extra.length)
+      return (issue(`unknown key ${extra.map((k) => `"${k}"`).join(', ')}; an attribute condition has one of equals, in, matches, present`), undefined);
+    if (tests.length !== 1) return (issue('an attribute condition needs exactly one of equals, in, matches, present'), undefined);
     const test = tests[0];
     const v = value[test];
-    if (test === 'equals' && !isScalar(v)) return issue('"equals" must be a string, number or boolean', [...path, test]), undefined;
-    if (test === 'in' && (!Array.isArray(v) || v.length === 0 || !v.every(isScalar))) return issue('"in" must be a non-empty list of strings, numbers or booleans', [...path, test]), undefined;
-    if (test === 'present' && typeof v !== 'boolean') return issue('"present" must be true or false', [...path, test]), undefined;
+    if (test === 'equals' && !isScalar(v)) return (issue('"equals" must be a string, number or boolean', [...path, test]), undefined);
+    if (test === 'in' && (!Array.isArray(v) || v.length === 0 || !v.every(isScalar)))
+      return (issue('"in" must be a non-empty list of strings, numbers or booleans', [...path, test]), undefined);
+    if (test === 'present' && typeof v !== 'boolean') return (issue('"present" must be true or false', [...path, test]), undefined);
     if (test === 'matches') {
-      if (typeof v !== 'string') return issue('"matches" must be a regular expression string', [...path, test]), undefined;
+      if (typeof v !== 'string') return (issue('"matches" must be a regular expression string', [...path, test]), undefined);
       const re = compileRegex(v);
-      if (typeof re === 'string') return issue(re, [...path, test]), undefined;
+      if (typeof re === 'string') return (issue(re, [...path, test]), undefined);
     }
     return ok ? ({ attribute: (attribute as string).trim(), [test]: v } as Condition) : undefined;
   }
-  return issue(`unknown condition ${keys.length ? keys.map((k) => `"${k}"`).join(', ') : '{}'}; use one of: ${CONDITION_KEYS}`), undefined;
+  return (issue(`unknown condition ${keys.length ? keys.map((k) => `"${k}"`).join(', ') : '{}'}; use one of: ${CONDITION_KEYS}`), undefined);
 }
 
 export const conditionSchema = z.unknown().transform((value, ctx) => parseCondition(value, ctx, []) as Condition);
@@ -129,7 +128,9 @@ export const conditionSchema = z.unknown().transform((value, ctx) => parseCondit
 const name = z.string().trim().min(1);
 const names = z.array(name);
 /** The application's role names, exactly as spelt; the message names the wrong value and the right ones. */
-export const securityRoleSchema = z.enum(SECURITY_ROLES, { error: (iss) => `${JSON.stringify(iss.input)} is not a security role; use one of: ${SECURITY_ROLES.join(', ')}` });
+export const securityRoleSchema = z.enum(SECURITY_ROLES, {
+  error: (iss) => `${JSON.stringify(iss.input)} is not a security role; use one of: ${SECURITY_ROLES.join(', ')}`,
+});
 export const clientRoleSchema = z.enum(CLIENT_ROLES, { error: (iss) => `${JSON.stringify(iss.input)} is not a client role; use ${CLIENT_ROLES.join(' or ')}` });
 
 /** What a rule sets: the scimflow extension's application fields, by the same names. */
@@ -271,7 +272,16 @@ export function evaluatePolicy(rules: readonly Rule[], subject: PolicySubject): 
     out.matchedRules.push(ruleLabel(rule, index));
     const s = rule.set;
     // Single-valued: the first matching rule that sets the field wins.
-    for (const key of ['client', 'clientRole', 'caseManager', 'securityRole', 'employeeType', 'mobileAppUser', 'allowGridExport', 'receivesDocumentation'] as const) {
+    for (const key of [
+      'client',
+      'clientRole',
+      'caseManager',
+      'securityRole',
+      'employeeType',
+      'mobileAppUser',
+      'allowGridExport',
+      'receivesDocumentation',
+    ] as const) {
       if (s[key] !== undefined && out[key] === undefined) (out as unknown as Record<string, unknown>)[key] = s[key];
     }
     // Multi-valued: union in rule order.

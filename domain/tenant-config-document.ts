@@ -18,7 +18,11 @@ export function parseTenantConfigDocument(text: string): DocumentResult {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    return { problems: doc.errors.map((e) => `${e.linePos ? `line ${e.linePos[0].line}` : '(document)'}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`) };
+    return {
+      problems: doc.errors.map(
+        (e) => `${e.linePos ? `line ${e.linePos[0].line}` : '(document)'}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
+      ),
+    };
   }
   const input = doc.toJS() ?? {};
   const result = validateTenantConfig(input);

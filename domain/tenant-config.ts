@@ -34,84 +34,89 @@ const organisation = z.object({
 
 const catalogueValue = z.string().trim().min(1);
 
-const baseSchema = z
-  .object({
-    organisations: z.array(organisation).default([]),
-    defaults: z
-      .object({
-        /** Client used when the IdP sends none (the brief: the admin's primary organisation). */
-        client: z.string().optional(),
-        role: clientRoleSchema.default('Client Staff'),
-        securityRole: securityRoleSchema.optional(),
-        employeeType: z.string().optional(),
-      })
-      .default({ role: 'Client Staff' }),
-    requirements: z
-      .object({
-        /** Application B: security role and employee type are required. */
-        securityRole: z.boolean().default(false),
-        employeeType: z.boolean().default(false),
-        /** Mobile-app users need a primary phone: it is their mobile login id. */
-        phoneForMobileUsers: z.boolean().default(true),
-      })
-      .default({ securityRole: false, employeeType: false, phoneForMobileUsers: true }),
-    // Catalogues: the values this tenant's application offers. An empty list accepts any value.
-    providerTypes: z.array(z.string()).default([]),
-    employeeTypes: z.array(z.string()).default([]),
-    /** The security roles this tenant uses, out of the eleven of application B; empty: all. */
-    securityRoles: z.array(securityRoleSchema).default([]),
-    /** Employee areas (tags); four have effects in the application (roles.ts EFFECTIVE_EMPLOYEE_AREAS). */
-    employeeAreas: z.array(catalogueValue).default([]),
-    biGroups: z.array(catalogueValue).default([]),
-    teams: z.array(catalogueValue).default([]),
-    /** Notification subscriptions: email per stage, in-app (system), pop-up (toastr). */
-    notifications: z
-      .object({ email: z.array(catalogueValue).default([]), system: z.array(catalogueValue).default([]), toastr: z.array(catalogueValue).default([]) })
-      .prefault({}),
-    /** Mapping rules from IdP attributes and groups to application fields (domain/policy.ts). */
-    rules: z.array(ruleSchema).default([]),
-    propagation: z
-      .object({
-        /** Employee-area tag changes reach the app's cache within this window (brief: 10 minutes). */
-        tags: duration.default('10m'),
-        /** Security-role changes take effect within this window (brief: one hour). */
-        securityRole: duration.default('1h'),
-      })
-      .default({ tags: '10m', securityRole: '1h' }),
-    invitation: z
-      .object({
-        from: z.string().optional(),
-        subject: z.string().default('You have been invited to {{applicationName}}'),
-        applicationName: z.string().default('the application'),
-        /** Reminders after the invitation was sent, e.g. ["3d", "7d"]. */
-        reminders: z.array(duration).default(['3d', '7d']),
-        expiresAfter: duration.default('14d'),
-        /** With an HR start date: the invitation is held until this long before it. */
-        startLeadTime: duration.default('1d'),
-        /** A paragraph of the tenant's own in the invitation mail ({{applicationName}} and {{firstName}} are replaced). */
-        message: z.string().min(1).max(2000).optional(),
-      })
-      .default({ subject: 'You have been invited to {{applicationName}}', applicationName: 'the application', reminders: ['3d', '7d'], expiresAfter: '14d', startLeadTime: '1d' }),
-    /** What an HR end date does on the day. */
-    endDateAction: z.enum(['suspend', 'terminate']).default('suspend'),
-    /** How often a user waiting for a licence seat checks again. */
-    seatRecheckInterval: duration.default('5m'),
-    /** A re-hire (same externalId) within this window gets its earlier entitlements back. */
-    rehireRetention: duration.default('90d'),
-    /** Drift repair: a Temporal Schedule per tenant compares the application directory with the desired state. */
-    reconcile: z
-      .object({
-        /** How often. Default 1h. */
-        interval: duration.default('1h'),
-        /** false pauses the schedule. Default true. */
-        enabled: z.boolean().default(true),
-        /** Users changed (SCIM, groups, policy) within this time are left to their running workflow. Default 5m. */
-        settleTime: duration.default('5m'),
-        /** Users compared per activity. Default 200. */
-        pageSize: z.number().int().min(1).max(2000).default(200),
-      })
-      .prefault({}),
-  });
+const baseSchema = z.object({
+  organisations: z.array(organisation).default([]),
+  defaults: z
+    .object({
+      /** Client used when the IdP sends none (the brief: the admin's primary organisation). */
+      client: z.string().optional(),
+      role: clientRoleSchema.default('Client Staff'),
+      securityRole: securityRoleSchema.optional(),
+      employeeType: z.string().optional(),
+    })
+    .default({ role: 'Client Staff' }),
+  requirements: z
+    .object({
+      /** Application B: security role and employee type are required. */
+      securityRole: z.boolean().default(false),
+      employeeType: z.boolean().default(false),
+      /** Mobile-app users need a primary phone: it is their mobile login id. */
+      phoneForMobileUsers: z.boolean().default(true),
+    })
+    .default({ securityRole: false, employeeType: false, phoneForMobileUsers: true }),
+  // Catalogues: the values this tenant's application offers. An empty list accepts any value.
+  providerTypes: z.array(z.string()).default([]),
+  employeeTypes: z.array(z.string()).default([]),
+  /** The security roles this tenant uses, out of the eleven of application B; empty: all. */
+  securityRoles: z.array(securityRoleSchema).default([]),
+  /** Employee areas (tags); four have effects in the application (roles.ts EFFECTIVE_EMPLOYEE_AREAS). */
+  employeeAreas: z.array(catalogueValue).default([]),
+  biGroups: z.array(catalogueValue).default([]),
+  teams: z.array(catalogueValue).default([]),
+  /** Notification subscriptions: email per stage, in-app (system), pop-up (toastr). */
+  notifications: z
+    .object({ email: z.array(catalogueValue).default([]), system: z.array(catalogueValue).default([]), toastr: z.array(catalogueValue).default([]) })
+    .prefault({}),
+  /** Mapping rules from IdP attributes and groups to application fields (domain/policy.ts). */
+  rules: z.array(ruleSchema).default([]),
+  propagation: z
+    .object({
+      /** Employee-area tag changes reach the app's cache within this window (brief: 10 minutes). */
+      tags: duration.default('10m'),
+      /** Security-role changes take effect within this window (brief: one hour). */
+      securityRole: duration.default('1h'),
+    })
+    .default({ tags: '10m', securityRole: '1h' }),
+  invitation: z
+    .object({
+      from: z.string().optional(),
+      subject: z.string().default('You have been invited to {{applicationName}}'),
+      applicationName: z.string().default('the application'),
+      /** Reminders after the invitation was sent, e.g. ["3d", "7d"]. */
+      reminders: z.array(duration).default(['3d', '7d']),
+      expiresAfter: duration.default('14d'),
+      /** With an HR start date: the invitation is held until this long before it. */
+      startLeadTime: duration.default('1d'),
+      /** A paragraph of the tenant's own in the invitation mail ({{applicationName}} and {{firstName}} are replaced). */
+      message: z.string().min(1).max(2000).optional(),
+    })
+    .default({
+      subject: 'You have been invited to {{applicationName}}',
+      applicationName: 'the application',
+      reminders: ['3d', '7d'],
+      expiresAfter: '14d',
+      startLeadTime: '1d',
+    }),
+  /** What an HR end date does on the day. */
+  endDateAction: z.enum(['suspend', 'terminate']).default('suspend'),
+  /** How often a user waiting for a licence seat checks again. */
+  seatRecheckInterval: duration.default('5m'),
+  /** A re-hire (same externalId) within this window gets its earlier entitlements back. */
+  rehireRetention: duration.default('90d'),
+  /** Drift repair: a Temporal Schedule per tenant compares the application directory with the desired state. */
+  reconcile: z
+    .object({
+      /** How often. Default 1h. */
+      interval: duration.default('1h'),
+      /** false pauses the schedule. Default true. */
+      enabled: z.boolean().default(true),
+      /** Users changed (SCIM, groups, policy) within this time are left to their running workflow. Default 5m. */
+      settleTime: duration.default('5m'),
+      /** Users compared per activity. Default 200. */
+      pageSize: z.number().int().min(1).max(2000).default(200),
+    })
+    .prefault({}),
+});
 
 /**
  * Cross-references (organisations, catalogues, rule values). They run even when other parts of
@@ -130,7 +135,8 @@ export const tenantConfigSchema = baseSchema.superRefine(
     });
     const refs = new Set(orgs.flatMap((o) => [o.key.toLowerCase(), typeof o.name === 'string' ? o.name.toLowerCase() : o.key.toLowerCase()]));
     const defaults = (cfg.defaults ?? {}) as Partial<TenantConfig['defaults']>;
-    if (typeof defaults.client === 'string' && !keys.has(defaults.client.toLowerCase())) issue(['defaults', 'client'], `"${defaults.client}" is not one of the organisations`);
+    if (typeof defaults.client === 'string' && !keys.has(defaults.client.toLowerCase()))
+      issue(['defaults', 'client'], `"${defaults.client}" is not one of the organisations`);
     const catalogues = {
       providerTypes: strs(cfg.providerTypes),
       employeeTypes: strs(cfg.employeeTypes),
@@ -145,7 +151,8 @@ export const tenantConfigSchema = baseSchema.superRefine(
     const inCatalogue = (value: unknown, catalogue: keyof typeof catalogues, path: (string | number)[]) => {
       // A security role that is not one of the eleven is already reported by its schema.
       if (catalogue === 'securityRoles' && !(SECURITY_ROLES as readonly unknown[]).includes(value)) return;
-      if (typeof value === 'string' && catalogues[catalogue].length > 0 && !catalogues[catalogue].includes(value)) issue(path, `"${value}" is not one of ${catalogue}`);
+      if (typeof value === 'string' && catalogues[catalogue].length > 0 && !catalogues[catalogue].includes(value))
+        issue(path, `"${value}" is not one of ${catalogue}`);
     };
     inCatalogue(defaults.securityRole, 'securityRoles', ['defaults', 'securityRole']);
     inCatalogue(defaults.employeeType, 'employeeTypes', ['defaults', 'employeeType']);
@@ -203,7 +210,10 @@ export const formatProblem = (p: ConfigProblem) => `${p.path.join('.') || '(root
 export function validateTenantConfig(input: unknown): { ok: true; config: TenantConfig } | { ok: false; problems: ConfigProblem[] } {
   const result = tenantConfigSchema.safeParse(input);
   if (result.success) return { ok: true, config: result.data };
-  return { ok: false, problems: result.error.issues.map((i) => ({ path: i.path.filter((k): k is string | number => typeof k !== 'symbol'), message: i.message })) };
+  return {
+    ok: false,
+    problems: result.error.issues.map((i) => ({ path: i.path.filter((k): k is string | number => typeof k !== 'symbol'), message: i.message })),
+  };
 }
 
 export function parseTenantConfig(input: unknown): TenantConfig {

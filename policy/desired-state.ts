@@ -32,7 +32,9 @@ export function withRehireSnapshot(doc: Json, snapshot: Json | undefined): Json 
 async function contextOf(db: Queryable, tenantId: string, users: { id: string; doc: Json }[], config: TenantConfig) {
   const ids = users.map((u) => u.id);
   const groups = await groupNamesOfUsers(db, tenantId, ids);
-  const withExternalId = users.flatMap((u) => (typeof u.doc.externalId === 'string' && u.doc.externalId !== '' ? [{ userId: u.id, externalId: u.doc.externalId }] : []));
+  const withExternalId = users.flatMap((u) =>
+    typeof u.doc.externalId === 'string' && u.doc.externalId !== '' ? [{ userId: u.id, externalId: u.doc.externalId }] : [],
+  );
   const rehires = await rehireSources(db, tenantId, withExternalId, parseDuration(config.rehireRetention));
   return { groups, rehires };
 }
@@ -45,13 +47,19 @@ export async function desiredStatesUnder(
   configs: TenantConfig[],
 ): Promise<Map<string, DesiredState>[]> {
   // Group names do not depend on the configuration; re-hire sources do (the retention window).
-  const contexts = await Promise.all(configs.map((c, i) => (i === 0 || c.rehireRetention !== configs[0].rehireRetention ? contextOf(db, tenantId, users, c) : undefined)));
+  const contexts = await Promise.all(
+    configs.map((c, i) => (i === 0 || c.rehireRetention !== configs[0].rehireRetention ? contextOf(db, tenantId, users, c) : undefined)),
+  );
   return configs.map((config, i) => {
     const ctx = contexts[i] ?? contexts[0]!;
     const states = new Map<string, DesiredState>();
     for (const u of users) {
       const rehire = ctx.rehires.get(u.id);
-      states.set(u.id, { desired: desiredUser(withRehireSnapshot(u.doc, rehire?.snapshot), config, ctx.groups.get(u.id) ?? []), rehiredFrom: rehire?.userId, version: u.version });
+      states.set(u.id, {
+        desired: desiredUser(withRehireSnapshot(u.doc, rehire?.snapshot), config, ctx.groups.get(u.id) ?? []),
+        rehiredFrom: rehire?.userId,
+        version: u.version,
+      });
     }
     return states;
   });

@@ -43,7 +43,7 @@ async function compareTenant(
   onPage: (changed: (UserChanges & { version: number })[]) => Promise<void>,
 ): Promise<number> {
   let compared = 0;
-  for (let cursor: string | null = null; ; ) {
+  for (let cursor: string | null = null; ;) {
     const page: StoredUser[] = await pageOfUsers(db, tenantId, cursor, PAGE_SIZE);
     if (page.length === 0) break;
     const live = page.filter((u) => u.appStatus !== 'terminated');
@@ -85,7 +85,13 @@ export async function saveTenantConfig(db: Db, tenantId: string, input: unknown,
     const perUser: FieldChange[][] = [];
     let signalled = 0;
     const usersCompared = await compareTenant(tx, tenantId, previous.config, config, async (changed) => {
-      signalled += await enqueueUserChanges(tx, tenantId, 'policy', opts.requestId, changed.map((c) => ({ id: c.userId, version: c.version })));
+      signalled += await enqueueUserChanges(
+        tx,
+        tenantId,
+        'policy',
+        opts.requestId,
+        changed.map((c) => ({ id: c.userId, version: c.version })),
+      );
       perUser.push(...changed.map((c) => c.changes));
     });
     const summary = summariseChanges(perUser, usersCompared);

@@ -127,7 +127,11 @@ export function createScimApp(options: ScimAppOptions): express.Express {
     next();
   });
   scim.use((req, res, next) => {
-    if (['POST', 'PUT', 'PATCH'].includes(req.method) && req.headers['content-length'] !== '0' && (req.headers['content-length'] || req.headers['transfer-encoding'])) {
+    if (
+      ['POST', 'PUT', 'PATCH'].includes(req.method) &&
+      req.headers['content-length'] !== '0' &&
+      (req.headers['content-length'] || req.headers['transfer-encoding'])
+    ) {
       // RFC 7644 §3.1: application/scim+json; plain application/json is accepted too (many clients send it).
       if (!req.is(['application/scim+json', 'application/json', 'application/*+json'])) {
         return sendScimError(res, new ScimError(415, undefined, 'Send the body as "Content-Type: application/scim+json" (or application/json).'));

@@ -8,8 +8,7 @@ beforeAll(async () => {
 });
 afterAll(async () => h?.close());
 
-const get = (token: string | undefined) =>
-  fetch(`${h.baseUrl}/Users?count=1`, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
+const get = (token: string | undefined) => fetch(`${h.baseUrl}/Users?count=1`, { headers: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
 
 test('when no token, an unknown token or a revoked token is sent, then the answer is 401 with a SCIM error and a Bearer challenge', async () => {
   for (const token of [undefined, 'sfs_not-a-real-token-at-all-0000000000000000000']) {
@@ -57,7 +56,11 @@ test('when a rate-limited request is a write, then nothing is changed', async ()
   const before = (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1', [h.tenantId])).rows[0].n;
   const results: number[] = [];
   for (let i = 0; i < 10; i++) {
-    const res = await fetch(`${h.baseUrl}/Users`, { method: 'POST', headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' }, body: JSON.stringify(newUser()) });
+    const res = await fetch(`${h.baseUrl}/Users`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' },
+      body: JSON.stringify(newUser()),
+    });
     results.push(res.status);
   }
   const created = results.filter((s) => s === 201).length;

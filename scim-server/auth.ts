@@ -33,7 +33,10 @@ declare module 'express-serve-static-core' {
 /** Token bucket per token: `burst` requests at once, refilled at `perSecond`. */
 export class RateLimiter {
   private buckets = new Map<string, { tokens: number; at: number }>();
-  constructor(private readonly perSecond: number, private readonly burst: number) {}
+  constructor(
+    private readonly perSecond: number,
+    private readonly burst: number,
+  ) {}
 
   /** Returns 0 when allowed, else the seconds to wait. */
   take(key: string, now = Date.now()): number {

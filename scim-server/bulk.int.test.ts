@@ -37,7 +37,12 @@ describe('POST /Bulk', () => {
       'POST',
       '/Bulk',
       bulk([
-        { method: 'POST', path: '/Groups', bulkId: 'g1', data: { schemas: [SCIM_GROUP], displayName: `Bulk group ${Date.now()}`, members: [{ value: 'bulkId:u1' }] } },
+        {
+          method: 'POST',
+          path: '/Groups',
+          bulkId: 'g1',
+          data: { schemas: [SCIM_GROUP], displayName: `Bulk group ${Date.now()}`, members: [{ value: 'bulkId:u1' }] },
+        },
         { method: 'POST', path: '/Users', bulkId: 'u1', data: user },
       ]),
     );
@@ -45,8 +50,19 @@ describe('POST /Bulk', () => {
     expect(res.status).toBe(200);
     expect(res.body.schemas).toEqual([BULK_RESPONSE]);
     const [groupOp, userOp] = res.body.Operations as any[];
-    expect(userOp).toMatchObject({ method: 'POST', bulkId: 'u1', status: '201', location: expect.stringMatching(new RegExp(`^${h.baseUrl}/Users/[0-9a-f-]{36}$`)), version: 'W/"1"' });
-    expect(groupOp).toMatchObject({ method: 'POST', bulkId: 'g1', status: '201', location: expect.stringMatching(new RegExp(`^${h.baseUrl}/Groups/[0-9a-f-]{36}$`)) });
+    expect(userOp).toMatchObject({
+      method: 'POST',
+      bulkId: 'u1',
+      status: '201',
+      location: expect.stringMatching(new RegExp(`^${h.baseUrl}/Users/[0-9a-f-]{36}$`)),
+      version: 'W/"1"',
+    });
+    expect(groupOp).toMatchObject({
+      method: 'POST',
+      bulkId: 'g1',
+      status: '201',
+      location: expect.stringMatching(new RegExp(`^${h.baseUrl}/Groups/[0-9a-f-]{36}$`)),
+    });
     const userId = userOp.location.split('/').pop();
     const group = await h.scim('GET', `/Groups/${groupOp.location.split('/').pop()}`);
     expect(group.body.members.map((m: any) => m.value)).toEqual([userId]);
@@ -66,7 +82,11 @@ describe('POST /Bulk', () => {
       bulk([
         { method: 'PUT', path: `/Users/${id}`, data: { schemas: [SCIM_USER], userName, title: 'Put' } },
         { method: 'PATCH', path: `/Users/${id}`, data: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Patched' }] } },
-        { method: 'PATCH', path: `/Groups/${group.body.id}`, data: { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] } },
+        {
+          method: 'PATCH',
+          path: `/Groups/${group.body.id}`,
+          data: { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] },
+        },
         { method: 'DELETE', path: `/Groups/${group.body.id}` },
       ]),
     );
@@ -201,7 +221,10 @@ describe('POST /Bulk', () => {
     ['schemas are missing', { Operations: [{ method: 'DELETE', path: '/Users/x' }] }],
     ['Operations is empty', { schemas: [BULK_REQUEST], Operations: [] }],
     ['a method is unknown', { schemas: [BULK_REQUEST], Operations: [{ method: 'GET', path: '/Users' }] }],
-    ['a POST has no bulkId', { schemas: [BULK_REQUEST], Operations: [{ method: 'POST', path: '/Users', data: { schemas: [SCIM_USER], userName: 'nobulkid@example.org' } }] }],
+    [
+      'a POST has no bulkId',
+      { schemas: [BULK_REQUEST], Operations: [{ method: 'POST', path: '/Users', data: { schemas: [SCIM_USER], userName: 'nobulkid@example.org' } }] },
+    ],
   ])('when %s, then the answer is 400 invalidSyntax', async (_what, body) => {
     const before = await outboxTotal();
 

@@ -27,7 +27,8 @@ function parseBulk(body: unknown): { operations: BulkOperation[]; failOnErrors: 
   if (typeof b !== 'object' || b === null || !Array.isArray(b.schemas) || !b.schemas.includes('urn:ietf:params:scim:api:messages:2.0:BulkRequest')) {
     throw ScimError.badRequest('invalidSyntax', 'A Bulk body must list "urn:ietf:params:scim:api:messages:2.0:BulkRequest" in "schemas".');
   }
-  if (!Array.isArray(b.Operations) || b.Operations.length === 0) throw ScimError.badRequest('invalidSyntax', 'A Bulk body needs a non-empty "Operations" array.');
+  if (!Array.isArray(b.Operations) || b.Operations.length === 0)
+    throw ScimError.badRequest('invalidSyntax', 'A Bulk body needs a non-empty "Operations" array.');
   if (b.Operations.length > MAX_BULK_OPERATIONS) {
     throw new ScimError(413, 'tooMany', `A Bulk request may hold at most ${MAX_BULK_OPERATIONS} operations (got ${b.Operations.length}); split it.`);
   }
@@ -37,9 +38,11 @@ function parseBulk(body: unknown): { operations: BulkOperation[]; failOnErrors: 
   }
   const operations = (b.Operations as Json[]).map((o, i) => {
     const method = typeof o?.method === 'string' ? o.method.toUpperCase() : '';
-    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method)) throw ScimError.badRequest('invalidSyntax', `Bulk operation ${i + 1}: "method" must be POST, PUT, PATCH or DELETE.`);
+    if (!['POST', 'PUT', 'PATCH', 'DELETE'].includes(method))
+      throw ScimError.badRequest('invalidSyntax', `Bulk operation ${i + 1}: "method" must be POST, PUT, PATCH or DELETE.`);
     if (typeof o.path !== 'string') throw ScimError.badRequest('invalidSyntax', `Bulk operation ${i + 1}: "path" is required.`);
-    if (method === 'POST' && (typeof o.bulkId !== 'string' || o.bulkId === '')) throw ScimError.badRequest('invalidSyntax', `Bulk operation ${i + 1}: POST needs a "bulkId".`);
+    if (method === 'POST' && (typeof o.bulkId !== 'string' || o.bulkId === ''))
+      throw ScimError.badRequest('invalidSyntax', `Bulk operation ${i + 1}: POST needs a "bulkId".`);
     return { method, path: o.path, bulkId: o.bulkId as string | undefined, data: o.data, version: o.version as string | undefined };
   });
   return { operations, failOnErrors };
@@ -109,11 +112,20 @@ export function bulkRouter(context: (req: Request) => ScimContext): Router {
           const missing = unresolvedRefs({ path: op.path, data: op.data }, ids);
           if (missing.length > 0) {
             const defined = operations.some((o) => o.bulkId === missing[0]);
-            throw new ScimError(409, 'invalidValue', defined ? `bulkId "${missing[0]}" was not created: its POST failed.` : `bulkId "${missing[0]}" is not defined by any POST in this request.`);
+            throw new ScimError(
+              409,
+              'invalidValue',
+              defined ? `bulkId "${missing[0]}" was not created: its POST failed.` : `bulkId "${missing[0]}" is not defined by any POST in this request.`,
+            );
           }
           const result = await runOne(ctx, { ...op, path: resolveRefs(op.path, ids), data: resolveRefs(op.data, ids) });
           if (op.bulkId && result.id) ids.set(op.bulkId, result.id);
-          results[i] = { ...base, ...(result.location ? { location: result.location } : {}), ...(result.version ? { version: result.version } : {}), status: String(result.status) };
+          results[i] = {
+            ...base,
+            ...(result.location ? { location: result.location } : {}),
+            ...(result.version ? { version: result.version } : {}),
+            status: String(result.status),
+          };
         } catch (err) {
           const { error, unexpected } = toScimError(err, ctx.requestId);
           if (unexpected || error.status === 503) throw err; // not the operation's fault: fail the whole request
@@ -126,7 +138,12 @@ export function bulkRouter(context: (req: Request) => ScimContext): Router {
         for (const i of deferred) {
           errors += 1;
           const op = operations[i];
-          results[i] = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}), status: '409', response: scimErrorBody(new ScimError(409, 'invalidValue', 'Circular bulkId references cannot be resolved.')) };
+          results[i] = {
+            method: op.method,
+            ...(op.bulkId ? { bulkId: op.bulkId } : {}),
+            status: '409',
+            response: scimErrorBody(new ScimError(409, 'invalidValue', 'Circular bulkId references cannot be resolved.')),
+          };
         }
         break;
       }

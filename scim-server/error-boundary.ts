@@ -12,7 +12,10 @@ import { ScimError, scimErrorBody } from './scim-error';
 
 export function sendScimError(res: Response, err: ScimError): void {
   if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
-  res.status(err.status).type(SCIM_CONTENT_TYPE).send(JSON.stringify(scimErrorBody(err)));
+  res
+    .status(err.status)
+    .type(SCIM_CONTENT_TYPE)
+    .send(JSON.stringify(scimErrorBody(err)));
 }
 
 export function toScimError(err: unknown, requestId: string): { error: ScimError; unexpected: boolean } {
@@ -27,7 +30,14 @@ export function toScimError(err: unknown, requestId: string): { error: ScimError
   const e = err as { type?: string; status?: number; message?: string; limit?: number };
   switch (e?.type) {
     case 'entity.too.large':
-      return { error: new ScimError(413, undefined, `The request body is larger than the ${e.limit} bytes this server accepts; split it (e.g. smaller Bulk requests).`), unexpected: false };
+      return {
+        error: new ScimError(
+          413,
+          undefined,
+          `The request body is larger than the ${e.limit} bytes this server accepts; split it (e.g. smaller Bulk requests).`,
+        ),
+        unexpected: false,
+      };
     case 'entity.parse.failed':
       return { error: ScimError.badRequest('invalidSyntax', `The request body is not valid JSON: ${e.message}`), unexpected: false };
     case 'encoding.unsupported':

@@ -11,7 +11,19 @@ describe('parseListRequest', () => {
   });
 
   test('when the filter is anything else, then the query is a list', () => {
-    for (const filter of [undefined, '', 'userName ne "a"', 'userName sw "a"', 'userName eq "a" and active eq true', 'userName eq "a" or userName eq "b"', 'not (userName eq "a")', 'externalId eq "a"', 'displayName eq "a"', 'emails.value eq "a"', 'userName pr']) {
+    for (const filter of [
+      undefined,
+      '',
+      'userName ne "a"',
+      'userName sw "a"',
+      'userName eq "a" and active eq true',
+      'userName eq "a" or userName eq "b"',
+      'not (userName eq "a")',
+      'externalId eq "a"',
+      'displayName eq "a"',
+      'emails.value eq "a"',
+      'userName pr',
+    ]) {
       expect({ filter, unique: parseListRequest({ filter }, 'User').query.uniqueKey }).toEqual({ filter, unique: false });
     }
     expect(parseListRequest({ filter: 'displayName eq "a"' }, 'Group').query.uniqueKey).toBe(false);

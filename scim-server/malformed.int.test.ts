@@ -55,7 +55,11 @@ async function expectRejected(send: () => Promise<{ status: number; body: any; h
 }
 
 const JSON_TYPE = { 'Content-Type': 'application/scim+json' };
-const userBody = (extra: Record<string, unknown> = {}) => ({ schemas: [SCIM_USER], userName: `m${crypto.randomBytes(4).toString('hex')}@example.org`, ...extra });
+const userBody = (extra: Record<string, unknown> = {}) => ({
+  schemas: [SCIM_USER],
+  userName: `m${crypto.randomBytes(4).toString('hex')}@example.org`,
+  ...extra,
+});
 const patch = (...operations: unknown[]) => ({ schemas: [PATCH_OP], Operations: operations });
 
 describe('malformed bodies', () => {
@@ -84,7 +88,10 @@ describe('malformed bodies', () => {
     const body = JSON.stringify(userBody());
     await expectRejected(() => raw('POST', '/Users', body, { 'Content-Type': 'text/plain' }), 415);
     await expectRejected(() => raw('POST', '/Users', body, {}), 415);
-    await expectRejected(() => raw('PATCH', `/Users/${userId}`, JSON.stringify(patch({ op: 'remove', path: 'title' })), { 'Content-Type': 'application/x-www-form-urlencoded' }), 415);
+    await expectRejected(
+      () => raw('PATCH', `/Users/${userId}`, JSON.stringify(patch({ op: 'remove', path: 'title' })), { 'Content-Type': 'application/x-www-form-urlencoded' }),
+      415,
+    );
   });
 
   test('when the charset or content encoding is not UTF-8 JSON, then 415 or 400', async () => {
@@ -119,7 +126,11 @@ describe('malformed bodies', () => {
   });
 
   test('when schemas names an unknown URN, or not the User schema at all, then 400 invalidSyntax', async () => {
-    await expectRejected(() => h.scim('POST', '/Users', userBody({ schemas: [SCIM_USER, 'urn:example:unknown:2.0:User'], 'urn:example:unknown:2.0:User': { x: 1 } })), 400, 'invalidSyntax');
+    await expectRejected(
+      () => h.scim('POST', '/Users', userBody({ schemas: [SCIM_USER, 'urn:example:unknown:2.0:User'], 'urn:example:unknown:2.0:User': { x: 1 } })),
+      400,
+      'invalidSyntax',
+    );
     await expectRejected(() => h.scim('POST', '/Users', userBody({ schemas: ['urn:example:unknown:2.0:User'] })), 400, 'invalidSyntax');
     await expectRejected(() => h.scim('PUT', `/Users/${userId}`, userBody({ schemas: 'not-a-list' })), 400, 'invalidSyntax');
     await expectRejected(() => h.scim('POST', '/Groups', { schemas: ['urn:example:unknown'], displayName: 'x' }), 400, 'invalidSyntax');
@@ -164,7 +175,11 @@ describe('malformed PATCH messages', () => {
     ['an unknown extension path', patch({ op: 'replace', path: 'urn:example:x:2.0:User:foo', value: 'x' }), 'invalidPath'],
     ['SQL in the path', patch({ op: 'replace', path: "title'; DROP TABLE scim_users; --", value: 'x' }), 'invalidPath'],
     ['removing the required userName', patch({ op: 'remove', path: 'userName' }), undefined],
-    ['a valid operation after an invalid one', patch({ op: 'replace', path: 'title', value: 'Changed' }, { op: 'replace', path: 'nope', value: 'x' }), 'invalidPath'],
+    [
+      'a valid operation after an invalid one',
+      patch({ op: 'replace', path: 'title', value: 'Changed' }, { op: 'replace', path: 'nope', value: 'x' }),
+      'invalidPath',
+    ],
   ])('when a User PATCH has %s, then 400 and nothing changes', async (_what, body, scimType) => {
     await expectRejected(() => h.scim('PATCH', `/Users/${userId}`, body), 400, scimType);
   });
@@ -183,20 +198,17 @@ describe('malformed PATCH messages', () => {
 });
 
 describe('hostile ids, filters and query parameters', () => {
-  test.each([
-    ["' OR 1=1 --"],
-    ['1; DROP TABLE scim_users'],
-    ['\u0000'],
-    ['../Groups'],
-    ['x'.repeat(2000)],
-  ])('when the id is %j, then every method answers 404', async (id) => {
-    const path = `/Users/${encodeURIComponent(id)}`;
-    await expectRejected(() => h.scim('GET', path), 404);
-    await expectRejected(() => h.scim('PUT', path, userBody()), 404);
-    await expectRejected(() => h.scim('PATCH', path, patch({ op: 'replace', path: 'title', value: 'x' })), 404);
-    await expectRejected(() => h.scim('DELETE', path), 404);
-    await expectRejected(() => h.scim('DELETE', `/Groups/${encodeURIComponent(id)}`), 404);
-  });
+  test.each([["' OR 1=1 --"], ['1; DROP TABLE scim_users'], ['\u0000'], ['../Groups'], ['x'.repeat(2000)]])(
+    'when the id is %j, then every method answers 404',
+    async (id) => {
+      const path = `/Users/${encodeURIComponent(id)}`;
+      await expectRejected(() => h.scim('GET', path), 404);
+      await expectRejected(() => h.scim('PUT', path, userBody()), 404);
+      await expectRejected(() => h.scim('PATCH', path, patch({ op: 'replace', path: 'title', value: 'x' })), 404);
+      await expectRejected(() => h.scim('DELETE', path), 404);
+      await expectRejected(() => h.scim('DELETE', `/Groups/${encodeURIComponent(id)}`), 404);
+    },
+  );
 
   test('when the id is not valid percent-encoded UTF-8, then 400', async () => {
     await expectRejected(() => h.scim('GET', '/Users/%FF'), 400);

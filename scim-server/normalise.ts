@@ -29,7 +29,10 @@ function coerceByDefinition(value: unknown, def: AttributeDef | undefined): unkn
   if (!def?.config) return value;
   // Entra ID cannot send multi-valued custom attributes: accept "a;b;c" (e.g. Join(";", ...)) for multi-valued strings.
   if (def.config.multiValued && def.type === 'string' && typeof value === 'string') {
-    return value.split(';').map((v) => v.trim()).filter(Boolean);
+    return value
+      .split(';')
+      .map((v) => v.trim())
+      .filter(Boolean);
   }
   if (def.config.multiValued && Array.isArray(value)) return value.map((v) => coerceByDefinition(v, { ...def, config: { ...def.config, multiValued: false } }));
   if (def.type === 'boolean') return coerceBoolean(value);

@@ -104,7 +104,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         signalArgs: [{ version: change.resourceVersion, change: change.change, requestId: change.requestId }],
       });
     }
-    options.logger.debug({ requestId: change.requestId, tenantId: change.tenantId, workflowId, change: change.change, outboxId: change.id, attempt: change.attempts }, 'change delivered to its workflow');
+    options.logger.debug(
+      { requestId: change.requestId, tenantId: change.tenantId, workflowId, change: change.change, outboxId: change.id, attempt: change.attempts },
+      'change delivered to its workflow',
+    );
   }
 
   async function deliverBatch(): Promise<number> {
@@ -138,7 +141,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
             } catch (err) {
               failures += 1;
               lastError = (err as Error).message;
-              options.logger.debug({ requestId: c.requestId, tenantId: c.tenantId, outboxId: c.id, attempt: c.attempts, err: (err as Error).message }, 'change not delivered; will retry');
+              options.logger.debug(
+                { requestId: c.requestId, tenantId: c.tenantId, outboxId: c.id, attempt: c.attempts, err: (err as Error).message },
+                'change not delivered; will retry',
+              );
               await outbox.markFailed(options.db, c.id, (err as Error).message, backoff(c.attempts)).catch(() => undefined);
               break; // keep this user's later changes behind the failed one
             }

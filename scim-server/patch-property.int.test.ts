@@ -25,10 +25,34 @@ beforeAll(async () => {
 afterAll(async () => h?.close());
 
 const paths = fc.constantFrom(
-  'title', 'displayName', 'nickName', 'active', 'userName', 'name.givenName', 'name.familyName', 'emails', 'emails[type eq "work"].value',
-  'emails[type eq "home"].value', 'phoneNumbers', 'phoneNumbers[type eq "mobile"].value', 'addresses[type eq "work"].postalCode',
-  `${ENTERPRISE}:department`, `${ENTERPRISE}:manager`, `${ENTERPRISE}:employeeNumber`, `${EXT}:securityRole`, `${EXT}:teams`, `${EXT}:caseManager`,
-  `${EXT}:organisations`, `${EXT}:provisioning`, 'id', 'meta.created', 'nosuch', 'emails[', 'emails[type eq]', 'name..givenName', '',
+  'title',
+  'displayName',
+  'nickName',
+  'active',
+  'userName',
+  'name.givenName',
+  'name.familyName',
+  'emails',
+  'emails[type eq "work"].value',
+  'emails[type eq "home"].value',
+  'phoneNumbers',
+  'phoneNumbers[type eq "mobile"].value',
+  'addresses[type eq "work"].postalCode',
+  `${ENTERPRISE}:department`,
+  `${ENTERPRISE}:manager`,
+  `${ENTERPRISE}:employeeNumber`,
+  `${EXT}:securityRole`,
+  `${EXT}:teams`,
+  `${EXT}:caseManager`,
+  `${EXT}:organisations`,
+  `${EXT}:provisioning`,
+  'id',
+  'meta.created',
+  'nosuch',
+  'emails[',
+  'emails[type eq]',
+  'name..givenName',
+  '',
 );
 const values = fc.oneof(
   fc.string({ maxLength: 20 }),
@@ -37,7 +61,9 @@ const values = fc.oneof(
   fc.integer(),
   fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 }),
   fc.array(fc.record({ value: fc.string({ maxLength: 12 }), type: fc.constantFrom('work', 'home', 'mobile') }), { maxLength: 2 }),
-  fc.dictionary(fc.constantFrom('active', 'title', 'name.givenName', `${EXT}:teams`, 'bogus'), fc.oneof(fc.string({ maxLength: 8 }), fc.boolean()), { maxKeys: 3 }),
+  fc.dictionary(fc.constantFrom('active', 'title', 'name.givenName', `${EXT}:teams`, 'bogus'), fc.oneof(fc.string({ maxLength: 8 }), fc.boolean()), {
+    maxKeys: 3,
+  }),
 );
 const operation = fc.record(
   { op: fc.constantFrom('add', 'replace', 'remove', 'Add', 'Replace', 'Remove', 'bogus'), path: paths, value: values },

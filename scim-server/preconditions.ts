@@ -3,7 +3,10 @@ import { etagOf } from './render';
 import { ScimError } from './scim-error';
 
 function tags(header: string): string[] {
-  return header.split(',').map((t) => t.trim()).filter(Boolean);
+  return header
+    .split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
 }
 
 /** Throws 412 when `If-Match` names no current version; absent header means unconditional. */

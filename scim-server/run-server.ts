@@ -45,7 +45,15 @@ export async function runScimServer(options: {
 }): Promise<RunningServer> {
   const metrics = options.metrics ?? appMetrics();
   registerDatabaseGauges(metrics, options.db);
-  const relay = createOutboxRelay({ db: options.db, temporal: options.temporal, taskQueue: options.taskQueue, logger: options.logger, pollMs: options.relayPollMs, metrics, retentionDays: options.outboxRetentionDays });
+  const relay = createOutboxRelay({
+    db: options.db,
+    temporal: options.temporal,
+    taskQueue: options.taskQueue,
+    logger: options.logger,
+    pollMs: options.relayPollMs,
+    metrics,
+    retentionDays: options.outboxRetentionDays,
+  });
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -76,8 +84,25 @@ export async function runScimServer(options: {
     },
     extraRouters: [
       invitationsRouter(options.db, () => relay.nudge()),
-      remoteCodecRouter({ codec: codec.codec, db: options.db, auth: codec.auth, corsOrigins: codec.corsOrigins, logger: options.logger, bodyLimitBytes: options.bodyLimitBytes }),
-      adminRouter({ db: options.db, temporal: options.temporal, taskQueue: options.taskQueue, scimBaseUrl: `${publicUrl}/scim/v2`, onCommitted: () => relay.nudge(), logger: options.logger, rateLimit: options.rateLimit, bodyLimitBytes: options.bodyLimitBytes, tokenCacheMs: options.tokenCacheMs }),
+      remoteCodecRouter({
+        codec: codec.codec,
+        db: options.db,
+        auth: codec.auth,
+        corsOrigins: codec.corsOrigins,
+        logger: options.logger,
+        bodyLimitBytes: options.bodyLimitBytes,
+      }),
+      adminRouter({
+        db: options.db,
+        temporal: options.temporal,
+        taskQueue: options.taskQueue,
+        scimBaseUrl: `${publicUrl}/scim/v2`,
+        onCommitted: () => relay.nudge(),
+        logger: options.logger,
+        rateLimit: options.rateLimit,
+        bodyLimitBytes: options.bodyLimitBytes,
+        tokenCacheMs: options.tokenCacheMs,
+      }),
     ],
   });
   server.on('request', app);

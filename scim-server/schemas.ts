@@ -29,10 +29,15 @@ export const scimflowUserExtension = new SchemaDefinition(
     strs('extraClientAccess', 'Further clients or locations the user may access.'),
     bool('caseManager', 'May be named case manager on patient profiles.'),
     bool('mobileAppUser', 'Uses the mobile app: a primary phone number is then required (the mobile login id).'),
-    new Attribute('complex', 'providerAccounts', { multiValued: true, description: 'Provider accounts: a provider type (e.g. RN) in one or more organisations.' }, [
-      str('type', 'Provider type, e.g. RN, SW, Administrator.'),
-      new Attribute('string', 'organisations', { multiValued: true, description: 'Organisation keys or names; defaults to the main client.' }),
-    ]),
+    new Attribute(
+      'complex',
+      'providerAccounts',
+      { multiValued: true, description: 'Provider accounts: a provider type (e.g. RN) in one or more organisations.' },
+      [
+        str('type', 'Provider type, e.g. RN, SW, Administrator.'),
+        new Attribute('string', 'organisations', { multiValued: true, description: 'Organisation keys or names; defaults to the main client.' }),
+      ],
+    ),
     str('securityRole', 'Security role (exactly one) in the admissions / referral CRM.', { canonicalValues: [...SECURITY_ROLES] }),
     str('employeeType', 'Employee type: the closest match to the job.'),
     bool('allowGridExport', 'May export grids (trusted users only).'),
@@ -46,7 +51,7 @@ export const scimflowUserExtension = new SchemaDefinition(
     strs('toastrNotifications', 'Pop-up (toastr) notification subscriptions.'),
     new Attribute('dateTime', 'startDate', { description: 'HR start date: the invitation arrives a lead time before it.' }),
     new Attribute('dateTime', 'endDate', { description: 'HR end date: the account is suspended or terminated on that day.' }),
-    new Attribute('complex', 'provisioning', { ...readOnly, description: 'Read-only: where the user\'s provisioning workflow is.' }, [
+    new Attribute('complex', 'provisioning', { ...readOnly, description: "Read-only: where the user's provisioning workflow is." }, [
       str('state', 'Workflow state.', { ...readOnly, canonicalValues: [...PROVISIONING_STATES] }),
       str('waitingFor', 'What the workflow waits for (e.g. propagation:securityRole, data, seat, acceptance).', readOnly),
       new Attribute('dateTime', 'waitingUntil', { ...readOnly, description: 'When the current wait ends, if it has a deadline.' }),
@@ -67,7 +72,9 @@ export function declareSchemas(): void {
   SCIMMY.Schemas.User.extend(scimflowUserExtension as never, false);
   // scimmy declares roles[].type with an empty canonical list, so any type is rejected; Entra
   // sends app roles as { value, type: "WindowsAzureActiveDirectoryRole" }. Types are free text (RFC 7643 §4.1.2).
-  const definition = SCIMMY.Schemas.User.definition as unknown as { attribute(p: string): { subAttributes: { name: string; config: Record<string, unknown> }[] } };
+  const definition = SCIMMY.Schemas.User.definition as unknown as {
+    attribute(p: string): { subAttributes: { name: string; config: Record<string, unknown> }[] };
+  };
   for (const multi of ['roles', 'entitlements']) {
     const type = definition.attribute(multi).subAttributes.find((a) => a.name === 'type');
     if (type && Array.isArray(type.config.canonicalValues) && type.config.canonicalValues.length === 0) type.config.canonicalValues = false;

@@ -3,16 +3,7 @@
  * (error-boundary.ts) turns it into an RFC 7644 §3.12 body.
  */
 export type ScimType =
-  | 'invalidFilter'
-  | 'tooMany'
-  | 'uniqueness'
-  | 'mutability'
-  | 'invalidSyntax'
-  | 'invalidPath'
-  | 'noTarget'
-  | 'invalidValue'
-  | 'invalidVers'
-  | 'sensitive';
+  'invalidFilter' | 'tooMany' | 'uniqueness' | 'mutability' | 'invalidSyntax' | 'invalidPath' | 'noTarget' | 'invalidValue' | 'invalidVers' | 'sensitive';
 
 /** Thrown when a SCIM request cannot be served; `status` and `scimType` go on the wire, `detail` tells the admin what to fix. */
 export class ScimError extends Error {

@@ -82,7 +82,12 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
     const created = await fetch(`${SCIM_BASE_URL}/Users`, {
       method: 'POST',
       headers: { ...auth, 'Content-Type': 'application/scim+json' },
-      body: JSON.stringify({ schemas: [SCIM_USER], userName: 'new.nurse@example.org', name: { givenName: 'New', familyName: 'Nurse' }, emails: [{ value: 'new.nurse@example.org', primary: true }] }),
+      body: JSON.stringify({
+        schemas: [SCIM_USER],
+        userName: 'new.nurse@example.org',
+        name: { givenName: 'New', familyName: 'Nurse' },
+        emails: [{ value: 'new.nurse@example.org', primary: true }],
+      }),
     });
     expect(created.status).toBe(201);
     const outbox = path.join(dataDir, 'outbox');
@@ -101,7 +106,9 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
     expect((await fetch(link, { method: 'POST' })).status).toBe(200);
     const state = await until(
       async () => {
-        const list = (await (await fetch(`${SCIM_BASE_URL}/Users?filter=userName%20eq%20%22new.nurse@example.org%22`, { headers: { Authorization: `Bearer ${token}` } })).json()) as {
+        const list = (await (
+          await fetch(`${SCIM_BASE_URL}/Users?filter=userName%20eq%20%22new.nurse@example.org%22`, { headers: { Authorization: `Bearer ${token}` } })
+        ).json()) as {
           Resources: Record<string, { provisioning?: { state: string } }>[];
         };
         const s = list.Resources[0]['urn:ietf:params:scim:schemas:extension:scimflow:2.0:User']?.provisioning?.state;

@@ -67,7 +67,9 @@ function publishedPorts(service: Service): { hostIp: string; port: number; targe
     if (typeof p === 'object') {
       return p.published === undefined ? [] : [{ hostIp: p.host_ip ?? '0.0.0.0', port: Number(p.published), target: Number(p.target) }];
     }
-    const parts = interpolate(String(p)).replace(/\/(tcp|udp)$/, '').split(':');
+    const parts = interpolate(String(p))
+      .replace(/\/(tcp|udp)$/, '')
+      .split(':');
     if (parts.length === 1) return []; // container port only: Docker picks a random host port
     const hostIp = parts.length === 3 ? parts[0] : '0.0.0.0';
     return [{ hostIp, port: Number(parts[parts.length - 2]), target: Number(parts[parts.length - 1]) }];
@@ -78,9 +80,7 @@ const hostOfAddress = (address: string) => address.replace(/:\d+$/, '');
 
 describe('docker-compose.yml', () => {
   it('when parsed, then it has the expected services', () => {
-    expect(serviceNames).toEqual(
-      expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'mailpit', 'scim-server', 'worker']),
-    );
+    expect(serviceNames).toEqual(expect.arrayContaining(['postgresql', 'temporal', 'temporal-admin-tools', 'temporal-ui', 'mailpit', 'scim-server', 'worker']));
   });
 
   it('when a service is read, then it has an image or a build', () => {

@@ -137,9 +137,14 @@ describe('Entra ID user provisioning', () => {
     );
 
     expect(res.status).toBe(200);
-    expect(res.body.addresses).toEqual([{ type: 'work', formatted: '1 Main St, Springfield', streetAddress: '1 Main St', locality: 'Springfield', postalCode: '98052', country: 'US' }]);
+    expect(res.body.addresses).toEqual([
+      { type: 'work', formatted: '1 Main St, Springfield', streetAddress: '1 Main St', locality: 'Springfield', postalCode: '98052', country: 'US' },
+    ]);
     expect(res.body.phoneNumbers).toEqual(
-      expect.arrayContaining([expect.objectContaining({ type: 'work', value: '+1 555 0100' }), expect.objectContaining({ type: 'mobile', value: '+1 555 0199' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ type: 'work', value: '+1 555 0100' }),
+        expect.objectContaining({ type: 'mobile', value: '+1 555 0199' }),
+      ]),
     );
     expect(res.body.phoneNumbers).toHaveLength(2);
 
@@ -171,7 +176,11 @@ describe('Entra ID user provisioning', () => {
     const read = await entra('GET', `/Users/${id}`);
     expect(read.body[EXT]).toMatchObject({ teams: ['Blue', 'Red'], facilities: ['Main Campus'] });
 
-    const res = await entra('PATCH', `/Users/${id}`, patch({ op: 'Replace', path: `${EXT}:teams`, value: 'A;B; C' }, { op: 'Add', path: `${EXT}:caseManager`, value: 'True' }));
+    const res = await entra(
+      'PATCH',
+      `/Users/${id}`,
+      patch({ op: 'Replace', path: `${EXT}:teams`, value: 'A;B; C' }, { op: 'Add', path: `${EXT}:caseManager`, value: 'True' }),
+    );
     expect(res.status).toBe(200);
     expect(res.body[EXT]).toMatchObject({ teams: ['A', 'B', 'C'], facilities: ['Main Campus'], caseManager: true });
   });
@@ -187,7 +196,9 @@ describe('Entra ID user provisioning', () => {
 
     expect((await entra('DELETE', `/Users/${id}`)).status).toBe(204);
     expect((await entra('GET', `/Users/${id}`)).status).toBe(404);
-    const changes = (await h.db.query<{ change: string }>('SELECT change FROM outbox WHERE tenant_id = $1 AND resource_id::text = $2 ORDER BY id', [h.tenantId, id])).rows;
+    const changes = (
+      await h.db.query<{ change: string }>('SELECT change FROM outbox WHERE tenant_id = $1 AND resource_id::text = $2 ORDER BY id', [h.tenantId, id])
+    ).rows;
     expect(changes.map((c) => c.change)).toEqual(['created', 'updated', 'deleted']);
   });
 });
@@ -214,7 +225,19 @@ describe('Entra ID group provisioning', () => {
     expect(found.body.Resources[0]).toMatchObject({ id, displayName: name });
     expect(found.body.Resources[0].members).toBeUndefined();
 
-    const added = await entra('PATCH', `/Groups/${id}`, patch({ op: 'Add', path: 'members', value: [{ $ref: null, value: a }, { $ref: null, value: b }, { $ref: null, value: c }] }));
+    const added = await entra(
+      'PATCH',
+      `/Groups/${id}`,
+      patch({
+        op: 'Add',
+        path: 'members',
+        value: [
+          { $ref: null, value: a },
+          { $ref: null, value: b },
+          { $ref: null, value: c },
+        ],
+      }),
+    );
     expect(added.status).toBe(204);
 
     const removedByFilter = await entra('PATCH', `/Groups/${id}`, patch({ op: 'Remove', path: `members[value eq "${a}"]` }));
@@ -247,7 +270,11 @@ describe('Entra ID group provisioning', () => {
 
   test('when Entra sends app role assignments, then roles with type WindowsAzureActiveDirectoryRole are accepted and returned', async () => {
     const id = (await createUser()).id;
-    const res = await entra('PATCH', `/Users/${id}`, patch({ op: 'Add', path: 'roles', value: [{ primary: 'True', type: 'WindowsAzureActiveDirectoryRole', value: 'Nurse' }] }));
+    const res = await entra(
+      'PATCH',
+      `/Users/${id}`,
+      patch({ op: 'Add', path: 'roles', value: [{ primary: 'True', type: 'WindowsAzureActiveDirectoryRole', value: 'Nurse' }] }),
+    );
     expect(res.status).toBe(200);
     expect(res.body.roles).toEqual([{ primary: true, type: 'WindowsAzureActiveDirectoryRole', value: 'Nurse' }]);
   });

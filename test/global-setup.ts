@@ -24,5 +24,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.SCIMFLOW_TEST_WORK_DIR = workDir;
   process.env.SCIMFLOW_TEST_CLI_PATH = cliPath;
   (globalThis as Record<string, unknown>).__scimflowServices = { devServer, smtp, workDir };
-  log(`Temporal dev server ${devServer.address}; SMTP ${smtp.url}; ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : 'embedded PostgreSQL per test file'}`);
+  log(
+    `Temporal dev server ${devServer.address}; SMTP ${smtp.url}; ${process.env.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : 'embedded PostgreSQL per test file'}`,
+  );
 }

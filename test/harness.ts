@@ -55,7 +55,13 @@ export function testTenantConfig(overrides: Partial<TenantConfigInput> = {}): Te
     defaults: { client: 'north', role: 'Client Staff' },
     providerTypes: ['RN', 'SW', 'Administrator'],
     propagation: { tags: '0s', securityRole: '0s' },
-    invitation: { applicationName: 'CareConnect', subject: 'Welcome to {{applicationName}}', reminders: ['3d', '7d'], expiresAfter: '14d', startLeadTime: '1d' },
+    invitation: {
+      applicationName: 'CareConnect',
+      subject: 'Welcome to {{applicationName}}',
+      reminders: ['3d', '7d'],
+      expiresAfter: '14d',
+      startLeadTime: '1d',
+    },
     seatRecheckInterval: '1s',
     ...overrides,
   };
@@ -178,7 +184,9 @@ export async function startHarness(
           if (wanted.includes(last.state)) return last;
         } catch {
           // workflow not started yet (the relay has not delivered), or completed
-          const row = (await db.query<{ state: string }>('SELECT state FROM provisioning_states WHERE tenant_id = $1 AND user_id::text = $2', [tenantId, userId])).rows[0];
+          const row = (
+            await db.query<{ state: string }>('SELECT state FROM provisioning_states WHERE tenant_id = $1 AND user_id::text = $2', [tenantId, userId])
+          ).rows[0];
           if (row && wanted.includes(row.state as UserStatus['state'])) return { state: row.state as UserStatus['state'], appliedVersion: 0 };
         }
         if (Date.now() > deadline) throw new Error(`user ${userId} did not reach ${wanted.join('|')} within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);

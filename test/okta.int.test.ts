@@ -59,7 +59,8 @@ describe('Okta user provisioning', () => {
     expect(created.body).toMatchObject({ userName: user.userName, externalId: user.externalId, displayName: user.displayName, locale: 'en-US', active: true });
     expect(created.body.password).toBeUndefined();
     const id = created.body.id as string;
-    const stored = (await h.db.query<{ doc: Record<string, unknown> }>('SELECT doc FROM scim_users WHERE tenant_id = $1 AND id::text = $2', [h.tenantId, id])).rows[0].doc;
+    const stored = (await h.db.query<{ doc: Record<string, unknown> }>('SELECT doc FROM scim_users WHERE tenant_id = $1 AND id::text = $2', [h.tenantId, id]))
+      .rows[0].doc;
     expect(JSON.stringify(stored)).not.toContain(user.password);
 
     const read = await okta('GET', `/Users/${id}`);
@@ -79,10 +80,22 @@ describe('Okta user provisioning', () => {
 
     // Okta PUTs the whole resource it knows, id and meta included, without the attributes the admin cleared.
     const { title: _cleared, locale: _alsoCleared, ...rest } = user as Record<string, unknown>;
-    const res = await okta('PUT', `/Users/${id}`, { ...rest, id, meta: current.meta, name: { givenName: 'Another', familyName: 'User' }, password: 'n3wPassw0rd' });
+    const res = await okta('PUT', `/Users/${id}`, {
+      ...rest,
+      id,
+      meta: current.meta,
+      name: { givenName: 'Another', familyName: 'User' },
+      password: 'n3wPassw0rd',
+    });
 
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ id, userName: user.userName, name: { givenName: 'Another', familyName: 'User' }, externalId: user.externalId, meta: { version: 'W/"2"' } });
+    expect(res.body).toMatchObject({
+      id,
+      userName: user.userName,
+      name: { givenName: 'Another', familyName: 'User' },
+      externalId: user.externalId,
+      meta: { version: 'W/"2"' },
+    });
     expect(res.body.title).toBeUndefined();
     expect(res.body.locale).toBeUndefined();
     expect(res.body.password).toBeUndefined();
@@ -103,7 +116,9 @@ describe('Okta user provisioning', () => {
     const on = await okta('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { active: true } }] });
     expect(on.status).toBe(200);
     expect(on.body).toMatchObject({ id, active: true });
-    const changes = (await h.db.query<{ change: string }>('SELECT change FROM outbox WHERE tenant_id = $1 AND resource_id::text = $2 ORDER BY id', [h.tenantId, id])).rows;
+    const changes = (
+      await h.db.query<{ change: string }>('SELECT change FROM outbox WHERE tenant_id = $1 AND resource_id::text = $2 ORDER BY id', [h.tenantId, id])
+    ).rows;
     expect(changes.map((c) => c.change)).toEqual(['created', 'updated', 'updated']);
   });
 
@@ -141,7 +156,16 @@ describe('Okta Group Push', () => {
 
     const added = await okta('PATCH', `/Groups/${id}`, {
       schemas: [PATCH_OP],
-      Operations: [{ op: 'add', path: 'members', value: [{ value: alice.id, display: alice.userName }, { value: bob.id, display: bob.userName }] }],
+      Operations: [
+        {
+          op: 'add',
+          path: 'members',
+          value: [
+            { value: alice.id, display: alice.userName },
+            { value: bob.id, display: bob.userName },
+          ],
+        },
+      ],
     });
     expect(added.status).toBe(204);
 
@@ -150,7 +174,10 @@ describe('Okta Group Push', () => {
     expect((await okta('GET', `/Groups/${id}`)).body.members).toEqual([expect.objectContaining({ value: bob.id, display: bob.displayName })]);
 
     // Okta's rename carries the group's own id in the value.
-    const renamed = await okta('PATCH', `/Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { id, displayName: `${name} renamed` } }] });
+    const renamed = await okta('PATCH', `/Groups/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', value: { id, displayName: `${name} renamed` } }],
+    });
     expect(renamed.status).toBe(204);
     expect((await okta('GET', `/Groups/${id}`)).body.displayName).toBe(`${name} renamed`);
 
@@ -166,7 +193,10 @@ describe('Okta Group Push', () => {
   test('when Okta renames a group with a different id in the value, then the answer is 400 mutability', async () => {
     const id = (await okta('POST', '/Groups', { schemas: [SCIM_GROUP], displayName: `Immutable ${Date.now()}` })).body.id as string;
 
-    const res = await okta('PATCH', `/Groups/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { id: '00000000-0000-4000-8000-000000000001', displayName: 'x' } }] });
+    const res = await okta('PATCH', `/Groups/${id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', value: { id: '00000000-0000-4000-8000-000000000001', displayName: 'x' } }],
+    });
 
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ schemas: [ERROR_URN], scimType: 'mutability' });

@@ -40,7 +40,10 @@ class TcpProxy {
   private server?: net.Server;
   private sockets = new Set<net.Socket>();
   port = 0;
-  constructor(private readonly host: string, private readonly targetPort: number) {}
+  constructor(
+    private readonly host: string,
+    private readonly targetPort: number,
+  ) {}
   async start(): Promise<void> {
     const server = net.createServer((client) => {
       const upstream = net.connect(this.targetPort, this.host);
@@ -188,7 +191,16 @@ beforeAll(async () => {
   });
   scimUrl = `${server.url}/scim/v2`;
   mail = slowMailer(createMailer(requireEnv('SCIMFLOW_TEST_SMTP_URL')));
-  worker = await runWorker({ target, taskQueue, db, smtpUrl: requireEnv('SCIMFLOW_TEST_SMTP_URL'), publicUrl: server.url, mailFrom: 'ops@example.org', logger, mailer: mail.mailer });
+  worker = await runWorker({
+    target,
+    taskQueue,
+    db,
+    smtpUrl: requireEnv('SCIMFLOW_TEST_SMTP_URL'),
+    publicUrl: server.url,
+    mailFrom: 'ops@example.org',
+    logger,
+    mailer: mail.mailer,
+  });
   ops = await startOpsServer({ host: '127.0.0.1', port: 0, metrics: appMetrics(), readiness: worker.readiness ?? {} });
 });
 
@@ -215,7 +227,10 @@ async function waitForState(userId: string, state: UserStatus['state'], timeoutM
   const deadline = Date.now() + timeoutMs;
   let last: UserStatus | undefined;
   for (;;) {
-    last = await client.workflow.getHandle(userWorkflowId(tenantId, userId)).query(statusQuery).catch(() => last);
+    last = await client.workflow
+      .getHandle(userWorkflowId(tenantId, userId))
+      .query(statusQuery)
+      .catch(() => last);
     if (last?.state === state) return last;
     if (Date.now() > deadline) throw new Error(`user ${userId} did not reach ${state} (last: ${JSON.stringify(last)})`);
     await sleep(100);
@@ -236,7 +251,9 @@ const scrape = async (url: string) => (await fetch(`${url}/metrics`)).text();
 
 /** Accepts the user's open invitation through the public accept page. */
 async function accept(userId: string): Promise<void> {
-  const inv = (await db.query<{ id: string }>(`SELECT id::text AS id FROM invitations WHERE tenant_id = $1 AND user_id::text = $2 AND status = 'sent'`, [tenantId, userId])).rows[0];
+  const inv = (
+    await db.query<{ id: string }>(`SELECT id::text AS id FROM invitations WHERE tenant_id = $1 AND user_id::text = $2 AND status = 'sent'`, [tenantId, userId])
+  ).rows[0];
   const res = await fetch(`${server.url}/invitations/${await invitationToken(db, inv.id)}`, { method: 'POST' });
   expect(res.status).toBe(200);
 }
@@ -252,10 +269,14 @@ describe('metrics', () => {
     await waitForState(id, 'active');
 
     // provisioning_states is written just after the workflow's status changes: wait for the row.
-    const after = await until(async () => {
-      const text = await scrape(server.url);
-      return sample(text, 'scimflow_workflows', { tenant: tenantId, state: 'active' }) === 1 ? text : undefined;
-    }, 10_000, 'the workflows gauge to show the active user');
+    const after = await until(
+      async () => {
+        const text = await scrape(server.url);
+        return sample(text, 'scimflow_workflows', { tenant: tenantId, state: 'active' }) === 1 ? text : undefined;
+      },
+      10_000,
+      'the workflows gauge to show the active user',
+    );
     const delta = (name: string, labels: Record<string, string> = {}) => sample(after, name, labels) - sample(before, name, labels);
     expect(delta('scimflow_scim_requests_total', { method: 'POST', resource: 'Users', status: '201' })).toBe(1);
     expect(delta('scimflow_scim_request_duration_seconds_count', { method: 'POST', resource: 'Users' })).toBe(1);
@@ -278,10 +299,14 @@ describe('metrics', () => {
     const patched = await scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
     expect(patched.status).toBe(200);
     await waitForState(id, 'suspended');
-    const suspended = await until(async () => {
-      const text = await scrape(server.url);
-      return sample(text, 'scimflow_workflows', { tenant: tenantId, state: 'suspended' }) === 1 ? text : undefined;
-    }, 10_000, 'the workflows gauge to show the suspended user');
+    const suspended = await until(
+      async () => {
+        const text = await scrape(server.url);
+        return sample(text, 'scimflow_workflows', { tenant: tenantId, state: 'suspended' }) === 1 ? text : undefined;
+      },
+      10_000,
+      'the workflows gauge to show the suspended user',
+    );
     expect(sample(suspended, 'scimflow_time_to_access_removed_seconds_count', { tenant: tenantId, action: 'suspend' })).toBe(1);
     expect(sample(suspended, 'scimflow_time_to_access_removed_seconds_sum', { tenant: tenantId, action: 'suspend' })).toBeLessThan(60);
     expect(sample(suspended, 'scimflow_workflows', { tenant: tenantId, state: 'suspended' })).toBe(1);
@@ -294,7 +319,7 @@ describe('metrics', () => {
 });
 
 describe('logs', () => {
-  test('when a SCIM request causes work in the worker, then the worker\'s log lines carry its request id, workflow id and run id; the request line holds no personal data or token', async () => {
+  test("when a SCIM request causes work in the worker, then the worker's log lines carry its request id, workflow id and run id; the request line holds no personal data or token", async () => {
     const requestId = `req-${crypto.randomBytes(6).toString('hex')}`;
     const user = newUser();
     const created = await scim('POST', '/Users', user, { 'X-Request-Id': requestId });
@@ -376,7 +401,11 @@ describe('payload encryption', () => {
     expect(JSON.parse(Buffer.from(out.payloads[0].data, 'base64').toString())).toMatchObject({ tenantId, userId: id, requestId });
 
     // encode gives back ciphertext under the current key, which decode reverses.
-    const encoded = await fetch(`${server.url}/codec/encode`, { method: 'POST', headers: { ...headers, Authorization: `Bearer ${adminToken}` }, body: JSON.stringify(out) });
+    const encoded = await fetch(`${server.url}/codec/encode`, {
+      method: 'POST',
+      headers: { ...headers, Authorization: `Bearer ${adminToken}` },
+      body: JSON.stringify(out),
+    });
     const sealed = (await encoded.json()) as { payloads: { metadata: Record<string, string> }[] };
     expect(Buffer.from(sealed.payloads[0].metadata['encryption-key-id'], 'base64').toString()).toBe('test-key-2');
 
@@ -389,7 +418,10 @@ describe('payload encryption', () => {
     expect(preflight.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/X-Namespace/);
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/Authorization/);
-    const foreign = await fetch(`${server.url}/codec/decode`, { method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+    const foreign = await fetch(`${server.url}/codec/decode`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' },
+    });
     expect(foreign.status).toBe(403);
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -404,7 +436,14 @@ describe('payload encryption', () => {
       const res = await fetch(`http://127.0.0.1:${(srv.address() as net.AddressInfo).port}/codec/decode`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ payloads: [{ metadata: Object.fromEntries(Object.entries(sealed.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])), data: Buffer.from(sealed.data!).toString('base64') }] }),
+        body: JSON.stringify({
+          payloads: [
+            {
+              metadata: Object.fromEntries(Object.entries(sealed.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+              data: Buffer.from(sealed.data!).toString('base64'),
+            },
+          ],
+        }),
       });
       expect(res.status).toBe(200);
       expect(Buffer.from(((await res.json()) as { payloads: { data: string }[] }).payloads[0].data, 'base64').toString()).toBe('"hello"');
@@ -427,16 +466,24 @@ describe('readiness', () => {
     if (proxy) await proxy.stop();
     else control.down = true;
     try {
-      const scimDown = await until(async () => {
-        const r = await ready(server.url);
-        return r.status === 503 ? r : undefined;
-      }, 15_000, 'SCIM /readyz to turn 503');
+      const scimDown = await until(
+        async () => {
+          const r = await ready(server.url);
+          return r.status === 503 ? r : undefined;
+        },
+        15_000,
+        'SCIM /readyz to turn 503',
+      );
       expect(scimDown.body.checks.database).not.toBe('ok');
       expect(scimDown.body.checks.temporal).toBe('ok');
-      const workerDown = await until(async () => {
-        const r = await ready(ops.url);
-        return r.status === 503 ? r : undefined;
-      }, 15_000, 'worker /readyz to turn 503');
+      const workerDown = await until(
+        async () => {
+          const r = await ready(ops.url);
+          return r.status === 503 ? r : undefined;
+        },
+        15_000,
+        'worker /readyz to turn 503',
+      );
       expect(workerDown.body.checks.database).not.toBe('ok');
       expect(workerDown.body.checks.worker).toBe('ok');
       // Liveness is not readiness: the process is fine.
@@ -463,9 +510,15 @@ describe('graceful shutdown', () => {
     await worker.shutdown();
     expect(Date.now() - t0).toBeGreaterThan(1_000); // it waited for the activity
     expect(mail.state.finished).toBe(mail.state.started);
-    const delivery = (await db.query<{ status: string }>(`SELECT status FROM mail_deliveries WHERE tenant_id = $1 AND user_id::text = $2`, [tenantId, id])).rows;
+    const delivery = (await db.query<{ status: string }>(`SELECT status FROM mail_deliveries WHERE tenant_id = $1 AND user_id::text = $2`, [tenantId, id]))
+      .rows;
     expect(delivery).toEqual([{ status: 'sent' }]);
-    const sent = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE tenant_id = $1 AND user_id::text = $2 AND action = 'invitation.sent'`, [tenantId, id])).rows[0].n;
+    const sent = (
+      await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE tenant_id = $1 AND user_id::text = $2 AND action = 'invitation.sent'`, [
+        tenantId,
+        id,
+      ])
+    ).rows[0].n;
     expect(sent).toBe(1); // the activity ran to its end, not cancelled mid-way
     expect(logLines.some((l) => l.msg === 'activity completed' && l.activity === 'sendInvitation' && l.workflowId === userWorkflowId(tenantId, id))).toBe(true);
     mail.state.delayMs = 0;

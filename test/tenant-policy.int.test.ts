@@ -26,7 +26,10 @@ beforeAll(async () => {
   readerToken = (await createToken(h.db, h.tenantId, 'reader', 'admin', 'Analytics Only')).token;
 });
 afterAll(async () => {
-  await h?.client.schedule.getHandle(reconcileScheduleId(h.tenantId)).delete().catch(() => undefined);
+  await h?.client.schedule
+    .getHandle(reconcileScheduleId(h.tenantId))
+    .delete()
+    .catch(() => undefined);
   await h?.close();
 });
 
@@ -50,13 +53,30 @@ async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, what
   }
 }
 
-const appUser = async (id: string) => (await h.db.query<Record<string, any>>('SELECT * FROM app_users WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows[0];
+const appUser = async (id: string) =>
+  (await h.db.query<Record<string, any>>('SELECT * FROM app_users WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows[0];
 const settings = async (id: string, kind: string) =>
-  (await h.db.query<{ value: string }>('SELECT value FROM app_user_settings WHERE tenant_id = $1 AND user_id::text = $2 AND kind = $3 ORDER BY value', [h.tenantId, id, kind])).rows.map((r) => r.value);
+  (
+    await h.db.query<{ value: string }>('SELECT value FROM app_user_settings WHERE tenant_id = $1 AND user_id::text = $2 AND kind = $3 ORDER BY value', [
+      h.tenantId,
+      id,
+      kind,
+    ])
+  ).rows.map((r) => r.value);
 const auditOf = async (id: string) =>
-  (await h.db.query<{ action: string; request_id: string; workflow_id: string | null; detail: any }>('SELECT action, request_id, workflow_id, detail FROM audit_log WHERE tenant_id = $1 AND user_id::text = $2 ORDER BY id', [h.tenantId, id])).rows;
+  (
+    await h.db.query<{ action: string; request_id: string; workflow_id: string | null; detail: any }>(
+      'SELECT action, request_id, workflow_id, detail FROM audit_log WHERE tenant_id = $1 AND user_id::text = $2 ORDER BY id',
+      [h.tenantId, id],
+    )
+  ).rows;
 const outboxOf = async (id: string) =>
-  (await h.db.query<{ change: string; resource_version: number; request_id: string }>('SELECT change, resource_version, request_id FROM outbox WHERE tenant_id = $1 AND resource_id::text = $2 ORDER BY id', [h.tenantId, id])).rows;
+  (
+    await h.db.query<{ change: string; resource_version: number; request_id: string }>(
+      'SELECT change, resource_version, request_id FROM outbox WHERE tenant_id = $1 AND resource_id::text = $2 ORDER BY id',
+      [h.tenantId, id],
+    )
+  ).rows;
 
 async function provision(extra: Record<string, unknown> = {}): Promise<string> {
   const created = await h.scim('POST', '/Users', newUser(extra));
@@ -80,26 +100,58 @@ describe('groups pushed by the IdP', () => {
     expect(group.status).toBe(201);
 
     // Okta Group Push: PATCH members add.
-    const push = await h.scim('PATCH', `/Groups/${group.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] });
+    const push = await h.scim('PATCH', `/Groups/${group.body.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }],
+    });
     expect(push.status).toBeLessThan(300);
     const version = (await h.scim('GET', `/Users/${id}`)).body.meta.version;
-    expect((await outboxOf(id)).filter((r) => r.change === 'membership')).toEqual([{ change: 'membership', resource_version: Number(String(version).replace(/\D/g, '')), request_id: push.headers.get('x-request-id') }]);
-    await eventually(() => appUser(id), (u) => u.security_role === 'VOB Worker', 'security role after the group push');
+    expect((await outboxOf(id)).filter((r) => r.change === 'membership')).toEqual([
+      { change: 'membership', resource_version: Number(String(version).replace(/\D/g, '')), request_id: push.headers.get('x-request-id') },
+    ]);
+    await eventually(
+      () => appUser(id),
+      (u) => u.security_role === 'VOB Worker',
+      'security role after the group push',
+    );
     expect((await auditOf(id)).find((a) => a.action === 'accessSettings.synced' && a.request_id === push.headers.get('x-request-id'))).toBeDefined();
 
     // A rename away from the rule's group name removes the role; the old name back restores it.
-    await h.scim('PATCH', `/Groups/${group.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', value: { id: group.body.id, displayName: 'Former VOB Team' } }] });
-    await eventually(() => appUser(id), (u) => u.security_role === null, 'security role after the rename');
+    await h.scim('PATCH', `/Groups/${group.body.id}`, {
+      schemas: [PATCH_OP],
+      Operations: [{ op: 'replace', value: { id: group.body.id, displayName: 'Former VOB Team' } }],
+    });
+    await eventually(
+      () => appUser(id),
+      (u) => u.security_role === null,
+      'security role after the rename',
+    );
     await h.scim('PATCH', `/Groups/${group.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'displayName', value: 'VOB Team' }] });
-    await eventually(() => appUser(id), (u) => u.security_role === 'VOB Worker', 'security role after renaming back');
+    await eventually(
+      () => appUser(id),
+      (u) => u.security_role === 'VOB Worker',
+      'security role after renaming back',
+    );
 
     // Entra's removal form, then the group's deletion.
     await h.scim('PATCH', `/Groups/${group.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'remove', path: `members[value eq "${id}"]` }] });
-    await eventually(() => appUser(id), (u) => u.security_role === null, 'security role after the removal');
+    await eventually(
+      () => appUser(id),
+      (u) => u.security_role === null,
+      'security role after the removal',
+    );
     await h.scim('PATCH', `/Groups/${group.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: id }] }] });
-    await eventually(() => appUser(id), (u) => u.security_role === 'VOB Worker', 'security role after re-adding');
+    await eventually(
+      () => appUser(id),
+      (u) => u.security_role === 'VOB Worker',
+      'security role after re-adding',
+    );
     expect((await h.scim('DELETE', `/Groups/${group.body.id}`)).status).toBe(204);
-    await eventually(() => appUser(id), (u) => u.security_role === null, 'security role after the group was deleted');
+    await eventually(
+      () => appUser(id),
+      (u) => u.security_role === null,
+      'security role after the group was deleted',
+    );
     await h.waitForState(id, 'invited');
   });
 });
@@ -117,11 +169,17 @@ describe('policy versions', () => {
     const saved = await adminCall('POST', `/tenants/${h.tenantId}/config/versions`, testTenantConfig({ rules: [VOB_RULE, ADMISSIONS_RULE] }));
     expect(saved.status).toBe(201);
     expect(saved.body).toMatchObject({ signalled: 2, summary: { usersChanged: 2 } });
-    expect(saved.body.summary.text).toEqual(expect.arrayContaining(['2 users would gain employee area Care Coordinator', '2 users would gain team Admissions Team A']));
+    expect(saved.body.summary.text).toEqual(
+      expect.arrayContaining(['2 users would gain employee area Care Coordinator', '2 users would gain team Admissions Team A']),
+    );
 
     for (const id of admissions) {
       expect((await outboxOf(id)).filter((r) => r.change === 'policy')).toEqual([expect.objectContaining({ request_id: saved.requestId })]);
-      await eventually(() => settings(id, 'employeeArea'), (v) => v.join() === 'Care Coordinator', 'employee areas after the policy change');
+      await eventually(
+        () => settings(id, 'employeeArea'),
+        (v) => v.join() === 'Care Coordinator',
+        'employee areas after the policy change',
+      );
       expect(await settings(id, 'team')).toEqual(['Admissions Team A']);
       expect((await auditOf(id)).filter((a) => a.request_id === saved.requestId).map((a) => a.action)).toContain('accessSettings.synced');
       await h.waitForState(id, 'invited');
@@ -130,30 +188,58 @@ describe('policy versions', () => {
     await new Promise((r) => setTimeout(r, 1_000));
     expect((await outboxOf(finance)).length).toBe(financeOutbox);
     expect((await auditOf(finance)).length).toBe(financeAudit);
-    const configAudit = await h.db.query<{ detail: any }>(`SELECT detail FROM audit_log WHERE tenant_id = $1 AND user_id IS NULL AND action = 'config.saved'`, [h.tenantId]);
+    const configAudit = await h.db.query<{ detail: any }>(`SELECT detail FROM audit_log WHERE tenant_id = $1 AND user_id IS NULL AND action = 'config.saved'`, [
+      h.tenantId,
+    ]);
     expect(configAudit.rows.at(-1)?.detail).toMatchObject({ signalled: 2 });
   });
 
   test('when a draft is previewed, for the tenant or one user, then the answer shows the changes and nothing is written', async () => {
-    const tables = ['app_users', 'app_memberships', 'app_licences', 'app_provider_accounts', 'app_user_settings', 'outbox', 'audit_log', 'tenant_config_versions', 'invitations', 'provisioning_states'];
+    const tables = [
+      'app_users',
+      'app_memberships',
+      'app_licences',
+      'app_provider_accounts',
+      'app_user_settings',
+      'outbox',
+      'audit_log',
+      'tenant_config_versions',
+      'invitations',
+      'provisioning_states',
+    ];
     const counts = async () => Promise.all(tables.map(async (t) => (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t}`)).rows[0].n));
     const before = await counts();
     const draft = testTenantConfig({
-      rules: [VOB_RULE, ADMISSIONS_RULE, { when: { attribute: `${ENTERPRISE}:department`, equals: 'Finance' }, set: { securityRole: 'Analytics Only' as const } }],
+      rules: [
+        VOB_RULE,
+        ADMISSIONS_RULE,
+        { when: { attribute: `${ENTERPRISE}:department`, equals: 'Finance' }, set: { securityRole: 'Analytics Only' as const } },
+      ],
     });
 
     const tenantWide = await adminCall('POST', `/tenants/${h.tenantId}/preview`, { config: draft }, readerToken);
     expect(tenantWide.status).toBe(200);
     expect(tenantWide.body.summary.text).toEqual(['1 user would gain security role Analytics Only']);
-    expect(tenantWide.body.users).toEqual([expect.objectContaining({ userId: finance, changes: [{ field: 'securityRole', from: null, to: 'Analytics Only' }] })]);
+    expect(tenantWide.body.users).toEqual([
+      expect.objectContaining({ userId: finance, changes: [{ field: 'securityRole', from: null, to: 'Analytics Only' }] }),
+    ]);
 
-    const newcomer = await adminCall('POST', `/tenants/${h.tenantId}/preview/user`, { user: newUser({ [ENTERPRISE]: { department: 'Admissions' } }), groups: ['VOB Team'] }, readerToken);
+    const newcomer = await adminCall(
+      'POST',
+      `/tenants/${h.tenantId}/preview/user`,
+      { user: newUser({ [ENTERPRISE]: { department: 'Admissions' } }), groups: ['VOB Team'] },
+      readerToken,
+    );
     expect(newcomer.status).toBe(200);
     expect(newcomer.body.desired).toMatchObject({ securityRole: 'VOB Worker', matchedRules: ['VOB team', 'Admissions'], missing: [] });
     expect(newcomer.body.state.settings.employeeArea).toEqual(['Care Coordinator']);
 
     const stored = await adminCall('POST', `/tenants/${h.tenantId}/preview/user`, { userId: finance, config: draft }, readerToken);
-    expect(stored.body).toMatchObject({ configVersion: 'draft', changesFromCurrentConfig: [{ field: 'securityRole', to: 'Analytics Only' }], changesFromDirectory: [{ field: 'securityRole', from: null, to: 'Analytics Only' }] });
+    expect(stored.body).toMatchObject({
+      configVersion: 'draft',
+      changesFromCurrentConfig: [{ field: 'securityRole', to: 'Analytics Only' }],
+      changesFromDirectory: [{ field: 'securityRole', from: null, to: 'Analytics Only' }],
+    });
 
     expect(await counts()).toEqual(before);
   });
@@ -170,8 +256,16 @@ describe('policy versions', () => {
     expect(detected[0].detail.fields).toEqual(expect.arrayContaining(['profile.title', 'securityRole', 'settings.employeeArea']));
     expect(JSON.stringify(detected[0].detail)).not.toContain('edited'); // no personal data in the audit detail
 
-    await eventually(() => appUser(id), (u) => u.security_role === null && u.title === null, 'directory row after the repair');
-    await eventually(() => settings(id, 'employeeArea'), (v) => v.join() === 'Care Coordinator', 'employee areas after the repair');
+    await eventually(
+      () => appUser(id),
+      (u) => u.security_role === null && u.title === null,
+      'directory row after the repair',
+    );
+    await eventually(
+      () => settings(id, 'employeeArea'),
+      (v) => v.join() === 'Care Coordinator',
+      'employee areas after the repair',
+    );
     const repairs = (await auditOf(id)).filter((a) => a.request_id === first.requestId).map((a) => a.action);
     expect(repairs).toEqual(expect.arrayContaining(['drift.detected', 'profile.updated', 'accessSettings.synced']));
     await h.waitForState(id, 'invited');
@@ -188,7 +282,11 @@ describe('drift-repair schedule', () => {
     expect(described.spec.intervals?.[0]?.every).toBe(60 * 60 * 1000);
     expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'reconcileTenant', taskQueue: h.taskQueue });
 
-    const saved = await adminCall('POST', `/tenants/${h.tenantId}/config/versions`, testTenantConfig({ rules: [VOB_RULE, ADMISSIONS_RULE], reconcile: { interval: '30m' } }));
+    const saved = await adminCall(
+      'POST',
+      `/tenants/${h.tenantId}/config/versions`,
+      testTenantConfig({ rules: [VOB_RULE, ADMISSIONS_RULE], reconcile: { interval: '30m' } }),
+    );
     expect(saved.body).toMatchObject({ signalled: 0, schedule: { outcome: 'updated' } });
     expect((await handle.describe()).spec.intervals?.[0]?.every).toBe(30 * 60 * 1000);
   });
@@ -222,7 +320,11 @@ describe('admin API', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error.problems).toEqual(
-      expect.arrayContaining([expect.stringMatching(/^rules\.0\.set\.securityRole: "Boss"/), expect.stringMatching(/^rules\.0\.set\.client: "atlantis"/), expect.stringMatching(/^propagation\.tags:/)]),
+      expect.arrayContaining([
+        expect.stringMatching(/^rules\.0\.set\.securityRole: "Boss"/),
+        expect.stringMatching(/^rules\.0\.set\.client: "atlantis"/),
+        expect.stringMatching(/^propagation\.tags:/),
+      ]),
     );
     expect((await adminCall('GET', `/tenants/${h.tenantId}/config/versions`)).body.versions.length).toBe(versions);
   });
@@ -236,9 +338,16 @@ describe('admin API', () => {
     expect(h.mailsTo(user.userName)).toHaveLength(1);
 
     const listed = await adminCall('GET', `/tenants/${h.tenantId}/users?state=invited&limit=1000`, undefined, readerToken);
-    expect(listed.body.users).toEqual(expect.arrayContaining([expect.objectContaining({ userId: id, state: 'invited', waitingFor: 'acceptance', appStatus: 'invited' })]));
+    expect(listed.body.users).toEqual(
+      expect.arrayContaining([expect.objectContaining({ userId: id, state: 'invited', waitingFor: 'acceptance', appStatus: 'invited' })]),
+    );
     const detail = await adminCall('GET', `/tenants/${h.tenantId}/users/${id}`, undefined, readerToken);
-    expect(detail.body).toMatchObject({ userId: id, workflow: { state: 'invited' }, drift: [], desired: { state: { settings: { employeeArea: ['Assigned Agent'] } } } });
+    expect(detail.body).toMatchObject({
+      userId: id,
+      workflow: { state: 'invited' },
+      drift: [],
+      desired: { state: { settings: { employeeArea: ['Assigned Agent'] } } },
+    });
 
     const suspended = await adminCall('POST', `/tenants/${h.tenantId}/users/${id}/suspend`);
     expect(suspended.status).toBe(202);
@@ -252,7 +361,11 @@ describe('admin API', () => {
     expect((await h.scim('GET', `/Users/${id}`)).body.active).toBe(true);
 
     expect((await adminCall('POST', `/tenants/${h.tenantId}/users/${id}/resend-invitation`)).status).toBe(202);
-    await eventually(async () => h.mailsTo(user.userName).length, (n) => n === 2, 'invitation mails after the resend');
+    await eventually(
+      async () => h.mailsTo(user.userName).length,
+      (n) => n === 2,
+      'invitation mails after the resend',
+    );
     expect((await adminCall('POST', `/tenants/${h.tenantId}/users/${id}/retry`)).status).toBe(202);
 
     const terminated = await adminCall('POST', `/tenants/${h.tenantId}/users/${id}/terminate`);
@@ -263,10 +376,17 @@ describe('admin API', () => {
 
     const trail = await adminCall('GET', `/tenants/${h.tenantId}/users/${id}/audit`, undefined, readerToken);
     expect(trail.status).toBe(200);
-    const byRequest = new Map<string, string[]>(trail.body.requests.map((r: any) => [r.requestId, [...r.changes.map((c: any) => `outbox:${c.change}`), ...r.entries.map((e: any) => e.action)]]));
-    expect(byRequest.get(created.requestId as string)).toEqual(expect.arrayContaining(['outbox:created', 'admin.createUser', 'profile.created', 'invitation.sent']));
+    const byRequest = new Map<string, string[]>(
+      trail.body.requests.map((r: any) => [r.requestId, [...r.changes.map((c: any) => `outbox:${c.change}`), ...r.entries.map((e: any) => e.action)]]),
+    );
+    expect(byRequest.get(created.requestId as string)).toEqual(
+      expect.arrayContaining(['outbox:created', 'admin.createUser', 'profile.created', 'invitation.sent']),
+    );
     expect(byRequest.get(suspended.body.requestId)).toEqual(expect.arrayContaining(['outbox:updated', 'admin.suspend', 'user.suspended']));
     expect(byRequest.get(terminated.body.requestId)).toEqual(expect.arrayContaining(['outbox:deleted', 'admin.terminate', 'user.terminated']));
-    expect(trail.body.entries.find((e: any) => e.action === 'profile.created')).toMatchObject({ workflowId: `user-${h.tenantId}-${id}`, step: 'createProfile' });
+    expect(trail.body.entries.find((e: any) => e.action === 'profile.created')).toMatchObject({
+      workflowId: `user-${h.tenantId}-${id}`,
+      step: 'createProfile',
+    });
   });
 });

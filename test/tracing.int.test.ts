@@ -47,7 +47,7 @@ afterAll(async () => {
   if (saved.delay === undefined) delete process.env.OTEL_BSP_SCHEDULE_DELAY;
 });
 
-test('when OTEL_EXPORTER_OTLP_ENDPOINT is set, then the relay\'s signal, the workflow\'s signal handling and its activities are exported as one trace', async () => {
+test("when OTEL_EXPORTER_OTLP_ENDPOINT is set, then the relay's signal, the workflow's signal handling and its activities are exported as one trace", async () => {
   const created = await h.scim('POST', '/Users', newUser());
   expect(created.status).toBe(201);
   await h.waitForState(created.body.id, 'invited');

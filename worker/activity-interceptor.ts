@@ -49,7 +49,10 @@ export function operabilityActivityInterceptor(options: { logger: Logger; metric
               options.metrics.activityRuns.inc({ activity: info.activityType, outcome: 'failed' });
               options.metrics.activityDuration.observe({ activity: info.activityType }, s);
               const e = err as Error;
-              options.logger.warn({ ms: Math.round(s * 1000), errorType: e?.name, err: e?.message?.slice(0, 500) }, 'activity failed; Temporal retries it per its retry policy');
+              options.logger.warn(
+                { ms: Math.round(s * 1000), errorType: e?.name, err: e?.message?.slice(0, 500) },
+                'activity failed; Temporal retries it per its retry policy',
+              );
               throw err;
             }
           });

@@ -21,7 +21,10 @@ export interface CreateWorkerOptions {
   /** How long in-flight activities may finish after shutdown is requested before they are cancelled. Default 20 s. */
   shutdownGraceTime?: WorkerOptions['shutdownGraceTime'];
   /** Tuning, defaults sized for a 2-core machine. */
-  tuning?: Pick<WorkerOptions, 'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxConcurrentWorkflowTaskExecutions'>;
+  tuning?: Pick<
+    WorkerOptions,
+    'maxCachedWorkflows' | 'maxConcurrentActivityTaskExecutions' | 'maxConcurrentLocalActivityExecutions' | 'maxConcurrentWorkflowTaskExecutions'
+  >;
 }
 
 /** The workflow interceptor module (requestId on workflow log lines). */
@@ -37,7 +40,10 @@ const SDK_LEVELS: LogLevel[] = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'];
  */
 class PinoSdkLogger implements SdkLogger {
   target: Logger;
-  constructor(target: Logger, private readonly minLevel: LogLevel) {
+  constructor(
+    target: Logger,
+    private readonly minLevel: LogLevel,
+  ) {
     this.target = target;
   }
   log(level: LogLevel, message: string, meta?: LogMetadata): void {
@@ -70,12 +76,17 @@ export function installRuntime(logger?: Logger): void {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const level = (process.env.TEMPORAL_SDK_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
-  sdkLogger = new PinoSdkLogger(logger ?? createLogger(process.env.LOG_LEVEL ?? 'info', { component: 'temporal-sdk' }), SDK_LEVELS.includes(level) ? level : 'WARN');
+  sdkLogger = new PinoSdkLogger(
+    logger ?? createLogger(process.env.LOG_LEVEL ?? 'info', { component: 'temporal-sdk' }),
+    SDK_LEVELS.includes(level) ? level : 'WARN',
+  );
   const options: RuntimeOptions = { logger: sdkLogger };
   const metricsPort = process.env.TEMPORAL_METRICS_PORT?.trim();
   if (metricsPort) {
     const host = process.env.TEMPORAL_METRICS_HOST?.trim() || process.env.HOST?.trim() || '127.0.0.1';
-    options.telemetryOptions = { metrics: { prometheus: { bindAddress: `${host}:${Number(metricsPort)}`, useSecondsForDurations: true }, globalTags: { service: 'scimflow-worker' } } };
+    options.telemetryOptions = {
+      metrics: { prometheus: { bindAddress: `${host}:${Number(metricsPort)}`, useSecondsForDurations: true }, globalTags: { service: 'scimflow-worker' } },
+    };
   }
   try {
     Runtime.install(options);

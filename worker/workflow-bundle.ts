@@ -23,7 +23,14 @@ export async function writeWorkflowBundle(outPath: string): Promise<void> {
     workflowsPath: require.resolve('../workflows'),
     // With tracing configured (OTEL_EXPORTER_OTLP_ENDPOINT) when the bundle is built, workflow spans too.
     workflowInterceptorModules: [...(tracingEnabled() ? [OTEL_WORKFLOW_INTERCEPTORS_MODULE] : []), WORKFLOW_INTERCEPTORS_MODULE],
-    logger: { trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m) => process.stderr.write(`${m}\n`), error: (m) => process.stderr.write(`${m}\n`), log: () => undefined },
+    logger: {
+      trace: () => undefined,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (m) => process.stderr.write(`${m}\n`),
+      error: (m) => process.stderr.write(`${m}\n`),
+      log: () => undefined,
+    },
   });
   fs.mkdirSync(path.dirname(outPath), { recursive: true });
   // Write then rename: a worker starting at the same time never reads half a bundle.

@@ -11,7 +11,12 @@ import { Worker } from '@temporalio/worker';
 import { installRuntime } from '../worker/create-worker';
 
 const dir = path.join(__dirname, '..', 'test', 'histories');
-const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith('.json')).sort() : [];
+const files = fs.existsSync(dir)
+  ? fs
+      .readdirSync(dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+  : [];
 
 test('there are recorded histories to replay', () => {
   expect(files.filter((f) => f.endsWith('.remote-steps.json')).length).toBeGreaterThanOrEqual(6);

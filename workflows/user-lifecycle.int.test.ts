@@ -34,10 +34,21 @@ describe('onboarding', () => {
 
     await h.waitForState(id, 'invited');
     const row = await appUser(id);
-    expect(row).toMatchObject({ first_name: 'Test', email: user.userName, client_key: 'north', status: 'invited', login_enabled: true, title: 'RN', primary_phone: '+1 555 0100' });
-    const memberships = (await h.db.query('SELECT org_key, kind, role FROM app_memberships WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows;
+    expect(row).toMatchObject({
+      first_name: 'Test',
+      email: user.userName,
+      client_key: 'north',
+      status: 'invited',
+      login_enabled: true,
+      title: 'RN',
+      primary_phone: '+1 555 0100',
+    });
+    const memberships = (await h.db.query('SELECT org_key, kind, role FROM app_memberships WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id]))
+      .rows;
     expect(memberships).toEqual([{ org_key: 'north', kind: 'primary', role: 'Client Staff' }]);
-    const licences = (await h.db.query('SELECT org_key, licence_level, mobile_licence FROM app_licences WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows;
+    const licences = (
+      await h.db.query('SELECT org_key, licence_level, mobile_licence FROM app_licences WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])
+    ).rows;
     expect(licences).toEqual([{ org_key: 'north', licence_level: 'Professional', mobile_licence: 'Mobile Standard' }]);
 
     const mails = h.mailsTo(user.userName);
@@ -76,9 +87,23 @@ describe('onboarding', () => {
     expect((await fetch(link, { method: 'POST' })).status).toBe(200);
     expect(h.mailsTo(user.userName)).toHaveLength(1);
     await h.recordHistory('onboard-accept', id);
-    const audit = (await h.db.query<{ action: string; request_id: string; workflow_id: string | null }>(
-      'SELECT action, request_id, workflow_id FROM audit_log WHERE tenant_id = $1 AND user_id::text = $2 ORDER BY id', [h.tenantId, id])).rows;
-    expect(audit.map((a) => a.action)).toEqual(expect.arrayContaining(['profile.created', 'organisations.synced', 'licences.synced', 'access.verified', 'invitation.sent', 'invitation.accepted', 'user.activated']));
+    const audit = (
+      await h.db.query<{ action: string; request_id: string; workflow_id: string | null }>(
+        'SELECT action, request_id, workflow_id FROM audit_log WHERE tenant_id = $1 AND user_id::text = $2 ORDER BY id',
+        [h.tenantId, id],
+      )
+    ).rows;
+    expect(audit.map((a) => a.action)).toEqual(
+      expect.arrayContaining([
+        'profile.created',
+        'organisations.synced',
+        'licences.synced',
+        'access.verified',
+        'invitation.sent',
+        'invitation.accepted',
+        'user.activated',
+      ]),
+    );
     const createRequest = created.headers.get('x-request-id');
     expect(audit.find((a) => a.action === 'profile.created')).toMatchObject({ request_id: createRequest, workflow_id: `user-${h.tenantId}-${id}` });
   });
@@ -119,7 +144,12 @@ describe('onboarding', () => {
     // Terminating the first user releases its seat.
     expect((await h.scim('DELETE', `/Users/${firstId}`)).status).toBe(204);
     await h.waitForState(secondId, 'invited', 30_000);
-    const seats = (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM app_licences WHERE tenant_id = $1 AND org_key = $2 AND released_at IS NULL', [h.tenantId, 'tiny'])).rows[0].n;
+    const seats = (
+      await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM app_licences WHERE tenant_id = $1 AND org_key = $2 AND released_at IS NULL', [
+        h.tenantId,
+        'tiny',
+      ])
+    ).rows[0].n;
     expect(seats).toBe(1);
     await h.recordHistory('seat-wait', secondId);
   });
@@ -148,7 +178,10 @@ describe('after onboarding', () => {
     // Only the difference was applied: no second invitation.
     expect(h.mailsTo(user.userName)).toHaveLength(1);
     await h.recordHistory('role-change-propagation', id);
-    await h.db.query(`DELETE FROM tenant_config_versions WHERE tenant_id = $1 AND version = (SELECT max(version) FROM tenant_config_versions WHERE tenant_id = $1)`, [h.tenantId]);
+    await h.db.query(
+      `DELETE FROM tenant_config_versions WHERE tenant_id = $1 AND version = (SELECT max(version) FROM tenant_config_versions WHERE tenant_id = $1)`,
+      [h.tenantId],
+    );
   });
 
   test('when a user is deactivated and reactivated, then login is blocked at once and restored afterwards', async () => {
@@ -195,7 +228,10 @@ describe('after onboarding', () => {
     expect(h.mailsTo(user.userName)).toHaveLength(0);
     expect((await h.scim('GET', `/Users/${id}`)).status).toBe(404);
     await h.recordHistory('terminate-mid-onboarding', id);
-    await h.db.query(`DELETE FROM tenant_config_versions WHERE tenant_id = $1 AND version = (SELECT max(version) FROM tenant_config_versions WHERE tenant_id = $1)`, [h.tenantId]);
+    await h.db.query(
+      `DELETE FROM tenant_config_versions WHERE tenant_id = $1 AND version = (SELECT max(version) FROM tenant_config_versions WHERE tenant_id = $1)`,
+      [h.tenantId],
+    );
   });
 
   test('when the same change is delivered twice and changes arrive out of order, then the directory converges on the latest version with one invitation', async () => {
@@ -216,7 +252,15 @@ describe('after onboarding', () => {
 
   test('when a terminated user is re-hired with the same externalId within the retention window, then the earlier entitlements come back', async () => {
     const externalId = `hr-${Date.now()}`;
-    const first = newUser({ externalId, [EXT]: { client: 'south', securityRole: 'Admissions Worker with Reports', teams: ['Intake'], providerAccounts: [{ type: 'SW', organisations: ['south'] }] } });
+    const first = newUser({
+      externalId,
+      [EXT]: {
+        client: 'south',
+        securityRole: 'Admissions Worker with Reports',
+        teams: ['Intake'],
+        providerAccounts: [{ type: 'SW', organisations: ['south'] }],
+      },
+    });
     const firstId = (await h.scim('POST', '/Users', first)).body.id as string;
     await h.waitForState(firstId, 'invited');
     expect((await h.scim('DELETE', `/Users/${firstId}`)).status).toBe(204);
@@ -229,11 +273,16 @@ describe('after onboarding', () => {
     const id = created.body.id as string;
     await h.waitForState(id, 'invited');
     expect(await appUser(id)).toMatchObject({ client_key: 'south', security_role: 'Admissions Worker with Reports', rehired_from: firstId });
-    const teams = (await h.db.query('SELECT value FROM app_user_settings WHERE tenant_id = $1 AND user_id::text = $2 AND kind = $3', [h.tenantId, id, 'team'])).rows;
+    const teams = (await h.db.query('SELECT value FROM app_user_settings WHERE tenant_id = $1 AND user_id::text = $2 AND kind = $3', [h.tenantId, id, 'team']))
+      .rows;
     expect(teams).toEqual([{ value: 'Intake' }]);
-    const providers = (await h.db.query('SELECT provider_type, org_key FROM app_provider_accounts WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows;
+    const providers = (
+      await h.db.query('SELECT provider_type, org_key FROM app_provider_accounts WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])
+    ).rows;
     expect(providers).toEqual([{ provider_type: 'SW', org_key: 'south' }]);
-    const actions = (await h.db.query<{ action: string }>('SELECT action FROM audit_log WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows.map((r) => r.action);
+    const actions = (
+      await h.db.query<{ action: string }>('SELECT action FROM audit_log WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])
+    ).rows.map((r) => r.action);
     expect(actions).toContain('user.rehired');
     // The earlier record is kept for audit.
     expect((await appUser(firstId)).status).toBe('terminated');

@@ -52,7 +52,14 @@ afterAll(async () => {
 async function pushUser(extra: Record<string, unknown> = {}, historyLimit?: number): Promise<{ id: string; userName: string }> {
   const id = crypto.randomUUID();
   const userName = `t.${crypto.randomBytes(3).toString('hex')}@example.org`;
-  await insertUser(db, tenantId, id, { schemas: [SCIM_USER], userName, name: { givenName: 'Tess', familyName: 'Time' }, emails: [{ value: userName, primary: true }], active: true, ...extra });
+  await insertUser(db, tenantId, id, {
+    schemas: [SCIM_USER],
+    userName,
+    name: { givenName: 'Tess', familyName: 'Time' },
+    emails: [{ value: userName, primary: true }],
+    active: true,
+    ...extra,
+  });
   await env.client.workflow.signalWithStart('userLifecycle', {
     taskQueue,
     workflowId: userWorkflowId(tenantId, id),
@@ -65,7 +72,12 @@ async function pushUser(extra: Record<string, unknown> = {}, historyLimit?: numb
 
 const status = (id: string) => env.client.workflow.getHandle(userWorkflowId(tenantId, id)).query(statusQuery);
 const mails = async (id: string) =>
-  (await db.query<{ kind: string }>(`SELECT kind FROM mail_deliveries WHERE tenant_id = $1 AND user_id::text = $2 AND status = 'sent' ORDER BY created_at`, [tenantId, id])).rows.map((r) => r.kind);
+  (
+    await db.query<{ kind: string }>(`SELECT kind FROM mail_deliveries WHERE tenant_id = $1 AND user_id::text = $2 AND status = 'sent' ORDER BY created_at`, [
+      tenantId,
+      id,
+    ])
+  ).rows.map((r) => r.kind);
 
 async function settle(id: string, state: string): Promise<void> {
   for (let i = 0; i < 100; i++) {
@@ -124,7 +136,9 @@ test('when an HR start date is set, then the account is prepared at once and the
   const row = (await db.query<{ doc: Record<string, any> }>('SELECT doc FROM scim_users WHERE tenant_id = $1 AND id::text = $2', [tenantId, id])).rows[0];
   const newEnd = new Date(now + 12 * 86_400_000).toISOString();
   const updated = await updateUser(db, tenantId, id, { ...row.doc, [EXT]: { ...row.doc[EXT], endDate: newEnd } });
-  await env.client.workflow.getHandle(userWorkflowId(tenantId, id)).signal(resourceChangedSignal, { version: updated.version, change: 'updated', requestId: 'test' });
+  await env.client.workflow
+    .getHandle(userWorkflowId(tenantId, id))
+    .signal(resourceChangedSignal, { version: updated.version, change: 'updated', requestId: 'test' });
   await env.sleep('4d');
   await settle(id, 'suspended');
   const after = (await db.query('SELECT status, login_enabled FROM app_users WHERE tenant_id = $1 AND user_id::text = $2', [tenantId, id])).rows[0];
@@ -145,7 +159,12 @@ test('when a step keeps failing, then after its retries the workflow waits in fa
     expect(failed.lastError).toContain('assignProviderAccounts');
     expect(failed.lastError).toContain('provider directory unavailable');
     expect(await mails(id)).toEqual([]);
-    const attempts = (await db.query<{ state: string; last_error: string }>('SELECT state, last_error FROM provisioning_states WHERE tenant_id = $1 AND user_id::text = $2', [tenantId, id])).rows[0];
+    const attempts = (
+      await db.query<{ state: string; last_error: string }>('SELECT state, last_error FROM provisioning_states WHERE tenant_id = $1 AND user_id::text = $2', [
+        tenantId,
+        id,
+      ])
+    ).rows[0];
     expect(attempts.state).toBe('failed');
 
     await db.exec('DROP TRIGGER IF EXISTS refuse_provider ON app_provider_accounts; DROP FUNCTION IF EXISTS refuse_provider();');

@@ -45,7 +45,13 @@ import {
 } from './definitions';
 
 /** Converging steps: short, retried with backoff, surfaced as `failed` after ~10 attempts. */
-const STEP_RETRY: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10, nonRetryableErrorTypes: ['InvalidData'] };
+const STEP_RETRY: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+  maximumAttempts: 10,
+  nonRetryableErrorTypes: ['InvalidData'],
+};
 const steps = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: STEP_RETRY });
 
 /**
@@ -159,7 +165,8 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
       appliedVersion: s.appliedVersion,
       invitationId: s.invitation?.id,
     };
-    const same = next.state === status.state && next.waitingFor === status.waitingFor && next.waitingUntil === status.waitingUntil && next.lastError === status.lastError;
+    const same =
+      next.state === status.state && next.waitingFor === status.waitingFor && next.waitingUntil === status.waitingUntil && next.lastError === status.lastError;
     status = next;
     if (same) return;
     if (input.indexState !== false) upsertSearchAttributes([{ key: SA_STATE, value: state }]);
@@ -177,7 +184,8 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
 
   /** Waits until something happens that needs the loop: a change, a deletion, an operator action; or until `ms` pass. True when woken early. */
   const interrupted = () => dirty || s.deleted || retryRequested;
-  const waitForChange = async (ms?: number): Promise<boolean> => (ms === undefined ? (await condition(interrupted), true) : condition(interrupted, Math.max(ms, 1)));
+  const waitForChange = async (ms?: number): Promise<boolean> =>
+    ms === undefined ? (await condition(interrupted), true) : condition(interrupted, Math.max(ms, 1));
 
   async function terminate(reason: string): Promise<{ state: ProvisioningState }> {
     await steps.terminateUser({ ...ref(), reason });

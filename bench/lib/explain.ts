@@ -69,13 +69,21 @@ async function explainOne(db: Db, c: Captured, write: boolean, runs = 5): Promis
 
 class RollbackSignal extends Error {}
 
-export async function explainHotPaths(db: Db, ctx: { tenantId: string; userCount: number; sampleId: string; otherId: string; groupId: string; memberId: string }): Promise<ExplainResult[]> {
+export async function explainHotPaths(
+  db: Db,
+  ctx: { tenantId: string; userCount: number; sampleId: string; otherId: string; groupId: string; memberId: string },
+): Promise<ExplainResult[]> {
   const statements: { name: string; write: boolean; capture: (q: Queryable) => Promise<unknown>; pick?: number }[] = [
     {
       // A unique-key equality: one statement gives the row and the total (common/repositories/list-query.ts).
       name: 'GET /Users?filter=userName eq (row and total, one statement)',
       write: false,
-      capture: (q) => users.listUsersWithTotal(q, ctx.tenantId, parseListRequest({ filter: `userName eq "bench.user${Math.floor(ctx.userCount / 2)}@example.org"` }, 'User').query),
+      capture: (q) =>
+        users.listUsersWithTotal(
+          q,
+          ctx.tenantId,
+          parseListRequest({ filter: `userName eq "bench.user${Math.floor(ctx.userCount / 2)}@example.org"` }, 'User').query,
+        ),
     },
     {
       name: 'GET /Users?startIndex=N/2&count=100 (rows)',
@@ -100,13 +108,24 @@ export async function explainHotPaths(db: Db, ctx: { tenantId: string; userCount
     {
       name: 'POST /Users: INSERT scim_users + outbox row (one statement)',
       write: true,
-      capture: (q) => users.insertUser(q, ctx.tenantId, crypto.randomUUID(), { userName: `bench.explain.${Date.now()}@example.org`, emails: [{ value: 'x@example.org' }] }, { requestId: 'bench-explain' }),
+      capture: (q) =>
+        users.insertUser(
+          q,
+          ctx.tenantId,
+          crypto.randomUUID(),
+          { userName: `bench.explain.${Date.now()}@example.org`, emails: [{ value: 'x@example.org' }] },
+          { requestId: 'bench-explain' },
+        ),
     },
     { name: 'worker activity: getScimDoc (every step)', write: false, capture: (q) => getScimDoc(q, ctx.tenantId, ctx.sampleId) },
     { name: 'PATCH /Groups/{id}: SELECT group FOR UPDATE', write: true, capture: (q) => groups.getGroup(q, ctx.tenantId, ctx.groupId, true) },
     { name: 'PATCH /Groups/{id}: resolveMemberTypes', write: false, capture: (q) => groups.resolveMemberTypes(q, ctx.tenantId, [ctx.otherId]) },
     { name: 'PATCH /Groups/{id}: removeMembers', write: true, capture: (q) => groups.removeMembers(q, ctx.tenantId, ctx.groupId, [ctx.memberId]) },
-    { name: 'PATCH /Groups/{id}: addMembers', write: true, capture: (q) => groups.addMembers(q, ctx.tenantId, ctx.groupId, [{ id: ctx.otherId, type: 'User' }]) },
+    {
+      name: 'PATCH /Groups/{id}: addMembers',
+      write: true,
+      capture: (q) => groups.addMembers(q, ctx.tenantId, ctx.groupId, [{ id: ctx.otherId, type: 'User' }]),
+    },
     { name: 'PATCH /Groups/{id}: touchGroup', write: true, capture: (q) => groups.touchGroup(q, ctx.tenantId, ctx.groupId) },
     { name: 'outbox relay: claimDue(200)', write: true, capture: (q) => claimDue(q, 200, 30_000) },
   ];

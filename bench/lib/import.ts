@@ -117,9 +117,11 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   async function sample(): Promise<void> {
     const stats = await outboxStats(o.db).catch(() => ({ pending: -1, oldestAgeSeconds: -1 }));
     invited = (
-      await o.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 AND state = 'invited'`, [o.tenantId]).catch(() => ({
-        rows: [{ n: invited }],
-      }))
+      await o.db
+        .query<{ n: number }>(`SELECT count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 AND state = 'invited'`, [o.tenantId])
+        .catch(() => ({
+          rows: [{ n: invited }],
+        }))
     ).rows[0].n;
     const rss: Record<string, number> = {};
     const cores: Record<string, number> = {};
@@ -157,7 +159,9 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
       const p = timeline[timeline.length - 1];
       if (Date.now() - lastLog > 15_000) {
         lastLog = Date.now();
-        o.log(`  t=${p.t}s accepted=${p.accepted} mails=${p.mails} invited=${p.invited} outbox pending=${p.outboxPending} oldest=${p.outboxOldestSeconds}s load=${p.load1}`);
+        o.log(
+          `  t=${p.t}s accepted=${p.accepted} mails=${p.mails} invited=${p.invited} outbox pending=${p.outboxPending} oldest=${p.outboxOldestSeconds}s load=${p.load1}`,
+        );
       }
       await new Promise((r) => setTimeout(r, o.sampleEveryMs));
     }
@@ -207,7 +211,9 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   await Promise.all(loops);
   acceptDone = Date.now();
   const acceptSeconds = (acceptDone - start) / 1000;
-  o.log(`  accepted ${acceptedAt.size}/${o.users} in ${acceptSeconds.toFixed(1)} s (${(acceptedAt.size / acceptSeconds).toFixed(0)}/s); waiting for onboarding`);
+  o.log(
+    `  accepted ${acceptedAt.size}/${o.users} in ${acceptSeconds.toFixed(1)} s (${(acceptedAt.size / acceptSeconds).toFixed(0)}/s); waiting for onboarding`,
+  );
 
   // Onboarded: the invitation mail arrived and the workflow recorded `invited`.
   let onboardedAt: number | null = null;
@@ -223,7 +229,8 @@ export async function runImport(o: ImportOptions): Promise<ImportResult> {
   await sample();
 
   const cpuSeconds: Record<string, number> = {};
-  for (const [name, p] of Object.entries(o.processes)) cpuSeconds[name] = round(sampleProcess(p.pid, p.withChildren).cpuSeconds - startSamples[name].cpuSeconds, 1);
+  for (const [name, p] of Object.entries(o.processes))
+    cpuSeconds[name] = round(sampleProcess(p.pid, p.withChildren).cpuSeconds - startSamples[name].cpuSeconds, 1);
 
   const mailLatency: number[] = [];
   for (const m of o.mails) {

@@ -58,13 +58,23 @@ async function measure(iterations: number, fn: (i: number) => Promise<unknown>):
 
 /** Microseconds of CPU per call of each service-layer path. */
 export async function serviceLayerCost(iterations = 1_000): Promise<Record<string, number>> {
-  const ctx = (rows: number): ScimContext => ({ db: instantDb(rows), tenantId: 'bench', requestId: 'r', baseUrl: 'http://127.0.0.1/scim/v2', onCommitted: () => undefined });
+  const ctx = (rows: number): ScimContext => ({
+    db: instantDb(rows),
+    tenantId: 'bench',
+    requestId: 'r',
+    baseUrl: 'http://127.0.0.1/scim/v2',
+    onCommitted: () => undefined,
+  });
   const one = ctx(1);
   const hundred = ctx(100);
   const id = '3f1c2f4e-7d7a-4c61-9a53-0c7d1d9a2b11';
   return {
-    'POST /Users (validate with scimmy, insert, render)': await measure(iterations, (i) => service.createUser(one, entraUserBody(`bench.js${i}@example.org`, i, 'Registered Nurse'))),
-    'PUT /Users/{id} (validate, compare, update, render)': await measure(iterations, (i) => service.replaceUser(one, id, entraUserBody('bench.user1@example.org', 1, `Title ${i}`))),
+    'POST /Users (validate with scimmy, insert, render)': await measure(iterations, (i) =>
+      service.createUser(one, entraUserBody(`bench.js${i}@example.org`, i, 'Registered Nurse')),
+    ),
+    'PUT /Users/{id} (validate, compare, update, render)': await measure(iterations, (i) =>
+      service.replaceUser(one, id, entraUserBody('bench.user1@example.org', 1, `Title ${i}`)),
+    ),
     'PATCH /Users/{id} replace title (scimmy PatchOp)': await measure(iterations, (i) =>
       service.patchUser(one, id, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'title', value: `Title ${i}` }] }),
     ),

@@ -42,7 +42,15 @@ export async function startThrowawayPostgres(options: { fsync: boolean; log: (ms
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-bench-pg-'));
   if (asRoot) spawnSync('chown', ['-R', 'postgres:postgres', dir]);
   const data = path.join(dir, 'data');
-  const [initCmd, initArgs] = wrap(path.join(bin, 'initdb'), ['-D', data, '--auth=trust', '--username=postgres', '--encoding=UTF8', '--no-locale', '--no-sync']);
+  const [initCmd, initArgs] = wrap(path.join(bin, 'initdb'), [
+    '-D',
+    data,
+    '--auth=trust',
+    '--username=postgres',
+    '--encoding=UTF8',
+    '--no-locale',
+    '--no-sync',
+  ]);
   const init = spawnSync(initCmd, initArgs, { encoding: 'utf8' });
   if (init.status !== 0) throw new Error(`initdb failed: ${(init.stderr || init.stdout).slice(-800)}`);
 

@@ -49,7 +49,10 @@ export function evaluateTargets(r: Results, cfg: { importUsers: number; scales: 
     imp
       ? {
           target: '10,000 users onboarded end to end in < 10 min',
-          measured: imp.onboardSeconds !== null ? `${imp.onboarded.toLocaleString('en')} onboarded in ${imp.onboardSeconds} s (${(imp.onboardSeconds / 60).toFixed(1)} min)` : `${imp.onboarded} of ${imp.accepted} onboarded before the timeout`,
+          measured:
+            imp.onboardSeconds !== null
+              ? `${imp.onboarded.toLocaleString('en')} onboarded in ${imp.onboardSeconds} s (${(imp.onboardSeconds / 60).toFixed(1)} min)`
+              : `${imp.onboarded} of ${imp.accepted} onboarded before the timeout`,
           pass: imp.completed && imp.onboardSeconds !== null && imp.onboardSeconds < 600,
           note: scaled,
         }
@@ -74,7 +77,10 @@ const verdict = (p: boolean | null) => (p === null ? 'not run' : p ? 'PASS' : 'F
 export function renderMarkdown(r: Results): string {
   const lines: string[] = [];
   const m = r.machine;
-  lines.push(`# scimflow benchmark, ${r.startedAt} (commit ${r.code?.commit ?? '?'}${r.code?.uncommittedFiles ? ` + ${r.code.uncommittedFiles} uncommitted files` : ''})`, '');
+  lines.push(
+    `# scimflow benchmark, ${r.startedAt} (commit ${r.code?.commit ?? '?'}${r.code?.uncommittedFiles ? ` + ${r.code.uncommittedFiles} uncommitted files` : ''})`,
+    '',
+  );
   lines.push(
     `Machine: ${m.nproc} cores (${m.cpuModel}), ${m.memTotalGiB} GiB, load ${m.load.join(' ')} at start, ${r.machineAfter?.load?.join(' ') ?? '?'} at end; ${m.node}; ` +
       `PostgreSQL ${r.postgres?.version ?? '(DATABASE_URL)'}${r.postgres?.settings ? ` fsync=${r.postgres.settings.fsync}` : ''}; Temporal ${String(r.temporal?.version ?? '').split('\n')[0]}. Total ${r.totalSeconds} s.`,
@@ -83,7 +89,9 @@ export function renderMarkdown(r: Results): string {
   if (r.scim?.length) {
     const c = r.scim[0];
     lines.push(`## SCIM API (autocannon, ${c.connections} connections, ${c.durationSeconds} s per row)`, '');
-    lines.push('| scenario | users | req/s | p50 ms | p99 ms | errors | non-2xx | CPU ms/req server / PostgreSQL | CPU cores server / PostgreSQL / Temporal / load gen. | load1 |');
+    lines.push(
+      '| scenario | users | req/s | p50 ms | p99 ms | errors | non-2xx | CPU ms/req server / PostgreSQL | CPU cores server / PostgreSQL / Temporal / load gen. | load1 |',
+    );
     lines.push('| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: |');
     for (const s of r.scim) {
       lines.push(
@@ -99,8 +107,14 @@ export function renderMarkdown(r: Results): string {
   }
   if (r.embedded) {
     lines.push('## Embedded PostgreSQL (PGlite, all-in-one mode), 10,000 users', '');
-    lines.push('| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU cores (PGlite runs inside it) | CPU ms/req |', '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
-    for (const s of r.embedded.scenarios) lines.push(`| ${SCENARIO_LABELS[s.name] ?? s.name} | ${s.reqPerSec} | ${s.p50Ms} | ${s.p99Ms} | ${s.errors + s.timeouts} | ${s.non2xx} | ${s.serverCpuCores} | ${s.serverCpuMsPerRequest} |`);
+    lines.push(
+      '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU cores (PGlite runs inside it) | CPU ms/req |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    );
+    for (const s of r.embedded.scenarios)
+      lines.push(
+        `| ${SCENARIO_LABELS[s.name] ?? s.name} | ${s.reqPerSec} | ${s.p50Ms} | ${s.p99Ms} | ${s.errors + s.timeouts} | ${s.non2xx} | ${s.serverCpuCores} | ${s.serverCpuMsPerRequest} |`,
+      );
     lines.push('');
   }
   if (r.explain?.length) {
@@ -116,29 +130,60 @@ export function renderMarkdown(r: Results): string {
     lines.push(`| users accepted | ${i.accepted} of ${i.users} in ${i.acceptSeconds} s = **${i.acceptedPerSecond}/s** |`);
     lines.push(`| lookup GET p50 / p99 | ${i.lookup.p50Ms} / ${i.lookup.p99Ms} ms |`);
     lines.push(`| POST p50 / p99 | ${i.create.p50Ms} / ${i.create.p99Ms} ms (retries ${i.create.retries}, failures ${i.create.failures}) |`);
-    lines.push(`| all onboarded (mail received + state invited) | ${i.onboardSeconds !== null ? `**${i.onboardSeconds} s**` : `not within the timeout (${i.onboarded} done)`} |`);
-    lines.push(`| per user, accepted → invitation mail | p50 ${i.onboardLatency.p50Seconds} s, p90 ${i.onboardLatency.p90Seconds} s, p99 ${i.onboardLatency.p99Seconds} s |`);
-    lines.push(`| outbox: oldest undelivered change (max / median of samples) | ${i.outbox.maxOldestUndeliveredSeconds} s / ${i.outbox.p50OldestUndeliveredSeconds} s; max pending ${i.outbox.maxPending} |`);
-    lines.push(`| outbox: created → delivered per row | p50 ${i.outbox.deliveryLag.p50Seconds} s, p99 ${i.outbox.deliveryLag.p99Seconds} s, max ${i.outbox.deliveryLag.maxSeconds} s |`);
-    lines.push(`| CPU seconds during import | ${Object.entries(i.cpuSeconds).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
-    lines.push(`| peak RSS MB during import | ${Object.entries(i.peakRssMB).map(([k, v]) => `${k} ${v}`).join(', ')} |`);
+    lines.push(
+      `| all onboarded (mail received + state invited) | ${i.onboardSeconds !== null ? `**${i.onboardSeconds} s**` : `not within the timeout (${i.onboarded} done)`} |`,
+    );
+    lines.push(
+      `| per user, accepted → invitation mail | p50 ${i.onboardLatency.p50Seconds} s, p90 ${i.onboardLatency.p90Seconds} s, p99 ${i.onboardLatency.p99Seconds} s |`,
+    );
+    lines.push(
+      `| outbox: oldest undelivered change (max / median of samples) | ${i.outbox.maxOldestUndeliveredSeconds} s / ${i.outbox.p50OldestUndeliveredSeconds} s; max pending ${i.outbox.maxPending} |`,
+    );
+    lines.push(
+      `| outbox: created → delivered per row | p50 ${i.outbox.deliveryLag.p50Seconds} s, p99 ${i.outbox.deliveryLag.p99Seconds} s, max ${i.outbox.deliveryLag.maxSeconds} s |`,
+    );
+    lines.push(
+      `| CPU seconds during import | ${Object.entries(i.cpuSeconds)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} |`,
+    );
+    lines.push(
+      `| peak RSS MB during import | ${Object.entries(i.peakRssMB)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')} |`,
+    );
     lines.push('');
   }
   if (r.importStatements) {
     const st = r.importStatements;
-    lines.push(`PostgreSQL during the import: ${st.statementsPerUser} statements and ${st.executionMsPerUser} ms of execution per user. Top statements by time:`, '');
+    lines.push(
+      `PostgreSQL during the import: ${st.statementsPerUser} statements and ${st.executionMsPerUser} ms of execution per user. Top statements by time:`,
+      '',
+    );
     lines.push('| statement | calls/user | mean ms | share of time |', '| --- | ---: | ---: | ---: |');
-    for (const q of st.top.slice(0, 8)) lines.push(`| \`${q.query.replace(/\|/g, '\\|').slice(0, 110)}\` | ${q.callsPerUser} | ${q.meanMs} | ${Math.round(q.shareOfTime * 100)}% |`);
+    for (const q of st.top.slice(0, 8))
+      lines.push(`| \`${q.query.replace(/\|/g, '\\|').slice(0, 110)}\` | ${q.callsPerUser} | ${q.meanMs} | ${Math.round(q.shareOfTime * 100)}% |`);
     lines.push('');
   }
   if (r.worker) {
     const w = r.worker;
     lines.push('## Worker with the imported users waiting', '');
-    lines.push(`RSS ${w.settled.rssMB} MB (peak ${w.settled.peakRssMB} MB, idle before import ${w.idleBeforeImport.rssMB} MB, ${w.settled.rssAfterGcMB} MB after a forced GC), main-thread heap used ${Math.round(w.settled.heap.heapUsed / 1048576)} MB (${Math.round(w.settled.heapAfterGc.heapUsed / 1048576)} MB after GC), CPU ${w.settled.cpuCores} cores while waiting; states ${JSON.stringify(w.usersWaiting)}; Temporal dev server RSS ${w.temporalDevServer.rssMB} MB.`, '');
+    lines.push(
+      `RSS ${w.settled.rssMB} MB (peak ${w.settled.peakRssMB} MB, idle before import ${w.idleBeforeImport.rssMB} MB, ${w.settled.rssAfterGcMB} MB after a forced GC), main-thread heap used ${Math.round(w.settled.heap.heapUsed / 1048576)} MB (${Math.round(w.settled.heapAfterGc.heapUsed / 1048576)} MB after GC), CPU ${w.settled.cpuCores} cores while waiting; states ${JSON.stringify(w.usersWaiting)}; Temporal dev server RSS ${w.temporalDevServer.rssMB} MB.`,
+      '',
+    );
   }
   if (r.costModel?.temporal) {
     const t = r.costModel.temporal;
-    lines.push(`History per onboarding: ${t.eventsPerOnboarding} events (~${Math.round(t.historyJsonBytesPerOnboarding / 1024)} KiB as JSON). Rows per user: ${Object.entries(r.costModel.rowsPerUser).filter(([, v]) => (v as number) > 0).map(([k, v]) => `${k} ${v}`).join(', ')}.`, '');
+    lines.push(
+      `History per onboarding: ${t.eventsPerOnboarding} events (~${Math.round(t.historyJsonBytesPerOnboarding / 1024)} KiB as JSON). Rows per user: ${Object.entries(
+        r.costModel.rowsPerUser,
+      )
+        .filter(([, v]) => (v as number) > 0)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}.`,
+      '',
+    );
   }
   lines.push('## Targets', '', '| target | measured | result |', '| --- | --- | --- |');
   for (const t of r.targets ?? []) lines.push(`| ${t.target} | ${t.measured}${t.note ? ` (${t.note})` : ''} | **${verdict(t.pass)}** |`);

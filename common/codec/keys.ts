@@ -26,13 +26,17 @@ const KEY_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** Parses the PAYLOAD_KEYS format; throws with a message naming the bad entry. */
 export function parsePayloadKeys(value: string): PayloadKey[] {
   const keys: PayloadKey[] = [];
-  for (const entry of value.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of value
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const i = entry.indexOf(':');
     if (i < 0) throw new Error(`PAYLOAD_KEYS entry "${entry.slice(0, 20)}…" must be <key id>:<base64 key>`);
     const id = entry.slice(0, i).trim();
     if (!KEY_ID.test(id)) throw new Error(`PAYLOAD_KEYS key id "${id.slice(0, 64)}" must be 1-64 characters of A-Z a-z 0-9 . _ -`);
     const key = Buffer.from(entry.slice(i + 1).trim(), 'base64');
-    if (key.length !== 32) throw new Error(`PAYLOAD_KEYS key "${id}" must be 32 bytes encoded in base64 (got ${key.length} bytes); generate one with: openssl rand -base64 32`);
+    if (key.length !== 32)
+      throw new Error(`PAYLOAD_KEYS key "${id}" must be 32 bytes encoded in base64 (got ${key.length} bytes); generate one with: openssl rand -base64 32`);
     if (keys.some((k) => k.id === id)) throw new Error(`PAYLOAD_KEYS names key "${id}" twice`);
     keys.push({ id, key });
   }

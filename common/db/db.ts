@@ -35,7 +35,10 @@ export class DatabaseUnavailableError extends Error {
 
 /** Thrown when a unique constraint rejects a write; `constraint` names the index. */
 export class UniqueViolationError extends Error {
-  constructor(readonly constraint: string | undefined, cause: unknown) {
+  constructor(
+    readonly constraint: string | undefined,
+    cause: unknown,
+  ) {
     super(`unique constraint ${constraint ?? ''} violated`, { cause });
     this.name = 'UniqueViolationError';
   }
@@ -47,7 +50,10 @@ export function translateDbError(err: unknown): unknown {
   if (e?.code === '23505') return new UniqueViolationError(e.constraint, err);
   const connectionCodes = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300'];
   if (e?.code && (connectionCodes.includes(e.code) || e.code.startsWith('08'))) return new DatabaseUnavailableError(err);
-  if (typeof e?.message === 'string' && /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(e.message)) {
+  if (
+    typeof e?.message === 'string' &&
+    /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(e.message)
+  ) {
     return new DatabaseUnavailableError(err);
   }
   return err;

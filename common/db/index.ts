@@ -18,7 +18,13 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
     fs.mkdirSync(dir, { recursive: true });
     const release = lockDataDir(dir);
     const embedded = await createPgliteDb(dir);
-    db = { ...embedded, close: async () => { await embedded.close(); release(); } };
+    db = {
+      ...embedded,
+      close: async () => {
+        await embedded.close();
+        release();
+      },
+    };
   }
   await migrate(db);
   return db;

@@ -47,9 +47,10 @@ export async function createPgliteDb(dataDir?: string): Promise<Db> {
           throw err;
         }
       }),
-    ping: () => exclusive(async () => {
-      await raw.query('SELECT 1');
-    }),
+    ping: () =>
+      exclusive(async () => {
+        await raw.query('SELECT 1');
+      }),
     close: () => exclusive(() => pg.close()),
   };
 }

@@ -82,7 +82,12 @@ export async function getAdminUser(db: Queryable, tenantId: string, userId: stri
 
 /** Counts by provisioning state (the tenant overview). */
 export async function countByState(db: Queryable, tenantId: string): Promise<Record<string, number>> {
-  const rows = (await db.query<{ state: string; n: number }>('SELECT state, count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 GROUP BY state ORDER BY state', [tenantId])).rows;
+  const rows = (
+    await db.query<{ state: string; n: number }>(
+      'SELECT state, count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 GROUP BY state ORDER BY state',
+      [tenantId],
+    )
+  ).rows;
   return Object.fromEntries(rows.map((r) => [r.state, r.n]));
 }
 
@@ -108,7 +113,16 @@ export async function auditOfUser(db: Queryable, tenantId: string, userId: strin
     )
   ).rows;
   return rows
-    .map((r) => ({ id: r.id, action: r.action, detail: r.detail, requestId: r.request_id, workflowId: r.workflow_id, runId: r.run_id, step: r.step, at: r.created_at }))
+    .map((r) => ({
+      id: r.id,
+      action: r.action,
+      detail: r.detail,
+      requestId: r.request_id,
+      workflowId: r.workflow_id,
+      runId: r.run_id,
+      step: r.step,
+      at: r.created_at,
+    }))
     .reverse();
 }
 
@@ -121,5 +135,14 @@ export async function tenantAudit(db: Queryable, tenantId: string, limit = 100):
       [tenantId, limit],
     )
   ).rows;
-  return rows.map((r) => ({ id: r.id, action: r.action, detail: r.detail, requestId: r.request_id, workflowId: r.workflow_id, runId: r.run_id, step: r.step, at: r.created_at }));
+  return rows.map((r) => ({
+    id: r.id,
+    action: r.action,
+    detail: r.detail,
+    requestId: r.request_id,
+    workflowId: r.workflow_id,
+    runId: r.run_id,
+    step: r.step,
+    at: r.created_at,
+  }));
 }

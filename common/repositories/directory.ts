@@ -24,7 +24,12 @@ export interface AppUser {
 
 export async function getScimDoc(db: Queryable, tenantId: string, userId: string): Promise<{ doc: Record<string, unknown>; version: number } | undefined> {
   if (!isUuid(userId)) return undefined;
-  return (await db.query<{ doc: Record<string, unknown>; version: number }>('SELECT doc, version FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid', [tenantId, userId])).rows[0];
+  return (
+    await db.query<{ doc: Record<string, unknown>; version: number }>('SELECT doc, version FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid', [
+      tenantId,
+      userId,
+    ])
+  ).rows[0];
 }
 
 export async function getAppUser(db: Queryable, tenantId: string, userId: string): Promise<AppUser | undefined> {
@@ -37,7 +42,15 @@ export async function getAppUser(db: Queryable, tenantId: string, userId: string
     )
   ).rows[0];
   return r
-    ? { userId: r.user_id, externalId: r.external_id, email: r.email, status: r.status, loginEnabled: r.login_enabled, securityRole: r.security_role, clientKey: r.client_key }
+    ? {
+        userId: r.user_id,
+        externalId: r.external_id,
+        email: r.email,
+        status: r.status,
+        loginEnabled: r.login_enabled,
+        securityRole: r.security_role,
+        clientKey: r.client_key,
+      }
     : undefined;
 }
 
@@ -57,10 +70,10 @@ const PROFILE_COLUMNS: [keyof DesiredProfile | 'clientKey' | 'caseManager', stri
 export async function upsertProfile(tx: Queryable, tenantId: string, userId: string, desired: DesiredUser): Promise<{ created: boolean; changed: string[] }> {
   const values: Record<string, unknown> = { ...desired.profile, clientKey: desired.clientKey, caseManager: desired.caseManager };
   const current = (
-    await tx.query<Record<string, unknown>>(`SELECT ${PROFILE_COLUMNS.map(([, c]) => c).join(', ')}, status FROM app_users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE`, [
-      tenantId,
-      userId,
-    ])
+    await tx.query<Record<string, unknown>>(
+      `SELECT ${PROFILE_COLUMNS.map(([, c]) => c).join(', ')}, status FROM app_users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE`,
+      [tenantId, userId],
+    )
   ).rows[0];
   if (!current) {
     await tx.query(
@@ -80,13 +93,22 @@ export async function upsertProfile(tx: Queryable, tenantId: string, userId: str
   return { created: false, changed };
 }
 
-export async function syncMemberships(tx: Queryable, tenantId: string, userId: string, desired: DesiredMembership[]): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
+export async function syncMemberships(
+  tx: Queryable,
+  tenantId: string,
+  userId: string,
+  desired: DesiredMembership[],
+): Promise<{ added: string[]; removed: string[]; changed: string[] }> {
   const current = (
-    await tx.query<{ org_key: string; kind: string; role: string | null }>('SELECT org_key, kind, role FROM app_memberships WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])
+    await tx.query<{ org_key: string; kind: string; role: string | null }>(
+      'SELECT org_key, kind, role FROM app_memberships WHERE tenant_id = $1 AND user_id = $2',
+      [tenantId, userId],
+    )
   ).rows;
   const wanted = new Map(desired.map((m) => [m.orgKey, m]));
   const removed = current.filter((c) => !wanted.has(c.org_key)).map((c) => c.org_key);
-  if (removed.length) await tx.query('DELETE FROM app_memberships WHERE tenant_id = $1 AND user_id = $2 AND org_key = ANY($3::text[])', [tenantId, userId, removed]);
+  if (removed.length)
+    await tx.query('DELETE FROM app_memberships WHERE tenant_id = $1 AND user_id = $2 AND org_key = ANY($3::text[])', [tenantId, userId, removed]);
   const added: string[] = [];
   const changed: string[] = [];
   for (const m of desired) {
@@ -157,7 +179,10 @@ export async function syncLicences(
     const limit = (await seatLimit(false)) === null ? null : await seatLimit(true);
     if (limit !== null) {
       const used = (
-        await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM app_licences WHERE tenant_id = $1 AND org_key = $2 AND released_at IS NULL', [tenantId, l.orgKey])
+        await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM app_licences WHERE tenant_id = $1 AND org_key = $2 AND released_at IS NULL', [
+          tenantId,
+          l.orgKey,
+        ])
       ).rows[0].n;
       if (used >= limit) return { assigned, released, updated, noSeatIn: l.orgKey };
     }
@@ -179,14 +204,22 @@ export async function syncProviderAccounts(
   desired: { providerType: string; orgKey: string }[],
 ): Promise<{ added: string[]; removed: string[] }> {
   const current = (
-    await tx.query<{ provider_type: string; org_key: string }>('SELECT provider_type, org_key FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])
+    await tx.query<{ provider_type: string; org_key: string }>(
+      'SELECT provider_type, org_key FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2',
+      [tenantId, userId],
+    )
   ).rows.map((r) => `${r.provider_type}@${r.org_key}`);
   const wanted = desired.map((d) => `${d.providerType}@${d.orgKey}`);
   const removed = current.filter((c) => !wanted.includes(c));
   const added = wanted.filter((w) => !current.includes(w));
   for (const r of removed) {
     const [type, org] = [r.slice(0, r.lastIndexOf('@')), r.slice(r.lastIndexOf('@') + 1)];
-    await tx.query('DELETE FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2 AND provider_type = $3 AND org_key = $4', [tenantId, userId, type, org]);
+    await tx.query('DELETE FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2 AND provider_type = $3 AND org_key = $4', [
+      tenantId,
+      userId,
+      type,
+      org,
+    ]);
   }
   for (const d of desired.filter((x) => added.includes(`${x.providerType}@${x.orgKey}`))) {
     await tx.query('INSERT INTO app_provider_accounts (tenant_id, user_id, provider_type, org_key) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
@@ -228,7 +261,9 @@ export async function syncAccessSettings(tx: Queryable, tenantId: string, userId
       [tenantId, userId, desired.securityRole, desired.employeeType, desired.allowGridExport, desired.receivesDocumentation, roleChanged],
     );
   }
-  const rows = (await tx.query<{ kind: SettingKind; value: string }>('SELECT kind, value FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])).rows;
+  const rows = (
+    await tx.query<{ kind: SettingKind; value: string }>('SELECT kind, value FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])
+  ).rows;
   const settingsAdded: AccessSettingsChange['settingsAdded'] = {};
   const settingsRemoved: AccessSettingsChange['settingsRemoved'] = {};
   for (const kind of SETTING_KINDS) {
@@ -238,7 +273,12 @@ export async function syncAccessSettings(tx: Queryable, tenantId: string, userId
     const remove = have.filter((v) => !want.includes(v));
     if (remove.length) {
       settingsRemoved[kind] = remove;
-      await tx.query('DELETE FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2 AND kind = $3 AND value = ANY($4::text[])', [tenantId, userId, kind, remove]);
+      await tx.query('DELETE FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2 AND kind = $3 AND value = ANY($4::text[])', [
+        tenantId,
+        userId,
+        kind,
+        remove,
+      ]);
     }
     if (add.length) {
       settingsAdded[kind] = add;
@@ -274,9 +314,21 @@ export async function snapshotEntitlements(tx: Queryable, tenantId: string, user
       [tenantId, userId],
     )
   ).rows[0];
-  const memberships = (await tx.query<{ org_key: string; kind: string; role: string | null }>('SELECT org_key, kind, role FROM app_memberships WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])).rows;
-  const providers = (await tx.query<{ provider_type: string; org_key: string }>('SELECT provider_type, org_key FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])).rows;
-  const settings = (await tx.query<{ kind: SettingKind; value: string }>('SELECT kind, value FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])).rows;
+  const memberships = (
+    await tx.query<{ org_key: string; kind: string; role: string | null }>(
+      'SELECT org_key, kind, role FROM app_memberships WHERE tenant_id = $1 AND user_id = $2',
+      [tenantId, userId],
+    )
+  ).rows;
+  const providers = (
+    await tx.query<{ provider_type: string; org_key: string }>(
+      'SELECT provider_type, org_key FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2',
+      [tenantId, userId],
+    )
+  ).rows;
+  const settings = (
+    await tx.query<{ kind: SettingKind; value: string }>('SELECT kind, value FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId])
+  ).rows;
   const of = (kind: SettingKind) => settings.filter((x) => x.kind === kind).map((x) => x.value);
   const byType = new Map<string, string[]>();
   for (const p of providers) byType.set(p.provider_type, [...(byType.get(p.provider_type) ?? []), p.org_key]);
@@ -301,10 +353,17 @@ export async function snapshotEntitlements(tx: Queryable, tenantId: string, user
 }
 
 /** Termination: every entitlement ended, the user row kept for audit. */
-export async function releaseEntitlements(tx: Queryable, tenantId: string, userId: string): Promise<{ licences: number; memberships: number; invitations: number }> {
+export async function releaseEntitlements(
+  tx: Queryable,
+  tenantId: string,
+  userId: string,
+): Promise<{ licences: number; memberships: number; invitations: number }> {
   const snapshot = await snapshotEntitlements(tx, tenantId, userId);
   await tx.query('UPDATE app_users SET entitlements_snapshot = $3::jsonb WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId, JSON.stringify(snapshot)]);
-  const licences = await tx.query('UPDATE app_licences SET released_at = now() WHERE tenant_id = $1 AND user_id = $2 AND released_at IS NULL', [tenantId, userId]);
+  const licences = await tx.query('UPDATE app_licences SET released_at = now() WHERE tenant_id = $1 AND user_id = $2 AND released_at IS NULL', [
+    tenantId,
+    userId,
+  ]);
   const memberships = await tx.query('DELETE FROM app_memberships WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
   await tx.query('DELETE FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
   await tx.query('DELETE FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
@@ -314,7 +373,10 @@ export async function releaseEntitlements(tx: Queryable, tenantId: string, userI
 
 export async function revokeInvitations(tx: Queryable, tenantId: string, userId: string): Promise<number> {
   return (
-    await tx.query(`UPDATE invitations SET status = 'revoked', revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND status IN ('pending', 'sent')`, [tenantId, userId])
+    await tx.query(`UPDATE invitations SET status = 'revoked', revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND status IN ('pending', 'sent')`, [
+      tenantId,
+      userId,
+    ])
   ).rowCount;
 }
 
@@ -330,16 +392,10 @@ export interface AuditEntry {
 }
 
 export async function appendAudit(tx: Queryable, e: AuditEntry): Promise<void> {
-  await tx.query('INSERT INTO audit_log (tenant_id, user_id, action, detail, request_id, workflow_id, run_id, step) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)', [
-    e.tenantId,
-    e.userId,
-    e.action,
-    JSON.stringify(e.detail ?? {}),
-    e.requestId ?? null,
-    e.workflowId ?? null,
-    e.runId ?? null,
-    e.step ?? null,
-  ]);
+  await tx.query(
+    'INSERT INTO audit_log (tenant_id, user_id, action, detail, request_id, workflow_id, run_id, step) VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8)',
+    [e.tenantId, e.userId, e.action, JSON.stringify(e.detail ?? {}), e.requestId ?? null, e.workflowId ?? null, e.runId ?? null, e.step ?? null],
+  );
 }
 
 export async function recordProvisioningState(
@@ -453,7 +509,8 @@ export async function observedStates(db: Queryable, tenantId: string, userIds: s
     'SELECT user_id::text AS user_id, org_key, licence_level, mobile_licence FROM app_licences WHERE tenant_id = $1 AND user_id = ANY($2::uuid[]) AND released_at IS NULL',
     params,
   );
-  for (const l of licences.rows) result.get(l.user_id)?.licences.push(licenceKey({ orgKey: l.org_key, licenceLevel: l.licence_level, mobileLicence: l.mobile_licence }));
+  for (const l of licences.rows)
+    result.get(l.user_id)?.licences.push(licenceKey({ orgKey: l.org_key, licenceLevel: l.licence_level, mobileLicence: l.mobile_licence }));
   const providers = await db.query<{ user_id: string; provider_type: string; org_key: string }>(
     'SELECT user_id::text AS user_id, provider_type, org_key FROM app_provider_accounts WHERE tenant_id = $1 AND user_id = ANY($2::uuid[])',
     params,

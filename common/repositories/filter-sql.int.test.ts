@@ -142,7 +142,11 @@ function generated(count: number): Seed[] {
     const given = pick(GIVEN);
     const emails = Array.from({ length: Math.floor(rnd() * 4) }, (_, k) => {
       const type = pick(TYPES);
-      return { value: `${(given || 'x').toLowerCase()}${i}.${k}@${pick(DOMAINS)}`, ...(type ? { type } : {}), ...(rnd() < 0.3 ? { primary: rnd() < 0.5 } : {}) };
+      return {
+        value: `${(given || 'x').toLowerCase()}${i}.${k}@${pick(DOMAINS)}`,
+        ...(type ? { type } : {}),
+        ...(rnd() < 0.3 ? { primary: rnd() < 0.5 } : {}),
+      };
     });
     const doc: Json = { active: rnd() < 0.8 };
     if (given !== undefined) doc.name = { givenName: given, ...(rnd() < 0.5 ? { familyName: pick(['Smith', 'Jones']) } : {}) };
@@ -155,7 +159,8 @@ function generated(count: number): Seed[] {
     if (department !== undefined) doc[ENT] = { department };
     const teams = pick(TEAMS);
     const startDate = pick(START);
-    if (teams !== undefined || startDate !== undefined) doc[SF] = { ...(teams !== undefined ? { teams } : {}), ...(startDate !== undefined ? { startDate } : {}) };
+    if (teams !== undefined || startDate !== undefined)
+      doc[SF] = { ...(teams !== undefined ? { teams } : {}), ...(startDate !== undefined ? { startDate } : {}) };
     const created = new Date(Date.UTC(2024, 0, 1) + i * 7 * 3600_000 + Math.floor(rnd() * 1000)).toISOString();
     seeds.push({ userName: `${rnd() < 0.5 ? 'User' : 'user'}${i}`, created, doc });
   }
@@ -226,7 +231,12 @@ beforeAll(async () => {
     await insertUser(db, 't2', uuid(2, i), seed);
   }
   for (const [tenant, id, name, members] of GROUPS) {
-    await db.query(`INSERT INTO scim_groups (tenant_id, id, display_name, doc) VALUES ($1, $2, $3, $4::jsonb)`, [tenant, id, name, JSON.stringify({ displayName: name })]);
+    await db.query(`INSERT INTO scim_groups (tenant_id, id, display_name, doc) VALUES ($1, $2, $3, $4::jsonb)`, [
+      tenant,
+      id,
+      name,
+      JSON.stringify({ displayName: name }),
+    ]);
     for (const m of members) await db.query(`INSERT INTO scim_group_members (tenant_id, group_id, member_id) VALUES ($1, $2, $3)`, [tenant, id, m]);
   }
 });
@@ -304,7 +314,10 @@ describe('filterToSql on PostgreSQL: hand-written expectations (hand-crafted use
     const got = (await select(filter)).filter((id) => hand.has(id));
     expect(got).toEqual(expected);
     // The evaluator agrees on the same users.
-    const evaluated = t1.filter((r) => hand.has(r.id) && evaluateFilter(parseFilter(filter), r.resource)).map((r) => r.id).sort();
+    const evaluated = t1
+      .filter((r) => hand.has(r.id) && evaluateFilter(parseFilter(filter), r.resource))
+      .map((r) => r.id)
+      .sort();
     expect(evaluated).toEqual(expected);
   });
 
@@ -318,7 +331,18 @@ describe('filterToSql on PostgreSQL: hand-written expectations (hand-crafted use
   });
 
   it('sorts by sortToSql expressions without errors', async () => {
-    for (const sortBy of ['userName', 'name.familyName', 'emails', 'emails.value', 'title', 'meta.created', `${ENT}:department`, `${SF}:teams`, `${SF}:startDate`, 'active']) {
+    for (const sortBy of [
+      'userName',
+      'name.familyName',
+      'emails',
+      'emails.value',
+      'title',
+      'meta.created',
+      `${ENT}:department`,
+      `${SF}:teams`,
+      `${SF}:startDate`,
+      'active',
+    ]) {
       const params: unknown[] = ['t1'];
       const order = sortToSql(sortBy, 'User', params);
       const { rows } = await db.query<{ id: string }>(`SELECT r.id::text AS id FROM scim_users r WHERE r.tenant_id = $1 ORDER BY ${order}, r.id`, params);
@@ -353,7 +377,9 @@ function stringAtom(path: string, pool: string[]): fc.Arbitrary<string> {
   );
 }
 
-const createdPool = [...new Set(SEEDS.flatMap((s) => [s.created, new Date(Date.parse(s.created) + 1).toISOString(), new Date(Date.parse(s.created) - 1).toISOString()]))];
+const createdPool = [
+  ...new Set(SEEDS.flatMap((s) => [s.created, new Date(Date.parse(s.created) + 1).toISOString(), new Date(Date.parse(s.created) - 1).toISOString()])),
+];
 const datePool = [
   '2024-01-15T09:00:00Z',
   '2024-01-15T07:00:00.000Z',
@@ -374,8 +400,15 @@ const atom: fc.Arbitrary<string> = fc.oneof(
   stringAtom('emails.value', ['alice@example.com', 'example', '.org', '@', 'f@x.org', 'alice0.0@x.org', '']),
   stringAtom('emails.type', ['work', 'home', 'WORK', 'other']),
   fc
-    .tuple(fc.constantFrom('work', 'home', 'Work', 'other'), fc.option(fc.tuple(stringOp, fc.constantFrom('example', '.org', 'alice@example.com')), { nil: undefined }), fc.boolean())
-    .map(([type, value, primary]) => `emails[type eq ${str(type)}${value ? ` and value ${value[0]} ${str(value[1])}` : ''}${primary ? ' and primary eq true' : ''}]`),
+    .tuple(
+      fc.constantFrom('work', 'home', 'Work', 'other'),
+      fc.option(fc.tuple(stringOp, fc.constantFrom('example', '.org', 'alice@example.com')), { nil: undefined }),
+      fc.boolean(),
+    )
+    .map(
+      ([type, value, primary]) =>
+        `emails[type eq ${str(type)}${value ? ` and value ${value[0]} ${str(value[1])}` : ''}${primary ? ' and primary eq true' : ''}]`,
+    ),
   fc.tuple(fc.constantFrom('eq', 'ne'), fc.constantFrom('true', 'false', '"True"', '"false"')).map(([op, v]) => `active ${op} ${v}`),
   stringAtom('title', ['engineer', 'Manager', '%', '_', '\\', 'eng', 'm', 'ingénieur', '50% off', '']),
   stringAtom('externalId', ['EXT-1', 'ext-1', 'EXT', 'E1', 'E']),
@@ -429,7 +462,10 @@ describe('filterToSql on PostgreSQL: property against evaluateFilter', () => {
           expect(() => evaluateFilter(node, t1[0].resource)).toThrow((sqlError as ScimError).detail);
           return;
         }
-        const { rows } = await db.query<{ id: string }>(`SELECT r.id::text AS id FROM scim_users r WHERE r.tenant_id = $1 AND (${where}) ORDER BY r.id`, params);
+        const { rows } = await db.query<{ id: string }>(
+          `SELECT r.id::text AS id FROM scim_users r WHERE r.tenant_id = $1 AND (${where}) ORDER BY r.id`,
+          params,
+        );
         const got = rows.map((r) => r.id);
         for (const id of got) expect(t1Ids.has(id)).toBe(true);
         const expected = t1
@@ -443,11 +479,34 @@ describe('filterToSql on PostgreSQL: property against evaluateFilter', () => {
   });
 
   it('never raises a SQL error for arbitrary comparison values', async () => {
-    const paths = ['userName', 'title', 'emails.value', 'emails.type', 'externalId', 'meta.created', `${SF}:startDate`, `${SF}:teams`, 'id', `${ENT}:department`, 'active', 'name.givenName'];
+    const paths = [
+      'userName',
+      'title',
+      'emails.value',
+      'emails.type',
+      'externalId',
+      'meta.created',
+      `${SF}:startDate`,
+      `${SF}:teams`,
+      'id',
+      `${ENT}:department`,
+      'active',
+      'name.givenName',
+    ];
     const value = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 12 }).map((s) => JSON.stringify(s)),
       fc.double().map((n) => (Number.isFinite(n) ? String(n) : '0')),
-      fc.constantFrom('true', 'false', 'null', '"2024-13-01"', '"0000-01-01"', '"9999-12-31T23:59:59.999-14:00"', '"9999-12-31T23:59:59.999Z"', '"0001-01-01T00:00:00Z"', '"2024-01-01T00:00:00+15:00"'),
+      fc.constantFrom(
+        'true',
+        'false',
+        'null',
+        '"2024-13-01"',
+        '"0000-01-01"',
+        '"9999-12-31T23:59:59.999-14:00"',
+        '"9999-12-31T23:59:59.999Z"',
+        '"0001-01-01T00:00:00Z"',
+        '"2024-01-01T00:00:00+15:00"',
+      ),
     );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...paths), stringOp, value, async (path, op, v) => {
@@ -461,7 +520,10 @@ describe('filterToSql on PostgreSQL: property against evaluateFilter', () => {
           expect(err).toBeInstanceOf(ScimError);
           return;
         }
-        const { rows } = await db.query<{ id: string }>(`SELECT r.id::text AS id FROM scim_users r WHERE r.tenant_id = $1 AND (${where}) ORDER BY r.id`, params);
+        const { rows } = await db.query<{ id: string }>(
+          `SELECT r.id::text AS id FROM scim_users r WHERE r.tenant_id = $1 AND (${where}) ORDER BY r.id`,
+          params,
+        );
         const expected = t1
           .filter((r) => evaluateFilter(node, r.resource))
           .map((r) => r.id)

@@ -43,7 +43,10 @@ describe('filterToSql: dedicated columns', () => {
 
   it('displayName is case-insensitive, for users and groups', () => {
     expect(sql('displayName eq "Ops"').sql).toBe('(r.display_name IS NOT NULL AND lower(r.display_name) = lower($1::text))');
-    expect(sql('displayName sw "Ops"', 'Group')).toEqual({ sql: "(r.display_name IS NOT NULL AND lower(r.display_name) LIKE lower($1::text) ESCAPE '\\')", params: ['Ops%'] });
+    expect(sql('displayName sw "Ops"', 'Group')).toEqual({
+      sql: "(r.display_name IS NOT NULL AND lower(r.display_name) LIKE lower($1::text) ESCAPE '\\')",
+      params: ['Ops%'],
+    });
   });
 
   it('id eq compares as uuid; anything else matches nothing without a cast error', () => {
@@ -92,7 +95,7 @@ describe('filterToSql: group members and related rows', () => {
     expect(sql('members pr', 'Group').sql).toBe(`${members} (TRUE OR m.member_type <> ''))`);
   });
 
-  it('a user\'s groups.value and the provisioning state come from their tables', () => {
+  it("a user's groups.value and the provisioning state come from their tables", () => {
     expect(sql(`groups.value eq "${UUID}"`).sql).toBe(
       'EXISTS (SELECT 1 FROM scim_group_members m WHERE m.tenant_id = r.tenant_id AND m.member_id = r.id AND (m.group_id = $1::uuid))',
     );
@@ -106,7 +109,9 @@ describe('filterToSql: attributes in the JSON document', () => {
   it('passes JSON keys as parameters, never as SQL text', () => {
     const q = sql('name.givenName eq "Barbara"');
     expect(q.params).toEqual(['name', 'givenName', 'Barbara']);
-    expect(q.sql).toBe("COALESCE(jsonb_typeof(r.doc -> $1::text -> $2::text) = 'string' AND lower((r.doc -> $1::text -> $2::text #>> '{}')) = lower($3::text), FALSE)");
+    expect(q.sql).toBe(
+      "COALESCE(jsonb_typeof(r.doc -> $1::text -> $2::text) = 'string' AND lower((r.doc -> $1::text -> $2::text #>> '{}')) = lower($3::text), FALSE)",
+    );
   });
 
   it('extension attributes live under their URN key', () => {
@@ -246,7 +251,9 @@ describe('sortToSql', () => {
 
   it('document attributes sort by a parameterised path', () => {
     const params: unknown[] = ['tenant'];
-    expect(sortToSql('name.familyName', 'User', params)).toBe("lower(CASE WHEN jsonb_typeof(r.doc -> $2::text -> $3::text) = 'string' THEN r.doc -> $2::text -> $3::text #>> '{}' END)");
+    expect(sortToSql('name.familyName', 'User', params)).toBe(
+      "lower(CASE WHEN jsonb_typeof(r.doc -> $2::text -> $3::text) = 'string' THEN r.doc -> $2::text -> $3::text #>> '{}' END)",
+    );
     expect(params).toEqual(['tenant', 'name', 'familyName']);
     expect(sortToSql(`${ENTERPRISE}:department`, 'User', [])).toContain('lower(');
   });

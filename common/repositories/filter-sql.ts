@@ -162,7 +162,11 @@ class SqlBuilder {
     // emails[value eq "x" ...]: the GIN index on email_values narrows the rows first.
     const emailEq = target.name === 'emails' ? emailEquality(filter) : undefined;
     const prefilter = emailEq !== undefined ? `r.email_values @> ARRAY[lower(${this.param(emailEq, 'text')})]::text[] AND ` : '';
-    const exists = this.walk('r.doc', target.steps, (x) => `(COALESCE(jsonb_typeof(${x}) <> 'null', FALSE) AND ${this.compile(filter, { kind: 'element', expr: x })})`);
+    const exists = this.walk(
+      'r.doc',
+      target.steps,
+      (x) => `(COALESCE(jsonb_typeof(${x}) <> 'null', FALSE) AND ${this.compile(filter, { kind: 'element', expr: x })})`,
+    );
     return prefilter ? `(${prefilter}${exists})` : exists;
   }
 

@@ -25,7 +25,14 @@ export interface InvitationRow {
 }
 
 function toRow(r: Record<string, never>): InvitationRow {
-  return { id: r.id, tenantId: r.tenant_id, userId: r.user_id, status: r.status, sentAt: r.sent_at ? new Date(r.sent_at) : null, expiresAt: new Date(r.expires_at) };
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    userId: r.user_id,
+    status: r.status,
+    sentAt: r.sent_at ? new Date(r.sent_at) : null,
+    expiresAt: new Date(r.expires_at),
+  };
 }
 
 const COLUMNS = 'id::text AS id, tenant_id, user_id::text AS user_id, status, sent_at, expires_at';
@@ -48,14 +55,15 @@ export async function ensureInvitation(tx: Queryable, key: string, tenantId: str
 }
 
 export async function findInvitationByToken(db: Queryable, token: string, forUpdate = false): Promise<InvitationRow | undefined> {
-  const r = (await db.query<Record<string, never>>(`SELECT ${COLUMNS} FROM invitations WHERE token_hash = $1${forUpdate ? ' FOR UPDATE' : ''}`, [tokenHash(token)])).rows[0];
+  const r = (
+    await db.query<Record<string, never>>(`SELECT ${COLUMNS} FROM invitations WHERE token_hash = $1${forUpdate ? ' FOR UPDATE' : ''}`, [tokenHash(token)])
+  ).rows[0];
   return r ? toRow(r) : undefined;
 }
 
 export async function markInvitationSent(tx: Queryable, id: string): Promise<Date> {
-  return (
-    await tx.query<{ sent_at: Date }>(`UPDATE invitations SET status = 'sent', sent_at = COALESCE(sent_at, now()) WHERE id = $1 RETURNING sent_at`, [id])
-  ).rows[0].sent_at;
+  return (await tx.query<{ sent_at: Date }>(`UPDATE invitations SET status = 'sent', sent_at = COALESCE(sent_at, now()) WHERE id = $1 RETURNING sent_at`, [id]))
+    .rows[0].sent_at;
 }
 
 export async function markInvitationAccepted(tx: Queryable, id: string): Promise<void> {
@@ -87,7 +95,10 @@ export async function claimDelivery(tx: Queryable, key: string, tenantId: string
 
 export async function completeDelivery(db: Queryable, key: string, outcome: { sent: true; messageId: string } | { sent: false; error: string }): Promise<void> {
   if (outcome.sent) {
-    await db.query(`UPDATE mail_deliveries SET status = 'sent', message_id = $2, sent_at = now(), last_error = NULL WHERE idempotency_key = $1`, [key, outcome.messageId]);
+    await db.query(`UPDATE mail_deliveries SET status = 'sent', message_id = $2, sent_at = now(), last_error = NULL WHERE idempotency_key = $1`, [
+      key,
+      outcome.messageId,
+    ]);
   } else {
     // The SMTP server refused or was unreachable: nothing was delivered, so a retry may send.
     await db.query(`UPDATE mail_deliveries SET status = 'failed', last_error = $2 WHERE idempotency_key = $1`, [key, outcome.error.slice(0, 500)]);
@@ -95,5 +106,10 @@ export async function completeDelivery(db: Queryable, key: string, outcome: { se
 }
 
 export async function countDeliveries(db: Queryable, tenantId: string, userId: string): Promise<number> {
-  return (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_deliveries WHERE tenant_id = $1 AND user_id = $2 AND status = 'sent'`, [tenantId, userId])).rows[0].n;
+  return (
+    await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_deliveries WHERE tenant_id = $1 AND user_id = $2 AND status = 'sent'`, [
+      tenantId,
+      userId,
+    ])
+  ).rows[0].n;
 }

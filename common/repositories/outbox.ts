@@ -25,7 +25,15 @@ export interface OutboxChange {
 
 export async function enqueueChange(
   tx: Queryable,
-  change: { tenantId: string; resourceType: ResourceType; resourceId: string; change: ChangeKind; resourceVersion: number; requestId: string; subjectId?: string },
+  change: {
+    tenantId: string;
+    resourceType: ResourceType;
+    resourceId: string;
+    change: ChangeKind;
+    resourceVersion: number;
+    requestId: string;
+    subjectId?: string;
+  },
 ): Promise<void> {
   await tx.query(
     'INSERT INTO outbox (tenant_id, resource_type, resource_id, change, resource_version, request_id, subject_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',

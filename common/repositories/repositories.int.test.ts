@@ -134,7 +134,14 @@ describe('list pages', () => {
           for (const [startIndex, count] of PAGES) {
             const q = parseListRequest({ filter, sortBy, sortOrder, startIndex: String(startIndex), count: String(count) }, 'User').query;
             const got = (await users.listUsers(db, 't1', q)).map((r) => r.id);
-            expect({ filter, sortBy, sortOrder, startIndex, count, ids: got }).toEqual({ filter, sortBy, sortOrder, startIndex, count, ids: await reference('scim_users', 't1', q) });
+            expect({ filter, sortBy, sortOrder, startIndex, count, ids: got }).toEqual({
+              filter,
+              sortBy,
+              sortOrder,
+              startIndex,
+              count,
+              ids: await reference('scim_users', 't1', q),
+            });
             compared += got.length;
           }
         }
@@ -213,7 +220,9 @@ describe('unique-key filters', () => {
     expect(total).toBe(1);
     expect(rows.map((r) => [r.id, r.doc.userName, r.provisioning])).toEqual([[uuid(1, 37), 'User07@Example.org', null]]);
     expect(rows[0].cursorCreatedAt).toBe('2024-01-01T00:00:02.000000Z');
-    expect((await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'userName eq "User08@example.org"' }, 'User').query)).rows[0].provisioning?.state).toBe('active');
+    expect(
+      (await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'userName eq "User08@example.org"' }, 'User').query)).rows[0].provisioning?.state,
+    ).toBe('active');
   });
 
   test('when the look-up is paged past its row, asks for no rows, or misses, then the total still says what matched', async () => {
@@ -225,7 +234,9 @@ describe('unique-key filters', () => {
     expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'userName eq "nobody"' }, 'User').query)).toEqual({ total: 0, rows: [] });
     expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'id eq "not-a-uuid"' }, 'User').query)).toEqual({ total: 0, rows: [] });
     expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(2, 3)}"` }, 'User').query)).toEqual({ total: 0, rows: [] });
-    expect((await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(1, 3).toUpperCase()}"` }, 'User').query)).rows.map((r) => r.id)).toEqual([uuid(1, 3)]);
+    expect(
+      (await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(1, 3).toUpperCase()}"` }, 'User').query)).rows.map((r) => r.id),
+    ).toEqual([uuid(1, 3)]);
     const group = await groups.listGroupsWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(1, 905)}"` }, 'Group').query);
     expect(group.total).toBe(1);
     expect(group.rows.map((r) => r.id)).toEqual([uuid(1, 905)]);
@@ -243,7 +254,12 @@ describe('unique-key filters', () => {
 
 describe('user writes with their outbox row', () => {
   const outboxOf = async (id: string) =>
-    (await db.query<{ change: string; resource_version: number; request_id: string }>('SELECT change, resource_version, request_id FROM outbox WHERE resource_id = $1::uuid ORDER BY id', [id])).rows;
+    (
+      await db.query<{ change: string; resource_version: number; request_id: string }>(
+        'SELECT change, resource_version, request_id FROM outbox WHERE resource_id = $1::uuid ORDER BY id',
+        [id],
+      )
+    ).rows;
 
   test('when a user is inserted or updated with a request id, then the outbox row is written by the same statement; without one, none', async () => {
     const id = crypto.randomUUID();
@@ -269,7 +285,9 @@ describe('user writes with their outbox row', () => {
 
   test('when the userName is taken, then the insert fails as a unique violation and writes no outbox row', async () => {
     const id = crypto.randomUUID();
-    await expect(users.insertUser(db, 't1', id, { userName: 'USER01@example.org' }, { requestId: 'req-dup' })).rejects.toMatchObject({ name: 'UniqueViolationError' });
+    await expect(users.insertUser(db, 't1', id, { userName: 'USER01@example.org' }, { requestId: 'req-dup' })).rejects.toMatchObject({
+      name: 'UniqueViolationError',
+    });
     expect(await outboxOf(id)).toEqual([]);
   });
 });
@@ -284,7 +302,8 @@ describe('outbox retention', () => {
         [tenant, crypto.randomUUID(), ageDays, delivered],
       )
     ).rows[0].id;
-  const remaining = async (ids: number[]) => (await db.query<{ id: number }>('SELECT id::int AS id FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [ids])).rows.map((r) => r.id);
+  const remaining = async (ids: number[]) =>
+    (await db.query<{ id: number }>('SELECT id::int AS id FROM outbox WHERE id = ANY($1::bigint[]) ORDER BY id', [ids])).rows.map((r) => r.id);
 
   beforeEach(async () => {
     await db.query(`DELETE FROM outbox WHERE request_id = 'retention'`);
@@ -329,7 +348,14 @@ describe('outbox retention', () => {
 
   test('when the retention is 0, then the relay keeps every row', async () => {
     const old = await insertRow('t1', 400, true);
-    const relay = createOutboxRelay({ db, temporal: async () => Promise.reject(new Error('unused')), taskQueue: 'unused', logger: createLogger('silent'), pollMs: 20, retentionDays: 0 });
+    const relay = createOutboxRelay({
+      db,
+      temporal: async () => Promise.reject(new Error('unused')),
+      taskQueue: 'unused',
+      logger: createLogger('silent'),
+      pollMs: 20,
+      retentionDays: 0,
+    });
     relay.start();
     await new Promise((r) => setTimeout(r, 200));
     await relay.stop();
@@ -361,7 +387,7 @@ describe('licences and the organisation row', () => {
     await db.query(`UPDATE app_licences SET released_at = now() WHERE tenant_id = 't1' AND org_key = 'one-seat'`);
   });
 
-  serverOnly('when a transaction holds an unlimited organisation\'s licence, then another is assigned without waiting; with a seat limit it waits', async () => {
+  serverOnly("when a transaction holds an unlimited organisation's licence, then another is assigned without waiting; with a seat limit it waits", async () => {
     const [a, b, c, d] = [await appUser(), await appUser(), await appUser(), await appUser()];
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));
@@ -376,7 +402,9 @@ describe('licences and the organisation row', () => {
     // Unlimited: no lock on the organisation row, so this commits while `first` is open.
     try {
       const timeout = new Promise((_, reject) => setTimeout(() => reject(new Error('waited for the organisation row')), 5_000).unref());
-      await expect(Promise.race([db.withTransaction((tx) => syncLicences(tx, 't1', b, licence('open'))), timeout])).resolves.toMatchObject({ assigned: ['open'] });
+      await expect(Promise.race([db.withTransaction((tx) => syncLicences(tx, 't1', b, licence('open'))), timeout])).resolves.toMatchObject({
+        assigned: ['open'],
+      });
     } finally {
       release();
       await first;

@@ -39,7 +39,12 @@ function toRow(r: Record<string, never>): ScimGroupRow {
   };
 }
 
-export async function insertGroup(tx: Queryable, tenantId: string, id: string, g: { displayName: string; externalId: string | null; doc: Record<string, unknown> }): Promise<ScimGroupRow> {
+export async function insertGroup(
+  tx: Queryable,
+  tenantId: string,
+  id: string,
+  g: { displayName: string; externalId: string | null; doc: Record<string, unknown> },
+): Promise<ScimGroupRow> {
   return toRow(
     (
       await tx.query<Record<string, never>>(
@@ -61,7 +66,12 @@ export async function getGroup(db: Queryable, tenantId: string, id: string, forU
   return r ? toRow(r) : undefined;
 }
 
-export async function updateGroup(tx: Queryable, tenantId: string, id: string, g: { displayName: string; externalId: string | null; doc: Record<string, unknown> }): Promise<ScimGroupRow> {
+export async function updateGroup(
+  tx: Queryable,
+  tenantId: string,
+  id: string,
+  g: { displayName: string; externalId: string | null; doc: Record<string, unknown> },
+): Promise<ScimGroupRow> {
   return toRow(
     (
       await tx.query<Record<string, never>>(
@@ -91,7 +101,11 @@ export async function deleteGroup(tx: Queryable, tenantId: string, id: string): 
     'DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id = $2::uuid RETURNING group_id::text AS group_id',
     [tenantId, id],
   );
-  await touchGroupsOf(tx, tenantId, parents.rows.map((m) => m.group_id).filter((g) => g !== id));
+  await touchGroupsOf(
+    tx,
+    tenantId,
+    parents.rows.map((m) => m.group_id).filter((g) => g !== id),
+  );
   return (await tx.query<{ version: number }>('DELETE FROM scim_groups WHERE tenant_id = $1 AND id = $2::uuid RETURNING version', [tenantId, id])).rows[0]
     ?.version;
 }
@@ -163,10 +177,10 @@ export async function removeMembers(tx: Queryable, tenantId: string, groupId: st
   if (memberIds !== 'all') memberIds = onlyUuids(memberIds);
   const result =
     memberIds === 'all'
-      ? await tx.query<{ member_id: string }>('DELETE FROM scim_group_members WHERE tenant_id = $1 AND group_id = $2::uuid RETURNING member_id::text AS member_id', [
-          tenantId,
-          groupId,
-        ])
+      ? await tx.query<{ member_id: string }>(
+          'DELETE FROM scim_group_members WHERE tenant_id = $1 AND group_id = $2::uuid RETURNING member_id::text AS member_id',
+          [tenantId, groupId],
+        )
       : await tx.query<{ member_id: string }>(
           'DELETE FROM scim_group_members WHERE tenant_id = $1 AND group_id = $2::uuid AND member_id = ANY($3::uuid[]) RETURNING member_id::text AS member_id',
           [tenantId, groupId, memberIds],

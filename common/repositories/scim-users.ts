@@ -58,7 +58,13 @@ function toRow(r: Record<string, never>): ScimUserRow {
 }
 
 /** With `record`, the statement also writes the 'created' outbox row: create is one round trip, no transaction needed. */
-export async function insertUser(tx: Queryable, tenantId: string, id: string, doc: Record<string, unknown>, record?: { requestId: string }): Promise<ScimUserRow> {
+export async function insertUser(
+  tx: Queryable,
+  tenantId: string,
+  id: string,
+  doc: Record<string, unknown>,
+  record?: { requestId: string },
+): Promise<ScimUserRow> {
   const c = columnsOf(doc);
   const params: unknown[] = [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc)];
   if (record) params.push(record.requestId);
@@ -75,8 +81,9 @@ export async function insertUser(tx: Queryable, tenantId: string, id: string, do
 
 export async function getUser(db: Queryable, tenantId: string, id: string): Promise<ScimUserRow | undefined> {
   if (!isUuid(id)) return undefined;
-  const r = (await db.query<Record<string, never>>(`SELECT ${COLUMNS} FROM scim_users r ${PROVISIONING_JOIN} WHERE r.tenant_id = $1 AND r.id = $2::uuid`, [tenantId, id]))
-    .rows[0];
+  const r = (
+    await db.query<Record<string, never>>(`SELECT ${COLUMNS} FROM scim_users r ${PROVISIONING_JOIN} WHERE r.tenant_id = $1 AND r.id = $2::uuid`, [tenantId, id])
+  ).rows[0];
   return r ? toRow(r) : undefined;
 }
 
@@ -84,10 +91,10 @@ export async function getUser(db: Queryable, tenantId: string, id: string): Prom
 export async function getUserForUpdate(tx: Queryable, tenantId: string, id: string): Promise<ScimUserRow | undefined> {
   if (!isUuid(id)) return undefined;
   const r = (
-    await tx.query<Record<string, never>>(`SELECT ${COLUMNS} FROM scim_users r ${PROVISIONING_JOIN} WHERE r.tenant_id = $1 AND r.id = $2::uuid FOR UPDATE OF r`, [
-      tenantId,
-      id,
-    ])
+    await tx.query<Record<string, never>>(
+      `SELECT ${COLUMNS} FROM scim_users r ${PROVISIONING_JOIN} WHERE r.tenant_id = $1 AND r.id = $2::uuid FOR UPDATE OF r`,
+      [tenantId, id],
+    )
   ).rows[0];
   return r ? toRow(r) : undefined;
 }
@@ -96,7 +103,13 @@ export async function getUserForUpdate(tx: Queryable, tenantId: string, id: stri
  * Returns the updated row as rendered (with its provisioning state), so no re-read is needed.
  * With `record`, the statement also writes the 'updated' outbox row.
  */
-export async function updateUser(tx: Queryable, tenantId: string, id: string, doc: Record<string, unknown>, record?: { requestId: string }): Promise<ScimUserRow> {
+export async function updateUser(
+  tx: Queryable,
+  tenantId: string,
+  id: string,
+  doc: Record<string, unknown>,
+  record?: { requestId: string },
+): Promise<ScimUserRow> {
   const c = columnsOf(doc);
   const params: unknown[] = [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc)];
   if (record) params.push(record.requestId);
@@ -125,12 +138,17 @@ export async function touchGroupsOf(tx: Queryable, tenantId: string, groupIds: s
 }
 
 export async function deleteUser(tx: Queryable, tenantId: string, id: string): Promise<number | undefined> {
-  const r = (
-    await tx.query<{ version: number }>('DELETE FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid RETURNING version', [tenantId, id])
-  ).rows[0];
+  const r = (await tx.query<{ version: number }>('DELETE FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid RETURNING version', [tenantId, id])).rows[0];
   if (!r) return undefined;
-  const left = await tx.query<{ group_id: string }>('DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id = $2::uuid RETURNING group_id::text AS group_id', [tenantId, id]);
-  await touchGroupsOf(tx, tenantId, left.rows.map((m) => m.group_id));
+  const left = await tx.query<{ group_id: string }>(
+    'DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id = $2::uuid RETURNING group_id::text AS group_id',
+    [tenantId, id],
+  );
+  await touchGroupsOf(
+    tx,
+    tenantId,
+    left.rows.map((m) => m.group_id),
+  );
   return r.version;
 }
 

@@ -68,9 +68,8 @@ function deepFreeze<T>(value: T): T {
 /** Stores a new version (validated first) and brings the organisations table in line with it. */
 export async function saveConfigVersion(db: Queryable, tenantId: string, input: unknown, createdBy: string): Promise<number> {
   const config = parseTenantConfig(input);
-  const next = (
-    await db.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int + 1 AS v FROM tenant_config_versions WHERE tenant_id = $1', [tenantId])
-  ).rows[0].v;
+  const next = (await db.query<{ v: number }>('SELECT COALESCE(MAX(version), 0)::int + 1 AS v FROM tenant_config_versions WHERE tenant_id = $1', [tenantId]))
+    .rows[0].v;
   await db.query('INSERT INTO tenant_config_versions (tenant_id, version, config, created_by) VALUES ($1, $2, $3::jsonb, $4)', [
     tenantId,
     next,

@@ -28,7 +28,13 @@ export function hashToken(token: string): string {
   return crypto.createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-export async function createToken(db: Queryable, tenantId: string, name: string, kind: TokenKind = 'scim', adminRole?: string): Promise<{ token: string; id: string }> {
+export async function createToken(
+  db: Queryable,
+  tenantId: string,
+  name: string,
+  kind: TokenKind = 'scim',
+  adminRole?: string,
+): Promise<{ token: string; id: string }> {
   const token = `sf${kind === 'admin' ? 'a' : 's'}_${crypto.randomBytes(32).toString('base64url')}`;
   const id = crypto.randomUUID();
   await db.query('INSERT INTO scim_tokens (id, tenant_id, name, kind, token_hash, prefix, admin_role) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
@@ -44,7 +50,10 @@ export async function createToken(db: Queryable, tenantId: string, name: string,
 }
 
 /** Finds the live token matching `presented`; undefined for unknown or revoked tokens. */
-export async function verifyToken(db: Queryable, presented: string): Promise<{ id: string; tenantId: string; kind: TokenKind; adminRole: string | null } | undefined> {
+export async function verifyToken(
+  db: Queryable,
+  presented: string,
+): Promise<{ id: string; tenantId: string; kind: TokenKind; adminRole: string | null } | undefined> {
   const hash = hashToken(presented);
   const row = (
     await db.query<{ id: string; tenant_id: string; kind: TokenKind; token_hash: string; admin_role: string | null }>(

@@ -138,7 +138,14 @@ export function resolveAttribute(path: AttrPath, kind: ResourceKind, scimType: E
     steps.push({ key: leaf.name, multi: !!leaf.config.multiValued });
   }
   const name = `${prefix}${top.name}${leaf !== top ? `.${leaf.name}` : ''}`;
-  const target: Target = { name, type: leaf.type as AttrType, caseExact: !!leaf.config.caseExact || leaf.type === 'binary', steps, storage: { kind: 'doc' }, def: leaf };
+  const target: Target = {
+    name,
+    type: leaf.type as AttrType,
+    caseExact: !!leaf.config.caseExact || leaf.type === 'binary',
+    steps,
+    storage: { kind: 'doc' },
+    def: leaf,
+  };
 
   const sub = leaf !== top ? leaf.name : undefined;
   if (path.schema === undefined) {
@@ -240,7 +247,8 @@ export function parseFilterDateTime(s: string): number | undefined {
 // --- binding ---------------------------------------------------------------------------
 
 export type BoundOp = 'eq' | 'co' | 'sw' | 'ew' | 'gt' | 'lt' | 'ge' | 'le';
-export type BoundValue = { type: 'string'; value: string } | { type: 'boolean'; value: boolean } | { type: 'number'; value: number } | { type: 'dateTime'; ms: number };
+export type BoundValue =
+  { type: 'string'; value: string } | { type: 'boolean'; value: boolean } | { type: 'number'; value: number } | { type: 'dateTime'; ms: number };
 
 export type BoundNode =
   | { type: 'and' | 'or'; items: BoundNode[] }
@@ -261,7 +269,8 @@ export function bindFilter(node: FilterNode, kind: ResourceKind, within?: AttrPa
 }
 
 function complexTarget(target: Target, scimType: ErrorType): Target {
-  if (target.type !== 'complex') fail(scimType, `"${target.name}" is not a complex attribute; [ ] filters apply to complex attributes such as emails[type eq "work"].`);
+  if (target.type !== 'complex')
+    fail(scimType, `"${target.name}" is not a complex attribute; [ ] filters apply to complex attributes such as emails[type eq "work"].`);
   return target;
 }
 
@@ -321,7 +330,8 @@ function bindValue(target: Target, op: BoundOp, value: string | number | boolean
     case 'dateTime': {
       if (substring) fail(scimType, `"${op}" is not defined for the dateTime attribute "${name}"; use eq, ne, gt, ge, lt or le.`);
       const ms = typeof value === 'string' ? parseFilterDateTime(value) : undefined;
-      if (ms === undefined) fail(scimType, `"${name}" is a dateTime: compare it with a quoted RFC 3339 date-time such as "2024-05-01T00:00:00Z" (got ${JSON.stringify(value)}).`);
+      if (ms === undefined)
+        fail(scimType, `"${name}" is a dateTime: compare it with a quoted RFC 3339 date-time such as "2024-05-01T00:00:00Z" (got ${JSON.stringify(value)}).`);
       return { type: 'dateTime', ms };
     }
     case 'decimal':

@@ -80,7 +80,12 @@ describe('parseFilter', () => {
 
   it('parses sub-attributes, URN-qualified paths and $ref', () => {
     expect(parseFilter('name.givenName eq "B"')).toEqual({ type: 'compare', path: { attr: 'name', sub: 'givenName' }, op: 'eq', value: 'B' });
-    expect(parseFilter(`${ENTERPRISE}:employeeNumber eq "7"`)).toEqual({ type: 'compare', path: { schema: ENTERPRISE, attr: 'employeeNumber' }, op: 'eq', value: '7' });
+    expect(parseFilter(`${ENTERPRISE}:employeeNumber eq "7"`)).toEqual({
+      type: 'compare',
+      path: { schema: ENTERPRISE, attr: 'employeeNumber' },
+      op: 'eq',
+      value: '7',
+    });
     expect(parseFilter(`${ENTERPRISE}:manager.value pr`)).toEqual({ type: 'present', path: { schema: ENTERPRISE, attr: 'manager', sub: 'value' } });
     expect(parseFilter('members.$ref pr')).toEqual({ type: 'present', path: { attr: 'members', sub: '$ref' } });
     expect(parseFilter('x-y_z1 pr')).toEqual({ type: 'present', path: { attr: 'x-y_z1' } });
@@ -94,7 +99,9 @@ describe('parseFilter', () => {
 
   it('parses value paths with relative inner paths', () => {
     expect(show(parseFilter('emails[type eq "work" and value co "@x.com"]'))).toBe('emails[(type eq "work" and value co "@x.com")]');
-    expect(show(parseFilter('emails[type eq "work"] or ims[type eq "xmpp" and not (value pr)]'))).toBe('(emails[type eq "work"] or ims[(type eq "xmpp" and not value pr)])');
+    expect(show(parseFilter('emails[type eq "work"] or ims[type eq "xmpp" and not (value pr)]'))).toBe(
+      '(emails[type eq "work"] or ims[(type eq "xmpp" and not value pr)])',
+    );
     expect(show(parseFilter(`${ENTERPRISE}:manager[value eq "1"]`))).toBe(`${ENTERPRISE}:manager[value eq "1"]`);
     expect(show(parseFilter('members[value eq "a" or value eq "b"] and displayName pr'))).toBe('(members[(value eq "a" or value eq "b")] and displayName pr)');
   });

@@ -168,7 +168,8 @@ class Parser {
     if (this.peekChar() === '[') {
       const bracket = this.pos;
       if (inValuePath !== undefined) this.fail('an operator: [ ] filters cannot be nested', bracket);
-      if (path.sub !== undefined) this.fail(`an operator: [ ] filters apply to a complex attribute (e.g. emails[type eq "work"]), not to "${path.attr}.${path.sub}"`, bracket);
+      if (path.sub !== undefined)
+        this.fail(`an operator: [ ] filters apply to a complex attribute (e.g. emails[type eq "work"]), not to "${path.attr}.${path.sub}"`, bracket);
       this.enter();
       this.pos++;
       const filter = this.parseOr(path.attr);
@@ -219,7 +220,7 @@ class Parser {
     this.pos++; // opening quote
     let out = '';
     for (;;) {
-      if (this.atEnd) this.fail('a closing \'"\' for the string that starts here', start);
+      if (this.atEnd) this.fail("a closing '\"' for the string that starts here", start);
       const ch = this.src[this.pos];
       const code = ch.charCodeAt(0);
       if (ch === '"') {
@@ -283,7 +284,8 @@ class Parser {
     if (colon >= 0) {
       schema = token.slice(0, colon);
       rest = token.slice(colon + 1);
-      if (!/^urn:[A-Za-z0-9][A-Za-z0-9-]*:\S+$/i.test(schema)) this.fail('an attribute name or a schema URN such as urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', start);
+      if (!/^urn:[A-Za-z0-9][A-Za-z0-9-]*:\S+$/i.test(schema))
+        this.fail('an attribute name or a schema URN such as urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', start);
       if (CORE_URNS.includes(schema.toLowerCase())) schema = undefined;
     }
     const parts = rest.split('.');

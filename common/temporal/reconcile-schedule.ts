@@ -107,7 +107,10 @@ export async function syncReconcileSchedules(options: { target: TemporalTarget; 
     const changed = Object.entries(outcome).filter(([, o]) => o !== 'unchanged');
     if (changed.length) options.logger.info({ schedules: Object.fromEntries(changed) }, 'drift-repair schedules created or updated');
   } catch (err) {
-    options.logger.warn({ err: (err as Error).message }, 'drift-repair schedules could not be brought in line; they are retried at the next start or configuration save');
+    options.logger.warn(
+      { err: (err as Error).message },
+      'drift-repair schedules could not be brought in line; they are retried at the next start or configuration save',
+    );
   } finally {
     await client?.connection.close().catch(() => undefined);
   }

@@ -68,12 +68,18 @@ describe('admissions CRM (application B)', () => {
   });
 
   test('when no rule gives a security role, then the user waits for data (required in application B)', () => {
-    expect(desiredUser(person(), config, []).missing).toEqual(expect.arrayContaining([expect.stringContaining('securityRole'), expect.stringContaining('employeeType')]));
+    expect(desiredUser(person(), config, []).missing).toEqual(
+      expect.arrayContaining([expect.stringContaining('securityRole'), expect.stringContaining('employeeType')]),
+    );
   });
 });
 
 test('when a document has mistakes, then every problem is listed with its path and line', () => {
-  const result = parseTenantConfigDocument(['organisations:', '  - { key: north, name: North }', 'rules:', '  - when: { group: Nurses }', '    set: { client: south, securityRole: Nurse }', ''].join('\n'));
+  const result = parseTenantConfigDocument(
+    ['organisations:', '  - { key: north, name: North }', 'rules:', '  - when: { group: Nurses }', '    set: { client: south, securityRole: Nurse }', ''].join(
+      '\n',
+    ),
+  );
   expect(result.problems).toEqual([
     expect.stringMatching(/^rules\.0\.set\.securityRole \(line 5\): "Nurse" is not a security role/),
     expect.stringMatching(/^rules\.0\.set\.client \(line 5\): "south" is not one of the organisations/),

@@ -76,7 +76,17 @@ export function adminRouter(options: AdminRouterOptions): Router {
     const started = process.hrtime.bigint();
     res.once('close', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      options.logger.info({ requestId: req.requestId, method: req.method, route: req.route?.path, status: res.statusCode, ms: Math.round(ms * 10) / 10, tenant: req.auth?.tenantId }, 'admin request');
+      options.logger.info(
+        {
+          requestId: req.requestId,
+          method: req.method,
+          route: req.route?.path,
+          status: res.statusCode,
+          ms: Math.round(ms * 10) / 10,
+          tenant: req.auth?.tenantId,
+        },
+        'admin request',
+      );
     });
     next();
   });
@@ -91,12 +101,30 @@ export function adminRouter(options: AdminRouterOptions): Router {
     };
   const p = (req: Request, name: string) => String(req.params[name]);
 
-  api.get('/tenants', handle((req) => admin.listTenants(options, caller(req))));
-  api.get('/tenants/:tenant', handle((req) => admin.describeTenant(options, caller(req), p(req, 'tenant'))));
-  api.get('/tenants/:tenant/config/versions', handle((req) => admin.listVersions(options, caller(req), p(req, 'tenant'))));
-  api.get('/tenants/:tenant/config/versions/:version', handle((req) => admin.getVersion(options, caller(req), p(req, 'tenant'), p(req, 'version'))));
-  api.get('/tenants/:tenant/config', handle((req) => admin.getVersion(options, caller(req), p(req, 'tenant'), 'current')));
-  api.post('/tenants/:tenant/config/versions', handle((req) => admin.saveConfig(options, caller(req), p(req, 'tenant'), configBody(req)), 201));
+  api.get(
+    '/tenants',
+    handle((req) => admin.listTenants(options, caller(req))),
+  );
+  api.get(
+    '/tenants/:tenant',
+    handle((req) => admin.describeTenant(options, caller(req), p(req, 'tenant'))),
+  );
+  api.get(
+    '/tenants/:tenant/config/versions',
+    handle((req) => admin.listVersions(options, caller(req), p(req, 'tenant'))),
+  );
+  api.get(
+    '/tenants/:tenant/config/versions/:version',
+    handle((req) => admin.getVersion(options, caller(req), p(req, 'tenant'), p(req, 'version'))),
+  );
+  api.get(
+    '/tenants/:tenant/config',
+    handle((req) => admin.getVersion(options, caller(req), p(req, 'tenant'), 'current')),
+  );
+  api.post(
+    '/tenants/:tenant/config/versions',
+    handle((req) => admin.saveConfig(options, caller(req), p(req, 'tenant'), configBody(req)), 201),
+  );
   api.post(
     '/tenants/:tenant/config/validate',
     handle(async (req) => {
@@ -104,19 +132,55 @@ export function adminRouter(options: AdminRouterOptions): Router {
       return admin.validateConfig(configBody(req));
     }),
   );
-  api.post('/tenants/:tenant/preview', handle((req) => admin.previewTenant(options, caller(req), p(req, 'tenant'), configBody(req), Number(req.query.sample ?? 100) || 100)));
-  api.post('/tenants/:tenant/preview/user', handle((req) => admin.previewOneUser(options, caller(req), p(req, 'tenant'), req.body)));
-  api.post('/tenants/:tenant/reconcile', handle((req) => admin.reconcileNow(options, caller(req), p(req, 'tenant')), 202));
+  api.post(
+    '/tenants/:tenant/preview',
+    handle((req) => admin.previewTenant(options, caller(req), p(req, 'tenant'), configBody(req), Number(req.query.sample ?? 100) || 100)),
+  );
+  api.post(
+    '/tenants/:tenant/preview/user',
+    handle((req) => admin.previewOneUser(options, caller(req), p(req, 'tenant'), req.body)),
+  );
+  api.post(
+    '/tenants/:tenant/reconcile',
+    handle((req) => admin.reconcileNow(options, caller(req), p(req, 'tenant')), 202),
+  );
 
-  api.get('/tenants/:tenant/users', handle((req) => admin.listUsers(options, caller(req), p(req, 'tenant'), req.query as Record<string, string>)));
-  api.post('/tenants/:tenant/users', handle((req) => admin.createUser(options, caller(req), p(req, 'tenant'), req.body), 201));
-  api.get('/tenants/:tenant/users/:user', handle((req) => admin.describeUser(options, caller(req), p(req, 'tenant'), p(req, 'user'))));
-  api.get('/tenants/:tenant/users/:user/audit', handle((req) => admin.auditTrail(options, caller(req), p(req, 'tenant'), p(req, 'user'))));
-  api.post('/tenants/:tenant/users/:user/suspend', handle((req) => admin.setActive(options, caller(req), p(req, 'tenant'), p(req, 'user'), false), 202));
-  api.post('/tenants/:tenant/users/:user/reactivate', handle((req) => admin.setActive(options, caller(req), p(req, 'tenant'), p(req, 'user'), true), 202));
-  api.post('/tenants/:tenant/users/:user/terminate', handle((req) => admin.terminate(options, caller(req), p(req, 'tenant'), p(req, 'user')), 202));
-  api.post('/tenants/:tenant/users/:user/resend-invitation', handle((req) => admin.signalUser(options, caller(req), p(req, 'tenant'), p(req, 'user'), 'resendInvitation'), 202));
-  api.post('/tenants/:tenant/users/:user/retry', handle((req) => admin.signalUser(options, caller(req), p(req, 'tenant'), p(req, 'user'), 'retry'), 202));
+  api.get(
+    '/tenants/:tenant/users',
+    handle((req) => admin.listUsers(options, caller(req), p(req, 'tenant'), req.query as Record<string, string>)),
+  );
+  api.post(
+    '/tenants/:tenant/users',
+    handle((req) => admin.createUser(options, caller(req), p(req, 'tenant'), req.body), 201),
+  );
+  api.get(
+    '/tenants/:tenant/users/:user',
+    handle((req) => admin.describeUser(options, caller(req), p(req, 'tenant'), p(req, 'user'))),
+  );
+  api.get(
+    '/tenants/:tenant/users/:user/audit',
+    handle((req) => admin.auditTrail(options, caller(req), p(req, 'tenant'), p(req, 'user'))),
+  );
+  api.post(
+    '/tenants/:tenant/users/:user/suspend',
+    handle((req) => admin.setActive(options, caller(req), p(req, 'tenant'), p(req, 'user'), false), 202),
+  );
+  api.post(
+    '/tenants/:tenant/users/:user/reactivate',
+    handle((req) => admin.setActive(options, caller(req), p(req, 'tenant'), p(req, 'user'), true), 202),
+  );
+  api.post(
+    '/tenants/:tenant/users/:user/terminate',
+    handle((req) => admin.terminate(options, caller(req), p(req, 'tenant'), p(req, 'user')), 202),
+  );
+  api.post(
+    '/tenants/:tenant/users/:user/resend-invitation',
+    handle((req) => admin.signalUser(options, caller(req), p(req, 'tenant'), p(req, 'user'), 'resendInvitation'), 202),
+  );
+  api.post(
+    '/tenants/:tenant/users/:user/retry',
+    handle((req) => admin.signalUser(options, caller(req), p(req, 'tenant'), p(req, 'user'), 'retry'), 202),
+  );
 
   api.use((req, _res, next) => next(new admin.AdminError(404, `no admin endpoint ${req.method} ${req.path}`)));
   api.use(errorHandler(options));

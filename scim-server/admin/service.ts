@@ -65,7 +65,10 @@ export async function tenantOf(deps: AdminDeps, caller: Caller, tenantId: string
 
 export function requireWriter(caller: Caller): void {
   if (caller.role !== ADMIN_WRITE_ROLE) {
-    throw new AdminError(403, `only a "${ADMIN_WRITE_ROLE}" admin token may change users or configuration; this token's role is ${caller.role ? `"${caller.role}"` : 'not set'} (read-only)`);
+    throw new AdminError(
+      403,
+      `only a "${ADMIN_WRITE_ROLE}" admin token may change users or configuration; this token's role is ${caller.role ? `"${caller.role}"` : 'not set'} (read-only)`,
+    );
   }
 }
 
@@ -204,7 +207,9 @@ export async function describeUser(deps: AdminDeps, caller: Caller, tenantId: st
     ...row,
     workflow,
     directory: directory ?? null,
-    desired: desired ? { configVersion: version, state: stateOf(desired.desired), missing: desired.desired.missing, matchedRules: desired.desired.matchedRules } : null,
+    desired: desired
+      ? { configVersion: version, state: stateOf(desired.desired), missing: desired.desired.missing, matchedRules: desired.desired.matchedRules }
+      : null,
     drift: desired && directory && desired.desired.active && desired.desired.missing.length === 0 ? diffStates(directory, stateOf(desired.desired)) : [],
   };
 }
@@ -236,7 +241,13 @@ function scimContext(deps: AdminDeps, caller: Caller): ScimContext {
 }
 
 async function auditAction(deps: AdminDeps, caller: Caller, uid: string | null, action: string, detail: Record<string, unknown> = {}) {
-  await appendAudit(deps.db, { tenantId: caller.tenantId, userId: uid, action: `admin.${action}`, detail: { tokenId: caller.tokenId, role: caller.role, ...detail }, requestId: caller.requestId });
+  await appendAudit(deps.db, {
+    tenantId: caller.tenantId,
+    userId: uid,
+    action: `admin.${action}`,
+    detail: { tokenId: caller.tokenId, role: caller.role, ...detail },
+    requestId: caller.requestId,
+  });
 }
 
 /** The manual "create user" path of the domain brief: a SCIM-shaped user through the users service, so the same workflow onboards it. */

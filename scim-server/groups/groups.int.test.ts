@@ -50,7 +50,12 @@ describe('POST and GET /Groups', () => {
     const bob = await createUser();
     const name = unique('Nurses');
 
-    const res = await h.scim('POST', '/Groups', { schemas: [SCIM_GROUP], displayName: name, externalId: 'okta-g-1', members: [{ value: alice }, { value: bob }] });
+    const res = await h.scim('POST', '/Groups', {
+      schemas: [SCIM_GROUP],
+      displayName: name,
+      externalId: 'okta-g-1',
+      members: [{ value: alice }, { value: bob }],
+    });
 
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`${h.baseUrl}/Groups/${res.body.id}`);
@@ -285,7 +290,11 @@ describe('a group of 5,000 members', () => {
       const res = await h.scim('PATCH', `/Groups/${id}`, patch({ op: 'add', path: 'members', value: ids.slice(i, i + 1000).map((value) => ({ value })) }));
       expect(res.status).toBe(204);
     }
-    const removed = await h.scim('PATCH', `/Groups/${id}`, patch({ op: 'remove', path: `members[value eq "${ids[10]}"]` }, { op: 'remove', path: 'members', value: [{ value: ids[4000] }] }));
+    const removed = await h.scim(
+      'PATCH',
+      `/Groups/${id}`,
+      patch({ op: 'remove', path: `members[value eq "${ids[10]}"]` }, { op: 'remove', path: 'members', value: [{ value: ids[4000] }] }),
+    );
     expect(removed.status).toBe(204);
 
     const read = await h.scim('GET', `/Groups/${id}`);
@@ -293,7 +302,10 @@ describe('a group of 5,000 members', () => {
     const present = new Set(read.body.members.map((m: any) => m.value));
     expect(present.has(ids[10]) || present.has(ids[4000])).toBe(false);
     expect(ids.filter((m) => !present.has(m))).toEqual([ids[10], ids[4000]]);
-    expect((await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM scim_group_members WHERE tenant_id = $1 AND group_id::text = $2', [h.tenantId, id])).rows[0].n).toBe(4998);
+    expect(
+      (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM scim_group_members WHERE tenant_id = $1 AND group_id::text = $2', [h.tenantId, id]))
+        .rows[0].n,
+    ).toBe(4998);
     expect(await outboxChanges(id)).toEqual(['created', 'membership', 'membership', 'membership', 'membership', 'membership', 'membership']);
     expect(Date.now() - started).toBeLessThan(60_000);
   }, 90_000);

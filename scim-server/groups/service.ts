@@ -33,19 +33,23 @@ function memberIds(value: unknown, where: string): string[] {
   const list = Array.isArray(value) ? value : [value];
   return list.map((m, i) => {
     const v = typeof m === 'object' && m !== null ? (m as Json).value : m;
-    if (typeof v !== 'string' || v.trim() === '') throw ScimError.badRequest('invalidValue', `${where}: member ${i + 1} needs a string "value" (the member's id).`);
+    if (typeof v !== 'string' || v.trim() === '')
+      throw ScimError.badRequest('invalidValue', `${where}: member ${i + 1} needs a string "value" (the member's id).`);
     return v.trim();
   });
 }
 
 function groupFields(body: unknown): GroupFields & { members: string[] } {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw ScimError.badRequest('invalidSyntax', 'The request body must be a JSON object (a SCIM Group resource).');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw ScimError.badRequest('invalidSyntax', 'The request body must be a JSON object (a SCIM Group resource).');
   const b = body as Json;
   if (!Array.isArray(b.schemas) || !b.schemas.some((s) => String(s).toLowerCase() === CORE_GROUP_URN.toLowerCase())) {
     throw ScimError.badRequest('invalidSyntax', `A Group body must list "${CORE_GROUP_URN}" in "schemas".`);
   }
-  if (typeof b.displayName !== 'string' || b.displayName.trim() === '') throw ScimError.badRequest('invalidValue', '"displayName" is required and must be a non-empty string.');
-  if (b.externalId !== undefined && b.externalId !== null && typeof b.externalId !== 'string') throw ScimError.badRequest('invalidValue', '"externalId" must be a string.');
+  if (typeof b.displayName !== 'string' || b.displayName.trim() === '')
+    throw ScimError.badRequest('invalidValue', '"displayName" is required and must be a non-empty string.');
+  if (b.externalId !== undefined && b.externalId !== null && typeof b.externalId !== 'string')
+    throw ScimError.badRequest('invalidValue', '"externalId" must be a string.');
   checkIndexedLength('displayName', b.displayName);
   checkIndexedLength('externalId', b.externalId);
   return { displayName: b.displayName, externalId: (b.externalId as string | undefined) ?? null, doc: {}, members: memberIds(b.members, 'members') };
@@ -56,7 +60,10 @@ async function resolveMembers(tx: Queryable, ctx: ScimContext, ids: string[], gr
   const found = await groups.resolveMemberTypes(tx, ctx.tenantId, unique);
   const missing = unique.filter((id) => !found.has(id));
   if (missing.length > 0) {
-    throw ScimError.badRequest('invalidValue', `Members not found in this tenant: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}. Provision the users first.`);
+    throw ScimError.badRequest(
+      'invalidValue',
+      `Members not found in this tenant: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ` and ${missing.length - 5} more` : ''}. Provision the users first.`,
+    );
   }
   if (unique.includes(groupId)) throw ScimError.badRequest('invalidValue', 'A group cannot be a member of itself.');
   return unique.map((id) => ({ id, type: found.get(id) as 'User' | 'Group' }));
@@ -79,7 +86,14 @@ export async function createGroup(ctx: ScimContext, body: unknown): Promise<{ re
   const row = await ctx.db.withTransaction(async (tx) => {
     const inserted = await groups.insertGroup(tx, ctx.tenantId, id, fields);
     const added = await groups.addMembers(tx, ctx.tenantId, id, await resolveMembers(tx, ctx, fields.members, id));
-    await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'Group', resourceId: id, change: 'created', resourceVersion: inserted.version, requestId: ctx.requestId });
+    await enqueueChange(tx, {
+      tenantId: ctx.tenantId,
+      resourceType: 'Group',
+      resourceId: id,
+      change: 'created',
+      resourceVersion: inserted.version,
+      requestId: ctx.requestId,
+    });
     await signalMembers(tx, ctx, added);
     return inserted;
   });
@@ -111,11 +125,12 @@ async function writeGroup(
     checkIfMatch(ifMatch, current.version);
     const changedMembers = new Set<string>();
     const result = await apply(tx, current, changedMembers);
-    const fieldsChanged =
-      result.fields !== undefined && (result.fields.displayName !== current.displayName || result.fields.externalId !== current.externalId);
+    const fieldsChanged = result.fields !== undefined && (result.fields.displayName !== current.displayName || result.fields.externalId !== current.externalId);
     if (!fieldsChanged && !result.membersChanged) return;
     changed = true;
-    const updated = fieldsChanged ? await groups.updateGroup(tx, ctx.tenantId, id, result.fields as GroupFields) : await groups.touchGroup(tx, ctx.tenantId, id);
+    const updated = fieldsChanged
+      ? await groups.updateGroup(tx, ctx.tenantId, id, result.fields as GroupFields)
+      : await groups.touchGroup(tx, ctx.tenantId, id);
     await enqueueChange(tx, {
       tenantId: ctx.tenantId,
       resourceType: 'Group',
@@ -138,8 +153,18 @@ export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, 
     const wanted = await resolveMembers(tx, ctx, fields.members, id);
     const currentIds = new Set((await groups.membersOf(tx, ctx.tenantId, [id])).get(id)?.map((m) => m.value));
     const wantedIds = new Set(wanted.map((m) => m.id));
-    const removed = await groups.removeMembers(tx, ctx.tenantId, id, [...currentIds].filter((m) => !wantedIds.has(m)));
-    const added = await groups.addMembers(tx, ctx.tenantId, id, wanted.filter((m) => !currentIds.has(m.id)));
+    const removed = await groups.removeMembers(
+      tx,
+      ctx.tenantId,
+      id,
+      [...currentIds].filter((m) => !wantedIds.has(m)),
+    );
+    const added = await groups.addMembers(
+      tx,
+      ctx.tenantId,
+      id,
+      wanted.filter((m) => !currentIds.has(m.id)),
+    );
     for (const m of [...removed, ...added]) changedMembers.add(m);
     return { fields, membersChanged: removed.length + added.length > 0 };
   });
@@ -230,7 +255,12 @@ async function applyGroupOperation(
     // replace on members sets the whole list (RFC 7644 §3.5.2.3).
     const keep = new Set(wanted.map((m) => m.id));
     const current = (await groups.membersOf(tx, ctx.tenantId, [groupId])).get(groupId) ?? [];
-    const removed = await groups.removeMembers(tx, ctx.tenantId, groupId, current.map((m) => m.value).filter((m) => !keep.has(m)));
+    const removed = await groups.removeMembers(
+      tx,
+      ctx.tenantId,
+      groupId,
+      current.map((m) => m.value).filter((m) => !keep.has(m)),
+    );
     const added = await groups.addMembers(tx, ctx.tenantId, groupId, wanted);
     return record([...removed, ...added]);
   }
@@ -256,7 +286,14 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
     checkIfMatch(ifMatch, current.version);
     const members = await groups.userMemberIds(tx, ctx.tenantId, id);
     await groups.deleteGroup(tx, ctx.tenantId, id);
-    await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'Group', resourceId: id, change: 'deleted', resourceVersion: current.version + 1, requestId: ctx.requestId });
+    await enqueueChange(tx, {
+      tenantId: ctx.tenantId,
+      resourceType: 'Group',
+      resourceId: id,
+      change: 'deleted',
+      resourceVersion: current.version + 1,
+      requestId: ctx.requestId,
+    });
     await signalMembers(tx, ctx, members);
   });
   ctx.onCommitted();
@@ -266,7 +303,13 @@ export async function listGroups(ctx: ScimContext, req: ListRequest): Promise<Js
   const { total, rows: fetched } = await groups.listGroupsWithTotal(ctx.db, ctx.tenantId, pageQuery(req));
   const { rows, more } = pageOf(req, fetched);
   const withMembers = !excludesMembers(req.attributes, req.excludedAttributes);
-  const members = withMembers ? await groups.membersOf(ctx.db, ctx.tenantId, rows.map((r) => r.id)) : undefined;
+  const members = withMembers
+    ? await groups.membersOf(
+        ctx.db,
+        ctx.tenantId,
+        rows.map((r) => r.id),
+      )
+    : undefined;
   const resources = rows.map((r) => project(renderGroup(r, members?.get(r.id), ctx.baseUrl), req.attributes, req.excludedAttributes));
   return listResponse(req, total, resources, more ? rows[rows.length - 1] : undefined);
 }

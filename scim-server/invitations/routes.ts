@@ -25,14 +25,26 @@ export function invitationsRouter(db: Db, onCommitted: () => void): Router {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Referrer-Policy', 'no-referrer');
     const inv = TOKEN.test(req.params.token) ? await findInvitationByToken(db, req.params.token) : undefined;
-    if (!inv || inv.status === 'revoked') return void res.status(404).type('html').send(page('Invitation not found', '<h1>Invitation not found</h1><p>This link is not valid. Ask your administrator for a new invitation.</p>'));
+    if (!inv || inv.status === 'revoked')
+      return void res
+        .status(404)
+        .type('html')
+        .send(page('Invitation not found', '<h1>Invitation not found</h1><p>This link is not valid. Ask your administrator for a new invitation.</p>'));
     if (inv.status === 'accepted') return void res.type('html').send(page('Already accepted', '<h1>Already accepted</h1><p>You can log in now.</p>'));
     if (inv.status === 'expired' || inv.expiresAt.getTime() < Date.now()) {
-      return void res.status(410).type('html').send(page('Invitation expired', '<h1>Invitation expired</h1><p>Ask your administrator to send a new invitation.</p>'));
+      return void res
+        .status(410)
+        .type('html')
+        .send(page('Invitation expired', '<h1>Invitation expired</h1><p>Ask your administrator to send a new invitation.</p>'));
     }
-    res.type('html').send(
-      page('Accept your invitation', `<h1>Accept your invitation</h1><p>Confirm to activate your account.</p><form method="post"><button type="submit" style="padding:10px 16px">Accept invitation</button></form>`),
-    );
+    res
+      .type('html')
+      .send(
+        page(
+          'Accept your invitation',
+          `<h1>Accept your invitation</h1><p>Confirm to activate your account.</p><form method="post"><button type="submit" style="padding:10px 16px">Accept invitation</button></form>`,
+        ),
+      );
   });
 
   router.post('/invitations/:token', async (req, res) => {
@@ -45,7 +57,15 @@ export function invitationsRouter(db: Db, onCommitted: () => void): Router {
       if (inv.status === 'accepted') return 'already' as const;
       if (inv.status !== 'sent' || inv.expiresAt.getTime() < Date.now()) return 'expired' as const;
       await markInvitationAccepted(tx, inv.id);
-      await enqueueChange(tx, { tenantId: inv.tenantId, resourceType: 'User', resourceId: inv.userId, change: 'invitationAccepted', resourceVersion: 0, requestId, subjectId: inv.id });
+      await enqueueChange(tx, {
+        tenantId: inv.tenantId,
+        resourceType: 'User',
+        resourceId: inv.userId,
+        change: 'invitationAccepted',
+        resourceVersion: 0,
+        requestId,
+        subjectId: inv.id,
+      });
       await appendAudit(tx, { tenantId: inv.tenantId, userId: inv.userId, action: 'invitation.accepted', detail: { invitationId: inv.id }, requestId });
       return 'accepted' as const;
     });
@@ -54,7 +74,10 @@ export function invitationsRouter(db: Db, onCommitted: () => void): Router {
       case 'notFound':
         return void res.status(404).type('html').send(page('Invitation not found', '<h1>Invitation not found</h1>'));
       case 'expired':
-        return void res.status(410).type('html').send(page('Invitation expired', '<h1>Invitation expired</h1><p>Ask your administrator to send a new invitation.</p>'));
+        return void res
+          .status(410)
+          .type('html')
+          .send(page('Invitation expired', '<h1>Invitation expired</h1><p>Ask your administrator to send a new invitation.</p>'));
       default:
         return void res.type('html').send(page('Welcome', '<h1>Invitation accepted</h1><p>Your account is active. You can log in now.</p>'));
     }

@@ -100,7 +100,12 @@ export async function getUser(ctx: ScimContext, id: string): Promise<users.ScimU
   return row;
 }
 
-export async function getUserResource(ctx: ScimContext, id: string, attributes?: string[], excluded?: string[]): Promise<{ resource: ScimResource; etag: string }> {
+export async function getUserResource(
+  ctx: ScimContext,
+  id: string,
+  attributes?: string[],
+  excluded?: string[],
+): Promise<{ resource: ScimResource; etag: string }> {
   const row = await getUser(ctx, id);
   return { resource: project(render(ctx, row), attributes, excluded), etag: etagOf(row.version) };
 }
@@ -176,7 +181,12 @@ export async function applyUserPatch(current: users.ScimUserRow, operations: Pat
       patched = await message.apply(resource);
     } catch (err) {
       const mapped = fromScimmy(err, 'invalidValue');
-      if (mapped instanceof ScimError) throw new ScimError(mapped.status, mapped.scimType, `Operation ${index + 1}: ${mapped.detail.replace(/ for '\w+' op of operation \d+ in PatchOp request body/, '')}`);
+      if (mapped instanceof ScimError)
+        throw new ScimError(
+          mapped.status,
+          mapped.scimType,
+          `Operation ${index + 1}: ${mapped.detail.replace(/ for '\w+' op of operation \d+ in PatchOp request body/, '')}`,
+        );
       throw mapped;
     }
     if (patched) doc = storedDoc(JSON.parse(JSON.stringify(patched)) as Json);
@@ -207,7 +217,8 @@ function createMissingValuePathTarget(doc: Json, op: PatchOperation): PatchOpera
   // every value-path PATCH on an existing multi-valued attribute failed with 400.
   const within = parsed.path;
   const matches =
-    Array.isArray(list) && list.some((item) => typeof item === 'object' && item !== null && evaluateFilter(parsed.filter as FilterNode, item as Json, { kind: 'User', within }));
+    Array.isArray(list) &&
+    list.some((item) => typeof item === 'object' && item !== null && evaluateFilter(parsed.filter as FilterNode, item as Json, { kind: 'User', within }));
   if (matches) return op;
   const seed = equalityAssignments(parsed.filter);
   if (!seed) return op;
@@ -222,7 +233,14 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
     if (!current) throw ScimError.notFound(`User "${id}" not found.`);
     checkIfMatch(ifMatch, current.version);
     await users.deleteUser(tx, ctx.tenantId, id);
-    await enqueueChange(tx, { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change: 'deleted', resourceVersion: current.version + 1, requestId: ctx.requestId });
+    await enqueueChange(tx, {
+      tenantId: ctx.tenantId,
+      resourceType: 'User',
+      resourceId: id,
+      change: 'deleted',
+      resourceVersion: current.version + 1,
+      requestId: ctx.requestId,
+    });
   });
   ctx.onCommitted();
 }

@@ -154,12 +154,19 @@ describe('PUT /Users/:id', () => {
 
 describe('PATCH /Users/:id', () => {
   test('when a value path replaces the work email, then only that email changes', async () => {
-    const { id } = await create({ emails: [{ value: 'w@x.org', type: 'work', primary: true }, { value: 'h@x.org', type: 'home' }] });
+    const { id } = await create({
+      emails: [
+        { value: 'w@x.org', type: 'work', primary: true },
+        { value: 'h@x.org', type: 'home' },
+      ],
+    });
 
     const res = await h.scim('PATCH', `/Users/${id}`, patch({ op: 'replace', path: 'emails[type eq "work"].value', value: 'new@x.org' }));
 
     expect(res.status).toBe(200);
-    expect(res.body.emails).toEqual(expect.arrayContaining([expect.objectContaining({ value: 'new@x.org', type: 'work' }), expect.objectContaining({ value: 'h@x.org', type: 'home' })]));
+    expect(res.body.emails).toEqual(
+      expect.arrayContaining([expect.objectContaining({ value: 'new@x.org', type: 'work' }), expect.objectContaining({ value: 'h@x.org', type: 'home' })]),
+    );
     expect(res.body.emails).toHaveLength(2);
   });
 
@@ -254,18 +261,21 @@ describe('PATCH /Users/:id', () => {
   test.each([
     ['by path', { op: 'replace', path: 'password', value: 'S3cret!' }],
     ['without a path', { op: 'replace', value: { password: 'S3cret!' } }],
-  ])('when PATCH replaces the password %s (Okta password sync), then nothing is stored, the version stays and no outbox row is written', async (_how, operation) => {
-    const { id } = await create();
+  ])(
+    'when PATCH replaces the password %s (Okta password sync), then nothing is stored, the version stays and no outbox row is written',
+    async (_how, operation) => {
+      const { id } = await create();
 
-    const res = await h.scim('PATCH', `/Users/${id}`, patch(operation));
+      const res = await h.scim('PATCH', `/Users/${id}`, patch(operation));
 
-    expect(res.status).toBe(200);
-    expect(res.body.password).toBeUndefined();
-    expect(res.body.meta.version).toBe('W/"1"');
-    const stored = (await h.db.query<{ doc: unknown }>('SELECT doc FROM scim_users WHERE tenant_id = $1 AND id::text = $2', [h.tenantId, id])).rows[0].doc;
-    expect(JSON.stringify(stored)).not.toContain('S3cret!');
-    expect(await outboxChanges(id)).toEqual(['created']);
-  });
+      expect(res.status).toBe(200);
+      expect(res.body.password).toBeUndefined();
+      expect(res.body.meta.version).toBe('W/"1"');
+      const stored = (await h.db.query<{ doc: unknown }>('SELECT doc FROM scim_users WHERE tenant_id = $1 AND id::text = $2', [h.tenantId, id])).rows[0].doc;
+      expect(JSON.stringify(stored)).not.toContain('S3cret!');
+      expect(await outboxChanges(id)).toEqual(['created']);
+    },
+  );
 
   test('when If-Match names a stale version, then the answer is 412; with the current version, 200', async () => {
     const { id } = await create();
@@ -308,7 +318,15 @@ describe('GET /Users (list)', () => {
   beforeAll(async () => {
     const specs: Record<string, Record<string, unknown>> = {
       anna: { title: `${tag}-Nurse`, displayName: 'Anna', emails: [{ value: `anna@x-${tag}.org`, type: 'work' }], [ENTERPRISE]: { employeeNumber: '100' } },
-      bert: { title: `${tag}-Doctor`, displayName: 'Bert', emails: [{ value: `bert@y-${tag}.org`, type: 'work' }, { value: `bert@x-${tag}.org`, type: 'home' }], active: false },
+      bert: {
+        title: `${tag}-Doctor`,
+        displayName: 'Bert',
+        emails: [
+          { value: `bert@y-${tag}.org`, type: 'work' },
+          { value: `bert@x-${tag}.org`, type: 'home' },
+        ],
+        active: false,
+      },
       cleo: { title: `${tag}-Nurse`, displayName: 'Cleo', emails: [{ value: `cleo@x-${tag}.org`, type: 'work' }], [ENTERPRISE]: { employeeNumber: '300' } },
       dora: { title: `${tag}-Admin`, displayName: 'Dora', emails: [] },
     };

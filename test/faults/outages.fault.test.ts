@@ -41,7 +41,11 @@ test('when Temporal is unreachable, then SCIM keeps answering and the outbox del
   const dbFile = path.join(dir, 'temporal.sqlite');
   let dev = await privateDevServer(port, dbFile);
   const catcher = await startSmtpCatcher();
-  const h = await startHarness({ temporalAddress: dev.address, smtpUrl: catcher.url, tenantConfig: testTenantConfig({ propagation: { tags: '0s', securityRole: '3s' } }) });
+  const h = await startHarness({
+    temporalAddress: dev.address,
+    smtpUrl: catcher.url,
+    tenantConfig: testTenantConfig({ propagation: { tags: '0s', securityRole: '3s' } }),
+  });
   try {
     // A user in a propagation wait survives a dev-server restart on the same file.
     const early = newUser({ 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:User': { securityRole: 'VOB Worker' } });
@@ -53,7 +57,8 @@ test('when Temporal is unreachable, then SCIM keeps answering and the outbox del
     expect(statuses.every((s) => s === 201)).toBe(true);
     expect((await h.scim('GET', `/Users/${acknowledged[0].id}`)).status).toBe(200);
     await sleep(1000);
-    const pending = (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1 AND delivered_at IS NULL', [h.tenantId])).rows[0].n;
+    const pending = (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1 AND delivered_at IS NULL', [h.tenantId]))
+      .rows[0].n;
     expect(pending).toBe(20);
     const ready = await fetch(`${h.publicUrl}/readyz`);
     expect(ready.status).toBe(503);
@@ -116,7 +121,8 @@ test('when the mail server refuses mail for a while, then invitations are retrie
     let attempts = 0;
     for (let i = 0; i < 300 && attempts === 0; i++) {
       await sleep(200);
-      attempts = (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_deliveries WHERE tenant_id = $1 AND status = 'failed'`, [h.tenantId])).rows[0].n;
+      attempts = (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_deliveries WHERE tenant_id = $1 AND status = 'failed'`, [h.tenantId]))
+        .rows[0].n;
     }
     expect(attempts).toBeGreaterThan(0);
     expect(catcher.messages).toHaveLength(0);

@@ -34,7 +34,9 @@ function spawnServer(): ChildProcess {
 
 async function waitUp(): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const ok = await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok).catch(() => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/healthz`)
+      .then((r) => r.ok)
+      .catch(() => false);
     if (ok) return;
     await sleep(100);
   }
@@ -109,6 +111,13 @@ test('when the SCIM server is killed mid-import and restarted, then every acknow
   for (const a of acknowledged) await h.waitForState(a.id, 'invited', 90_000);
   const rows = (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM scim_users WHERE tenant_id = $1', [h.tenantId])).rows[0].n;
   expect(rows).toBe(users.length);
-  const figures = await checkLedger(h.db, h.tenantId, 'SCIM server SIGKILLed mid-import, IdP retries', requests, acknowledged, (address) => h.mailsTo(address).length);
+  const figures = await checkLedger(
+    h.db,
+    h.tenantId,
+    'SCIM server SIGKILLed mid-import, IdP retries',
+    requests,
+    acknowledged,
+    (address) => h.mailsTo(address).length,
+  );
   expect(figures).toMatchObject({ acknowledged: users.length, applied: users.length, duplicated: 0, invitations: users.length, duplicateInvitations: 0 });
 });

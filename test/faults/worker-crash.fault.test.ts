@@ -31,7 +31,9 @@ afterAll(async () => {
 });
 
 test('when the worker is killed during activities and during a propagation wait, then after restarts every user is invited exactly once', async () => {
-  const users = Array.from({ length: 8 }, () => newUser({ 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:User': { employeeAreas: ['Care Coordinator'] } }));
+  const users = Array.from({ length: 8 }, () =>
+    newUser({ 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:User': { employeeAreas: ['Care Coordinator'] } }),
+  );
   worker = spawnWorker(workerEnv());
   const ids: string[] = [];
   for (const u of users) {
@@ -41,19 +43,24 @@ test('when the worker is killed during activities and during a propagation wait,
   }
   // Mid-activities: kill as soon as the first profile exists, while the other steps run.
   for (let i = 0; i < 600; i++) {
-    const done = (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE tenant_id = $1 AND action = 'profile.created'`, [h.tenantId])).rows[0].n;
+    const done = (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE tenant_id = $1 AND action = 'profile.created'`, [h.tenantId]))
+      .rows[0].n;
     if (done > 0) break;
     await sleep(50);
   }
   await killHard(worker);
-  const stepsBeforeKill = (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE tenant_id = $1 AND action = 'access.verified'`, [h.tenantId])).rows[0].n;
+  const stepsBeforeKill = (
+    await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE tenant_id = $1 AND action = 'access.verified'`, [h.tenantId])
+  ).rows[0].n;
   expect(stepsBeforeKill).toBeLessThan(users.length); // the kill did land mid-onboarding
   worker = spawnWorker(workerEnv());
   // Mid-wait: once the restarted worker is at work, kill while users sit in their 20 s propagation window (before any invitation is being sent: a kill mid-SMTP is the documented at-most-once case, see docs/reliability.md).
   await sleep(1500);
   let waiting = 0;
   for (let i = 0; i < 1200 && waiting === 0; i++) {
-    waiting = (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 AND state = 'waitingPropagation'`, [h.tenantId])).rows[0].n;
+    waiting = (
+      await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 AND state = 'waitingPropagation'`, [h.tenantId])
+    ).rows[0].n;
     if (waiting === 0) await sleep(50);
   }
   expect(waiting).toBeGreaterThan(0);
@@ -75,6 +82,13 @@ test('when the worker is killed during activities and during a propagation wait,
   ).rows[0];
   expect(counts).toEqual({ invitations: users.length, profiles: users.length, licences: users.length });
   const acknowledged = ids.map((id, i) => ({ id, userName: users[i].userName }));
-  const figures = await checkLedger(h.db, h.tenantId, 'Worker SIGKILLed during activities and during a propagation wait', users.length, acknowledged, (a) => h.mailsTo(a).length);
+  const figures = await checkLedger(
+    h.db,
+    h.tenantId,
+    'Worker SIGKILLed during activities and during a propagation wait',
+    users.length,
+    acknowledged,
+    (a) => h.mailsTo(a).length,
+  );
   expect(figures).toMatchObject({ applied: users.length, duplicated: 0, invitations: users.length, duplicateInvitations: 0 });
 });
