@@ -53,8 +53,7 @@ type Step = StepInput & { step: string };
 
 /**
  * The convergence steps, each applying one part of the desired state inside the caller's
- * transaction and auditing what it changed. Run one by one as activities (workflows started
- * before the `onboard-with-local-activities` patch) or all together by `convergeUser`.
+ * transaction and auditing what it changed; `convergeUser` runs them in order.
  */
 const apply = {
   async createProfile(tx: Queryable, input: Step, read: DesiredState): Promise<{ created: boolean; changed: string[] }> {
@@ -131,12 +130,6 @@ async function named<T>(step: StepName, run: () => Promise<T>): Promise<T> {
 }
 
 export function provisioningActivities({ db }: ActivityDeps) {
-  /** One step as an activity of its own: its own transaction and read of the desired state. */
-  const alone =
-    <R>(step: StepName, run: Apply<R>) =>
-    (input: StepInput): Promise<R> =>
-      db.withTransaction(async (tx) => run(tx, { ...input, step }, await mustRead(tx, input)));
-
   return {
     /** Reads the SCIM user and tenant configuration; returns only ids, flags, reasons and timings. */
     async planUser(input: StepInput): Promise<UserPlan> {
@@ -180,12 +173,6 @@ export function provisioningActivities({ db }: ActivityDeps) {
         return { status: 'converged', ...access };
       });
     },
-
-    createProfile: alone('createProfile', apply.createProfile),
-    assignOrganisations: alone('assignOrganisations', apply.assignOrganisations),
-    assignLicences: alone('assignLicences', apply.assignLicences),
-    assignProviderAccounts: alone('assignProviderAccounts', apply.assignProviderAccounts),
-    applyAccessSettings: alone('applyAccessSettings', apply.applyAccessSettings),
 
     /** Checks that what the user will log in to matches what was asked for, before anyone tells them to log in. */
     async verifyAccess(input: StepInput): Promise<{ verified: true }> {

@@ -21,7 +21,6 @@ import {
   ApplicationFailure,
   condition,
   continueAsNew,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   type RetryPolicy,
@@ -65,12 +64,8 @@ const steps = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', r
  */
 const localSteps = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', localRetryThreshold: '2 seconds', retry: STEP_RETRY });
 
-/** Workflows started before the change keep their one-activity-per-step command sequence on replay. */
-const ONBOARD_LOCALLY = 'onboard-with-local-activities';
-
 /** Mail: SMTP outages last; keep retrying (at most once per mail is kept by the delivery ledger). */
 const MAIL_RETRY: RetryPolicy = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: ['InvalidData'] };
-const mail = proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: MAIL_RETRY });
 const localMail = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', localRetryThreshold: '2 seconds', retry: MAIL_RETRY });
 
 const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry: { maximumInterval: '10 seconds' } });
@@ -195,43 +190,22 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
 
   let plan: UserPlan | undefined;
   let endHandled = false;
-  // Decided once per run, at the first plan: replaying an older history keeps remote steps.
-  let localPath: boolean | undefined;
-  const onboardsLocally = (): boolean => {
-    if (localPath === undefined) {
-      localPath = patched(ONBOARD_LOCALLY);
-      // Runs on this path know what they applied from the start (nothing); older runs keep
-      // opening windows by what each step changed.
-      if (localPath) s.applied ??= { role: '', tags: '' };
-    }
-    return localPath;
-  };
   // The step in flight, for `lastError`: a local activity's last failure after a backoff timer
   // arrives as the bare ApplicationFailure, without the ActivityFailure that names it.
   let running = '';
-  /** Local activities on the patched path, one activity each before it. */
-  const onboardingSteps = (step: string): typeof steps => {
+  s.applied ??= { role: '', tags: '' };
+  const onboardingSteps = (step: string): typeof localSteps => {
     running = step;
-    return onboardsLocally() ? localSteps : steps;
+    return localSteps;
   };
-  const mailSteps = (step: string): typeof mail => {
+  const mailSteps = (step: string): typeof localMail => {
     running = step;
-    return onboardsLocally() ? localMail : mail;
+    return localMail;
   };
 
-  /** The convergence steps; undefined when the user was deleted meanwhile (older runs check between steps). */
+  /** The convergence steps. */
   async function converge(): Promise<ConvergeResult | undefined> {
-    if (onboardsLocally()) return onboardingSteps('convergeUser').convergeUser(ref());
-    await steps.createProfile(ref());
-    if (s.deleted) return undefined;
-    await steps.assignOrganisations(ref());
-    if (s.deleted) return undefined;
-    const licences = await steps.assignLicences(ref());
-    if (licences.status === 'waitingForSeat') return licences;
-    if (s.deleted) return undefined;
-    await steps.assignProviderAccounts(ref());
-    if (s.deleted) return undefined;
-    return { status: 'converged', ...(await steps.applyAccessSettings(ref())) };
+    return onboardingSteps('convergeUser').convergeUser(ref());
   }
 
   for (;;) {
