@@ -73,4 +73,12 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // Configuration is read and validated once, in common/config.ts; everything else receives it.
+    files: ['**/*.ts'],
+    ignores: ['common/config.ts', '**/*.test.ts', 'test/**', 'bench/**'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read settings in common/config.ts and pass them in.' }],
+    },
+  },
 );

@@ -3,7 +3,7 @@ import { findOrInstallTemporalCli, findOrInstallTestServer } from '../dev/tempor
 
 const log = (msg: string) => process.stderr.write(`[install-tools] ${msg}\n`);
 try {
-  process.stdout.write(`temporal CLI: ${findOrInstallTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, log })}\n`);
+  process.stdout.write(`temporal CLI: ${findOrInstallTemporalCli({ log })}\n`);
   process.stdout.write(`temporal test server: ${findOrInstallTestServer(log)}\n`);
 } catch (err) {
   process.stderr.write(`${(err as Error).message}\n`);

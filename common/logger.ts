@@ -38,7 +38,7 @@ export function currentLogContext(): LogContext | undefined {
 /**
  * @param destination where the JSON lines go (default stdout); tests pass a stream to read them.
  */
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info', base: Record<string, unknown> = {}, destination?: pino.DestinationStream): Logger {
+export function createLogger(level: string, base: Record<string, unknown> = {}, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level,
     base: { ...base },

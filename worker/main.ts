@@ -7,8 +7,9 @@
  * time, 20 s), then exits; a drain that hangs is cut off after 45 s.
  */
 import { resolvePayloadKeys, payloadCodecsOf } from '../common/codec/keys';
-import { loadConfig } from '../common/config';
+import { loadConfig, requireServices } from '../common/config';
 import { onStopSignal } from '../common/graceful-stop';
+import { runMain } from '../common/process-main';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
 import { appMetrics } from '../common/metrics';
@@ -23,11 +24,7 @@ const DRAIN_LIMIT_MS = 45_000;
 async function main(): Promise<void> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel, { process: 'worker' });
-  const problems: string[] = [];
-  if (!config.databaseUrl) problems.push('DATABASE_URL is required for `npm run worker` (the embedded database is for `npm start` only)');
-  if (!config.temporal.address) problems.push('TEMPORAL_ADDRESS is required for `npm run worker`');
-  if (!config.smtpUrl) problems.push('SMTP_URL is required for `npm run worker`');
-  if (problems.length) throw new Error(problems.join('\n'));
+  requireServices(config, 'npm run worker', ['databaseUrl', 'temporalAddress', 'smtpUrl']);
   const keys = resolvePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir, allInOne: false });
   if (keys.source === 'none') logger.warn('PAYLOAD_KEYS is not set: workflow payloads are stored in Temporal unencrypted');
   else logger.info({ currentKey: keys.keyIds[0], keys: keys.keyIds }, 'payload encryption on');
@@ -60,7 +57,4 @@ async function main(): Promise<void> {
   logger.info('worker stopped');
 }
 
-main().catch((err) => {
-  process.stderr.write(`${(err as Error).message}\n`);
-  process.exit(1);
-});
+runMain('worker', main);

@@ -1,20 +1,28 @@
 /**
  * userLifecycle: one long-lived workflow per provisioned user (id: user-<tenant>-<scimId>).
+ * Each numbered step is a function of the same name below; each returns the next step.
  *
- * 1. Plan: read what the SCIM data and tenant configuration ask for (ids and flags only).
- * 2. Deleted → terminate (compensates every step that ran) and finish.
- *    Inactive → suspend and wait for a change; active again → reactivate.
- *    Data missing → wait in `awaitingData` until a SCIM update supplies it.
- * 3. Converge: create the profile → organisations and roles → licences (wait for a free seat
- *    when the pool is full) → provider accounts → security role, employee type, tags, teams,
- *    facilities, notifications.
- * 4. Wait out the propagation windows the changes opened (tags 10 min, security role 1 h by
- *    default); a later change restarts only the windows it affects.
- * 5. Hold the invitation until the HR start date's lead time; verify access; send the
- *    invitation once; remind on schedule; expire; record acceptance → active.
- * 6. An HR end date suspends or terminates on the day.
- * Every SCIM change arrives as a signal and sends the workflow back to step 1; duplicates and
- * reordering are harmless because the activities read the latest state from PostgreSQL.
+ * 1. plan: read what the SCIM data and tenant configuration ask for (ids and flags only).
+ *    Deleted → terminate; inactive → suspend; data missing → awaitData; else → converge.
+ * 2. suspend: block login (entitlements kept) and wait for a change; awaitData: wait in
+ *    `awaitingData` until a SCIM update supplies what is missing.
+ * 3. converge: (reactivate a suspended user) create the profile → organisations and roles →
+ *    licences (wait for a free seat when the pool is full) → provider accounts → security role,
+ *    employee type, tags, teams, facilities, notifications; all in one local activity.
+ * 4. propagate: wait out the propagation windows the changes opened (tags 10 min, security role
+ *    1 h by default); a later change restarts only the windows it affects.
+ * 5. endDate: an HR end date suspends or terminates on the day; otherwise on to the user's
+ *    place in the invitation cycle (schedule, awaitAcceptance or active).
+ * 6. schedule: hold the invitation until the HR start date's lead time.
+ * 7. invite: verify access, then send the invitation once.
+ * 8. awaitAcceptance: remind on schedule, expire, or record the acceptance → active.
+ * 9. expired: wait for an operator's resend; active: wait for a change or the end date.
+ * 10. terminate: end every entitlement (also the compensation of an onboarding cut short).
+ *
+ * Every SCIM change arrives as a signal and sends the workflow back to step 1 from any wait;
+ * duplicates and reordering are harmless because the activities read the latest state from
+ * PostgreSQL. A step that fails after its retries leaves the workflow in `failed` with the
+ * reason until a change or an operator's retry.
  */
 import {
   ActivityFailure,
@@ -24,13 +32,14 @@ import {
   proxyActivities,
   proxyLocalActivities,
   type RetryPolicy,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { AccessSettingsResult, AppliedAccess, ConvergeResult, UserPlan } from '../activities/types';
+import type { AccessSettingsResult, AppliedAccess, UserPlan } from '../activities/types';
 import type { ProvisioningState } from '../domain/roles';
 import { SA_STATE } from '../common/temporal/constants';
 import {
@@ -42,6 +51,7 @@ import {
   type UserRef,
   type UserStatus,
 } from './definitions';
+import { describeStatus } from './status-text';
 
 /** Converging steps: short, retried with backoff, surfaced as `failed` after ~10 attempts. */
 const STEP_RETRY: RetryPolicy = {
@@ -51,6 +61,11 @@ const STEP_RETRY: RetryPolicy = {
   maximumAttempts: 10,
   nonRetryableErrorTypes: ['InvalidData'],
 };
+
+/**
+ * Status changes after onboarding (suspend, reactivate, terminate, activate, expire) as regular
+ * activities: each is one short transaction whose event in the history says when access changed.
+ */
 const steps = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', retry: STEP_RETRY });
 
 /**
@@ -79,11 +94,13 @@ export interface LifecycleState {
   suspended: boolean;
   /** Propagation deadlines (epoch ms) by change kind. */
   windows: { tags?: number; securityRole?: number };
-  /** The role and tags last applied; recorded by runs on the local-activity path only. */
-  applied?: AppliedAccess;
+  /** The role and tags last applied, to tell a convergence re-run after a crash from a no-op. */
+  applied: AppliedAccess;
   invitation?: { id: string; round: number; sentAt: number; reminders: number; expired: boolean };
   invitationRound: number;
   accepted: boolean;
+  /** An HR end date's suspension has been applied (reset by a reactivation). */
+  endHandled?: boolean;
 }
 
 export interface UserLifecycleInput extends UserRef {
@@ -98,65 +115,120 @@ export interface UserLifecycleInput extends UserRef {
 
 const HISTORY_LIMIT = 4_000;
 
+type StepName =
+  'plan' | 'suspend' | 'awaitData' | 'converge' | 'propagate' | 'endDate' | 'schedule' | 'invite' | 'awaitAcceptance' | 'expired' | 'active' | 'terminate';
+/** What a step leads to: the next step, or the end of the workflow in a final state. */
+type Next = StepName | { done: ProvisioningState };
+
+/** What the user is waiting in, as the status query, search attribute, memo and database show it. */
+interface Visible {
+  state: ProvisioningState;
+  waitingFor?: string;
+  /** Epoch milliseconds. */
+  waitingUntil?: number;
+  lastError?: string;
+}
+
+/** Why a wait ended: a change (or deletion or retry) arrived, the deadline passed, or a signal the wait listens for came. */
+type Woken = 'change' | 'timeout' | 'signal';
+
+/** A step's activity failed for good (after its retries); `message` names the activity for `lastError`. */
+class StepFailure extends Error {
+  constructor(
+    readonly activity: string,
+    err: ActivityFailure | ApplicationFailure,
+  ) {
+    const cause =
+      err instanceof ActivityFailure ? (err.cause instanceof ApplicationFailure ? err.cause.message : (err.cause?.message ?? err.message)) : err.message;
+    super(`${activity}: ${cause}`);
+  }
+}
+
+/**
+ * Runs one activity call; a failure is named after the activity. A local activity's last failure
+ * after a backoff timer arrives as the bare ApplicationFailure, without the ActivityFailure that
+ * names it, so the name is given here rather than read from the failure.
+ */
+async function call<T>(activity: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof ActivityFailure || err instanceof ApplicationFailure) throw new StepFailure(activity, err);
+    throw err;
+  }
+}
+
 /**
  * The propagation windows a convergence opens: where it changed the directory (also a drift
  * repair), or where what is applied differs from what this workflow last recorded (the same
  * convergence re-run after a crash finds its changes already made).
  */
-function windowsOpened(access: AccessSettingsResult, known: AppliedAccess | undefined): { tags: boolean; role: boolean } {
+function windowsOpened(access: AccessSettingsResult, known: AppliedAccess): { tags: boolean; role: boolean } {
   const now = access.applied;
   return {
-    tags: access.tagsChanged || (!!now && !!known && now.tags !== known.tags),
-    role: access.roleChanged || (!!now && !!known && now.role !== known.role && now.role !== ''),
+    tags: access.tagsChanged || (!!now && now.tags !== known.tags),
+    role: access.roleChanged || (!!now && now.role !== known.role && now.role !== ''),
   };
 }
 
-export async function userLifecycle(input: UserLifecycleInput): Promise<{ state: ProvisioningState }> {
-  const { tenantId, userId } = input;
-  const s: LifecycleState = input.carried ?? {
+/** The next moment the invitation needs attention: a reminder, its expiry, or the HR end date. */
+function invitationDeadline(inv: NonNullable<LifecycleState['invitation']>, plan: UserPlan): { at: number; nextReminder?: number; expiresAt: number } {
+  const offsets = plan.timings.reminderOffsetsMs.filter((o) => o < plan.timings.expiryMs);
+  const nextReminder = inv.reminders < offsets.length ? inv.sentAt + offsets[inv.reminders] : undefined;
+  const expiresAt = inv.sentAt + plan.timings.expiryMs;
+  return { at: Math.min(nextReminder ?? Infinity, expiresAt, plan.endAt ?? Infinity), nextReminder, expiresAt };
+}
+
+function initialState(input: UserLifecycleInput): LifecycleState {
+  return {
     latestVersion: 0,
     requestId: input.requestId ?? 'unknown',
     appliedVersion: 0,
     deleted: false,
     suspended: false,
     windows: {},
+    applied: { role: '', tags: '' },
     invitationRound: 1,
     accepted: false,
   };
-  let dirty = true;
-  let acceptedSignalled = false;
-  let resendRequested = false;
-  let retryRequested = false;
-  let status: UserStatus = { state: 'pending', appliedVersion: s.appliedVersion };
+}
 
+export async function userLifecycle(input: UserLifecycleInput): Promise<{ state: ProvisioningState }> {
+  const { tenantId, userId } = input;
+  const s: LifecycleState = input.carried ?? initialState(input);
+
+  // Signals only record what arrived; the steps act on it.
+  const inbox = { changed: true, accepted: false, resend: false, retry: false };
+  let status: UserStatus = { state: 'pending', appliedVersion: s.appliedVersion };
   setHandler(resourceChangedSignal, (change) => {
     if (change.change === 'deleted') s.deleted = true;
     if (change.version >= s.latestVersion) {
       s.latestVersion = change.version;
       s.requestId = change.requestId;
     }
-    dirty = true;
+    inbox.changed = true;
   });
   setHandler(invitationAcceptedSignal, ({ invitationId }) => {
-    if (s.invitation?.id === invitationId) acceptedSignalled = true;
+    if (s.invitation?.id === invitationId) inbox.accepted = true;
   });
-  setHandler(resendInvitationSignal, () => {
-    resendRequested = true;
-  });
+  setHandler(resendInvitationSignal, () => void (inbox.resend = true));
   setHandler(retrySignal, () => {
-    retryRequested = true;
-    dirty = true;
+    inbox.retry = true;
+    inbox.changed = true;
   });
   setHandler(statusQuery, () => status);
 
   const ref = () => ({ tenantId, userId, requestId: s.requestId });
+  let plan!: UserPlan;
+  let terminationReason = 'SCIM delete';
 
-  async function setState(state: ProvisioningState, extra: { waitingFor?: string; waitingUntil?: number; lastError?: string } = {}): Promise<void> {
+  /** The one place the visible state changes: status query, search attribute, memo, Temporal UI details, database. */
+  async function show(v: Visible): Promise<void> {
     const next: UserStatus = {
-      state,
-      waitingFor: extra.waitingFor,
-      waitingUntil: extra.waitingUntil !== undefined ? new Date(extra.waitingUntil).toISOString() : undefined,
-      lastError: extra.lastError,
+      state: v.state,
+      waitingFor: v.waitingFor,
+      waitingUntil: v.waitingUntil !== undefined ? new Date(v.waitingUntil).toISOString() : undefined,
+      lastError: v.lastError,
       appliedVersion: s.appliedVersion,
       invitationId: s.invitation?.id,
     };
@@ -164,194 +236,211 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
       next.state === status.state && next.waitingFor === status.waitingFor && next.waitingUntil === status.waitingUntil && next.lastError === status.lastError;
     status = next;
     if (same) return;
-    if (input.indexState !== false) upsertSearchAttributes([{ key: SA_STATE, value: state }]);
-    upsertMemo({ summary: `${state}${extra.waitingFor ? ` (waiting for ${extra.waitingFor})` : ''}` });
+    if (input.indexState !== false) upsertSearchAttributes([{ key: SA_STATE, value: v.state }]);
+    upsertMemo({ summary: `${v.state}${v.waitingFor ? ` (waiting for ${v.waitingFor})` : ''}` });
+    setCurrentDetails(describeStatus(next));
     await local.recordState({
       tenantId,
       userId,
-      state,
-      waitingFor: extra.waitingFor ?? null,
-      waitingUntil: extra.waitingUntil ?? null,
-      lastError: extra.lastError ?? null,
+      state: v.state,
+      waitingFor: v.waitingFor ?? null,
+      waitingUntil: v.waitingUntil ?? null,
+      lastError: v.lastError ?? null,
       workflowId: workflowInfo().workflowId,
     });
   }
 
-  /** Waits until something happens that needs the loop: a change, a deletion, an operator action; or until `ms` pass. True when woken early. */
-  const interrupted = () => dirty || s.deleted || retryRequested;
-  const waitForChange = async (ms?: number): Promise<boolean> =>
-    ms === undefined ? (await condition(interrupted), true) : condition(interrupted, Math.max(ms, 1));
-
-  async function terminate(reason: string): Promise<{ state: ProvisioningState }> {
-    await steps.terminateUser({ ...ref(), reason });
-    await setState('terminated');
-    return { state: 'terminated' };
+  /** Shows `v` and waits for a change (or deletion or retry), for `until`, or for `signal()` to hold. */
+  async function waitIn(v: Visible, options: { until?: number; signal?: () => boolean } = {}): Promise<Woken> {
+    await show(v);
+    const changed = () => inbox.changed || s.deleted;
+    const woken = () => changed() || (options.signal?.() ?? false);
+    const early = options.until === undefined ? (await condition(woken), true) : await condition(woken, Math.max(options.until - Date.now(), 1));
+    if (!early) return 'timeout';
+    return changed() ? 'change' : 'signal';
   }
 
-  let plan: UserPlan | undefined;
-  let endHandled = false;
-  // The step in flight, for `lastError`: a local activity's last failure after a backoff timer
-  // arrives as the bare ApplicationFailure, without the ActivityFailure that names it.
-  let running = '';
-  s.applied ??= { role: '', tags: '' };
-  const onboardingSteps = (step: string): typeof localSteps => {
-    running = step;
-    return localSteps;
-  };
-  const mailSteps = (step: string): typeof localMail => {
-    running = step;
-    return localMail;
-  };
-
-  /** The convergence steps. */
-  async function converge(): Promise<ConvergeResult | undefined> {
-    return onboardingSteps('convergeUser').convergeUser(ref());
+  /** A resend (after expiry, or while invited) starts a new round: a new invitation and link. */
+  function startNewRound(): void {
+    inbox.resend = false;
+    s.invitation = undefined;
+    s.invitationRound += 1;
   }
 
-  for (;;) {
-    if (s.deleted) return terminate('SCIM delete');
-    const info = workflowInfo();
-    if (!dirty && (info.continueAsNewSuggested || info.historyLength > (input.historyLimit ?? HISTORY_LIMIT))) {
-      await continueAsNew<typeof userLifecycle>({ tenantId, userId, indexState: input.indexState, historyLimit: input.historyLimit, carried: s });
-    }
-
-    try {
-      if (dirty || !plan) {
-        dirty = false;
-        retryRequested = false;
-        plan = await onboardingSteps('planUser').planUser(ref());
-        if (!plan.exists) {
-          if (plan.deletedBy) s.requestId = plan.deletedBy;
-          s.deleted = true;
-          continue;
-        }
-        if (!plan.active) {
-          if (!s.suspended) await steps.suspendUser({ ...ref(), reason: 'SCIM active=false' });
-          s.suspended = true;
-          s.appliedVersion = plan.version;
-          await setState('suspended', { waitingFor: 'reactivation' });
-          await waitForChange();
-          continue;
-        }
-        if (plan.missing.length > 0) {
-          await setState('awaitingData', { waitingFor: 'data', lastError: plan.missing.join('; ') });
-          await waitForChange();
-          continue;
-        }
-        if (s.suspended) {
-          await steps.reactivateUser({ ...ref(), accepted: s.accepted, invited: !!s.invitation && !s.invitation.expired });
-          s.suspended = false;
-          endHandled = false;
-        }
-        if (status.state === 'pending' || status.state === 'awaitingData' || status.state === 'failed') await setState('onboarding');
-
-        const access = await converge();
-        if (!access) continue;
-        if (access.status === 'waitingForSeat') {
-          const recheck = plan.timings.seatRecheckMs;
-          await setState('waitingForSeat', { waitingFor: `seat:${access.orgKey}`, waitingUntil: Date.now() + recheck });
-          await waitForChange(recheck);
-          dirty = true;
-          continue;
-        }
-        const now = Date.now();
-        const opened = windowsOpened(access, s.applied);
-        if (opened.tags) s.windows.tags = now + plan.timings.tagPropagationMs;
-        if (opened.role) s.windows.securityRole = now + plan.timings.rolePropagationMs;
-        if (access.applied) s.applied = access.applied;
-        s.appliedVersion = plan.version;
+  const stepsByName: Record<StepName, () => Promise<Next>> = {
+    async plan() {
+      inbox.changed = false;
+      inbox.retry = false;
+      plan = await call('planUser', () => localSteps.planUser(ref()));
+      if (!plan.exists) {
+        if (plan.deletedBy) s.requestId = plan.deletedBy;
+        s.deleted = true;
+        return 'terminate';
       }
+      if (!plan.active) return 'suspend';
+      if (plan.missing.length > 0) return 'awaitData';
+      return 'converge';
+    },
 
-      // Propagation: the application's caches must have caught up before the user relies on the change.
+    async suspend() {
+      if (!s.suspended) await call('suspendUser', () => steps.suspendUser({ ...ref(), reason: 'SCIM active=false' }));
+      s.suspended = true;
+      s.appliedVersion = plan.version;
+      await waitIn({ state: 'suspended', waitingFor: 'reactivation' });
+      return 'plan';
+    },
+
+    async awaitData() {
+      await waitIn({ state: 'awaitingData', waitingFor: 'data', lastError: plan.missing.join('; ') });
+      return 'plan';
+    },
+
+    async converge() {
+      if (s.suspended) {
+        await call('reactivateUser', () => steps.reactivateUser({ ...ref(), accepted: s.accepted, invited: !!s.invitation && !s.invitation.expired }));
+        s.suspended = false;
+        s.endHandled = false;
+      }
+      if (status.state === 'pending' || status.state === 'awaitingData' || status.state === 'failed') await show({ state: 'onboarding' });
+      const result = await call('convergeUser', () => localSteps.convergeUser(ref()));
+      if (result.status === 'waitingForSeat') {
+        const recheck = plan.timings.seatRecheckMs;
+        await waitIn({ state: 'waitingForSeat', waitingFor: `seat:${result.orgKey}`, waitingUntil: Date.now() + recheck }, { until: Date.now() + recheck });
+        return 'plan';
+      }
+      const now = Date.now();
+      const opened = windowsOpened(result, s.applied);
+      if (opened.tags) s.windows.tags = now + plan.timings.tagPropagationMs;
+      if (opened.role) s.windows.securityRole = now + plan.timings.rolePropagationMs;
+      if (result.applied) s.applied = result.applied;
+      s.appliedVersion = plan.version;
+      return 'propagate';
+    },
+
+    async propagate() {
+      // The application's caches must have caught up before the user relies on the change.
       const open = Object.entries(s.windows).filter(([, until]) => until !== undefined && until > Date.now()) as [string, number][];
       if (open.length > 0) {
         const until = Math.max(...open.map(([, t]) => t));
-        await setState('waitingPropagation', { waitingFor: `propagation:${open.map(([k]) => k).join(',')}`, waitingUntil: until });
-        if (await waitForChange(until - Date.now())) continue;
+        const woken = await waitIn(
+          { state: 'waitingPropagation', waitingFor: `propagation:${open.map(([k]) => k).join(',')}`, waitingUntil: until },
+          { until },
+        );
+        if (woken !== 'timeout') return 'plan';
       }
       s.windows = {};
+      return 'endDate';
+    },
 
-      // HR end date: suspend or terminate on the day.
-      if (plan.endAt !== null && Date.now() >= plan.endAt && !endHandled) {
-        if (plan.timings.endDateAction === 'terminate') return terminate('HR end date');
-        await steps.suspendUser({ ...ref(), reason: 'HR end date' });
+    async endDate() {
+      if (plan.endAt !== null && Date.now() >= plan.endAt && !s.endHandled) {
+        if (plan.timings.endDateAction === 'terminate') {
+          terminationReason = 'HR end date';
+          return 'terminate';
+        }
+        await call('suspendUser', () => steps.suspendUser({ ...ref(), reason: 'HR end date' }));
         s.suspended = true;
-        endHandled = true;
-        await setState('suspended', { waitingFor: 'endDate change' });
-        await waitForChange();
-        continue;
+        s.endHandled = true;
+        await waitIn({ state: 'suspended', waitingFor: 'endDate change' });
+        return 'plan';
       }
-      const endTimer = plan.endAt !== null && !endHandled ? plan.endAt - Date.now() : undefined;
+      if (s.accepted) return 'active';
+      return s.invitation ? 'awaitAcceptance' : 'schedule';
+    },
 
-      if (s.accepted) {
-        await setState('active', endTimer !== undefined ? { waitingFor: 'endDate', waitingUntil: plan.endAt as number } : {});
-        await waitForChange(endTimer);
-        continue;
+    async schedule() {
+      const sendAt = plan.startAt === null ? undefined : plan.startAt - plan.timings.startLeadMs;
+      if (sendAt !== undefined && Date.now() < sendAt) {
+        const woken = await waitIn({ state: 'scheduled', waitingFor: 'startDate', waitingUntil: sendAt }, { until: sendAt });
+        if (woken !== 'timeout') return 'plan';
       }
+      return 'invite';
+    },
 
-      if (!s.invitation) {
-        if (plan.startAt !== null) {
-          const sendAt = plan.startAt - plan.timings.startLeadMs;
-          if (Date.now() < sendAt) {
-            await setState('scheduled', { waitingFor: 'startDate', waitingUntil: sendAt });
-            if (await waitForChange(sendAt - Date.now())) continue;
-          }
-        }
-        await onboardingSteps('verifyAccess').verifyAccess(ref());
-        if (s.deleted || dirty) continue;
-        const sent = await mailSteps('sendInvitation').sendInvitation({ ...ref(), round: s.invitationRound, expiresInMs: plan.timings.expiryMs });
-        // Reminders and expiry run on workflow time (the database's clock is not the workflow's).
-        s.invitation = { id: sent.invitationId, round: s.invitationRound, sentAt: Date.now(), reminders: 0, expired: false };
-      }
+    async invite() {
+      await call('verifyAccess', () => localSteps.verifyAccess(ref()));
+      if (inbox.changed || s.deleted) return 'plan';
+      const sent = await call('sendInvitation', () => localMail.sendInvitation({ ...ref(), round: s.invitationRound, expiresInMs: plan.timings.expiryMs }));
+      // Reminders and expiry run on workflow time (the database's clock is not the workflow's).
+      s.invitation = { id: sent.invitationId, round: s.invitationRound, sentAt: Date.now(), reminders: 0, expired: false };
+      return 'awaitAcceptance';
+    },
 
-      const inv = s.invitation;
-      if (inv.expired) {
-        await setState('expired', { waitingFor: 'resendInvitation' });
-        await condition(() => interrupted() || resendRequested);
-        if (resendRequested) {
-          resendRequested = false;
-          s.invitation = undefined;
-          s.invitationRound += 1;
-        }
-        continue;
+    async awaitAcceptance() {
+      const inv = s.invitation!;
+      if (inv.expired) return 'expired';
+      if (inbox.resend) {
+        startNewRound();
+        return 'endDate';
       }
-      if (resendRequested) {
-        resendRequested = false;
-        s.invitation = undefined;
-        s.invitationRound += 1;
-        continue;
-      }
-      const offsets = plan.timings.reminderOffsetsMs.filter((o) => o < plan!.timings.expiryMs);
-      const nextReminder = inv.reminders < offsets.length ? inv.sentAt + offsets[inv.reminders] : undefined;
-      const deadline = Math.min(nextReminder ?? Number.POSITIVE_INFINITY, inv.sentAt + plan.timings.expiryMs, plan.endAt ?? Number.POSITIVE_INFINITY);
-      await setState('invited', { waitingFor: 'acceptance', waitingUntil: deadline });
-      const woke = await condition(() => interrupted() || acceptedSignalled || resendRequested, Math.max(deadline - Date.now(), 1));
-      if (acceptedSignalled) {
-        await steps.markActive({ ...ref(), invitationId: inv.id });
+      const deadline = invitationDeadline(inv, plan);
+      const woken = await waitIn(
+        { state: 'invited', waitingFor: 'acceptance', waitingUntil: deadline.at },
+        { until: deadline.at, signal: () => inbox.accepted || inbox.resend },
+      );
+      if (inbox.accepted) {
+        await call('markActive', () => steps.markActive({ ...ref(), invitationId: inv.id }));
         s.accepted = true;
-        continue;
+        return 'endDate';
       }
-      if (woke) continue;
-      if (Date.now() >= inv.sentAt + plan.timings.expiryMs) {
-        await steps.expireInvitation({ ...ref(), invitationId: inv.id });
+      if (woken === 'change') return 'plan';
+      if (woken === 'signal') return 'awaitAcceptance';
+      if (Date.now() >= deadline.expiresAt) {
+        await call('expireInvitation', () => steps.expireInvitation({ ...ref(), invitationId: inv.id }));
         inv.expired = true;
-      } else if (nextReminder !== undefined && Date.now() >= nextReminder) {
-        inv.reminders += 1;
-        await mailSteps('sendReminder').sendReminder({ ...ref(), invitationId: inv.id, reminder: inv.reminders });
+        return 'expired';
       }
+      if (deadline.nextReminder !== undefined && Date.now() >= deadline.nextReminder) {
+        inv.reminders += 1;
+        await call('sendReminder', () => localMail.sendReminder({ ...ref(), invitationId: inv.id, reminder: inv.reminders }));
+        return 'awaitAcceptance';
+      }
+      return 'endDate';
+    },
+
+    async expired() {
+      const woken = await waitIn({ state: 'expired', waitingFor: 'resendInvitation' }, { signal: () => inbox.resend });
+      if (woken === 'change') return 'plan';
+      startNewRound();
+      return 'endDate';
+    },
+
+    async active() {
+      const until = plan.endAt !== null && !s.endHandled ? plan.endAt : undefined;
+      const woken = await waitIn(until !== undefined ? { state: 'active', waitingFor: 'endDate', waitingUntil: until } : { state: 'active' }, { until });
+      return woken === 'timeout' ? 'endDate' : 'plan';
+    },
+
+    async terminate() {
+      await call('terminateUser', () => steps.terminateUser({ ...ref(), reason: terminationReason }));
+      await show({ state: 'terminated' });
+      return { done: 'terminated' };
+    },
+  };
+
+  /** A step that could not complete is surfaced, not hidden: `failed` with the reason until a change or an operator's retry. */
+  async function failed(err: StepFailure): Promise<Next> {
+    await waitIn({ state: 'failed', waitingFor: 'change or retry', lastError: err.message });
+    return 'plan';
+  }
+
+  let next: Next = 'plan';
+  for (;;) {
+    if (typeof next !== 'string') return { state: next.done };
+    if (s.deleted && next !== 'terminate') {
+      terminationReason = 'SCIM delete';
+      next = 'terminate';
+    }
+    const info = workflowInfo();
+    if (!inbox.changed && (info.continueAsNewSuggested || info.historyLength > (input.historyLimit ?? HISTORY_LIMIT))) {
+      await continueAsNew<typeof userLifecycle>({ tenantId, userId, indexState: input.indexState, historyLimit: input.historyLimit, carried: s });
+    }
+    if (inbox.changed && next !== 'terminate') next = 'plan';
+    try {
+      next = await stepsByName[next]();
     } catch (err) {
-      // A step that cannot complete is surfaced, not hidden: the workflow waits in `failed`
-      // with the reason until a SCIM change or an operator's retry signal.
-      let lastError: string;
-      if (err instanceof ActivityFailure) {
-        const cause = err.cause instanceof ApplicationFailure ? err.cause.message : (err.cause?.message ?? err.message);
-        lastError = `${err.activityType}: ${cause}`;
-      } else if (err instanceof ApplicationFailure) {
-        lastError = `${running}: ${err.message}`;
-      } else throw err;
-      await setState('failed', { waitingFor: 'change or retry', lastError });
-      await waitForChange();
-      dirty = true;
+      if (!(err instanceof StepFailure)) throw err;
+      next = await failed(err);
     }
   }
 }

@@ -1,0 +1,202 @@
+/**
+ * The user workflow's branches that real services reach only by chance (a crash between a
+ * convergence and its record, an acceptance of a superseded link, a deletion during a seat
+ * wait), driven with stubbed activities on the time-skipping test server.
+ */
+import crypto from 'node:crypto';
+import { ApplicationFailure } from '@temporalio/common';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker } from '@temporalio/worker';
+import type { Activities } from '../activities';
+import type { ConvergeResult, UserPlan } from '../activities/types';
+import { findOrInstallTestServer } from '../dev/temporal-cli';
+import { installRuntime } from '../worker/create-worker';
+import { invitationAcceptedSignal, resendInvitationSignal, resourceChangedSignal, retrySignal, statusQuery, type UserStatus } from './definitions';
+
+const DAY = 86_400_000;
+const timings: UserPlan['timings'] = {
+  tagPropagationMs: 600_000,
+  rolePropagationMs: 3_600_000,
+  reminderOffsetsMs: [3 * DAY],
+  expiryMs: 14 * DAY,
+  startLeadMs: DAY,
+  seatRecheckMs: 300_000,
+  endDateAction: 'suspend',
+};
+const completePlan: UserPlan = { exists: true, active: true, version: 1, missing: [], startAt: null, endAt: null, timings };
+const converged: ConvergeResult = { status: 'converged', roleChanged: false, tagsChanged: false, applied: { role: '', tags: '' } };
+
+/** The activities of one test: each call recorded by name; behaviour set per test. */
+class Stubs {
+  calls: { name: string; input: any }[] = [];
+  /** The user of this test; calls for users of earlier tests (still running) are not recorded. */
+  userId = '';
+  plan: () => UserPlan = () => completePlan;
+  converge: () => ConvergeResult = () => converged;
+  verify: () => Promise<void> = async () => undefined;
+  send: (input: { round: number }) => Promise<void> = async () => undefined;
+  private invitations = 0;
+
+  named(name: string): any[] {
+    return this.calls.filter((c) => c.name === name).map((c) => c.input);
+  }
+
+  activities(): Partial<Activities> {
+    const record = (name: string, input: any) => void (input.userId === this.userId && this.calls.push({ name, input }));
+    return {
+      planUser: async (input) => (record('planUser', input), this.plan()),
+      convergeUser: async (input) => (record('convergeUser', input), this.converge()),
+      verifyAccess: async (input) => {
+        record('verifyAccess', input);
+        await this.verify();
+        return { verified: true };
+      },
+      sendInvitation: async (input) => {
+        record('sendInvitation', input);
+        await this.send(input);
+        this.invitations += 1;
+        return { invitationId: `inv-${this.invitations}`, sentAt: Date.now() };
+      },
+      sendReminder: async (input) => (record('sendReminder', input), { sent: true }),
+      expireInvitation: async (input) => (record('expireInvitation', input), { expired: true }),
+      markActive: async (input) => void record('markActive', input),
+      suspendUser: async (input) => void record('suspendUser', input),
+      reactivateUser: async (input) => void record('reactivateUser', input),
+      terminateUser: async (input) => void record('terminateUser', input),
+      recordState: async (input) => void record('recordState', input),
+    };
+  }
+}
+
+let env: TestWorkflowEnvironment;
+let stubs: Stubs;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = 'stubbed-lifecycle';
+
+beforeAll(async () => {
+  installRuntime();
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: findOrInstallTestServer() } } });
+  // One worker for the file; each test swaps the stubs it delegates to.
+  const delegate = new Proxy({} as Record<string, (input: unknown) => Promise<unknown>>, {
+    get: (_t, name: string) => (input: unknown) => (stubs.activities() as Record<string, (i: unknown) => Promise<unknown>>)[name](input),
+  });
+  const names = Object.keys(new Stubs().activities());
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowsPath: require.resolve('./index'),
+    activities: Object.fromEntries(names.map((n) => [n, delegate[n]])),
+  });
+  running = worker.run();
+}, 60_000);
+
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+});
+
+beforeEach(() => {
+  stubs = new Stubs();
+});
+
+async function start(): Promise<{
+  id: string;
+  status: () => Promise<UserStatus>;
+  handle: ReturnType<TestWorkflowEnvironment['client']['workflow']['getHandle']>;
+}> {
+  const id = `user-${crypto.randomUUID()}`;
+  stubs.userId = id;
+  const handle = await env.client.workflow.signalWithStart('userLifecycle', {
+    taskQueue,
+    workflowId: id,
+    args: [{ tenantId: 't', userId: id, requestId: 'r1', indexState: false }],
+    signal: resourceChangedSignal,
+    signalArgs: [{ version: 1, change: 'created', requestId: 'r1' }],
+  });
+  return { id, handle, status: () => handle.query(statusQuery) };
+}
+
+async function until(status: () => Promise<UserStatus>, state: UserStatus['state']): Promise<UserStatus> {
+  for (let i = 0; i < 200; i++) {
+    const s = await status();
+    if (s.state === state) return s;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`state is ${(await status()).state}, expected ${state}`);
+}
+
+test('when the invitation cannot be sent, then the workflow waits in failed naming sendInvitation, and an operator retry sends it', async () => {
+  let refuse = true;
+  stubs.send = async () => {
+    if (refuse) throw ApplicationFailure.nonRetryable('user has no email address', 'InvalidData');
+  };
+  const user = await start();
+  const failed = await until(user.status, 'failed');
+  expect(failed.lastError).toBe('sendInvitation: user has no email address');
+  expect(failed.waitingFor).toBe('change or retry');
+  refuse = false;
+  await user.handle.signal(retrySignal);
+  await until(user.status, 'invited');
+  expect(stubs.named('sendInvitation')).toHaveLength(2);
+});
+
+test('when an operator resends while the user is invited, then a new round is sent and only the newest link activates', async () => {
+  const user = await start();
+  await until(user.status, 'invited');
+  await user.handle.signal(resendInvitationSignal);
+  for (let i = 0; i < 100 && stubs.named('sendInvitation').length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(stubs.named('sendInvitation').map((i) => i.round)).toEqual([1, 2]);
+  expect((await until(user.status, 'invited')).invitationId).toBe('inv-2');
+
+  await user.handle.signal(invitationAcceptedSignal, { invitationId: 'inv-1' });
+  await env.sleep('1m');
+  expect((await user.status()).state).toBe('invited');
+  await user.handle.signal(invitationAcceptedSignal, { invitationId: 'inv-2' });
+  await until(user.status, 'active');
+  expect(stubs.named('markActive').map((i) => i.invitationId)).toEqual(['inv-2']);
+});
+
+test('when the user is deleted while waiting for a seat, then it is terminated under the deleting request', async () => {
+  stubs.converge = () => ({ status: 'waitingForSeat', orgKey: 'north' });
+  const user = await start();
+  expect((await until(user.status, 'waitingForSeat')).waitingFor).toBe('seat:north');
+  await user.handle.signal(resourceChangedSignal, { version: 2, change: 'deleted', requestId: 'r-del' });
+  expect(await user.handle.result()).toEqual({ state: 'terminated' });
+  expect(stubs.named('terminateUser')).toEqual([expect.objectContaining({ requestId: 'r-del', reason: 'SCIM delete' })]);
+  expect(stubs.named('sendInvitation')).toEqual([]);
+});
+
+test('when a convergence re-run after a crash finds the role already applied, then the role window still opens', async () => {
+  // The directory already holds the role (an earlier attempt committed it), so this run changes nothing.
+  stubs.converge = () => ({ status: 'converged', roleChanged: false, tagsChanged: false, applied: { role: 'VOB Worker', tags: '' } });
+  const user = await start();
+  const waiting = await until(user.status, 'waitingPropagation');
+  expect(waiting.waitingFor).toBe('propagation:securityRole');
+  expect(stubs.named('sendInvitation')).toEqual([]);
+  await env.sleep('61m');
+  await until(user.status, 'invited');
+});
+
+test('when the HR end date passes while invited and the tenant terminates on end dates, then the user is terminated for the end date', async () => {
+  const endAt = (await env.currentTimeMs()) + 2 * DAY;
+  stubs.plan = () => ({ ...completePlan, endAt, timings: { ...timings, endDateAction: 'terminate' } });
+  const user = await start();
+  await until(user.status, 'invited');
+  await env.sleep('2d');
+  expect(await user.handle.result()).toEqual({ state: 'terminated' });
+  expect(stubs.named('terminateUser')).toEqual([expect.objectContaining({ reason: 'HR end date' })]);
+});
+
+test('when nobody accepts, then one reminder goes out and the invitation expires; a resend after expiry starts round 2', async () => {
+  const user = await start();
+  await until(user.status, 'invited');
+  await env.sleep('15d');
+  await until(user.status, 'expired');
+  expect(stubs.named('sendReminder')).toHaveLength(1);
+  expect(stubs.named('expireInvitation')).toEqual([expect.objectContaining({ invitationId: 'inv-1' })]);
+  await user.handle.signal(resendInvitationSignal);
+  expect((await until(user.status, 'invited')).invitationId).toBe('inv-2');
+  expect(stubs.named('sendInvitation').map((i) => i.round)).toEqual([1, 2]);
+});
