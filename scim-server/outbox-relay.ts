@@ -88,6 +88,8 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       taskQueue: options.taskQueue,
       workflowId,
       args: [{ tenantId: change.tenantId, userId: change.resourceId, requestId: change.requestId }] as Parameters<typeof userLifecycle>,
+      // Shown in the Temporal UI's workflow list and header; ids only, no personal data.
+      staticSummary: `Provisioning of SCIM user ${change.resourceId} in tenant ${change.tenantId}`,
       typedSearchAttributes: [
         { key: SA_TENANT, value: change.tenantId },
         { key: SA_USER_ID, value: change.resourceId },

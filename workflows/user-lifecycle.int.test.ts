@@ -78,6 +78,11 @@ describe('onboarding', () => {
     expect(listed).toEqual([`user-${h.tenantId}-${id}`]);
     const description = await h.client.workflow.getHandle(`user-${h.tenantId}-${id}`).describe();
     expect(description.memo).toMatchObject({ summary: 'active' });
+    // The Temporal UI's summary and current details: ids and plain language, no personal data.
+    expect(await description.staticSummary()).toBe(`Provisioning of SCIM user ${id} in tenant ${h.tenantId}`);
+    const metadata = await h.client.workflow.getHandle(`user-${h.tenantId}-${id}`).query<{ currentDetails: string }>('__temporal_workflow_metadata');
+    expect(metadata.currentDetails).toBe('Active: invitation accepted.');
+    expect(metadata.currentDetails).not.toContain(user.userName);
 
     // The SCIM resource shows the workflow's state.
     const read = await h.scim('GET', `/Users/${id}`);
