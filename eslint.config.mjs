@@ -1,6 +1,37 @@
-// Lint rules. The one that matters most: workflow code may not import anything that does I/O
-// or is non-deterministic, so determinism is enforced by the linter, not by review.
+// Lint rules. The two that matter most: workflow code may not import anything that does I/O
+// or is non-deterministic, so determinism is enforced by the linter, not by review; and SQL
+// lives in the data-access layer only (common/db: pool, transactions, migrations, error
+// translation; common/repositories: every statement).
 import tseslint from 'typescript-eslint';
+
+/** The data-access layer: the only code that holds SQL, imports the driver or opens a database. */
+const DATA_LAYER = ['common/db/**', 'common/repositories/**'];
+/** Processes that open the database themselves: the entry points, the test harness and tests, the benchmarks. */
+const OPENS_DATABASE = ['cli/**', 'worker/main.ts', 'scim-server/main.ts', 'test/harness.ts', '**/*.test.ts', 'bench/**'];
+/** Tests arrange and inspect the database with SQL of their own; the benchmarks seed it and read its statistics. */
+const OWN_SQL = ['**/*.test.ts', 'bench/**'];
+
+/** What callers of the data layer may take from common/db besides types: the errors they act on. */
+const DB_ERRORS = ['DatabaseUnavailableError', 'UniqueViolationError', 'EmbeddedDatabaseBusyError'];
+
+/** Outside the data layer: types and errors from common/db (plus `opens`), never the driver or the db layer's modules. */
+function dataLayerImports(opens = []) {
+  const message = 'Only common/db and common/repositories reach the database: call a repository function (types and the db errors may be imported).';
+  return [
+    'error',
+    {
+      paths: ['pg', '@electric-sql/pglite'].map((name) => ({ name, message })),
+      patterns: [
+        { group: ['**/common/db', '**/common/db/index', '../db', './db'], allowTypeImports: true, allowImportNames: [...DB_ERRORS, ...opens], message },
+        { group: ['**/common/db/*', '!**/common/db/index', '../db/*', './db/*'], allowTypeImports: true, message },
+      ],
+    },
+  ];
+}
+
+/** SQL in a string or template literal (the statement's first keywords, as the repositories write them). */
+const SQL = '/(^|[^A-Za-z_])(SELECT\\s|INSERT\\s+INTO\\s|UPDATE\\s+\\S+\\s+SET\\s|DELETE\\s+FROM\\s)/';
+const SQL_MESSAGE = 'SQL belongs in a repository (common/repositories); call a repository function.';
 
 const NODE_BUILTINS = [
   'assert',
@@ -40,6 +71,28 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['**/*.ts'],
+    ignores: [...DATA_LAYER, ...OPENS_DATABASE],
+    rules: { '@typescript-eslint/no-restricted-imports': dataLayerImports() },
+  },
+  {
+    files: OPENS_DATABASE,
+    // The benchmarks' own PostgreSQL server is created through the driver (bench/lib/postgres.ts).
+    ignores: [...DATA_LAYER, 'bench/lib/postgres.ts'],
+    rules: { '@typescript-eslint/no-restricted-imports': dataLayerImports(['openDatabase', 'openMemoryDatabase']) },
+  },
+  {
+    files: ['**/*.ts'],
+    ignores: [...DATA_LAYER, ...OWN_SQL],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        { selector: `Literal[value=${SQL}]`, message: SQL_MESSAGE },
+        { selector: `TemplateElement[value.raw=${SQL}]`, message: SQL_MESSAGE },
+      ],
     },
   },
   {

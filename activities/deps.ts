@@ -2,6 +2,7 @@
 import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
 import type { Mailer } from '../common/mail/mailer';
+import type { AppMetrics } from '../common/metrics';
 
 export interface ActivityDeps {
   db: Db;
@@ -12,4 +13,6 @@ export interface ActivityDeps {
   mailFrom: string;
   /** Lines written while an activity runs carry its workflowId, runId and requestId (worker/activity-interceptor.ts). */
   logger: Logger;
+  /** Where the lifecycle metrics go (activities/lifecycle-metrics.ts). Default: the process's (appMetrics()). */
+  metrics?: AppMetrics;
 }

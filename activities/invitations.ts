@@ -3,10 +3,12 @@
  * crashes and activity retries (the delivery ledger is claimed before the SMTP call).
  */
 import { ApplicationFailure } from '@temporalio/activity';
-import * as directory from '../common/repositories/directory';
+import { appMetrics } from '../common/metrics';
+import { getAppUser, setStatus } from '../common/repositories/app-users';
 import * as invitations from '../common/repositories/invitations';
 import { currentConfig } from '../common/repositories/tenants';
 import type { ActivityDeps } from './deps';
+import { lifecycleMetrics } from './lifecycle-metrics';
 import { renderInvitation, renderSubject } from './mail-templates';
 import { audit, stepOrigin } from './step-context';
 import { FAILURE_TYPES, type InvitationResult, type StepInput } from './types';
@@ -22,23 +24,23 @@ export interface SendReminderInput extends StepInput {
   reminder: number;
 }
 
-export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger }: ActivityDeps) {
+export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger, metrics = appMetrics() }: ActivityDeps) {
+  const observe = lifecycleMetrics(db, metrics);
+
   async function deliver(input: StepInput, key: string, kind: string, invitationId: string, reminder: number | null): Promise<void> {
     // The message is prepared before the delivery is claimed: a crash while preparing leaves
     // nothing marked "sending", so only a crash during the SMTP exchange itself is uncertain.
-    const user = await directory.getAppUser(db, input.tenantId, input.userId);
+    const user = await getAppUser(db, input.tenantId, input.userId);
     if (!user?.email) throw ApplicationFailure.nonRetryable('user has no email address', FAILURE_TYPES.invalidData);
     const { config } = await currentConfig(db, input.tenantId);
-    const first = (
-      await db.query<{ first_name: string | null }>('SELECT first_name FROM app_users WHERE tenant_id = $1 AND user_id = $2', [input.tenantId, input.userId])
-    ).rows[0];
-    const inv = (await db.query<{ expires_at: Date }>('SELECT expires_at FROM invitations WHERE id = $1', [invitationId])).rows[0];
+    const inv = await invitations.getInvitation(db, invitationId);
+    if (!inv) throw new Error(`invitation ${invitationId} not found`);
     const token = await invitations.invitationToken(db, invitationId);
     const data = {
       applicationName: config.invitation.applicationName,
-      firstName: first?.first_name ?? null,
+      firstName: user.firstName,
       link: `${publicUrl}/invitations/${token}`,
-      expiresAt: new Date(inv.expires_at),
+      expiresAt: inv.expiresAt,
       reminder,
       message: config.invitation.message ?? null,
     };
@@ -78,19 +80,18 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger }
         throw ApplicationFailure.nonRetryable(`invitation ${inv.id} is ${inv.status}`, FAILURE_TYPES.invalidData);
       }
       await deliver(input, key, 'invitation', inv.id, null);
-      const sentAt = await db.withTransaction(async (tx) => {
+      const { sentAt, invited } = await db.withTransaction(async (tx) => {
         const at = await invitations.markInvitationSent(tx, inv.id);
-        if (await directory.setStatus(tx, input.tenantId, input.userId, 'invited', true)) {
-          await audit(tx, input, 'invitation.sent', { invitationId: inv.id, round: input.round });
-        }
-        return at;
+        const changed = await setStatus(tx, input.tenantId, input.userId, 'invited', true);
+        if (changed) await audit(tx, input, 'invitation.sent', { invitationId: inv.id, round: input.round });
+        return { sentAt: at, invited: changed };
       });
+      if (invited) await observe.invitationSent(input, input.round);
       return { invitationId: inv.id, sentAt: new Date(sentAt).getTime() };
     },
 
     async sendReminder(input: SendReminderInput): Promise<{ sent: boolean }> {
-      const status = (await db.query<{ status: string }>('SELECT status FROM invitations WHERE id = $1', [input.invitationId])).rows[0]?.status;
-      if (status !== 'sent') return { sent: false };
+      if ((await invitations.getInvitation(db, input.invitationId))?.status !== 'sent') return { sent: false };
       const key = `${stepOrigin().workflowId ?? input.userId}:invitation:${input.invitationId}:reminder:${input.reminder}`;
       await deliver(input, key, 'reminder', input.invitationId, input.reminder);
       await db.withTransaction((tx) => audit(tx, input, 'invitation.reminded', { invitationId: input.invitationId, reminder: input.reminder }));
@@ -98,14 +99,14 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger }
     },
 
     async expireInvitation(input: StepInput & { invitationId: string }): Promise<{ expired: boolean }> {
-      return db.withTransaction(async (tx) => {
-        const expired = await invitations.expireInvitation(tx, input.invitationId);
-        if (expired) {
-          await directory.setStatus(tx, input.tenantId, input.userId, 'provisioning', false);
-          await audit(tx, input, 'invitation.expired', { invitationId: input.invitationId });
-        }
-        return { expired };
+      const expired = await db.withTransaction(async (tx) => {
+        if (!(await invitations.expireInvitation(tx, input.invitationId))) return false;
+        await setStatus(tx, input.tenantId, input.userId, 'provisioning', false);
+        await audit(tx, input, 'invitation.expired', { invitationId: input.invitationId });
+        return true;
       });
+      if (expired) observe.invitationExpired(input);
+      return { expired };
     },
   };
 }

@@ -10,10 +10,14 @@ import type { Queryable } from '../common/db';
 import type { DesiredUser } from '../domain/desired-user';
 import { lifecycleTimings } from '../domain/tenant-config';
 import { desiredStateOf, type DesiredState } from '../policy/desired-state';
-import * as directory from '../common/repositories/directory';
+import { syncAccessSettings } from '../common/repositories/access-settings';
+import { getAppUser, markRehired, upsertProfile } from '../common/repositories/app-users';
+import { activeLicencesOf, syncLicences } from '../common/repositories/licences';
+import { syncMemberships } from '../common/repositories/memberships';
 import { deletionRequestId } from '../common/repositories/outbox';
+import { syncProviderAccounts } from '../common/repositories/provider-accounts';
 import { currentConfig } from '../common/repositories/tenants';
-import { isUuid } from '../common/db/uuid';
+import { isUuid } from '../domain/uuid';
 import type { ActivityDeps } from './deps';
 import { audit } from './step-context';
 import { FAILURE_TYPES, type AccessSettingsResult, type AppliedAccess, type ConvergeResult, type LicenceResult, type StepInput, type UserPlan } from './types';
@@ -58,9 +62,9 @@ type Step = StepInput & { step: string };
 const apply = {
   async createProfile(tx: Queryable, input: Step, read: DesiredState): Promise<{ created: boolean; changed: string[] }> {
     const desired = complete(read);
-    const result = await directory.upsertProfile(tx, input.tenantId, input.userId, desired);
+    const result = await upsertProfile(tx, input.tenantId, input.userId, desired);
     if (result.created && read.rehiredFrom) {
-      await tx.query('UPDATE app_users SET rehired_from = $3 WHERE tenant_id = $1 AND user_id = $2', [input.tenantId, input.userId, read.rehiredFrom]);
+      await markRehired(tx, input.tenantId, input.userId, read.rehiredFrom);
       await audit(tx, input, 'user.rehired', { earlierUserId: read.rehiredFrom });
     }
     if (result.created) await audit(tx, input, 'profile.created', { fields: result.changed });
@@ -70,7 +74,7 @@ const apply = {
 
   async assignOrganisations(tx: Queryable, input: Step, read: DesiredState): Promise<{ changed: boolean }> {
     const desired = complete(read);
-    const r = await directory.syncMemberships(tx, input.tenantId, input.userId, desired.memberships);
+    const r = await syncMemberships(tx, input.tenantId, input.userId, desired.memberships);
     const changed = r.added.length + r.removed.length + r.changed.length > 0;
     if (changed) await audit(tx, input, 'organisations.synced', { ...r });
     return { changed };
@@ -78,7 +82,7 @@ const apply = {
 
   async assignLicences(tx: Queryable, input: Step, read: DesiredState): Promise<LicenceResult> {
     const desired = complete(read);
-    const r = await directory.syncLicences(tx, input.tenantId, input.userId, desired.licences);
+    const r = await syncLicences(tx, input.tenantId, input.userId, desired.licences);
     const changed = r.assigned.length + r.released.length + r.updated.length > 0;
     if (changed) await audit(tx, input, 'licences.synced', { assigned: r.assigned, released: r.released, updated: r.updated });
     if (r.noSeatIn) return { status: 'waitingForSeat', orgKey: r.noSeatIn };
@@ -87,7 +91,7 @@ const apply = {
 
   async assignProviderAccounts(tx: Queryable, input: Step, read: DesiredState): Promise<{ changed: boolean }> {
     const desired = complete(read);
-    const r = await directory.syncProviderAccounts(tx, input.tenantId, input.userId, desired.providerAccounts);
+    const r = await syncProviderAccounts(tx, input.tenantId, input.userId, desired.providerAccounts);
     const changed = r.added.length + r.removed.length > 0;
     if (changed) await audit(tx, input, 'providerAccounts.synced', r);
     return { changed };
@@ -95,7 +99,7 @@ const apply = {
 
   async applyAccessSettings(tx: Queryable, input: Step, read: DesiredState): Promise<AccessSettingsResult> {
     const desired = complete(read);
-    const r = await directory.syncAccessSettings(tx, input.tenantId, input.userId, desired);
+    const r = await syncAccessSettings(tx, input.tenantId, input.userId, desired);
     if (r.changedFields.length || Object.keys(r.settingsAdded).length || Object.keys(r.settingsRemoved).length) {
       await audit(tx, input, 'accessSettings.synced', { fields: r.changedFields, added: r.settingsAdded, removed: r.settingsRemoved });
     }
@@ -177,7 +181,7 @@ export function provisioningActivities({ db }: ActivityDeps) {
     /** Checks that what the user will log in to matches what was asked for, before anyone tells them to log in. */
     async verifyAccess(input: StepInput): Promise<{ verified: true }> {
       const desired = complete(await mustRead(db, input));
-      const user = await directory.getAppUser(db, input.tenantId, input.userId);
+      const user = await getAppUser(db, input.tenantId, input.userId);
       const problems: string[] = [];
       if (!user) problems.push('no profile');
       else {
@@ -185,12 +189,7 @@ export function provisioningActivities({ db }: ActivityDeps) {
         if (user.securityRole !== desired.securityRole) problems.push('security role not applied');
         if (user.clientKey !== desired.clientKey) problems.push('client not applied');
       }
-      const licences = (
-        await db.query<{ org_key: string }>('SELECT org_key FROM app_licences WHERE tenant_id = $1 AND user_id = $2 AND released_at IS NULL', [
-          input.tenantId,
-          input.userId,
-        ])
-      ).rows.map((r) => r.org_key);
+      const licences = (await activeLicencesOf(db, input.tenantId, [input.userId])).map((l) => l.orgKey);
       for (const l of desired.licences) if (!licences.includes(l.orgKey)) problems.push(`licence for ${l.orgKey} missing`);
       if (problems.length > 0) throw ApplicationFailure.retryable(`access not effective: ${problems.join('; ')}`, FAILURE_TYPES.accessNotEffective);
       await db.withTransaction((tx) => audit(tx, input, 'access.verified'));

@@ -11,8 +11,10 @@ import { diffStates, stateOf } from '../domain/directory-diff';
 import type { ProvisioningState } from '../domain/roles';
 import { parseDuration } from '../domain/duration';
 import { desiredStatesUnder } from '../policy/desired-state';
-import { appendAudit, observedStates, reconcileCandidates } from '../common/repositories/directory';
-import { enqueueUserChanges, usersWithRecentChanges } from '../common/repositories/outbox';
+import { reconcileCandidates } from '../common/repositories/app-users';
+import { appendAudit } from '../common/repositories/audit-log';
+import { observedStates } from '../common/repositories/entitlements';
+import { recordChanges, userChanges, usersWithRecentChanges } from '../common/repositories/outbox';
 import { currentConfig } from '../common/repositories/tenants';
 import type { ActivityDeps } from './deps';
 import { audit, stepOrigin } from './step-context';
@@ -95,7 +97,7 @@ export function reconcileActivities({ db }: ActivityDeps) {
               changes: auditable(d.changes),
             });
           }
-          await enqueueUserChanges(tx, tenantId, 'drift', input.requestId, drifted);
+          await recordChanges(tx, userChanges(tenantId, 'drift', input.requestId, drifted));
         });
       }
       return { next, checked: candidates.length, skipped: rows.length - candidates.length, drifted: drifted.length };

@@ -9,6 +9,13 @@ export interface StepInput {
   requestId: string;
 }
 
+/**
+ * Why a user loses access (suspendUser, terminateUser): a SCIM request (active=false or
+ * DELETE), or the HR end date falling due. Only a SCIM request is timed by
+ * scimflow_time_to_access_removed_seconds: an end date has no request to time it from.
+ */
+export type AccessRemovalCause = 'scimRequest' | 'hrEndDate';
+
 export interface UserPlan {
   /** False when the SCIM resource is gone (deleted). */
   exists: boolean;

@@ -6,7 +6,8 @@
  * - events counted where they happen: SCIM requests and their latency (SCIM server), outbox
  *   deliveries (relay), activity runs, invitations sent/accepted/expired and the two
  *   per-tenant latencies "SCIM create → invitation sent" and "SCIM deactivation → access
- *   removed" (worker; observed from the audit trail as the activities write it);
+ *   removed" (worker; observed by the activities once the change they count has committed,
+ *   activities/lifecycle-metrics.ts);
  * - database gauges computed on scrape (outbox depth and age, workflows by state, invitations
  *   by status), registered by the process that owns a database handle for them (the SCIM
  *   server): with several replicas, aggregate them with max(), not sum();
@@ -19,7 +20,9 @@
  */
 import client, { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Queryable } from './db';
+import { invitationCountsByStatus } from './repositories/invitations';
 import { outboxStats } from './repositories/outbox';
+import { workflowCountsByState } from './repositories/provisioning-states';
 
 /** Latency buckets for the lifecycle histograms: one second to 30 days. */
 const LIFECYCLE_BUCKETS = [
@@ -174,8 +177,8 @@ export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, optio
   interface Snapshot {
     ok: boolean;
     outbox: { pending: number; oldestAgeSeconds: number };
-    workflows: { tenant_id: string; state: string; n: number }[];
-    invitations: { tenant_id: string; status: string; n: number }[];
+    workflows: { tenantId: string; state: string; n: number }[];
+    invitations: { tenantId: string; status: string; n: number }[];
   }
   let cached: { at: number; value: Promise<Snapshot> } | undefined;
   const load = (): Promise<Snapshot> => {
@@ -184,14 +187,10 @@ export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, optio
       try {
         const [outbox, workflows, invitations] = await Promise.all([
           outboxStats(source.db),
-          source.db.query<{ tenant_id: string; state: string; n: number }>(
-            'SELECT tenant_id, state, count(*)::int AS n FROM provisioning_states GROUP BY tenant_id, state',
-          ),
-          source.db.query<{ tenant_id: string; status: string; n: number }>(
-            'SELECT tenant_id, status, count(*)::int AS n FROM invitations GROUP BY tenant_id, status',
-          ),
+          workflowCountsByState(source.db),
+          invitationCountsByStatus(source.db),
         ]);
-        return { ok: true, outbox, workflows: workflows.rows, invitations: invitations.rows };
+        return { ok: true, outbox, workflows, invitations };
       } catch {
         return { ok: false, outbox: { pending: 0, oldestAgeSeconds: 0 }, workflows: [], invitations: [] };
       }
@@ -234,7 +233,7 @@ export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, optio
     async collect() {
       const s = await load();
       this.reset();
-      for (const r of s.workflows) this.set({ tenant: r.tenant_id, state: r.state }, r.n);
+      for (const r of s.workflows) this.set({ tenant: r.tenantId, state: r.state }, r.n);
     },
   });
   new Gauge({
@@ -245,7 +244,7 @@ export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, optio
     async collect() {
       const s = await load();
       this.reset();
-      for (const r of s.invitations) this.set({ tenant: r.tenant_id, status: r.status }, r.n);
+      for (const r of s.invitations) this.set({ tenant: r.tenantId, status: r.status }, r.n);
     },
   });
 }

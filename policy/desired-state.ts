@@ -8,8 +8,9 @@ import type { Queryable } from '../common/db';
 import { desiredUser, SCIMFLOW_USER_URN, type DesiredUser } from '../domain/desired-user';
 import type { TenantConfig } from '../domain/tenant-config';
 import { parseDuration } from '../domain/duration';
-import { getScimDoc, rehireSources } from '../common/repositories/directory';
+import { rehireSources } from '../common/repositories/app-users';
 import { groupNamesOfUsers } from '../common/repositories/scim-groups';
+import { getUser } from '../common/repositories/scim-users';
 
 type Json = Record<string, unknown>;
 
@@ -67,7 +68,7 @@ export async function desiredStatesUnder(
 
 /** One user's desired state under the tenant's configuration; undefined when the SCIM user no longer exists. */
 export async function desiredStateOf(db: Queryable, tenantId: string, userId: string, config: TenantConfig): Promise<DesiredState | undefined> {
-  const scim = await getScimDoc(db, tenantId, userId);
+  const scim = await getUser(db, tenantId, userId);
   if (!scim) return undefined;
   const [states] = await desiredStatesUnder(db, tenantId, [{ id: userId, doc: scim.doc, version: scim.version }], [config]);
   return states.get(userId);

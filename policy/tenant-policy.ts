@@ -7,8 +7,9 @@ import type { Db, Queryable } from '../common/db';
 import { desiredUser, type DesiredUser } from '../domain/desired-user';
 import { diffDesired, diffStates, stateOf, summariseChanges, type ChangeSummary, type DirectoryState, type FieldChange } from '../domain/directory-diff';
 import { parseTenantConfig, type TenantConfig } from '../domain/tenant-config';
-import { appendAudit, observedStates } from '../common/repositories/directory';
-import { enqueueUserChanges } from '../common/repositories/outbox';
+import { appendAudit } from '../common/repositories/audit-log';
+import { observedStates } from '../common/repositories/entitlements';
+import { recordChanges, userChanges } from '../common/repositories/outbox';
 import { pageOfUsers, type StoredUser } from '../common/repositories/scim-users';
 import { currentConfig, lockTenant, saveConfigVersion } from '../common/repositories/tenants';
 import { desiredStatesUnder, desiredStateOf } from './desired-state';
@@ -85,12 +86,14 @@ export async function saveTenantConfig(db: Db, tenantId: string, input: unknown,
     const perUser: FieldChange[][] = [];
     let signalled = 0;
     const usersCompared = await compareTenant(tx, tenantId, previous.config, config, async (changed) => {
-      signalled += await enqueueUserChanges(
+      signalled += await recordChanges(
         tx,
-        tenantId,
-        'policy',
-        opts.requestId,
-        changed.map((c) => ({ id: c.userId, version: c.version })),
+        userChanges(
+          tenantId,
+          'policy',
+          opts.requestId,
+          changed.map((c) => ({ id: c.userId, version: c.version })),
+        ),
       );
       perUser.push(...changed.map((c) => c.changes));
     });

@@ -11,6 +11,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { openDatabase, openMemoryDatabase, type Db } from '../common/db';
 import type { TenantConfigInput } from '../domain/tenant-config';
 import { createLogger } from '../common/logger';
+import { provisioningStateOf } from '../common/repositories/provisioning-states';
 import { createTenant, saveConfigVersion } from '../common/repositories/tenants';
 import { createToken } from '../common/repositories/tokens';
 import { connectClient } from '../common/temporal/connection';
@@ -184,10 +185,8 @@ export async function startHarness(
           if (wanted.includes(last.state)) return last;
         } catch {
           // workflow not started yet (the relay has not delivered), or completed
-          const row = (
-            await db.query<{ state: string }>('SELECT state FROM provisioning_states WHERE tenant_id = $1 AND user_id::text = $2', [tenantId, userId])
-          ).rows[0];
-          if (row && wanted.includes(row.state as UserStatus['state'])) return { state: row.state as UserStatus['state'], appliedVersion: 0 };
+          const recorded = (await provisioningStateOf(db, tenantId, userId)) as UserStatus['state'] | undefined;
+          if (recorded && wanted.includes(recorded)) return { state: recorded, appliedVersion: 0 };
         }
         if (Date.now() > deadline) throw new Error(`user ${userId} did not reach ${wanted.join('|')} within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
         await new Promise((r) => setTimeout(r, 100));

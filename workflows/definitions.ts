@@ -3,6 +3,7 @@
  * outbox relay and the invitation endpoint. Payloads carry ids and versions, never personal data.
  */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { ChangeKind } from '../domain/resource-changes';
 import type { ProvisioningState } from '../domain/roles';
 
 export interface UserRef {
@@ -14,8 +15,7 @@ export interface UserRef {
 /** A SCIM write to this user, as recorded in the outbox. Duplicates and reordering are harmless: the highest version wins. */
 export interface ResourceChanged {
   version: number;
-  /** membership: a group of the user changed; policy: a new tenant configuration; drift: drift repair found the directory off. */
-  change: 'created' | 'updated' | 'deleted' | 'membership' | 'invitationAccepted' | 'policy' | 'drift';
+  change: ChangeKind;
   requestId: string;
 }
 

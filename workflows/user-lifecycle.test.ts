@@ -164,7 +164,7 @@ test('when the user is deleted while waiting for a seat, then it is terminated u
   expect((await until(user.status, 'waitingForSeat')).waitingFor).toBe('seat:north');
   await user.handle.signal(resourceChangedSignal, { version: 2, change: 'deleted', requestId: 'r-del' });
   expect(await user.handle.result()).toEqual({ state: 'terminated' });
-  expect(stubs.named('terminateUser')).toEqual([expect.objectContaining({ requestId: 'r-del', reason: 'SCIM delete' })]);
+  expect(stubs.named('terminateUser')).toEqual([expect.objectContaining({ requestId: 'r-del', cause: 'scimRequest' })]);
   expect(stubs.named('sendInvitation')).toEqual([]);
 });
 
@@ -186,7 +186,7 @@ test('when the HR end date passes while invited and the tenant terminates on end
   await until(user.status, 'invited');
   await env.sleep('2d');
   expect(await user.handle.result()).toEqual({ state: 'terminated' });
-  expect(stubs.named('terminateUser')).toEqual([expect.objectContaining({ reason: 'HR end date' })]);
+  expect(stubs.named('terminateUser')).toEqual([expect.objectContaining({ cause: 'hrEndDate' })]);
 });
 
 test('when nobody accepts, then one reminder goes out and the invitation expires; a resend after expiry starts round 2', async () => {

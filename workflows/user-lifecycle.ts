@@ -39,7 +39,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { AccessSettingsResult, AppliedAccess, UserPlan } from '../activities/types';
+import type { AccessRemovalCause, AccessSettingsResult, AppliedAccess, UserPlan } from '../activities/types';
 import type { ProvisioningState } from '../domain/roles';
 import { SA_STATE } from '../common/temporal/constants';
 import {
@@ -220,7 +220,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
 
   const ref = () => ({ tenantId, userId, requestId: s.requestId });
   let plan!: UserPlan;
-  let terminationReason = 'SCIM delete';
+  let terminationCause: AccessRemovalCause = 'scimRequest';
 
   /** The one place the visible state changes: status query, search attribute, memo, Temporal UI details, database. */
   async function show(v: Visible): Promise<void> {
@@ -283,7 +283,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
     },
 
     async suspend() {
-      if (!s.suspended) await call('suspendUser', () => steps.suspendUser({ ...ref(), reason: 'SCIM active=false' }));
+      if (!s.suspended) await call('suspendUser', () => steps.suspendUser({ ...ref(), cause: 'scimRequest' }));
       s.suspended = true;
       s.appliedVersion = plan.version;
       await waitIn({ state: 'suspended', waitingFor: 'reactivation' });
@@ -335,10 +335,10 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
     async endDate() {
       if (plan.endAt !== null && Date.now() >= plan.endAt && !s.endHandled) {
         if (plan.timings.endDateAction === 'terminate') {
-          terminationReason = 'HR end date';
+          terminationCause = 'hrEndDate';
           return 'terminate';
         }
-        await call('suspendUser', () => steps.suspendUser({ ...ref(), reason: 'HR end date' }));
+        await call('suspendUser', () => steps.suspendUser({ ...ref(), cause: 'hrEndDate' }));
         s.suspended = true;
         s.endHandled = true;
         await waitIn({ state: 'suspended', waitingFor: 'endDate change' });
@@ -412,7 +412,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
     },
 
     async terminate() {
-      await call('terminateUser', () => steps.terminateUser({ ...ref(), reason: terminationReason }));
+      await call('terminateUser', () => steps.terminateUser({ ...ref(), cause: terminationCause }));
       await show({ state: 'terminated' });
       return { done: 'terminated' };
     },
@@ -428,7 +428,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
   for (;;) {
     if (typeof next !== 'string') return { state: next.done };
     if (s.deleted && next !== 'terminate') {
-      terminationReason = 'SCIM delete';
+      terminationCause = 'scimRequest';
       next = 'terminate';
     }
     const info = workflowInfo();

@@ -8,7 +8,6 @@ import type { Db, Queryable, QueryResult } from '../../common/db';
 import { claimDue } from '../../common/repositories/outbox';
 import * as groups from '../../common/repositories/scim-groups';
 import * as users from '../../common/repositories/scim-users';
-import { getScimDoc } from '../../common/repositories/directory';
 import { parseListRequest } from '../../scim-server/list-params';
 
 interface Captured {
@@ -98,26 +97,26 @@ export async function explainHotPaths(
         return users.countUsers(q, ctx.tenantId, r.where, r.params);
       },
     },
-    { name: 'GET /Users/{id}', write: false, capture: (q) => users.getUser(q, ctx.tenantId, ctx.sampleId) },
+    { name: "GET /Users/{id} (also the worker activities' read, every step)", write: false, capture: (q) => users.getUser(q, ctx.tenantId, ctx.sampleId) },
     { name: 'PUT/PATCH /Users/{id}: SELECT ... FOR UPDATE', write: true, capture: (q) => users.getUserForUpdate(q, ctx.tenantId, ctx.sampleId) },
     {
-      name: 'PUT/PATCH /Users/{id}: UPDATE scim_users',
+      name: 'PUT/PATCH /Users/{id}: UPDATE scim_users + outbox row (one statement)',
       write: true,
-      capture: (q) => users.updateUser(q, ctx.tenantId, ctx.sampleId, { userName: `bench.explain.${Date.now()}@example.org`, emails: [], title: 'x' }),
+      capture: (q) =>
+        users.updateUser(q, ctx.tenantId, ctx.sampleId, { userName: `bench.explain.${Date.now()}@example.org`, emails: [], title: 'x' }, [
+          { tenantId: ctx.tenantId, resourceType: 'User', resourceId: ctx.sampleId, change: 'updated', resourceVersion: 2, requestId: 'bench-explain' },
+        ]),
     },
     {
       name: 'POST /Users: INSERT scim_users + outbox row (one statement)',
       write: true,
-      capture: (q) =>
-        users.insertUser(
-          q,
-          ctx.tenantId,
-          crypto.randomUUID(),
-          { userName: `bench.explain.${Date.now()}@example.org`, emails: [{ value: 'x@example.org' }] },
-          { requestId: 'bench-explain' },
-        ),
+      capture: (q) => {
+        const id = crypto.randomUUID();
+        return users.insertUser(q, ctx.tenantId, id, { userName: `bench.explain.${Date.now()}@example.org`, emails: [{ value: 'x@example.org' }] }, [
+          { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change: 'created', resourceVersion: users.FIRST_VERSION, requestId: 'bench-explain' },
+        ]);
+      },
     },
-    { name: 'worker activity: getScimDoc (every step)', write: false, capture: (q) => getScimDoc(q, ctx.tenantId, ctx.sampleId) },
     { name: 'PATCH /Groups/{id}: SELECT group FOR UPDATE', write: true, capture: (q) => groups.getGroup(q, ctx.tenantId, ctx.groupId, true) },
     { name: 'PATCH /Groups/{id}: resolveMemberTypes', write: false, capture: (q) => groups.resolveMemberTypes(q, ctx.tenantId, [ctx.otherId]) },
     { name: 'PATCH /Groups/{id}: removeMembers', write: true, capture: (q) => groups.removeMembers(q, ctx.tenantId, ctx.groupId, [ctx.memberId]) },

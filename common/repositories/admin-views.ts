@@ -1,5 +1,5 @@
 /** Read models of the admin API: users with their provisioning state, one user's directory rows, the audit trail. */
-import { isUuid } from '../db/uuid';
+import { isUuid } from '../../domain/uuid';
 import type { Queryable } from '../db';
 
 export interface AdminUserRow {

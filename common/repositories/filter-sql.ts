@@ -13,6 +13,7 @@
  * The semantics are those of evaluate.ts (see its header); this module only translates.
  */
 import { ScimError } from '../../scim-server/scim-error';
+import { isUuid } from '../../domain/uuid';
 import { type FilterNode, parseAttrPath } from '../scim-filter/parser';
 import {
   type BoundNode,
@@ -84,7 +85,6 @@ for (const [name, subs] of Object.entries(RELATION_SUB_ATTRIBUTES)) {
 
 /** `pr` on JSON (RFC 7644 §3.4.2.2): some scalar inside that is not null and not "". */
 const PRESENT_JSONPATH = `'strict $.** ? ((@.type() == "string" && @ != "") || @.type() == "number" || @.type() == "boolean")'`;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const SQL_OP: Record<'eq' | 'gt' | 'lt' | 'ge' | 'le', string> = { eq: '=', gt: '>', lt: '<', ge: '>=', le: '<=' };
 
 /** Escapes LIKE's wildcards and its escape character, for `LIKE ... ESCAPE '\'`. */
@@ -242,7 +242,7 @@ class SqlBuilder {
       pred = `${c} = ${this.param(value.value, 'boolean')}`;
     } else if (col.type === 'uuid' && value.type === 'string') {
       // eq on the uuid itself uses the primary key / member index; a non-uuid matches nothing.
-      if (op === 'eq') pred = UUID.test(value.value) ? `${c} = ${this.param(value.value, 'uuid')}` : 'FALSE';
+      if (op === 'eq') pred = isUuid(value.value) ? `${c} = ${this.param(value.value, 'uuid')}` : 'FALSE';
       else pred = this.stringPredicate(`${c}::text`, false, op, value.value);
     } else if (col.type === 'text' && value.type === 'string') {
       // userName/displayName eq becomes lower(col) = lower($n): the lower() indexes apply.

@@ -4,7 +4,8 @@
  */
 import crypto from 'node:crypto';
 import type { Queryable } from '../db';
-import { getSecret } from './directory';
+import { isUuid } from '../../domain/uuid';
+import { getSecret } from './secrets';
 
 export async function invitationToken(db: Queryable, invitationId: string): Promise<string> {
   const secret = await getSecret(db, 'invitation-token-key', () => crypto.randomBytes(32).toString('base64url'));
@@ -52,6 +53,12 @@ export async function ensureInvitation(tx: Queryable, key: string, tenantId: str
       )
     ).rows[0],
   );
+}
+
+export async function getInvitation(db: Queryable, id: string): Promise<InvitationRow | undefined> {
+  if (!isUuid(id)) return undefined;
+  const r = (await db.query<Record<string, never>>(`SELECT ${COLUMNS} FROM invitations WHERE id = $1::uuid`, [id])).rows[0];
+  return r ? toRow(r) : undefined;
 }
 
 export async function findInvitationByToken(db: Queryable, token: string, forUpdate = false): Promise<InvitationRow | undefined> {
@@ -112,4 +119,34 @@ export async function countDeliveries(db: Queryable, tenantId: string, userId: s
       userId,
     ])
   ).rows[0].n;
+}
+
+/** Revokes the user's open invitations (termination): their links stop working. Returns how many. */
+export async function revokeInvitations(tx: Queryable, tenantId: string, userId: string): Promise<number> {
+  return (
+    await tx.query(`UPDATE invitations SET status = 'revoked', revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND status IN ('pending', 'sent')`, [
+      tenantId,
+      userId,
+    ])
+  ).rowCount;
+}
+
+/** How many invitations each of `userIds` has had (users without one are left out). */
+export async function invitationCountsByUser(db: Queryable, tenantId: string, userIds: string[]): Promise<Map<string, number>> {
+  if (userIds.length === 0) return new Map();
+  const rows = (
+    await db.query<{ user_id: string; n: number }>(
+      'SELECT user_id::text AS user_id, count(*)::int AS n FROM invitations WHERE tenant_id = $1 AND user_id = ANY($2::uuid[]) GROUP BY user_id',
+      [tenantId, userIds],
+    )
+  ).rows;
+  return new Map(rows.map((r) => [r.user_id, r.n]));
+}
+
+/** How many invitations are in each status, per tenant (the scimflow_invitations gauge). */
+export async function invitationCountsByStatus(db: Queryable): Promise<{ tenantId: string; status: string; n: number }[]> {
+  const rows = (
+    await db.query<{ tenant_id: string; status: string; n: number }>('SELECT tenant_id, status, count(*)::int AS n FROM invitations GROUP BY tenant_id, status')
+  ).rows;
+  return rows.map((r) => ({ tenantId: r.tenant_id, status: r.status, n: r.n }));
 }

@@ -1,15 +1,25 @@
 /**
- * The transactional outbox. `enqueueChange` runs inside the transaction of the SCIM write;
- * the relay claims due rows with a lease, hands them to Temporal, and marks them delivered.
+ * The transactional outbox. Every writer records its changes the same way: as
+ * `RecordedChange`s, written by one INSERT (`insertChanges`) in the transaction of the write
+ * (`recordChanges`), or in the very statement of a user write (`recordChangesCte`, for SCIM
+ * creates and updates: one round trip). The relay claims due rows with a lease, hands them to
+ * Temporal, and marks them delivered.
  */
 import type { Queryable } from '../db';
+import type { ChangeKind, ResourceType } from '../../domain/resource-changes';
 
-export type ResourceType = 'User' | 'Group';
-/**
- * `membership`: a group the user belongs to changed (members, name); `policy`: a new tenant
- * configuration changes what the user should have; `drift`: the directory no longer matches it.
- */
-export type ChangeKind = 'created' | 'updated' | 'deleted' | 'membership' | 'invitationAccepted' | 'policy' | 'drift';
+/** One outbox row as its writer records it. */
+export interface RecordedChange {
+  tenantId: string;
+  resourceType: ResourceType;
+  resourceId: string;
+  change: ChangeKind;
+  resourceVersion: number;
+  /** The request that made the change: the workflow audits its steps under it. */
+  requestId: string;
+  /** The invitation of an `invitationAccepted` change. */
+  subjectId?: string | null;
+}
 
 export interface OutboxChange {
   id: number;
@@ -23,32 +33,49 @@ export interface OutboxChange {
   attempts: number;
 }
 
-export async function enqueueChange(
-  tx: Queryable,
-  change: {
-    tenantId: string;
-    resourceType: ResourceType;
-    resourceId: string;
-    change: ChangeKind;
-    resourceVersion: number;
-    requestId: string;
-    subjectId?: string;
-  },
-): Promise<void> {
-  await tx.query(
-    'INSERT INTO outbox (tenant_id, resource_type, resource_id, change, resource_version, request_id, subject_id) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-    [change.tenantId, change.resourceType, change.resourceId, change.change, change.resourceVersion, change.requestId, change.subjectId ?? null],
-  );
+/**
+ * The one statement that writes outbox rows: one row per change, in order, from parallel array
+ * parameters numbered from `first` (any number of changes, one statement). `where` may make
+ * the rows conditional.
+ */
+function insertChanges(changes: readonly RecordedChange[], first: number, where = ''): { sql: string; params: unknown[] } {
+  const p = (i: number) => `$${first + i}`;
+  return {
+    sql: `INSERT INTO outbox (tenant_id, resource_type, resource_id, change, resource_version, request_id, subject_id)
+     SELECT * FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::uuid[], ${p(3)}::text[], ${p(4)}::int[], ${p(5)}::text[], ${p(6)}::uuid[])${where}`,
+    params: [
+      changes.map((c) => c.tenantId),
+      changes.map((c) => c.resourceType),
+      changes.map((c) => c.resourceId),
+      changes.map((c) => c.change),
+      changes.map((c) => c.resourceVersion),
+      changes.map((c) => c.requestId),
+      changes.map((c) => c.subjectId ?? null),
+    ],
+  };
+}
+
+/** Writes `changes` inside the caller's transaction (the one that makes them); returns how many. */
+export async function recordChanges(tx: Queryable, changes: readonly RecordedChange[]): Promise<number> {
+  if (changes.length === 0) return 0;
+  const { sql, params } = insertChanges(changes, 1);
+  return (await tx.query(sql, params)).rowCount;
 }
 
 /**
- * `, o AS (…)`: a data-modifying CTE writing the outbox row (as enqueueChange does) of the
- * resource row in CTE `r` (its tenant_id, id and version), for a write that records its change
- * in the same statement. `requestParam` numbers the request id's parameter.
+ * `, o AS (…)`: the same INSERT as a data-modifying CTE, for a write whose resource row is CTE
+ * `r`, so that the write and its changes are one statement (atomic without a transaction).
+ * Writes nothing when `r` is empty (the write matched no row). Parameters from `first`.
  */
-export function outboxCte(resourceType: ResourceType, change: ChangeKind, requestParam: number): string {
-  return `, o AS (INSERT INTO outbox (tenant_id, resource_type, resource_id, change, resource_version, request_id)
-              SELECT r.tenant_id, '${resourceType}', r.id, '${change}', r.version, $${requestParam}::text FROM r)`;
+export function recordChangesCte(changes: readonly RecordedChange[], first: number): { sql: string; params: unknown[] } {
+  if (changes.length === 0) return { sql: '', params: [] };
+  const { sql, params } = insertChanges(changes, first, ' WHERE EXISTS (SELECT 1 FROM r)');
+  return { sql: `, o AS (${sql})`, params };
+}
+
+/** One change per user, all of one kind and request (a group change, a policy change, drift repair). */
+export function userChanges(tenantId: string, change: ChangeKind, requestId: string, users: readonly { id: string; version: number }[]): RecordedChange[] {
+  return users.map((u) => ({ tenantId, resourceType: 'User', resourceId: u.id, change, resourceVersion: u.version, requestId }));
 }
 
 /**
@@ -117,23 +144,6 @@ export async function outboxStats(db: Queryable): Promise<{ pending: number; old
   return { pending: row.pending, oldestAgeSeconds: row.oldest ?? 0 };
 }
 
-/** Many user changes in one statement (a group rename or a policy change can touch thousands of users). */
-export async function enqueueUserChanges(
-  tx: Queryable,
-  tenantId: string,
-  change: ChangeKind,
-  requestId: string,
-  users: { id: string; version: number }[],
-): Promise<number> {
-  if (users.length === 0) return 0;
-  const r = await tx.query(
-    `INSERT INTO outbox (tenant_id, resource_type, resource_id, change, resource_version, request_id)
-     SELECT $1, 'User', u.id, $2, u.version, $3 FROM unnest($4::uuid[], $5::int[]) AS u(id, version)`,
-    [tenantId, change, requestId, users.map((u) => u.id), users.map((u) => u.version)],
-  );
-  return r.rowCount;
-}
-
 /**
  * Which of `userIds` have a change in flight: an outbox row not yet delivered, or one written
  * within `settleMs` (its workflow may still be applying it). Drift repair leaves them alone.
@@ -194,4 +204,18 @@ export async function deletionRequestId(db: Queryable, tenantId: string, userId:
     )
   ).rows[0];
   return row?.request_id;
+}
+
+/**
+ * Seconds, on the database clock, since the request `requestId` recorded its first change of
+ * the user: how long the change took to take effect (scimflow_time_to_access_removed_seconds).
+ */
+export async function secondsSinceRequest(db: Queryable, tenantId: string, userId: string, requestId: string): Promise<number | undefined> {
+  const row = (
+    await db.query<{ s: number | null }>(
+      'SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS s FROM outbox WHERE tenant_id = $1 AND resource_id = $2::uuid AND request_id = $3',
+      [tenantId, userId, requestId],
+    )
+  ).rows[0];
+  return row?.s ?? undefined;
 }

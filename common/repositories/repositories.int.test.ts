@@ -4,7 +4,7 @@
  *
  *  - list pages (keys first, then the joins) equal the straightforward join-then-OFFSET query
  *    for every filter, sort, direction and page tried; unique-key filters are looked up directly;
- *  - a user's write and its outbox row are one statement;
+ *  - a user's write and its outbox row are one statement; every writer's rows are written alike;
  *  - the outbox retention deletes only delivered rows older than the retention, in batches, and
  *    the relay runs it at most once per interval;
  *  - licences lock the organisation row only when it has a seat limit.
@@ -14,8 +14,8 @@ import { type Db, openDatabase, openMemoryDatabase, type Queryable } from '../db
 import { createLogger } from '../logger';
 import { parseListRequest } from '../../scim-server/list-params';
 import { createOutboxRelay } from '../../scim-server/outbox-relay';
-import { syncLicences } from './directory';
-import { deleteDelivered } from './outbox';
+import { syncLicences } from './licences';
+import { deleteDelivered, recordChanges, userChanges, type RecordedChange } from './outbox';
 import * as groups from './scim-groups';
 import * as users from './scim-users';
 
@@ -252,20 +252,28 @@ describe('unique-key filters', () => {
   });
 });
 
-describe('user writes with their outbox row', () => {
-  const outboxOf = async (id: string) =>
-    (
-      await db.query<{ change: string; resource_version: number; request_id: string }>(
-        'SELECT change, resource_version, request_id FROM outbox WHERE resource_id = $1::uuid ORDER BY id',
-        [id],
-      )
-    ).rows;
+const outboxOf = async (id: string) =>
+  (
+    await db.query<{ change: string; resource_version: number; request_id: string }>(
+      'SELECT change, resource_version, request_id FROM outbox WHERE resource_id = $1::uuid ORDER BY id',
+      [id],
+    )
+  ).rows;
+const change = (id: string, kind: RecordedChange['change'], version: number, requestId: string): RecordedChange => ({
+  tenantId: 't1',
+  resourceType: 'User',
+  resourceId: id,
+  change: kind,
+  resourceVersion: version,
+  requestId,
+});
 
-  test('when a user is inserted or updated with a request id, then the outbox row is written by the same statement; without one, none', async () => {
+describe('user writes with their outbox row', () => {
+  test('when a user is inserted or updated with a change to record, then the outbox row is written by the same statement; without one, none', async () => {
     const id = crypto.randomUUID();
-    const inserted = await users.insertUser(db, 't1', id, { userName: `write-${id}`, emails: [] }, { requestId: 'req-1' });
+    const inserted = await users.insertUser(db, 't1', id, { userName: `write-${id}`, emails: [] }, [change(id, 'created', users.FIRST_VERSION, 'req-1')]);
     expect(inserted).toMatchObject({ id, version: 1, provisioning: null });
-    const updated = await users.updateUser(db, 't1', id, { userName: `write-${id}`, title: 'x' }, { requestId: 'req-2' });
+    const updated = await users.updateUser(db, 't1', id, { userName: `write-${id}`, title: 'x' }, [change(id, 'updated', 2, 'req-2')]);
     expect(updated).toMatchObject({ id, version: 2, doc: { title: 'x' }, provisioning: null });
     await users.updateUser(db, 't1', id, { userName: `write-${id}`, title: 'y' });
     expect(await outboxOf(id)).toEqual([
@@ -285,10 +293,41 @@ describe('user writes with their outbox row', () => {
 
   test('when the userName is taken, then the insert fails as a unique violation and writes no outbox row', async () => {
     const id = crypto.randomUUID();
-    await expect(users.insertUser(db, 't1', id, { userName: 'USER01@example.org' }, { requestId: 'req-dup' })).rejects.toMatchObject({
+    await expect(users.insertUser(db, 't1', id, { userName: 'USER01@example.org' }, [change(id, 'created', 1, 'req-dup')])).rejects.toMatchObject({
       name: 'UniqueViolationError',
     });
     expect(await outboxOf(id)).toEqual([]);
+  });
+});
+
+describe('recording changes', () => {
+  test('when an update matches no user, then its change is not recorded either', async () => {
+    const id = crypto.randomUUID();
+    await expect(users.updateUser(db, 't1', id, { userName: `gone-${id}` }, [change(id, 'updated', 2, 'req-gone')])).rejects.toThrow();
+    expect(await outboxOf(id)).toEqual([]);
+  });
+
+  test('when changes of several resources are recorded at once, then each gets its row, in order, with its subject', async () => {
+    const [a, b, invitation] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    const written = await recordChanges(db, [
+      ...userChanges('t1', 'membership', 'req-many', [
+        { id: a, version: 3 },
+        { id: b, version: 7 },
+      ]),
+      { ...change(a, 'invitationAccepted', 0, 'req-many'), subjectId: invitation },
+    ]);
+    expect(written).toBe(3);
+    const rows = (
+      await db.query<Record<string, unknown>>(
+        `SELECT resource_id::text AS id, change, resource_version, subject_id::text AS subject FROM outbox WHERE request_id = 'req-many' ORDER BY id`,
+      )
+    ).rows;
+    expect(rows).toEqual([
+      { id: a, change: 'membership', resource_version: 3, subject: null },
+      { id: b, change: 'membership', resource_version: 7, subject: null },
+      { id: a, change: 'invitationAccepted', resource_version: 0, subject: invitation },
+    ]);
+    expect(await recordChanges(db, [])).toBe(0);
   });
 });
 

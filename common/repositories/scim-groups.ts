@@ -1,5 +1,5 @@
 /** SQL for SCIM groups. Members are rows of their own, so PATCHing a 50,000-member group touches only the members named. */
-import { isUuid, onlyUuids } from '../db/uuid';
+import { isUuid, onlyUuids } from '../../domain/uuid';
 import type { Queryable } from '../db';
 import { countRows, listRows, listWithTotal, type ListQuery, type ListSource } from './list-query';
 import { touchGroupsOf } from './scim-users';

@@ -1,8 +1,8 @@
 /** SQL for SCIM users. The resource JSON lives in `doc`; the columns beside it serve lookups and indexes. */
-import { isUuid } from '../db/uuid';
+import { isUuid } from '../../domain/uuid';
 import type { Queryable } from '../db';
 import { countRows, listRows, listWithTotal, type ListQuery, type ListSource } from './list-query';
-import { outboxCte } from './outbox';
+import { recordChangesCte, type RecordedChange } from './outbox';
 
 export { CURSOR_CREATED_AT, type ListQuery } from './list-query';
 
@@ -57,23 +57,28 @@ function toRow(r: Record<string, never>): ScimUserRow {
   };
 }
 
-/** With `record`, the statement also writes the 'created' outbox row: create is one round trip, no transaction needed. */
+/** The version of a user just created (the column's default). */
+export const FIRST_VERSION = 1;
+
+/**
+ * Writes the user and, in the same statement, the outbox rows of `record` (its 'created'
+ * change, at FIRST_VERSION): a create is one round trip, atomic without a transaction.
+ */
 export async function insertUser(
   tx: Queryable,
   tenantId: string,
   id: string,
   doc: Record<string, unknown>,
-  record?: { requestId: string },
+  record: readonly RecordedChange[] = [],
 ): Promise<ScimUserRow> {
   const c = columnsOf(doc);
-  const params: unknown[] = [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc)];
-  if (record) params.push(record.requestId);
+  const outbox = recordChangesCte(record, 9);
   const r = (
     await tx.query<Record<string, never>>(
       `WITH r AS (INSERT INTO scim_users (tenant_id, id, user_name, external_id, display_name, active, email_values, doc)
-                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING *)${record ? outboxCte('User', 'created', 9) : ''}
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING *)${outbox.sql}
        SELECT r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at FROM r`,
-      params,
+      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc), ...outbox.params],
     )
   ).rows[0];
   return toRow(r);
@@ -100,26 +105,26 @@ export async function getUserForUpdate(tx: Queryable, tenantId: string, id: stri
 }
 
 /**
- * Returns the updated row as rendered (with its provisioning state), so no re-read is needed.
- * With `record`, the statement also writes the 'updated' outbox row.
+ * Bumps the version and returns the updated row as rendered (with its provisioning state), so
+ * no re-read is needed. The same statement writes the outbox rows of `record` (its 'updated'
+ * change, at the locked row's version + 1).
  */
 export async function updateUser(
   tx: Queryable,
   tenantId: string,
   id: string,
   doc: Record<string, unknown>,
-  record?: { requestId: string },
+  record: readonly RecordedChange[] = [],
 ): Promise<ScimUserRow> {
   const c = columnsOf(doc);
-  const params: unknown[] = [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc)];
-  if (record) params.push(record.requestId);
+  const outbox = recordChangesCte(record, 9);
   const r = (
     await tx.query<Record<string, never>>(
       `WITH r AS (UPDATE scim_users SET user_name = $3, external_id = $4, display_name = $5, active = $6, email_values = $7, doc = $8::jsonb,
                     version = version + 1, updated_at = clock_timestamp()
-                  WHERE tenant_id = $1 AND id = $2::uuid RETURNING *)${record ? outboxCte('User', 'updated', 9) : ''}
+                  WHERE tenant_id = $1 AND id = $2::uuid RETURNING *)${outbox.sql}
        SELECT ${COLUMNS} FROM r ${PROVISIONING_JOIN}`,
-      params,
+      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc), ...outbox.params],
     )
   ).rows[0];
   return toRow(r);
@@ -209,4 +214,16 @@ export async function pageOfUsers(db: Queryable, tenantId: string, afterId: stri
       [tenantId, afterId, limit],
     )
   ).rows.map((r) => ({ id: r.id, doc: r.doc, version: r.version, userName: r.user_name, appStatus: r.app_status }));
+}
+
+/** Seconds, on the database clock, since the user was created (scimflow_time_to_invitation_seconds). */
+export async function secondsSinceCreated(db: Queryable, tenantId: string, id: string): Promise<number | undefined> {
+  if (!isUuid(id)) return undefined;
+  const row = (
+    await db.query<{ s: number | null }>('SELECT EXTRACT(EPOCH FROM now() - created_at)::float8 AS s FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid', [
+      tenantId,
+      id,
+    ])
+  ).rows[0];
+  return row?.s ?? undefined;
 }

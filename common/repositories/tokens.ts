@@ -2,7 +2,7 @@
  * Bearer tokens. A token is random (256 bits), shown once, stored as a SHA-256 hash,
  * compared in constant time, revocable. Tokens are never logged.
  */
-import { isUuid } from '../db/uuid';
+import { isUuid } from '../../domain/uuid';
 import crypto from 'node:crypto';
 import type { Queryable } from '../db';
 

@@ -9,12 +9,14 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../../common/db';
 import { diffStates, stateOf } from '../../domain/directory-diff';
+import { isUuid } from '../../domain/uuid';
 import { TenantConfigError, validateTenantConfig, formatProblem, type ConfigProblem } from '../../domain/tenant-config';
 import type { Logger } from '../../common/logger';
 import { desiredStateOf } from '../../policy/desired-state';
 import { previewTenantConfig, previewUser, saveTenantConfig, TenantNotFoundError } from '../../policy/tenant-policy';
 import * as views from '../../common/repositories/admin-views';
-import { appendAudit, observedStates } from '../../common/repositories/directory';
+import { appendAudit } from '../../common/repositories/audit-log';
+import { observedStates } from '../../common/repositories/entitlements';
 import { changesOfUser } from '../../common/repositories/outbox';
 import { currentConfig, getConfigVersion, getTenant, listConfigVersions } from '../../common/repositories/tenants';
 import { ADMIN_WRITE_ROLE } from '../../common/repositories/tokens';
@@ -54,8 +56,6 @@ export class AdminError extends Error {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /** An admin token reaches its own tenant only; another tenant is "not found", as if it did not exist. */
 export async function tenantOf(deps: AdminDeps, caller: Caller, tenantId: string) {
   const tenant = tenantId === caller.tenantId ? await getTenant(deps.db, tenantId) : undefined;
@@ -73,7 +73,7 @@ export function requireWriter(caller: Caller): void {
 }
 
 function userId(id: string): string {
-  if (!UUID.test(id)) throw new AdminError(404, `user "${id}" not found`);
+  if (!isUuid(id)) throw new AdminError(404, `user "${id}" not found`);
   return id.toLowerCase();
 }
 
@@ -184,7 +184,7 @@ export async function previewOneUser(deps: AdminDeps, caller: Caller, tenantId: 
 export async function listUsers(deps: AdminDeps, caller: Caller, tenantId: string, q: { state?: string; waiting?: string; after?: string; limit?: string }) {
   await tenantOf(deps, caller, tenantId);
   const limit = Math.min(Math.max(Number(q.limit ?? 100) || 100, 1), 1000);
-  if (q.after !== undefined && !UUID.test(q.after)) throw new AdminError(400, '"after" must be a user id (the last id of the previous page)');
+  if (q.after !== undefined && !isUuid(q.after)) throw new AdminError(400, '"after" must be a user id (the last id of the previous page)');
   const rows = await views.listAdminUsers(deps.db, tenantId, { state: q.state || undefined, waiting: q.waiting === 'true', afterId: q.after, limit });
   return { users: rows, next: rows.length === limit ? rows[rows.length - 1].userId : null };
 }

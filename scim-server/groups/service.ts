@@ -8,7 +8,8 @@
  */
 import crypto from 'node:crypto';
 import type { Queryable } from '../../common/db';
-import { enqueueChange, enqueueUserChanges } from '../../common/repositories/outbox';
+import type { ChangeKind } from '../../domain/resource-changes';
+import { recordChanges, userChanges, type RecordedChange } from '../../common/repositories/outbox';
 import * as groups from '../../common/repositories/scim-groups';
 import { currentVersions } from '../../common/repositories/scim-users';
 import { checkIndexedLength, type ScimContext } from '../context';
@@ -72,7 +73,12 @@ async function resolveMembers(tx: Queryable, ctx: ScimContext, ids: string[], gr
 /** Tells the workflows of `memberIds` that are users (nested groups are not expanded) that a group of theirs changed. */
 async function signalMembers(tx: Queryable, ctx: ScimContext, memberIds: Iterable<string>): Promise<void> {
   const users = await currentVersions(tx, ctx.tenantId, [...memberIds]);
-  await enqueueUserChanges(tx, ctx.tenantId, 'membership', ctx.requestId, users);
+  await recordChanges(tx, userChanges(ctx.tenantId, 'membership', ctx.requestId, users));
+}
+
+/** The outbox row of this request's change to group `id`. */
+function changeOf(ctx: ScimContext, id: string, change: ChangeKind, resourceVersion: number): RecordedChange {
+  return { tenantId: ctx.tenantId, resourceType: 'Group', resourceId: id, change, resourceVersion, requestId: ctx.requestId };
 }
 
 async function renderOne(ctx: ScimContext, row: groups.ScimGroupRow, attributes?: string[], excluded?: string[]): Promise<ScimResource> {
@@ -86,14 +92,7 @@ export async function createGroup(ctx: ScimContext, body: unknown): Promise<{ re
   const row = await ctx.db.withTransaction(async (tx) => {
     const inserted = await groups.insertGroup(tx, ctx.tenantId, id, fields);
     const added = await groups.addMembers(tx, ctx.tenantId, id, await resolveMembers(tx, ctx, fields.members, id));
-    await enqueueChange(tx, {
-      tenantId: ctx.tenantId,
-      resourceType: 'Group',
-      resourceId: id,
-      change: 'created',
-      resourceVersion: inserted.version,
-      requestId: ctx.requestId,
-    });
+    await recordChanges(tx, [changeOf(ctx, id, 'created', inserted.version)]);
     await signalMembers(tx, ctx, added);
     return inserted;
   });
@@ -131,14 +130,7 @@ async function writeGroup(
     const updated = fieldsChanged
       ? await groups.updateGroup(tx, ctx.tenantId, id, result.fields as GroupFields)
       : await groups.touchGroup(tx, ctx.tenantId, id);
-    await enqueueChange(tx, {
-      tenantId: ctx.tenantId,
-      resourceType: 'Group',
-      resourceId: id,
-      change: result.membersChanged ? 'membership' : 'updated',
-      resourceVersion: updated.version,
-      requestId: ctx.requestId,
-    });
+    await recordChanges(tx, [changeOf(ctx, id, result.membersChanged ? 'membership' : 'updated', updated.version)]);
     // A rename changes what every member's group conditions see; otherwise only the members that came or went.
     const renamed = result.fields !== undefined && result.fields.displayName !== current.displayName;
     await signalMembers(tx, ctx, renamed ? [...changedMembers, ...(await groups.userMemberIds(tx, ctx.tenantId, id))] : changedMembers);
@@ -286,14 +278,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
     checkIfMatch(ifMatch, current.version);
     const members = await groups.userMemberIds(tx, ctx.tenantId, id);
     await groups.deleteGroup(tx, ctx.tenantId, id);
-    await enqueueChange(tx, {
-      tenantId: ctx.tenantId,
-      resourceType: 'Group',
-      resourceId: id,
-      change: 'deleted',
-      resourceVersion: current.version + 1,
-      requestId: ctx.requestId,
-    });
+    await recordChanges(tx, [changeOf(ctx, id, 'deleted', current.version + 1)]);
     await signalMembers(tx, ctx, members);
   });
   ctx.onCommitted();

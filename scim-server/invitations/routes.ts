@@ -7,9 +7,9 @@
 import crypto from 'node:crypto';
 import express, { Router } from 'express';
 import type { Db } from '../../common/db';
-import { appendAudit } from '../../common/repositories/directory';
+import { appendAudit } from '../../common/repositories/audit-log';
 import { findInvitationByToken, markInvitationAccepted } from '../../common/repositories/invitations';
-import { enqueueChange } from '../../common/repositories/outbox';
+import { recordChanges } from '../../common/repositories/outbox';
 
 const page = (title: string, body: string) =>
   `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title><meta name="viewport" content="width=device-width"></head>` +
@@ -57,15 +57,17 @@ export function invitationsRouter(db: Db, onCommitted: () => void): Router {
       if (inv.status === 'accepted') return 'already' as const;
       if (inv.status !== 'sent' || inv.expiresAt.getTime() < Date.now()) return 'expired' as const;
       await markInvitationAccepted(tx, inv.id);
-      await enqueueChange(tx, {
-        tenantId: inv.tenantId,
-        resourceType: 'User',
-        resourceId: inv.userId,
-        change: 'invitationAccepted',
-        resourceVersion: 0,
-        requestId,
-        subjectId: inv.id,
-      });
+      await recordChanges(tx, [
+        {
+          tenantId: inv.tenantId,
+          resourceType: 'User',
+          resourceId: inv.userId,
+          change: 'invitationAccepted',
+          resourceVersion: 0,
+          requestId,
+          subjectId: inv.id,
+        },
+      ]);
       await appendAudit(tx, { tenantId: inv.tenantId, userId: inv.userId, action: 'invitation.accepted', detail: { invitationId: inv.id }, requestId });
       return 'accepted' as const;
     });

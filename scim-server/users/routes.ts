@@ -6,14 +6,13 @@ import { notModified } from '../preconditions';
 import { csvParam, sendScim } from '../respond';
 import { ScimError } from '../scim-error';
 import * as service from './service';
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+import { isUuid } from '../../domain/uuid';
 
 export function usersRouter(context: (req: Request) => ScimContext): Router {
   const router = Router();
   // Ids are server-assigned UUIDs: any other id names no resource. Answering 404 here also keeps
   // text PostgreSQL cannot compare (e.g. %00 in the URL, which made a 500) away from the query.
-  router.param('id', (_req, _res, next, id: string) => next(UUID.test(id) ? undefined : ScimError.notFound(`User "${id.slice(0, 100)}" not found.`)));
+  router.param('id', (_req, _res, next, id: string) => next(isUuid(id) ? undefined : ScimError.notFound(`User "${id.slice(0, 100)}" not found.`)));
   router.get('/', async (req, res) =>
     sendScim(res, 200, await service.listUsers(context(req), parseListRequest(req.query as Record<string, unknown>, 'User'))),
   );

@@ -5,7 +5,8 @@
 import crypto from 'node:crypto';
 import { UniqueViolationError } from '../../common/db';
 import { CORE_USER_URN, ENTERPRISE_USER_URN, SCIMFLOW_USER_URN } from '../../domain/desired-user';
-import { enqueueChange } from '../../common/repositories/outbox';
+import type { ChangeKind } from '../../domain/resource-changes';
+import { recordChanges, type RecordedChange } from '../../common/repositories/outbox';
 import * as users from '../../common/repositories/scim-users';
 import { checkIndexedLength, type ScimContext } from '../context';
 import { evaluateFilter } from '../../common/scim-filter/evaluate';
@@ -79,6 +80,11 @@ function uniqueness(err: unknown, userName: unknown): unknown {
   return err;
 }
 
+/** The outbox row of this request's change to user `id`, which its workflow receives as a signal. */
+function changeOf(ctx: ScimContext, id: string, change: ChangeKind, resourceVersion: number): RecordedChange {
+  return { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change, resourceVersion, requestId: ctx.requestId };
+}
+
 function render(ctx: ScimContext, row: users.ScimUserRow): ScimResource {
   return renderUser(row, ctx.baseUrl);
 }
@@ -87,7 +93,7 @@ export async function createUser(ctx: ScimContext, body: unknown): Promise<{ res
   const doc = coerceUser(normaliseUserBody(body));
   const id = crypto.randomUUID();
   // One statement writes the user and its 'created' outbox row: atomic without a transaction.
-  const row = await users.insertUser(ctx.db, ctx.tenantId, id, doc, { requestId: ctx.requestId }).catch((err) => {
+  const row = await users.insertUser(ctx.db, ctx.tenantId, id, doc, [changeOf(ctx, id, 'created', users.FIRST_VERSION)]).catch((err) => {
     throw uniqueness(err, doc.userName);
   });
   ctx.onCommitted();
@@ -145,7 +151,7 @@ async function writeUser(
       attemptedUserName = next.userName;
       changed = true;
       // The update, its 'updated' outbox row, and the row as rendered (provisioning state joined) in one statement.
-      return users.updateUser(tx, ctx.tenantId, id, next, { requestId: ctx.requestId });
+      return users.updateUser(tx, ctx.tenantId, id, next, [changeOf(ctx, id, 'updated', current.version + 1)]);
     })
     .catch((err) => {
       throw uniqueness(err, attemptedUserName);
@@ -233,14 +239,7 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
     if (!current) throw ScimError.notFound(`User "${id}" not found.`);
     checkIfMatch(ifMatch, current.version);
     await users.deleteUser(tx, ctx.tenantId, id);
-    await enqueueChange(tx, {
-      tenantId: ctx.tenantId,
-      resourceType: 'User',
-      resourceId: id,
-      change: 'deleted',
-      resourceVersion: current.version + 1,
-      requestId: ctx.requestId,
-    });
+    await recordChanges(tx, [changeOf(ctx, id, 'deleted', current.version + 1)]);
   });
   ctx.onCommitted();
 }

@@ -6,6 +6,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Queryable } from '../../common/db';
+import { appUsersOf } from '../../common/repositories/app-users';
+import { actionCountsByUser } from '../../common/repositories/audit-log';
+import { invitationCountsByUser } from '../../common/repositories/invitations';
 
 export interface LedgerFigures {
   scenario: string;
@@ -26,33 +29,20 @@ export async function checkLedger(
   mailsTo: (address: string) => number,
 ): Promise<LedgerFigures> {
   const ids = acknowledged.map((a) => a.id);
-  const profiles = (
-    await db.query<{ user_id: string; n: number }>(
-      `SELECT user_id::text AS user_id, count(*)::int AS n FROM app_users WHERE tenant_id = $1 AND user_id::text = ANY($2::text[]) GROUP BY user_id`,
-      [tenantId, ids],
-    )
-  ).rows;
-  const invitations = (
-    await db.query<{ user_id: string; n: number }>(
-      `SELECT user_id::text AS user_id, count(*)::int AS n FROM invitations WHERE tenant_id = $1 AND user_id::text = ANY($2::text[]) GROUP BY user_id`,
-      [tenantId, ids],
-    )
-  ).rows;
-  const audited = (
-    await db.query<{ user_id: string; n: number }>(
-      `SELECT user_id::text AS user_id, count(*)::int AS n FROM audit_log WHERE tenant_id = $1 AND action = 'invitation.sent' AND user_id::text = ANY($2::text[]) GROUP BY user_id`,
-      [tenantId, ids],
-    )
-  ).rows;
+  const profiles = new Map<string, number>();
+  for (const u of await appUsersOf(db, tenantId, ids)) profiles.set(u.userId, (profiles.get(u.userId) ?? 0) + 1);
+  const invitations = await invitationCountsByUser(db, tenantId, ids);
+  const audited = await actionCountsByUser(db, tenantId, 'invitation.sent', ids);
   const mails = acknowledged.map((a) => mailsTo(a.userName));
   const figures: LedgerFigures = {
     scenario,
     sent,
     acknowledged: acknowledged.length,
-    applied: profiles.length,
-    duplicated: profiles.filter((p) => p.n > 1).length + mails.filter((m) => m > 1).length,
+    applied: profiles.size,
+    duplicated: [...profiles.values()].filter((n) => n > 1).length + mails.filter((m) => m > 1).length,
     invitations: mails.filter((m) => m === 1).length,
-    duplicateInvitations: mails.filter((m) => m > 1).length + invitations.filter((i) => i.n > 1).length + audited.filter((a) => a.n > 1).length,
+    duplicateInvitations:
+      mails.filter((m) => m > 1).length + [...invitations.values()].filter((n) => n > 1).length + [...audited.values()].filter((n) => n > 1).length,
   };
   const dir = path.join(__dirname, '..', '..', 'test-results');
   fs.mkdirSync(dir, { recursive: true });
