@@ -9,8 +9,6 @@ import { secondsSinceRequest } from '../common/repositories/outbox';
 import { secondsSinceCreated } from '../common/repositories/scim-users';
 import type { AccessRemovalCause, StepInput } from './types';
 
-export type LifecycleMetrics = ReturnType<typeof lifecycleMetrics>;
-
 export function lifecycleMetrics(db: Queryable, metrics: AppMetrics) {
   /** Seconds from `read`, or undefined when it fails or finds nothing (best effort). */
   const seconds = async (read: () => Promise<number | undefined>): Promise<number | undefined> => {

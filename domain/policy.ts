@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import { CLIENT_ROLES, SECURITY_ROLES, type ClientRole, type SecurityRole } from './roles';
 
-export const CORE_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
+const CORE_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
 const KNOWN_URNS = [CORE_URN, 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User', 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:User'];
 
 // ---------------------------------------------------------------------------------------------
@@ -33,7 +33,7 @@ export type Condition =
 const ATTRIBUTE_PATH = /^(?:(urn:[A-Za-z0-9.:_-]+):)?([A-Za-z][A-Za-z0-9$_-]*)(?:\.([A-Za-z][A-Za-z0-9$_-]*))?$/;
 
 /** Splits `title`, `name.givenName` or `urn:…:enterprise:2.0:User:manager.value` into schema, attribute and sub-attribute. */
-export function parseAttributePath(path: string): { schema: string | null; attr: string; sub: string | null } | undefined {
+function parseAttributePath(path: string): { schema: string | null; attr: string; sub: string | null } | undefined {
   const m = ATTRIBUTE_PATH.exec(path.trim());
   if (!m) return undefined;
   return { schema: m[1] ?? null, attr: m[2], sub: m[3] ?? null };
@@ -120,7 +120,7 @@ function parseCondition(value: unknown, ctx: z.RefinementCtx, path: (string | nu
   return (issue(`unknown condition ${keys.length ? keys.map((k) => `"${k}"`).join(', ') : '{}'}; use one of: ${CONDITION_KEYS}`), undefined);
 }
 
-export const conditionSchema = z.unknown().transform((value, ctx) => parseCondition(value, ctx, []) as Condition);
+const conditionSchema = z.unknown().transform((value, ctx) => parseCondition(value, ctx, []) as Condition);
 
 // ---------------------------------------------------------------------------------------------
 // Rules
@@ -134,7 +134,7 @@ export const securityRoleSchema = z.enum(SECURITY_ROLES, {
 export const clientRoleSchema = z.enum(CLIENT_ROLES, { error: (iss) => `${JSON.stringify(iss.input)} is not a client role; use ${CLIENT_ROLES.join(' or ')}` });
 
 /** What a rule sets: the scimflow extension's application fields, by the same names. */
-export const ruleSetSchema = z
+const ruleSetSchema = z
   .object({
     /** The user's client (organisation key or name). Single-valued. */
     client: name.optional(),
@@ -173,10 +173,7 @@ export const ruleSchema = z
 export type Rule = z.output<typeof ruleSchema>;
 export type RuleSet = Rule['set'];
 
-/** Field names a rule may set (for documentation and error messages). */
-export const RULE_FIELDS = Object.keys(ruleSetSchema.shape) as (keyof RuleSet)[];
-
-export const ruleLabel = (rule: Rule, index: number) => rule.name ?? `rule ${index + 1}`;
+const ruleLabel = (rule: Rule, index: number) => rule.name ?? `rule ${index + 1}`;
 
 // ---------------------------------------------------------------------------------------------
 // Evaluation
@@ -304,11 +301,4 @@ export function evaluatePolicy(rules: readonly Rule[], subject: PolicySubject): 
     unionInto(out.notifications.toastr, s.notifications?.toastr);
   });
   return out;
-}
-
-/** Whether any rule looks at group memberships (cheap check for callers that could skip group look-ups). */
-export function rulesUseGroups(rules: readonly Rule[]): boolean {
-  const uses = (c: Condition): boolean =>
-    'group' in c || 'groupMatches' in c || ('all' in c && c.all.some(uses)) || ('any' in c && c.any.some(uses)) || ('not' in c && uses(c.not));
-  return rules.some((r) => uses(r.when));
 }

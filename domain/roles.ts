@@ -17,9 +17,6 @@ export const SECURITY_ROLES = [
 ] as const;
 export type SecurityRole = (typeof SECURITY_ROLES)[number];
 
-/** Employee areas (tags) that have an effect: each makes the user selectable in a picker. */
-export const EFFECTIVE_EMPLOYEE_AREAS = ['Alumni Coordinator', 'Assigned Agent', 'Care Coordinator', 'Relationship Manager'] as const;
-
 export const SETTING_KINDS = ['employeeArea', 'biGroup', 'team', 'facility', 'emailNotification', 'systemNotification', 'toastrNotification'] as const;
 export type SettingKind = (typeof SETTING_KINDS)[number];
 

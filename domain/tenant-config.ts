@@ -59,7 +59,7 @@ const baseSchema = z.object({
   employeeTypes: z.array(z.string()).default([]),
   /** The security roles this tenant uses, out of the eleven of application B; empty: all. */
   securityRoles: z.array(securityRoleSchema).default([]),
-  /** Employee areas (tags); four have effects in the application (roles.ts EFFECTIVE_EMPLOYEE_AREAS). */
+  /** Employee areas (tags); four have effects in the application, each making the user selectable in a picker: Alumni Coordinator, Assigned Agent, Care Coordinator, Relationship Manager. */
   employeeAreas: z.array(catalogueValue).default([]),
   biGroups: z.array(catalogueValue).default([]),
   teams: z.array(catalogueValue).default([]),

@@ -23,7 +23,7 @@ export interface DesiredState {
 }
 
 /** A re-hire's earlier entitlements fill in what its SCIM data leaves out; explicit values still win. */
-export function withRehireSnapshot(doc: Json, snapshot: Json | undefined): Json {
+function withRehireSnapshot(doc: Json, snapshot: Json | undefined): Json {
   if (!snapshot) return doc;
   const explicit = (doc[SCIMFLOW_USER_URN] ?? {}) as Json;
   return { ...doc, [SCIMFLOW_USER_URN]: { ...snapshot, ...explicit } };

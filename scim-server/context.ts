@@ -22,7 +22,7 @@ export const MAX_BULK_OPERATIONS = 1000;
  * 2.7 kB, so a longer value failed in PostgreSQL with a 500; 512 characters is at most 2 kB of
  * UTF-8 and far above what IdPs send (Entra UPNs ≤ 113 characters, e-mail addresses ≤ 254).
  */
-export const MAX_INDEXED_LENGTH = 512;
+const MAX_INDEXED_LENGTH = 512;
 
 /** Throws 400 invalidValue when an indexed attribute is longer than MAX_INDEXED_LENGTH. */
 export function checkIndexedLength(name: string, value: unknown): void {

@@ -5,7 +5,7 @@ import { sendScim } from './respond';
 import { SCIMMY } from './schemas';
 import { ScimError } from './scim-error';
 
-export function serviceProviderConfig(baseUrl: string, bodyLimitBytes: number) {
+function serviceProviderConfig(baseUrl: string, bodyLimitBytes: number) {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
     documentationUri: 'https://github.com/scimflow/scimflow#readme',

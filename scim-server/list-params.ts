@@ -67,7 +67,7 @@ function decodeCursor(raw: string): Cursor {
  * and for Users `userName eq` (unique regardless of case, RFC 7643 §4.1.1; common/repositories/filter-sql.ts compares
  * lower(user_name), the unique index's expression). Such a list is a direct look-up.
  */
-export function isUniqueKeyEquality(filter: FilterNode, kind: ResourceKind): boolean {
+function isUniqueKeyEquality(filter: FilterNode, kind: ResourceKind): boolean {
   const bound = bindFilter(filter, kind);
   if (bound.type !== 'compare' || bound.op !== 'eq' || bound.value.type !== 'string' || bound.target.storage.kind !== 'column') return false;
   const column = bound.target.storage.column;

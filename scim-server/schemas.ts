@@ -14,7 +14,7 @@ const strs = (name: string, description: string) => new Attribute('string', name
 const bool = (name: string, description: string) => new Attribute('boolean', name, { description });
 const readOnly = { mutable: 'readOnly', direction: 'out' } as const;
 
-export const scimflowUserExtension = new SchemaDefinition(
+const scimflowUserExtension = new SchemaDefinition(
   'ScimflowUser',
   SCIMFLOW_USER_URN,
   'Application fields of a provisioned staff account (organisations, licences, provider accounts, security settings) and the read-only provisioning status of its workflow.',

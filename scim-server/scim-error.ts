@@ -27,7 +27,7 @@ export class ScimError extends Error {
   }
 }
 
-export const SCIM_ERROR_URN = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const SCIM_ERROR_URN = 'urn:ietf:params:scim:api:messages:2.0:Error';
 
 export function scimErrorBody(err: ScimError): Record<string, unknown> {
   return {

@@ -69,7 +69,7 @@ export interface ImportResult {
   timeline: TimelinePoint[];
 }
 
-export function importUserName(i: number, tag: string): string {
+function importUserName(i: number, tag: string): string {
   return `imp.user${i}.${tag}@example.org`;
 }
 

@@ -6,7 +6,7 @@
  */
 import type { Queryable } from '../../common/db';
 
-export const SEED_DOMAIN = 'example.org';
+const SEED_DOMAIN = 'example.org';
 export const seededUserName = (n: number) => `bench.user${n}@${SEED_DOMAIN}`;
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 

@@ -61,7 +61,7 @@ function toJson(p: Payload): JsonPayload {
   return { metadata, data: Buffer.from(p.data ?? new Uint8Array()).toString('base64') };
 }
 
-export function isLoopback(address: string | undefined): boolean {
+function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   const a = address.replace(/^::ffff:/, '');
   return a === '::1' || /^127\./.test(a);

@@ -31,7 +31,7 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
 }
 
 /** Thrown when another process has the embedded database open (it is single-process by design). */
-export class EmbeddedDatabaseBusyError extends Error {
+class EmbeddedDatabaseBusyError extends Error {
   constructor(dir: string, pid: number) {
     super(`The embedded database in ${dir} is in use by process ${pid} (npm start?). Stop it first, or set DATABASE_URL to a PostgreSQL server.`);
     this.name = 'EmbeddedDatabaseBusyError';

@@ -7,7 +7,7 @@ const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 // Arbitrary constant: serialises concurrent starters (worker and SCIM server) on one database.
 const MIGRATION_LOCK_ID = 7_314_001;
 
-export function listMigrations(): { version: number; name: string; sql: string }[] {
+function listMigrations(): { version: number; name: string; sql: string }[] {
   return fs
     .readdirSync(MIGRATIONS_DIR)
     .filter((f) => /^\d+_.+\.sql$/.test(f))

@@ -12,7 +12,7 @@ export async function invitationToken(db: Queryable, invitationId: string): Prom
   return crypto.createHmac('sha256', secret).update(invitationId).digest('base64url');
 }
 
-export function tokenHash(token: string): string {
+function tokenHash(token: string): string {
   return crypto.createHash('sha256').update(token).digest('hex');
 }
 
@@ -110,15 +110,6 @@ export async function completeDelivery(db: Queryable, key: string, outcome: { se
     // The SMTP server refused or was unreachable: nothing was delivered, so a retry may send.
     await db.query(`UPDATE mail_deliveries SET status = 'failed', last_error = $2 WHERE idempotency_key = $1`, [key, outcome.error.slice(0, 500)]);
   }
-}
-
-export async function countDeliveries(db: Queryable, tenantId: string, userId: string): Promise<number> {
-  return (
-    await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_deliveries WHERE tenant_id = $1 AND user_id = $2 AND status = 'sent'`, [
-      tenantId,
-      userId,
-    ])
-  ).rows[0].n;
 }
 
 /** Revokes the user's open invitations (termination): their links stop working. Returns how many. */

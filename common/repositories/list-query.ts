@@ -34,7 +34,7 @@ export interface ListQuery {
  * cursor built from it sorts before its own row, so each next page repeated the previous
  * page's last row (and never advanced past rows created within one millisecond).
  */
-export const CURSOR_CREATED_AT = `to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_created_at`;
+const CURSOR_CREATED_AT = `to_char(r.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS cursor_created_at`;
 
 /** How one resource type is listed. */
 export interface ListSource<R> {

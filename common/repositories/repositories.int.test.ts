@@ -319,13 +319,13 @@ describe('recording changes', () => {
     expect(written).toBe(3);
     const rows = (
       await db.query<Record<string, unknown>>(
-        `SELECT resource_id::text AS id, change, resource_version, subject_id::text AS subject FROM outbox WHERE request_id = 'req-many' ORDER BY id`,
+        `SELECT resource_id::text AS resource, change, resource_version, subject_id::text AS subject FROM outbox WHERE request_id = 'req-many' ORDER BY outbox.id`,
       )
     ).rows;
     expect(rows).toEqual([
-      { id: a, change: 'membership', resource_version: 3, subject: null },
-      { id: b, change: 'membership', resource_version: 7, subject: null },
-      { id: a, change: 'invitationAccepted', resource_version: 0, subject: invitation },
+      { resource: a, change: 'membership', resource_version: 3, subject: null },
+      { resource: b, change: 'membership', resource_version: 7, subject: null },
+      { resource: a, change: 'invitationAccepted', resource_version: 0, subject: invitation },
     ]);
     expect(await recordChanges(db, [])).toBe(0);
   });

@@ -1,7 +1,7 @@
 /** SQL for SCIM groups. Members are rows of their own, so PATCHing a 50,000-member group touches only the members named. */
 import { isUuid, onlyUuids } from '../../domain/uuid';
 import type { Queryable } from '../db';
-import { countRows, listRows, listWithTotal, type ListQuery, type ListSource } from './list-query';
+import { listRows, listWithTotal, type ListQuery, type ListSource } from './list-query';
 import { touchGroupsOf } from './scim-users';
 
 export interface ScimGroupRow {
@@ -115,10 +115,6 @@ const LIST: ListSource<ScimGroupRow> = { table: 'scim_groups', columns: COLUMNS,
 /** A page of a list or search (see list-query.ts). */
 export async function listGroups(db: Queryable, tenantId: string, q: ListQuery): Promise<ScimGroupRow[]> {
   return listRows(db, LIST, tenantId, q);
-}
-
-export async function countGroups(db: Queryable, tenantId: string, where: string, params: unknown[]): Promise<number> {
-  return countRows(db, 'scim_groups', tenantId, where, params);
 }
 
 /** A list response's page and totalResults (one lookup for an `id eq` filter). */

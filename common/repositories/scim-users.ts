@@ -4,7 +4,7 @@ import type { Queryable } from '../db';
 import { countRows, listRows, listWithTotal, type ListQuery, type ListSource } from './list-query';
 import { recordChangesCte, type RecordedChange } from './outbox';
 
-export { CURSOR_CREATED_AT, type ListQuery } from './list-query';
+export type { ListQuery } from './list-query';
 
 export interface ScimUserRow {
   id: string;
@@ -171,12 +171,6 @@ export async function countUsers(db: Queryable, tenantId: string, where: string,
 /** A list response's page and totalResults (one lookup for a unique-key filter). */
 export async function listUsersWithTotal(db: Queryable, tenantId: string, q: ListQuery): Promise<{ total: number; rows: ScimUserRow[] }> {
   return listWithTotal(db, LIST, tenantId, q);
-}
-
-export async function findUserIdsByExternalId(db: Queryable, tenantId: string, externalId: string): Promise<string[]> {
-  return (await db.query<{ id: string }>('SELECT id::text AS id FROM scim_users WHERE tenant_id = $1 AND external_id = $2', [tenantId, externalId])).rows.map(
-    (r) => r.id,
-  );
 }
 
 /**

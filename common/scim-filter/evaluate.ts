@@ -177,7 +177,7 @@ function relationStorage(relation: RelationName, name: string, sub: string | und
 }
 
 /** Resolves a path inside `parent[...]`: relative to one element of the complex attribute `parent`. */
-export function resolveElementAttribute(parent: Target, path: AttrPath, scimType: ErrorType = 'invalidFilter'): Target {
+function resolveElementAttribute(parent: Target, path: AttrPath, scimType: ErrorType = 'invalidFilter'): Target {
   if (path.schema !== undefined || path.sub !== undefined) {
     fail(scimType, `Inside "${parent.name}[...]" name a sub-attribute of ${parent.name} only, not "${formatAttrPath(path)}".`);
   }
@@ -371,7 +371,7 @@ function valuesAt(root: Json, steps: Step[]): Json[] {
 }
 
 /** RFC 7644 §3.4.2.2 `pr`: a non-empty value, or a complex/multi value with a non-empty node. */
-export function isPresent(v: Json): boolean {
+function isPresent(v: Json): boolean {
   if (v === null || v === undefined) return false;
   if (typeof v === 'string') return v !== '';
   if (Array.isArray(v)) return v.some(isPresent);
@@ -424,7 +424,7 @@ function compareValue(target: Target, op: BoundOp, bound: BoundValue, actual: Js
 }
 
 /** Evaluates a bound filter against a resource (or, for the inside of [ ], an element). */
-export function evaluateBound(node: BoundNode, root: Json): boolean {
+function evaluateBound(node: BoundNode, root: Json): boolean {
   switch (node.type) {
     case 'and':
       return node.items.every((n) => evaluateBound(n, root));
@@ -465,7 +465,7 @@ export function evaluateFilter(node: FilterNode, resource: Record<string, unknow
 }
 
 /** Binds once, evaluates many times. */
-export function compileFilter(node: FilterNode, kind: ResourceKind, within?: AttrPath): (resource: Record<string, unknown>) => boolean {
+function compileFilter(node: FilterNode, kind: ResourceKind, within?: AttrPath): (resource: Record<string, unknown>) => boolean {
   const bound = bindFilter(node, kind, within);
   return (resource) => evaluateBound(bound, resource);
 }

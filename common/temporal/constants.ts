@@ -4,8 +4,6 @@
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 
-export const DEFAULT_TASK_QUEUE = 'scimflow';
-
 /** Custom search attributes, so the Temporal UI can list e.g. all users of tenant X waiting for propagation. */
 export const SA_TENANT = defineSearchAttributeKey('ScimflowTenant', SearchAttributeType.KEYWORD);
 export const SA_USER_ID = defineSearchAttributeKey('ScimflowUserId', SearchAttributeType.KEYWORD);

@@ -86,7 +86,7 @@ export async function ensureReconcileSchedule(client: Client, spec: ReconcileSch
 }
 
 /** Brings every tenant's Schedule in line with its current configuration (worker start). */
-export async function ensureAllReconcileSchedules(client: Client, db: Queryable, taskQueue: string): Promise<Record<string, string>> {
+async function ensureAllReconcileSchedules(client: Client, db: Queryable, taskQueue: string): Promise<Record<string, string>> {
   const outcome: Record<string, string> = {};
   for (const tenant of await listTenants(db)) {
     const { config } = await currentConfig(db, tenant.id);

@@ -16,7 +16,7 @@ import { toScimError } from '../error-boundary';
 import { ScimError } from '../scim-error';
 import * as admin from './service';
 
-export const ADMIN_BASE_PATH = '/admin/v1';
+const ADMIN_BASE_PATH = '/admin/v1';
 
 export interface AdminRouterOptions extends admin.AdminDeps {
   rateLimit: { perSecond: number; burst: number };

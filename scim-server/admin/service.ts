@@ -63,7 +63,7 @@ export async function tenantOf(deps: AdminDeps, caller: Caller, tenantId: string
   return tenant;
 }
 
-export function requireWriter(caller: Caller): void {
+function requireWriter(caller: Caller): void {
   if (caller.role !== ADMIN_WRITE_ROLE) {
     throw new AdminError(
       403,

@@ -63,7 +63,7 @@ function storedDoc(resource: Json): Json {
   return doc;
 }
 
-export function fromScimmy(err: unknown, fallback: 'invalidValue' | 'invalidSyntax'): unknown {
+function fromScimmy(err: unknown, fallback: 'invalidValue' | 'invalidSyntax'): unknown {
   if (err instanceof ScimError) return err;
   const e = err as { status?: number; scimType?: string; message?: string };
   if (err instanceof SCIMMY.Types.Error || (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)) {
@@ -176,7 +176,7 @@ export function patchUser(ctx: ScimContext, id: string, body: unknown, ifMatch?:
  * value path whose filter matches nothing creates the entry (Entra sends
  * `phoneNumbers[type eq "mobile"].value` for a user without a mobile number yet).
  */
-export async function applyUserPatch(current: users.ScimUserRow, operations: PatchOperation[]): Promise<Json | undefined> {
+async function applyUserPatch(current: users.ScimUserRow, operations: PatchOperation[]): Promise<Json | undefined> {
   let doc: Json = structuredClone(current.doc);
   for (const [index, op] of operations.entries()) {
     const rewritten = createMissingValuePathTarget(doc, op);
