@@ -33,25 +33,30 @@ export interface OutboxChange {
   attempts: number;
 }
 
+const OUTBOX_COLUMNS = 'tenant_id, resource_type, resource_id, change, resource_version, request_id, subject_id';
+const COLUMN_TYPES = ['text', 'text', 'uuid', 'text', 'int', 'text', 'uuid'];
+const valuesOf = (c: RecordedChange): unknown[] => [c.tenantId, c.resourceType, c.resourceId, c.change, c.resourceVersion, c.requestId, c.subjectId ?? null];
+
 /**
- * The one statement that writes outbox rows: one row per change, in order, from parallel array
- * parameters numbered from `first` (any number of changes, one statement). `where` may make
- * the rows conditional.
+ * The one statement that writes outbox rows, with parameters numbered from `first`. One change
+ * (every SCIM write of a user) is one row of plain parameters; more are parallel arrays through
+ * unnest, so that thousands of rows (a group rename, a policy change) are still one statement
+ * of seven parameters. (unnest for a single row costs a create about a fifth more PostgreSQL
+ * time.) `ofRow`: in a CTE after the write `r` (one row at most), write only when `r` has a row.
  */
-function insertChanges(changes: readonly RecordedChange[], first: number, where = ''): { sql: string; params: unknown[] } {
-  const p = (i: number) => `$${first + i}`;
+function insertChanges(changes: readonly RecordedChange[], first: number, ofRow = false): { sql: string; params: unknown[] } {
+  const param = (i: number, array: boolean) => `$${first + i}::${COLUMN_TYPES[i]}${array ? '[]' : ''}`;
+  if (changes.length === 1) {
+    return {
+      sql: `INSERT INTO outbox (${OUTBOX_COLUMNS}) SELECT ${COLUMN_TYPES.map((_, i) => param(i, false)).join(', ')}${ofRow ? ' FROM r' : ''}`,
+      params: valuesOf(changes[0]),
+    };
+  }
+  const rows = changes.map(valuesOf);
   return {
-    sql: `INSERT INTO outbox (tenant_id, resource_type, resource_id, change, resource_version, request_id, subject_id)
-     SELECT * FROM unnest(${p(0)}::text[], ${p(1)}::text[], ${p(2)}::uuid[], ${p(3)}::text[], ${p(4)}::int[], ${p(5)}::text[], ${p(6)}::uuid[])${where}`,
-    params: [
-      changes.map((c) => c.tenantId),
-      changes.map((c) => c.resourceType),
-      changes.map((c) => c.resourceId),
-      changes.map((c) => c.change),
-      changes.map((c) => c.resourceVersion),
-      changes.map((c) => c.requestId),
-      changes.map((c) => c.subjectId ?? null),
-    ],
+    sql: `INSERT INTO outbox (${OUTBOX_COLUMNS})
+     SELECT * FROM unnest(${COLUMN_TYPES.map((_, i) => param(i, true)).join(', ')})${ofRow ? ' WHERE EXISTS (SELECT 1 FROM r)' : ''}`,
+    params: COLUMN_TYPES.map((_, i) => rows.map((r) => r[i])),
   };
 }
 
@@ -69,7 +74,7 @@ export async function recordChanges(tx: Queryable, changes: readonly RecordedCha
  */
 export function recordChangesCte(changes: readonly RecordedChange[], first: number): { sql: string; params: unknown[] } {
   if (changes.length === 0) return { sql: '', params: [] };
-  const { sql, params } = insertChanges(changes, first, ' WHERE EXISTS (SELECT 1 FROM r)');
+  const { sql, params } = insertChanges(changes, first, true);
   return { sql: `, o AS (${sql})`, params };
 }
 
