@@ -1,7 +1,9 @@
 /**
- * Replays recorded histories (test/histories/*.json, recorded from the integration tests with
- * SCIMFLOW_RECORD_HISTORIES=1) against the current workflow code. A change that would break
- * workflows already running in production fails here with a non-determinism error.
+ * Replays recorded histories against the current workflow code: the current code's own
+ * (test/histories/*.json, recorded from the integration tests with SCIMFLOW_RECORD_HISTORIES=1)
+ * and every released version's (test/histories/<version>/*.json). A change that would break
+ * workflows already running in production fails here with a non-determinism error; see the
+ * versioning rule in CONTRIBUTING.md.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,7 +13,7 @@ import { installRuntime } from '../worker/create-worker';
 const dir = path.join(__dirname, '..', 'test', 'histories');
 const files = fs.existsSync(dir)
   ? fs
-      .readdirSync(dir)
+      .readdirSync(dir, { recursive: true, encoding: 'utf8' })
       .filter((f) => f.endsWith('.json'))
       .sort()
   : [];
