@@ -91,8 +91,8 @@ describe('desiredUser', () => {
       {
         ...core,
         phoneNumbers: [
-          { value: '+1 555 0101', type: 'work' },
-          { value: '+1 555 0102', type: 'mobile' },
+          { value: '+1 555 010 0101', type: 'work' },
+          { value: '(555) 010-0102', type: 'mobile' },
         ],
         [SCIMFLOW_USER_URN]: { mobileAppUser: 'True' },
         [ENTERPRISE_USER_URN]: { department: 'Nursing' },
@@ -100,8 +100,8 @@ describe('desiredUser', () => {
       config,
     );
     expect(d.missing).toEqual([]);
-    expect(d.profile.primaryPhone).toBe('+1 555 0102');
-    expect(d.profile.alternatePhones).toEqual(['+1 555 0101']);
+    expect(d.profile.primaryPhone).toBe('+15550100102');
+    expect(d.profile.alternatePhones).toEqual(['+15550100101']);
   });
 
   test('when active is false, then the desired user is inactive; dates pass through', () => {

@@ -8,10 +8,12 @@
  * the tenant defaults. A value is explicit when present and not empty (an empty list or
  * string counts as absent; a boolean, even false, is explicit).
  */
+import { emailAddressProblem } from './email-address';
+import { parsePhone, storedPhone } from './phone-number';
 import { evaluatePolicy, type PolicyValues } from './policy';
 import type { ClientRole, SecurityRole, SettingKind } from './roles';
 import { CLIENT_ROLES, SECURITY_ROLES } from './roles';
-import type { Organisation, TenantConfig } from './tenant-config';
+import { servicesOf, type Organisation, type TenantConfig } from './tenant-config';
 
 export const CORE_USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
 export const ENTERPRISE_USER_URN = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -23,8 +25,12 @@ export interface DesiredProfile {
   lastName: string | null;
   title: string | null;
   email: string | null;
+  /** E.164; the mobile login id of a mobile-app user. */
   primaryPhone: string | null;
+  /** E.164 (`;ext=` for an extension), without the primary one. */
   alternatePhones: string[];
+  /** The application's single "Name" field (admissions CRM): displayName, else name.formatted, else "givenName familyName". */
+  displayName: string | null;
 }
 
 export interface DesiredMembership {
@@ -58,6 +64,8 @@ export interface DesiredUser {
   missing: string[];
   /** The tenant's mapping rules that matched this user, in order (explains where values came from). */
   matchedRules: string[];
+  /** What was left out of the directory and why, without holding the user (e.g. an informational phone number that is not usable). */
+  notes: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -76,16 +84,37 @@ const listOr = (explicit: unknown, fromRules: string[]): string[] => {
   return own.length > 0 ? own : [...fromRules];
 };
 
-function primaryOf(list: unknown, preferType?: string): string | null {
+/** The entry of a multi-valued attribute that is primary, else of `preferType`, else the first; with its index in the list. */
+function primaryEntryOf(list: unknown, preferType?: string): { value: string; index: number } | null {
   if (!Array.isArray(list)) return null;
-  const items = list.filter((x): x is Json => typeof x === 'object' && x !== null && asString((x as Json).value) !== null);
-  const pick = items.find((x) => x.primary === true) ?? (preferType ? items.find((x) => x.type === preferType) : undefined) ?? items[0];
-  return pick ? asString(pick.value) : null;
+  const items = list.flatMap((x, index) => (typeof x === 'object' && x !== null && asString((x as Json).value) !== null ? [{ x: x as Json, index }] : []));
+  const pick = items.find((i) => i.x.primary === true) ?? (preferType ? items.find((i) => i.x.type === preferType) : undefined) ?? items[0];
+  return pick ? { value: asString(pick.x.value) as string, index: pick.index } : null;
 }
 
-function findOrganisation(cfg: TenantConfig, ref: string): Organisation | undefined {
+function findOrganisation(cfg: TenantConfig, ref: string, kind?: Organisation['kind']): Organisation | undefined {
   const needle = ref.toLowerCase();
-  return cfg.organisations.find((o) => o.key.toLowerCase() === needle) ?? cfg.organisations.find((o) => o.name.toLowerCase() === needle);
+  const orgs = kind ? cfg.organisations.filter((o) => o.kind === kind) : cfg.organisations;
+  return orgs.find((o) => o.key.toLowerCase() === needle) ?? orgs.find((o) => o.name.toLowerCase() === needle);
+}
+
+/** Whether the user needs a primary phone as the mobile login id (a mobile-app user of a tenant that requires it). */
+export function needsLoginPhone(doc: Json, cfg: TenantConfig, rules: Pick<PolicyValues, 'mobileAppUser'>): boolean {
+  const ext = (doc[SCIMFLOW_USER_URN] ?? {}) as Json;
+  return (explicitBool(ext.mobileAppUser) ?? rules.mobileAppUser ?? false) && cfg.requirements.phoneForMobileUsers;
+}
+
+/**
+ * The login phone (primary phone, else mobile, else the first) and why it cannot be the mobile
+ * login, or undefined when it can; only for a user that needs one (needsLoginPhone).
+ */
+export function loginPhoneProblem(doc: Json, cfg: TenantConfig): { index: number; value: string; problem: string } | undefined {
+  const entry = primaryEntryOf(doc.phoneNumbers, 'mobile');
+  if (!entry) return undefined;
+  const parsed = parsePhone(entry.value, cfg.phoneRegion);
+  if (!parsed.ok) return { ...entry, problem: parsed.problem };
+  if (parsed.extension) return { ...entry, problem: 'has an extension; the mobile login needs a direct number' };
+  return undefined;
 }
 
 /**
@@ -98,18 +127,56 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
   const name = (doc.name ?? {}) as Json;
   const missing: string[] = [];
 
-  const email = primaryOf(doc.emails, 'work') ?? (asString(doc.userName)?.includes('@') ? asString(doc.userName) : null);
-  if (!email) missing.push('email: no work email and userName is not an address');
+  const notes: string[] = [];
+
+  // Email: one address (the SCIM boundary rejects anything else; a value stored before that check holds the user here).
+  const primaryEmail = primaryEntryOf(doc.emails, 'work');
+  const userName = asString(doc.userName);
+  let email: string | null = null;
+  if (primaryEmail) {
+    const problem = emailAddressProblem(primaryEmail.value);
+    if (problem) missing.push(`emails[${primaryEmail.index}].value: ${JSON.stringify(primaryEmail.value)} ${problem}`);
+    else email = primaryEmail.value;
+  } else if (userName && emailAddressProblem(userName) === undefined) email = userName;
+  else missing.push('email: no work email and userName is not an address');
+
+  // Phones in E.164 with the tenant's region. The login phone of a mobile-app user must be usable
+  // (else the user is held for it); an informational number that is not usable is left out, with a note.
   const phones = Array.isArray(doc.phoneNumbers) ? (doc.phoneNumbers as Json[]) : [];
-  const primaryPhone = primaryOf(phones, 'mobile');
+  const loginNeeded = needsLoginPhone(doc, cfg, rules);
+  const primaryEntry = primaryEntryOf(phones, 'mobile');
+  let primaryPhone: string | null = null;
+  const alternatePhones: string[] = [];
+  phones.forEach((p, index) => {
+    const raw = typeof p === 'object' && p !== null ? asString(p.value) : null;
+    if (raw === null) return;
+    const parsed = parsePhone(raw, cfg.phoneRegion);
+    const isPrimary = index === primaryEntry?.index;
+    if (isPrimary && loginNeeded) {
+      const problem = loginPhoneProblem(doc, cfg);
+      if (problem) missing.push(`phoneNumbers[${index}].value: ${JSON.stringify(raw)} cannot be the mobile login: it ${problem.problem}`);
+      else if (parsed.ok) primaryPhone = parsed.e164;
+      return;
+    }
+    if (!parsed.ok) {
+      notes.push(`phoneNumbers[${index}].value: ${JSON.stringify(raw)} ${parsed.problem}; left out of the directory (not a login phone)`);
+      return;
+    }
+    const stored = storedPhone(parsed);
+    if (isPrimary) primaryPhone = stored;
+    else if (!alternatePhones.includes(stored)) alternatePhones.push(stored);
+  });
+  const firstName = asString(name.givenName);
+  const lastName = asString(name.familyName);
   const profile: DesiredProfile = {
     externalId: asString(doc.externalId),
-    firstName: asString(name.givenName),
-    lastName: asString(name.familyName),
+    firstName,
+    lastName,
     title: asString(doc.title),
     email: email?.toLowerCase() ?? null,
     primaryPhone,
-    alternatePhones: phones.map((p) => asString(p?.value)).filter((p): p is string => p !== null && p !== primaryPhone),
+    alternatePhones: alternatePhones.filter((p) => p !== primaryPhone),
+    displayName: asString(doc.displayName) ?? asString(name.formatted) ?? (([firstName, lastName].filter(Boolean).join(' ') || null) as string | null),
   };
   if (!profile.firstName) missing.push('name.givenName: first name is required');
   if (!profile.lastName) missing.push('name.familyName: last name is required');
@@ -151,15 +218,18 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
   for (const ref of listOr(ext.extraClientAccess, rules.extraClientAccess)) addMembership(ref, 'extra', null, 'extraClientAccess');
   const clientKey = memberships.find((m) => m.kind === 'primary')?.orgKey ?? null;
 
-  // Licences: offered only where the organisation has the service; level follows the organisation.
+  // Licences: offered only where the organisation has the service (`app`; `mobile` for the mobile
+  // licence, which comes with the app licence); the level follows the organisation.
   const licences: DesiredLicence[] = [];
   for (const m of memberships) {
     if (m.kind === 'extra') continue;
     const org = findOrganisation(cfg, m.orgKey);
-    if (org?.licenceLevel) licences.push({ orgKey: org.key, licenceLevel: org.licenceLevel, mobileLicence: org.mobileLicence ?? null });
+    const services = org ? servicesOf(org) : [];
+    if (org?.licenceLevel && services.includes('app')) {
+      licences.push({ orgKey: org.key, licenceLevel: org.licenceLevel, mobileLicence: services.includes('mobile') ? (org.mobileLicence ?? null) : null });
+    }
   }
-  const mobileUser = explicitBool(ext.mobileAppUser) ?? rules.mobileAppUser ?? false;
-  if (mobileUser && cfg.requirements.phoneForMobileUsers && !primaryPhone) {
+  if (loginNeeded && !primaryEntry) {
     missing.push('phoneNumbers: a primary phone is required for mobile-app users (it is their mobile login id)');
   }
 
@@ -177,7 +247,12 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
     for (const ref of orgs.length > 0 ? orgs : clientKey ? [clientKey] : []) {
       const org = findOrganisation(cfg, ref);
       if (!org) missing.push(`providerAccounts: "${ref}" is not an organisation of this tenant`);
-      else if (!providerAccounts.some((p) => p.providerType === type && p.orgKey === org.key)) providerAccounts.push({ providerType: type, orgKey: org.key });
+      // A provider account shows the user in an organisation: only one the user belongs to or has access to.
+      else if (!memberships.some((m) => m.orgKey === org.key)) {
+        missing.push(
+          `providerAccounts: ${type} in "${org.name}" (${org.key}), which is not one of the user's organisations (${memberships.map((m) => m.orgKey).join(', ') || 'none'}); add it to organisations or extraClientAccess, or remove the provider account`,
+        );
+      } else if (!providerAccounts.some((p) => p.providerType === type && p.orgKey === org.key)) providerAccounts.push({ providerType: type, orgKey: org.key });
     }
   }
 
@@ -207,8 +282,18 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
     systemNotification: listOr(notifications.system ?? ext.systemNotifications, rules.notifications.system),
     toastrNotification: listOr(notifications.toastr ?? ext.toastrNotifications, rules.notifications.toastr),
   };
-  for (const ref of settings.facility) {
-    if (cfg.organisations.length > 0 && !findOrganisation(cfg, ref)) missing.push(`facilities: "${ref}" is not an organisation of this tenant`);
+  // Facilities name organisations of kind facility (key or name, any case) and are stored as their keys.
+  if (cfg.organisations.length > 0) {
+    const keys: string[] = [];
+    for (const ref of settings.facility) {
+      const facility = findOrganisation(cfg, ref, 'facility');
+      const other = facility ? undefined : findOrganisation(cfg, ref);
+      if (facility) {
+        if (!keys.includes(facility.key)) keys.push(facility.key);
+      } else if (other) missing.push(`facilities: "${ref}" is an organisation of kind ${other.kind}, not a facility`);
+      else missing.push(`facilities: "${ref}" is not a facility of this tenant`);
+    }
+    settings.facility = keys;
   }
   // Catalogues, where the tenant keeps one: a value outside it is a mapping mistake to fix in the IdP.
   const catalogue: [SettingKind, string, string[]][] = [
@@ -240,5 +325,6 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
     endDate: asString(ext.endDate),
     missing,
     matchedRules: rules.matchedRules,
+    notes,
   };
 }

@@ -77,7 +77,7 @@ describe('rule conditions', () => {
         expect.stringMatching(/^rules\.1\.when: an attribute condition needs exactly one of/),
         expect.stringMatching(/^rules\.1\.set\.securityRole: "VOB worker" is not a security role/),
         expect.stringMatching(/^rules\.2\.when\.matches: not a valid regular expression/),
-        expect.stringMatching(/^rules\.2\.set: Unrecognized key: "unknownField"/),
+        expect.stringMatching(/^rules\.2\.set\.unknownField: unknown key "unknownField"; the keys here are: client, clientRole/),
         expect.stringMatching(/^rules\.2\.set\.client: "nowhere" is not one of the organisations/),
         expect.stringMatching(/^rules\.3\.when\.all: "all" must be a non-empty list/),
         expect.stringMatching(/^rules\.3\.set: a rule must set at least one field/),

@@ -7,8 +7,11 @@
  */
 import { z } from 'zod';
 import { parseDuration } from './duration';
+import { DEFAULT_PHONE_REGION, isPhoneRegion } from './phone-number';
 import { clientRoleSchema, ruleSchema, securityRoleSchema, type Rule } from './policy';
+import { ruleWarnings } from './policy-warnings';
 import { SECURITY_ROLES } from './roles';
+import { splitUnknownKeys, unknownKeyError } from './strict-object';
 
 const duration = z.string().refine((v) => {
   try {
@@ -19,7 +22,11 @@ const duration = z.string().refine((v) => {
   }
 }, 'must be a duration such as 0s, 10m, 1h or 3d');
 
-const organisation = z.object({
+/** What an organisation can offer its users: the application licence and the mobile licence. */
+export const SERVICES = ['app', 'mobile'] as const;
+export type Service = (typeof SERVICES)[number];
+
+const organisation = z.strictObject({
   key: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, 'must be letters, digits, _ . -'),
   name: z.string().min(1),
   kind: z.enum(['client', 'location', 'facility']).default('client'),
@@ -27,17 +34,25 @@ const organisation = z.object({
   licenceLevel: z.string().min(1).optional(),
   /** The mobile licence of users of this organisation; absent: no mobile service. */
   mobileLicence: z.string().min(1).optional(),
-  services: z.array(z.string()).default([]),
+  /**
+   * The services enabled here: `app` gives users the app licence (at licenceLevel), `mobile` the
+   * mobile licence. Absent: what the organisation has a licence for (servicesOf).
+   */
+  services: z
+    .array(
+      z.enum(SERVICES, { error: (iss) => `${JSON.stringify(iss.input)} is not a service; use app (the application licence) or mobile (the mobile licence)` }),
+    )
+    .optional(),
   /** Seats in the licence pool; absent: unlimited. */
   seatLimit: z.number().int().nonnegative().optional(),
 });
 
 const catalogueValue = z.string().trim().min(1);
 
-const baseSchema = z.object({
+const baseSchema = z.strictObject({
   organisations: z.array(organisation).default([]),
   defaults: z
-    .object({
+    .strictObject({
       /** Client used when the IdP sends none (the brief: the admin's primary organisation). */
       client: z.string().optional(),
       role: clientRoleSchema.default('Client Staff'),
@@ -46,7 +61,7 @@ const baseSchema = z.object({
     })
     .default({ role: 'Client Staff' }),
   requirements: z
-    .object({
+    .strictObject({
       /** Application B: security role and employee type are required. */
       securityRole: z.boolean().default(false),
       employeeType: z.boolean().default(false),
@@ -54,6 +69,16 @@ const baseSchema = z.object({
       phoneForMobileUsers: z.boolean().default(true),
     })
     .default({ securityRole: false, employeeType: false, phoneForMobileUsers: true }),
+  /**
+   * Region (ISO 3166-1 alpha-2) for phone numbers sent without a country code: "555-010-7777"
+   * is read as +1 555 010 7777 with US. Default US.
+   */
+  phoneRegion: z
+    .string()
+    .trim()
+    .transform((v) => v.toUpperCase())
+    .refine(isPhoneRegion, { error: (iss) => `${JSON.stringify(iss.input)} is not a region code; use an ISO 3166-1 alpha-2 code such as US, CA or GB` })
+    .default(DEFAULT_PHONE_REGION),
   // Catalogues: the values this tenant's application offers. An empty list accepts any value.
   providerTypes: z.array(z.string()).default([]),
   employeeTypes: z.array(z.string()).default([]),
@@ -65,12 +90,16 @@ const baseSchema = z.object({
   teams: z.array(catalogueValue).default([]),
   /** Notification subscriptions: email per stage, in-app (system), pop-up (toastr). */
   notifications: z
-    .object({ email: z.array(catalogueValue).default([]), system: z.array(catalogueValue).default([]), toastr: z.array(catalogueValue).default([]) })
+    .strictObject({
+      email: z.array(catalogueValue).default([]),
+      system: z.array(catalogueValue).default([]),
+      toastr: z.array(catalogueValue).default([]),
+    })
     .prefault({}),
   /** Mapping rules from IdP attributes and groups to application fields (domain/policy.ts). */
   rules: z.array(ruleSchema).default([]),
   propagation: z
-    .object({
+    .strictObject({
       /** Employee-area tag changes reach the app's cache within this window (brief: 10 minutes). */
       tags: duration.default('10m'),
       /** Security-role changes take effect within this window (brief: one hour). */
@@ -78,7 +107,7 @@ const baseSchema = z.object({
     })
     .default({ tags: '10m', securityRole: '1h' }),
   invitation: z
-    .object({
+    .strictObject({
       from: z.string().optional(),
       subject: z.string().default('You have been invited to {{applicationName}}'),
       applicationName: z.string().default('the application'),
@@ -105,7 +134,7 @@ const baseSchema = z.object({
   rehireRetention: duration.default('90d'),
   /** Drift repair: a Temporal Schedule per tenant compares the application directory with the desired state. */
   reconcile: z
-    .object({
+    .strictObject({
       /** How often. Default 1h. */
       interval: duration.default('1h'),
       /** false pauses the schedule. Default true. */
@@ -134,6 +163,17 @@ export const tenantConfigSchema = baseSchema.superRefine(
       keys.add(o.key.toLowerCase());
     });
     const refs = new Set(orgs.flatMap((o) => [o.key.toLowerCase(), typeof o.name === 'string' ? o.name.toLowerCase() : o.key.toLowerCase()]));
+    const kindOf = new Map(
+      orgs.flatMap((o) => [o.key, o.name].filter((r) => typeof r === 'string').map((r) => [r.toLowerCase(), o.kind ?? 'client'] as const)),
+    );
+    // A service needs the licence it gives: `app` the licenceLevel, `mobile` the mobileLicence.
+    orgs.forEach((o, i) => {
+      const services = list(o.services);
+      if (services.includes('app') && !o.licenceLevel)
+        issue(['organisations', i, 'services'], 'lists app, but licenceLevel is not set (the level of the app licence)');
+      if (services.includes('mobile') && !o.mobileLicence)
+        issue(['organisations', i, 'services'], 'lists mobile, but mobileLicence is not set (the mobile licence users get)');
+    });
     const defaults = (cfg.defaults ?? {}) as Partial<TenantConfig['defaults']>;
     if (typeof defaults.client === 'string' && !keys.has(defaults.client.toLowerCase()))
       issue(['defaults', 'client'], `"${defaults.client}" is not one of the organisations`);
@@ -168,7 +208,12 @@ export const tenantConfigSchema = baseSchema.superRefine(
       org(set.client, at('client'));
       list(set.organisations).forEach((o, j) => org((o as { value?: unknown })?.value, at('organisations', j, 'value')));
       list(set.extraClientAccess).forEach((ref, j) => org(ref, at('extraClientAccess', j)));
-      if (orgs.length > 0) list(set.facilities).forEach((ref, j) => org(ref, at('facilities', j)));
+      if (orgs.length > 0)
+        list(set.facilities).forEach((ref, j) => {
+          org(ref, at('facilities', j));
+          const kind = typeof ref === 'string' ? kindOf.get(ref.toLowerCase()) : undefined;
+          if (kind && kind !== 'facility') issue(at('facilities', j), `"${ref}" is an organisation of kind ${kind}, not a facility`);
+        });
       list(set.providerAccounts).forEach((pa, j) => {
         const p = (pa ?? {}) as { type?: unknown; organisations?: unknown };
         inCatalogue(p.type, 'providerTypes', at('providerAccounts', j, 'type'));
@@ -206,13 +251,23 @@ export interface ConfigProblem {
 
 export const formatProblem = (p: ConfigProblem) => `${p.path.join('.') || '(root)'}: ${p.message}`;
 
-/** Validates without throwing: every problem, each with its path. */
-export function validateTenantConfig(input: unknown): { ok: true; config: TenantConfig } | { ok: false; problems: ConfigProblem[] } {
-  const result = tenantConfigSchema.safeParse(input);
-  if (result.success) return { ok: true, config: result.data };
+/**
+ * Validates without throwing: every problem, each with its path (an unknown key is a problem
+ * of its own, with a "did you mean"); a valid configuration also gets its warnings (rules that
+ * can never change anything, domain/policy-warnings.ts), which do not stop it from loading.
+ */
+export function validateTenantConfig(input: unknown): { ok: true; config: TenantConfig; warnings: ConfigProblem[] } | { ok: false; problems: ConfigProblem[] } {
+  const result = tenantConfigSchema.safeParse(input, { error: unknownKeyError });
+  if (result.success) return { ok: true, config: result.data, warnings: ruleWarnings(result.data) };
   return {
     ok: false,
-    problems: result.error.issues.map((i) => ({ path: i.path.filter((k): k is string | number => typeof k !== 'symbol'), message: i.message })),
+    problems: result.error.issues.flatMap((i) =>
+      splitUnknownKeys({
+        ...i,
+        path: i.path.filter((k): k is string | number => typeof k !== 'symbol'),
+        keys: i.code === 'unrecognized_keys' ? i.keys : undefined,
+      }),
+    ),
   };
 }
 
@@ -220,6 +275,25 @@ export function parseTenantConfig(input: unknown): TenantConfig {
   const result = validateTenantConfig(input);
   if (!result.ok) throw new TenantConfigError(result.problems.map(formatProblem));
   return result.config;
+}
+
+/**
+ * A stored version, validated when it was saved: read with the shape and defaults of today's
+ * schema, but without the cross-reference checks, which have grown stricter over time (a
+ * facility must be of kind facility, a service needs its licence). A version saved before a
+ * check was added keeps working; loading it again as a new version reports the problem.
+ */
+export function parseStoredTenantConfig(stored: unknown): TenantConfig {
+  const result = baseSchema.safeParse(stored, { error: unknownKeyError });
+  if (result.success) return result.data;
+  throw new TenantConfigError(
+    result.error.issues.flatMap((i) => splitUnknownKeys({ ...i, path: i.path as (string | number)[], keys: undefined })).map(formatProblem),
+  );
+}
+
+/** The services an organisation offers: as listed, else what it has a licence for (a configuration without `services` keeps working). */
+export function servicesOf(org: Pick<Organisation, 'services' | 'licenceLevel' | 'mobileLicence'>): Service[] {
+  return org.services ?? [...(org.licenceLevel ? (['app'] as const) : []), ...(org.mobileLicence ? (['mobile'] as const) : [])];
 }
 
 /** Timings a workflow needs, in milliseconds (workflows get numbers, never the whole config). */

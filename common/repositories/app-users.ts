@@ -62,7 +62,7 @@ export async function appUsersOf(db: Queryable, tenantId: string, userIds: strin
   if (userIds.length === 0) return [];
   const rows = (
     await db.query<Record<string, any>>(
-      `SELECT user_id::text AS user_id, external_id, first_name, last_name, title, email, primary_phone, alternate_phones, client_key, case_manager,
+      `SELECT user_id::text AS user_id, external_id, first_name, last_name, title, email, primary_phone, alternate_phones, display_name, client_key, case_manager,
               security_role, employee_type, allow_grid_export, receives_documentation
        FROM app_users WHERE tenant_id = $1 AND user_id = ANY($2::uuid[])`,
       [tenantId, userIds],
@@ -78,6 +78,7 @@ export async function appUsersOf(db: Queryable, tenantId: string, userIds: strin
       email: u.email,
       primaryPhone: u.primary_phone,
       alternatePhones: u.alternate_phones ?? [],
+      displayName: u.display_name,
     },
     clientKey: u.client_key,
     caseManager: u.case_manager,
@@ -96,6 +97,7 @@ const PROFILE_COLUMNS: [keyof DesiredProfile | 'clientKey' | 'caseManager', stri
   ['email', 'email'],
   ['primaryPhone', 'primary_phone'],
   ['alternatePhones', 'alternate_phones'],
+  ['displayName', 'display_name'],
   ['clientKey', 'client_key'],
   ['caseManager', 'case_manager'],
 ];

@@ -1,6 +1,6 @@
 /** Tenants and their versioned configuration. Saving a version also materialises its organisations. */
 import type { Queryable } from '../db';
-import { parseTenantConfig, type TenantConfig } from '../../domain/tenant-config';
+import { parseStoredTenantConfig, parseTenantConfig, servicesOf, type TenantConfig } from '../../domain/tenant-config';
 
 export interface TenantRow {
   id: string;
@@ -50,7 +50,7 @@ export async function currentConfig(db: Queryable, tenantId: string): Promise<Co
   if (!row) return { version: 0, config: parseTenantConfig({}), createdBy: 'default', createdAt: new Date(0) };
   let config = cached && row.config === null ? cached.config : undefined;
   if (!config) {
-    config = deepFreeze(parseTenantConfig(row.config));
+    config = deepFreeze(parseStoredTenantConfig(row.config));
     if (parsedConfigs.size >= PARSED_CONFIGS_MAX) parsedConfigs.clear();
     parsedConfigs.set(tenantId, { stamp: row.stamp, config });
   }
@@ -82,7 +82,7 @@ export async function saveConfigVersion(db: Queryable, tenantId: string, input: 
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (tenant_id, key) DO UPDATE SET name = EXCLUDED.name, kind = EXCLUDED.kind, licence_level = EXCLUDED.licence_level,
          mobile_licence = EXCLUDED.mobile_licence, services = EXCLUDED.services, seat_limit = EXCLUDED.seat_limit`,
-      [tenantId, o.key, o.name, o.kind, o.licenceLevel ?? null, o.mobileLicence ?? null, o.services, o.seatLimit ?? null],
+      [tenantId, o.key, o.name, o.kind, o.licenceLevel ?? null, o.mobileLicence ?? null, servicesOf(o), o.seatLimit ?? null],
     );
   }
   return next;
@@ -96,7 +96,7 @@ export async function getConfigVersion(db: Queryable, tenantId: string, version:
       [tenantId, version],
     )
   ).rows[0];
-  return row ? { version: row.version, config: parseTenantConfig(row.config), createdBy: row.created_by, createdAt: row.created_at } : undefined;
+  return row ? { version: row.version, config: parseStoredTenantConfig(row.config), createdBy: row.created_by, createdAt: row.created_at } : undefined;
 }
 
 /** The versions, newest first, without their documents. */

@@ -106,6 +106,11 @@ describe('parseFilter', () => {
     expect(show(parseFilter('members[value eq "a" or value eq "b"] and displayName pr'))).toBe('(members[(value eq "a" or value eq "b")] and displayName pr)');
   });
 
+  it('when Entra sends emails[type eq "work"].value eq "x", then it means one work email with that value', () => {
+    expect(show(parseFilter('emails[type eq "work"].value eq "x@example.org"'))).toBe('emails[(type eq "work" and value eq "x@example.org")]');
+    expect(show(parseFilter('emails[type eq "work"].value pr and active eq true'))).toBe('(emails[(type eq "work" and value pr)] and active eq true)');
+  });
+
   it('keeps "and"/"or" inside strings as text', () => {
     expect(show(parseFilter('title eq "this and that" or title eq "(x)"'))).toBe('(title eq "this and that" or title eq "(x)")');
   });
@@ -124,7 +129,8 @@ describe('parseFilter', () => {
     ['userName pr)', /unbalanced "\)"/],
     ['not userName pr', /expected "\(" after "not"/],
     ['emails[type eq "work"', /expected "and", "or" or "]"/],
-    ['emails[type eq "work"].value eq "x"', /a sub-attribute after "]" is only allowed in PATCH paths/],
+    ['emails[type eq "work"].value', /expected a comparison operator .* after "emails\[…\]\.value"/],
+    ['emails[type eq "work"].', /a sub-attribute name of "emails" after "\]\."/],
     ['emails[type[value pr]]', /\[ \] filters cannot be nested/],
     ['emails[name.givenName pr]', /a sub-attribute name of "emails"/],
     ['name.givenName[value pr]', /\[ \] filters apply to a complex attribute/],

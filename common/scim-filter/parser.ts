@@ -10,6 +10,7 @@
  *   andExpr   = unary *("and" unary)
  *   unary     = "not" "(" orExpr ")" / "(" orExpr ")" / attrExpr
  *   attrExpr  = attrPath "pr" / attrPath compareOp compValue / attrPath "[" valFilter "]"
+ *             / attrPath "[" valFilter "]" "." ATTRNAME ("pr" / compareOp compValue)   ; Entra ID, see parseSubAttrTest
  *   attrPath  = [URI ":"] ATTRNAME ["." ATTRNAME]
  *   compValue = false / null / true / number / string        ; JSON literals (RFC 8259)
  *
@@ -175,7 +176,7 @@ class Parser {
       const filter = this.parseOr(path.attr);
       this.expectChar(']', '"and", "or" or "]"');
       this.leave();
-      if (this.peekChar() === '.') this.fail('"and", "or" or the end of the filter (a sub-attribute after "]" is only allowed in PATCH paths)');
+      if (this.peekChar() === '.') return { type: 'valuePath', path, filter: this.parseSubAttrTest(path.attr, filter) };
       return { type: 'valuePath', path, filter };
     }
     const opStart = this.pos;
@@ -191,6 +192,30 @@ class Parser {
     const op = word as CompareOp;
     this.skipWs();
     return { type: 'compare', path, op, value: this.parseValue(op) };
+  }
+
+  /**
+   * `emails[type eq "work"].value eq "x"`: not RFC 7644 grammar, but what Entra ID sends to find
+   * a user by its work email. Read as `emails[type eq "work" and value eq "x"]`: one element
+   * satisfies both (the cursor is on the "." after "]").
+   */
+  private parseSubAttrTest(attr: string, filter: FilterNode): FilterNode {
+    this.pos++; // '.'
+    const subStart = this.pos;
+    while (!this.atEnd && /[A-Za-z0-9_$-]/.test(this.src[this.pos])) this.pos++;
+    const sub = this.src.slice(subStart, this.pos);
+    if (!ATTRNAME.test(sub)) this.fail(`a sub-attribute name of "${attr}" after "]."`, subStart);
+    const opStart = this.pos;
+    const word = this.peekKeyword();
+    if (word === 'pr') {
+      this.pos += 2;
+      return { type: 'and', left: filter, right: { type: 'present', path: { attr: sub } } };
+    }
+    if (word === undefined || !(COMPARE_OPS as readonly string[]).includes(word)) this.fail(`${OPS_HINT} after "${attr}[…].${sub}"`, opStart);
+    this.pos += word.length;
+    const op = word as CompareOp;
+    this.skipWs();
+    return { type: 'and', left: filter, right: { type: 'compare', path: { attr: sub }, op, value: this.parseValue(op) } };
   }
 
   private parseValue(op: CompareOp): string | number | boolean | null {

@@ -12,7 +12,7 @@ const person = (extra: Record<string, unknown> = {}) => ({
   userName: 'pat@example.org',
   name: { givenName: 'Pat', familyName: 'Lee' },
   emails: [{ value: 'pat@example.org', primary: true }],
-  phoneNumbers: [{ value: '+1 555 0100', type: 'mobile', primary: true }],
+  phoneNumbers: [{ value: '+1 555 010 0100', type: 'mobile', primary: true }],
   ...extra,
 });
 
@@ -36,7 +36,7 @@ describe('call centre (application A)', () => {
       { providerType: 'On-Call Nurse', orgKey: 'north' },
       { providerType: 'On-Call Nurse', orgKey: 'south' },
     ]);
-    expect(d.memberships.map((m) => `${m.orgKey}:${m.kind}`)).toEqual(['hospice:primary', 'after-hours:extra']);
+    expect(d.memberships.map((m) => `${m.orgKey}:${m.kind}`)).toEqual(['hospice:primary', 'after-hours:extra', 'north:extra', 'south:extra']);
     expect(d.licences).toEqual([{ orgKey: 'hospice', licenceLevel: 'Enterprise', mobileLicence: 'Mobile Plus' }]);
   });
 

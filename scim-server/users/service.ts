@@ -3,7 +3,7 @@
  * resource and its outbox row in one transaction; the relay turns the row into a workflow signal.
  */
 import crypto from 'node:crypto';
-import { UniqueViolationError } from '../../common/db';
+import { UniqueViolationError, type Queryable } from '../../common/db';
 import { CORE_USER_URN, ENTERPRISE_USER_URN, SCIMFLOW_USER_URN } from '../../domain/desired-user';
 import type { ChangeKind } from '../../domain/resource-changes';
 import { recordChanges, type RecordedChange } from '../../common/repositories/outbox';
@@ -17,6 +17,7 @@ import { etagOf, project, renderUser, type ScimResource } from '../render';
 import { SCIMMY, UserSchema } from '../schemas';
 import { ScimError } from '../scim-error';
 import { checkIfMatch } from '../preconditions';
+import { checkUserDoc } from './validate';
 
 type Json = Record<string, unknown>;
 
@@ -63,9 +64,33 @@ function storedDoc(resource: Json): Json {
   return doc;
 }
 
+type AttributeDef = { name: string; config?: { canonicalValues?: unknown }; subAttributes?: AttributeDef[] };
+
+/** The canonical values of the User attribute (or sub-attribute) named `name`, in the core schema or an extension. */
+function canonicalValuesOf(name: string): string[] | undefined {
+  const search = (attrs: AttributeDef[] | undefined): string[] | undefined => {
+    for (const a of attrs ?? []) {
+      if (a.name.toLowerCase() === name.toLowerCase() && Array.isArray(a.config?.canonicalValues) && a.config.canonicalValues.length > 0)
+        return a.config.canonicalValues.map(String);
+      const inner = search(a.subAttributes);
+      if (inner) return inner;
+    }
+    return undefined;
+  };
+  const definition = UserSchema.definition as unknown as { attributes: (AttributeDef & { attributes?: AttributeDef[] })[] };
+  // Extensions appear among the attributes as an attribute whose `attributes` are the extension's own.
+  return search(definition.attributes) ?? definition.attributes.map((a) => search(a.attributes)).find((v) => v !== undefined);
+}
+
 function fromScimmy(err: unknown, fallback: 'invalidValue' | 'invalidSyntax'): unknown {
   if (err instanceof ScimError) return err;
   const e = err as { status?: number; scimType?: string; message?: string };
+  // scimmy says only "contains non-canonical value": the IdP admin needs the values that are allowed.
+  const canonical = /Attribute '([^']+)' contains non-canonical value/.exec(e?.message ?? '');
+  const allowed = canonical ? canonicalValuesOf(canonical[1]) : undefined;
+  if (canonical && allowed) {
+    return ScimError.badRequest('invalidValue', `"${canonical[1]}" must be one of: ${allowed.join('; ')} (spelt exactly so).`);
+  }
   if (err instanceof SCIMMY.Types.Error || (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)) {
     return new ScimError(e.status ?? 400, (e.scimType as never) ?? fallback, e.message ?? 'Invalid request.');
   }
@@ -91,6 +116,7 @@ function render(ctx: ScimContext, row: users.ScimUserRow): ScimResource {
 
 export async function createUser(ctx: ScimContext, body: unknown): Promise<{ resource: ScimResource; etag: string }> {
   const doc = coerceUser(normaliseUserBody(body));
+  await checkUserDoc(ctx.db, ctx.tenantId, doc);
   const id = crypto.randomUUID();
   // One statement writes the user and its 'created' outbox row: atomic without a transaction.
   const row = await users.insertUser(ctx.db, ctx.tenantId, id, doc, [changeOf(ctx, id, 'created', users.FIRST_VERSION)]).catch((err) => {
@@ -137,7 +163,7 @@ async function writeUser(
   ctx: ScimContext,
   id: string,
   ifMatch: string | undefined,
-  change: (current: users.ScimUserRow) => Promise<Json | undefined>,
+  change: (current: users.ScimUserRow, tx: Queryable) => Promise<Json | undefined>,
 ): Promise<{ resource: ScimResource; etag: string; changed: boolean }> {
   let changed = false;
   let attemptedUserName: unknown;
@@ -146,8 +172,9 @@ async function writeUser(
       const current = await users.getUserForUpdate(tx, ctx.tenantId, id);
       if (!current) throw ScimError.notFound(`User "${id}" not found.`);
       checkIfMatch(ifMatch, current.version);
-      const next = await change(current);
+      const next = await change(current, tx);
       if (next === undefined || sameJson(next, current.doc)) return current;
+      await checkUserDoc(tx, ctx.tenantId, next, { id, doc: current.doc });
       attemptedUserName = next.userName;
       changed = true;
       // The update, its 'updated' outbox row, and the row as rendered (provisioning state joined) in one statement.
@@ -172,16 +199,18 @@ export function patchUser(ctx: ScimContext, id: string, body: unknown, ifMatch?:
 }
 
 /**
- * Applies PATCH operations with scimmy, after one rewrite scimmy lacks: an add/replace on a
- * value path whose filter matches nothing creates the entry (Entra sends
- * `phoneNumbers[type eq "mobile"].value` for a user without a mobile number yet).
+ * Applies PATCH operations with scimmy, after one rewrite scimmy lacks: an `add` on a value
+ * path whose filter matches nothing creates the entry the filter describes, and so does Entra's
+ * `replace` on `emails[type eq "work"].value` (or `phoneNumbers[type eq "mobile"].value`, …) for
+ * a user without such an entry yet; any other `replace` whose filter matches nothing is 400
+ * noTarget (RFC 7644 §3.5.2.3).
  */
 async function applyUserPatch(current: users.ScimUserRow, operations: PatchOperation[]): Promise<Json | undefined> {
   let doc: Json = structuredClone(current.doc);
   for (const [index, op] of operations.entries()) {
-    const rewritten = createMissingValuePathTarget(doc, op);
     let patched;
     try {
+      const rewritten = createMissingValuePathTarget(doc, op);
       const resource = new UserSchema({ ...doc, schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: current.id }, 'out');
       const message = new SCIMMY.Messages.PatchOp({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [rewritten as never] });
       patched = await message.apply(resource);
@@ -226,11 +255,25 @@ function createMissingValuePathTarget(doc: Json, op: PatchOperation): PatchOpera
     Array.isArray(list) &&
     list.some((item) => typeof item === 'object' && item !== null && evaluateFilter(parsed.filter as FilterNode, item as Json, { kind: 'User', within }));
   if (matches) return op;
+  const attrPath = parsed.path.schema ? `${parsed.path.schema}:${parsed.path.attr}` : parsed.path.attr;
+  // RFC 7644 §3.5.2.3: "If the target location path specifies an attribute that does not exist, the service provider SHALL
+  // treat the operation as an add"; a value filter that selects nothing is not such a path, and creating an entry from
+  // `emails[value eq "nobody@x"].primary` invents an address. Only `[type eq "…"]` says what to create (Entra's shape).
+  if (op.op === 'replace' && !isTypeEquality(parsed.filter)) {
+    throw ScimError.badRequest(
+      'noTarget',
+      `"${op.path}" matches no value of ${attrPath} to replace (RFC 7644 §3.5.2.3). Use "add" to create a value, or a filter that matches one.`,
+    );
+  }
   const seed = equalityAssignments(parsed.filter);
   if (!seed) return op;
   const element = parsed.subAttr ? { ...seed, [parsed.subAttr]: op.value } : { ...seed, ...(op.value as Json) };
-  const attrPath = parsed.path.schema ? `${parsed.path.schema}:${parsed.path.attr}` : parsed.path.attr;
   return { op: 'add', path: attrPath, value: [element] };
+}
+
+/** `[type eq "work"]` and nothing else: the one filter shape that says which entry a replace creates. */
+function isTypeEquality(filter: FilterNode): boolean {
+  return filter.type === 'compare' && filter.op === 'eq' && !filter.path.sub && filter.path.attr.toLowerCase() === 'type' && typeof filter.value === 'string';
 }
 
 export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string): Promise<void> {
