@@ -2,7 +2,8 @@
  * `npm run tenant-config -- <command>`: tenant configuration (organisations, catalogues,
  * defaults, mapping rules, windows, invitation, drift repair) from YAML or JSON files.
  *
- *   validate <file>                                     every problem with its path and line; exit 1 if any
+ *   validate <file>                                     every problem with its path and line; exit 1 if any;
+ *                                                       warnings (rules that can never change anything) too
  *   load --tenant <id> [--create-tenant] [--by <name>] <file>
  *                                                       a new version; users whose desired state changes are
  *                                                       told (outbox), the drift-repair Schedule follows
@@ -38,8 +39,8 @@ const USAGE = `usage:
 const out = (line = '') => process.stdout.write(`${line}\n`);
 const err = (line: string) => process.stderr.write(`${line}\n`);
 
-/** Reads and validates a file; prints every problem and returns undefined when there are any. */
-function readConfigFile(file: string | undefined): { input: unknown; config: TenantConfig } | undefined {
+/** Reads and validates a file; prints every problem and returns undefined when there are any; prints the warnings of a valid one. */
+function readConfigFile(file: string | undefined): { input: unknown; config: TenantConfig; warnings: string[] } | undefined {
   if (!file) throw new Error('give the configuration file (YAML or JSON)');
   const result = parseTenantConfigDocument(fs.readFileSync(file, 'utf8'));
   if (result.problems.length > 0) {
@@ -47,7 +48,11 @@ function readConfigFile(file: string | undefined): { input: unknown; config: Ten
     for (const p of result.problems) err(`  - ${p}`);
     return undefined;
   }
-  return { input: result.input, config: result.config! };
+  if (result.warnings.length > 0) {
+    err(`${file}: ${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'}`);
+    for (const w of result.warnings) err(`  - warning: ${w}`);
+  }
+  return { input: result.input, config: result.config!, warnings: result.warnings };
 }
 
 function describeChange(c: FieldChange): string {
@@ -77,7 +82,8 @@ async function main(): Promise<number> {
   if (command === 'validate') {
     const read = readConfigFile(file);
     if (!read) return 1;
-    out(`${file}: valid (${read.config.organisations.length} organisations, ${read.config.rules.length} rules)`);
+    const warned = read.warnings.length > 0 ? `, ${read.warnings.length} warning${read.warnings.length === 1 ? '' : 's'}` : '';
+    out(`${file}: valid (${read.config.organisations.length} organisations, ${read.config.rules.length} rules${warned})`);
     return 0;
   }
   if (!['load', 'show', 'versions', 'preview'].includes(command ?? '')) {

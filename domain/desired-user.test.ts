@@ -111,3 +111,86 @@ describe('desiredUser', () => {
     expect(d.endDate).toBe('2027-06-30T17:00:00Z');
   });
 });
+
+describe('desiredUser: identifiers, phones and the smaller rules of issue 15', () => {
+  const tenant = parseTenantConfig({
+    organisations: [
+      { key: 'north', name: 'North Office', licenceLevel: 'Professional', mobileLicence: 'Mobile Standard', services: ['app', 'mobile'] },
+      { key: 'south', name: 'South Office', licenceLevel: 'Basic', mobileLicence: 'Mobile Basic', services: ['app'] },
+      { key: 'dark', name: 'Dark Office', licenceLevel: 'Basic', services: [] },
+      { key: 'legacy', name: 'Legacy Office', licenceLevel: 'Basic', mobileLicence: 'Mobile Basic' },
+      { key: 'lakeview', name: 'Lakeview Detox', kind: 'facility' },
+      { key: 'east', name: 'East Clinic', kind: 'location' },
+    ],
+    defaults: { client: 'north', role: 'Client Staff' },
+    providerTypes: ['RN'],
+    phoneRegion: 'gb',
+  });
+  const user = (ext: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({ ...core, [SCIMFLOW_USER_URN]: ext, ...extra });
+
+  test('when an organisation lists services, then only those give licences; without services its licences follow what it has', () => {
+    const d = desiredUser(user({ organisations: [{ value: 'north' }, { value: 'south' }, { value: 'dark' }, { value: 'legacy' }] }), tenant);
+    expect(d.licences).toEqual([
+      { orgKey: 'north', licenceLevel: 'Professional', mobileLicence: 'Mobile Standard' },
+      { orgKey: 'south', licenceLevel: 'Basic', mobileLicence: null },
+      { orgKey: 'legacy', licenceLevel: 'Basic', mobileLicence: 'Mobile Basic' },
+    ]);
+  });
+
+  test('when facilities are sent by name in any case, then they are stored as the facility keys; other kinds and unknown names hold the user', () => {
+    expect(desiredUser(user({ facilities: ['lakeview detox', 'LAKEVIEW'] }), tenant).settings.facility).toEqual(['lakeview']);
+    expect(desiredUser(user({ facilities: ['East Clinic', 'Nowhere'] }), tenant).missing).toEqual([
+      'facilities: "East Clinic" is an organisation of kind location, not a facility',
+      'facilities: "Nowhere" is not a facility of this tenant',
+    ]);
+  });
+
+  test("when a provider account names an organisation that is not one of the user's, then the user is held with the reason", () => {
+    const d = desiredUser(user({ providerAccounts: [{ type: 'RN', organisations: ['south'] }] }), tenant);
+    expect(d.providerAccounts).toEqual([]);
+    expect(d.missing).toEqual([
+      expect.stringMatching(/^providerAccounts: RN in "South Office" \(south\), which is not one of the user's organisations \(north\)/),
+    ]);
+    const withAccess = desiredUser(user({ providerAccounts: [{ type: 'RN', organisations: ['south'] }], extraClientAccess: ['south'] }), tenant);
+    expect(withAccess.missing).toEqual([]);
+    expect(withAccess.providerAccounts).toEqual([{ providerType: 'RN', orgKey: 'south' }]);
+  });
+
+  test('when displayName, name.formatted or only the parts are sent, then the single Name field takes them in that order', () => {
+    expect(desiredUser({ ...core, displayName: 'Dr Jane Doe', name: { ...core.name, formatted: 'Jane Q. Doe' } }, tenant).profile.displayName).toBe(
+      'Dr Jane Doe',
+    );
+    expect(desiredUser({ ...core, name: { ...core.name, formatted: 'Jane Q. Doe' } }, tenant).profile.displayName).toBe('Jane Q. Doe');
+    expect(desiredUser(core, tenant).profile.displayName).toBe('Jane Doe');
+  });
+
+  test("when phones are written in the tenant's region, then the directory gets E.164; an unusable informational number is left out with a note", () => {
+    const d = desiredUser(
+      user(
+        {},
+        { phoneNumbers: [{ value: '020 7946 0958', type: 'work', primary: true }, { value: 'call me maybe', type: 'home' }, { value: '+44 20 7946 0958' }] },
+      ),
+      tenant,
+    );
+    expect(d.missing).toEqual([]);
+    expect(d.profile.primaryPhone).toBe('+442079460958');
+    expect(d.profile.alternatePhones).toEqual([]);
+    expect(d.notes).toEqual(['phoneNumbers[1].value: "call me maybe" is not a phone number; left out of the directory (not a login phone)']);
+  });
+
+  test('when a mobile-app user has an unusable login phone, then the user is held with the reason', () => {
+    const d = desiredUser(user({ mobileAppUser: true }, { phoneNumbers: [{ value: 'call me maybe', type: 'mobile' }] }), tenant);
+    expect(d.profile.primaryPhone).toBeNull();
+    expect(d.missing).toEqual(['phoneNumbers[0].value: "call me maybe" cannot be the mobile login: it is not a phone number']);
+  });
+
+  test('when a stored email is not one address, or userName is not one, then the user is held with the reason', () => {
+    expect(desiredUser({ ...core, emails: [{ value: 'a@x.org, b@y.org' }] }, tenant).missing).toEqual([
+      'emails[0].value: "a@x.org, b@y.org" holds more than one address; send one address per emails[] entry',
+    ]);
+    expect(desiredUser({ ...core, emails: undefined, userName: 'Trusted <b@evil.example>' }, tenant).missing).toEqual([
+      'email: no work email and userName is not an address',
+    ]);
+    expect(desiredUser({ ...core, emails: undefined }, tenant).profile.email).toBe('jane@example.org');
+  });
+});

@@ -20,7 +20,8 @@ export type PhoneParse = { ok: true; e164: string; extension?: string } | { ok: 
 /** The number in E.164 (and its extension, which E.164 cannot hold), or why it is not usable. */
 export function parsePhone(value: unknown, region: string = DEFAULT_PHONE_REGION): PhoneParse {
   if (typeof value !== 'string' || value.trim() === '') return { ok: false, problem: 'is empty' };
-  const text = value.trim();
+  // RFC 7643 §4.1.2 suggests RFC 3966 form ("tel:+1-201-555-0123"); its ";ext=" libphonenumber reads.
+  const text = value.trim().replace(/^tel:/i, '');
   const defaultCountry = isSupportedCountry(region) ? (region as CountryCode) : (DEFAULT_PHONE_REGION as CountryCode);
   const parsed = parsePhoneNumberFromString(text, { defaultCountry, extract: false });
   if (!parsed) return { ok: false, problem: 'is not a phone number' };

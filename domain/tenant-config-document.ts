@@ -12,6 +12,8 @@ export interface DocumentResult {
   /** The validated configuration, when there are no problems. */
   config?: TenantConfig;
   problems: string[];
+  /** Of a valid configuration: rules that can never change anything (domain/policy-warnings.ts), with path and line. */
+  warnings: string[];
 }
 
 export function parseTenantConfigDocument(text: string): DocumentResult {
@@ -19,6 +21,7 @@ export function parseTenantConfigDocument(text: string): DocumentResult {
   const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     return {
+      warnings: [],
       problems: doc.errors.map(
         (e) => `${e.linePos ? `line ${e.linePos[0].line}` : '(document)'}: ${e.message.split('\n')[0].replace(/ at line \d+, column \d+:?$/, '')}`,
       ),
@@ -26,7 +29,6 @@ export function parseTenantConfigDocument(text: string): DocumentResult {
   }
   const input = doc.toJS() ?? {};
   const result = validateTenantConfig(input);
-  if (result.ok) return { input, config: result.config, problems: [] };
   const lineOf = (path: (string | number)[]): number | undefined => {
     // The node at the path, or the nearest ancestor present (a missing key is reported where its parent is).
     for (let n = path.length; n >= 0; n -= 1) {
@@ -35,11 +37,10 @@ export function parseTenantConfigDocument(text: string): DocumentResult {
     }
     return undefined;
   };
-  return {
-    input,
-    problems: result.problems.map((p) => {
-      const line = lineOf(p.path);
-      return `${p.path.join('.') || '(root)'}${line !== undefined ? ` (line ${line})` : ''}: ${p.message}`;
-    }),
+  const format = (p: { path: (string | number)[]; message: string }) => {
+    const line = lineOf(p.path);
+    return `${p.path.join('.') || '(root)'}${line !== undefined ? ` (line ${line})` : ''}: ${p.message}`;
   };
+  if (result.ok) return { input, config: result.config, problems: [], warnings: result.warnings.map(format) };
+  return { input, problems: result.problems.map(format), warnings: [] };
 }

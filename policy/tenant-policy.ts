@@ -6,7 +6,7 @@
 import type { Db, Queryable } from '../common/db';
 import { desiredUser, type DesiredUser } from '../domain/desired-user';
 import { diffDesired, diffStates, stateOf, summariseChanges, type ChangeSummary, type DirectoryState, type FieldChange } from '../domain/directory-diff';
-import { parseTenantConfig, type TenantConfig } from '../domain/tenant-config';
+import { formatProblem, parseTenantConfig, validateTenantConfig, TenantConfigError, type TenantConfig } from '../domain/tenant-config';
 import { appendAudit } from '../common/repositories/audit-log';
 import { observedStates } from '../common/repositories/entitlements';
 import { recordChanges, userChanges } from '../common/repositories/outbox';
@@ -68,6 +68,15 @@ export interface SaveResult {
   /** Users whose desired state changed: each got an outbox row ('policy'), so its workflow re-provisions. */
   signalled: number;
   summary: ChangeSummary;
+  /** Rules of the saved version that can never change anything ("path: message"). */
+  warnings: string[];
+}
+
+/** Validates a configuration: the parsed one and its warnings ("path: message"), or TenantConfigError with every problem. */
+function validated(input: unknown): { config: TenantConfig; warnings: string[] } {
+  const result = validateTenantConfig(input);
+  if (!result.ok) throw new TenantConfigError(result.problems.map(formatProblem));
+  return { config: result.config, warnings: result.warnings.map(formatProblem) };
 }
 
 /**
@@ -78,7 +87,7 @@ export interface SaveResult {
  * TenantNotFoundError.
  */
 export async function saveTenantConfig(db: Db, tenantId: string, input: unknown, opts: { createdBy: string; requestId: string }): Promise<SaveResult> {
-  const config = parseTenantConfig(input); // every problem, before anything is written
+  const { config, warnings } = validated(input); // every problem, before anything is written
   return db.withTransaction(async (tx) => {
     if (!(await lockTenant(tx, tenantId))) throw new TenantNotFoundError(tenantId);
     const previous = await currentConfig(tx, tenantId);
@@ -105,7 +114,7 @@ export async function saveTenantConfig(db: Db, tenantId: string, input: unknown,
       detail: { version, previousVersion: previous.version, createdBy: opts.createdBy, usersCompared, signalled, summary: summary.text.slice(0, 50) },
       requestId: opts.requestId,
     });
-    return { version, previousVersion: previous.version, usersCompared, signalled, summary };
+    return { version, previousVersion: previous.version, usersCompared, signalled, summary, warnings };
   });
 }
 
@@ -116,11 +125,13 @@ export interface TenantPreview {
   /** The first `sampleLimit` users that would change, with their changes. */
   users: UserChanges[];
   truncated: boolean;
+  /** Rules of the draft that can never change anything ("path: message"). */
+  warnings: string[];
 }
 
 /** What a draft configuration would change across the tenant, against today's; writes nothing. */
 export async function previewTenantConfig(db: Queryable, tenantId: string, draftInput: unknown, opts: { sampleLimit?: number } = {}): Promise<TenantPreview> {
-  const draft = parseTenantConfig(draftInput);
+  const { config: draft, warnings } = validated(draftInput);
   const current = await currentConfig(db, tenantId);
   const sampleLimit = opts.sampleLimit ?? 100;
   const perUser: FieldChange[][] = [];
@@ -129,7 +140,14 @@ export async function previewTenantConfig(db: Queryable, tenantId: string, draft
     perUser.push(...changed.map((c) => c.changes));
     for (const c of changed) if (users.length < sampleLimit) users.push({ userId: c.userId, userName: c.userName, changes: c.changes });
   });
-  return { currentVersion: current.version, usersCompared, summary: summariseChanges(perUser, usersCompared), users, truncated: perUser.length > users.length };
+  return {
+    currentVersion: current.version,
+    usersCompared,
+    summary: summariseChanges(perUser, usersCompared),
+    users,
+    truncated: perUser.length > users.length,
+    warnings,
+  };
 }
 
 export interface UserPreview {

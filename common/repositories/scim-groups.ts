@@ -184,28 +184,45 @@ export async function removeMembers(tx: Queryable, tenantId: string, groupId: st
   return result.rows.map((r) => r.member_id);
 }
 
-/** displayNames of the groups each user is a direct member of (the tenant policy's group conditions test them). */
+/**
+ * displayNames of the groups each user is a member of, directly or through nested groups (a
+ * member of G2, which is a member of G, is in G too): the tenant policy's group conditions test
+ * them. UNION (not UNION ALL) keeps each (user, group) pair once, so a cycle of groups ends.
+ */
 export async function groupNamesOfUsers(db: Queryable, tenantId: string, userIds: string[]): Promise<Map<string, string[]>> {
   const result = new Map<string, string[]>(userIds.map((id) => [id, []]));
   if (userIds.length === 0) return result;
   const rows = (
     await db.query<{ user_id: string; display_name: string }>(
-      `SELECT m.member_id::text AS user_id, g.display_name FROM scim_group_members m
-       JOIN scim_groups g ON g.tenant_id = m.tenant_id AND g.id = m.group_id
-       WHERE m.tenant_id = $1 AND m.member_id = ANY($2::uuid[]) ORDER BY g.display_name`,
-      [tenantId, userIds],
+      `WITH RECURSIVE up(user_id, group_id) AS (
+         SELECT m.member_id, m.group_id FROM scim_group_members m WHERE m.tenant_id = $1 AND m.member_id = ANY($2::uuid[])
+         UNION
+         SELECT up.user_id, m.group_id FROM up JOIN scim_group_members m ON m.tenant_id = $1 AND m.member_id = up.group_id)
+       SELECT up.user_id::text AS user_id, g.display_name FROM up
+       JOIN scim_groups g ON g.tenant_id = $1 AND g.id = up.group_id ORDER BY g.display_name`,
+      [tenantId, onlyUuids(userIds)],
     )
   ).rows;
   for (const r of rows) result.get(r.user_id)?.push(r.display_name);
   return result;
 }
 
-/** The ids of a group's direct members that are users (not nested groups). */
-export async function userMemberIds(db: Queryable, tenantId: string, groupId: string): Promise<string[]> {
+/**
+ * The users in any of `groupIds`, directly or through nested groups (ids that are not groups
+ * add nothing): whose group conditions change when those groups change. Cycles end (UNION).
+ */
+export async function userIdsUnder(db: Queryable, tenantId: string, groupIds: string[]): Promise<string[]> {
+  groupIds = onlyUuids(groupIds);
+  if (groupIds.length === 0) return [];
   return (
     await db.query<{ member_id: string }>(
-      `SELECT member_id::text AS member_id FROM scim_group_members WHERE tenant_id = $1 AND group_id = $2::uuid AND member_type = 'User'`,
-      [tenantId, groupId],
+      `WITH RECURSIVE down(group_id) AS (
+         SELECT g.id FROM scim_groups g WHERE g.tenant_id = $1 AND g.id = ANY($2::uuid[])
+         UNION
+         SELECT m.member_id FROM down JOIN scim_group_members m ON m.tenant_id = $1 AND m.group_id = down.group_id AND m.member_type = 'Group')
+       SELECT DISTINCT m.member_id::text AS member_id FROM down
+       JOIN scim_group_members m ON m.tenant_id = $1 AND m.group_id = down.group_id AND m.member_type = 'User'`,
+      [tenantId, groupIds],
     )
   ).rows.map((r) => r.member_id);
 }

@@ -113,9 +113,12 @@ export async function getVersion(deps: AdminDeps, caller: Caller, tenantId: stri
   return found;
 }
 
-export function validateConfig(body: unknown): { valid: boolean; problems: string[]; details: ConfigProblem[] } {
+/** Every problem (an unknown key with a "did you mean"), or, when valid, the warnings: rules that can never change anything. */
+export function validateConfig(body: unknown): { valid: boolean; problems: string[]; details: ConfigProblem[]; warnings: string[] } {
   const result = validateTenantConfig(body);
-  return result.ok ? { valid: true, problems: [], details: [] } : { valid: false, problems: result.problems.map(formatProblem), details: result.problems };
+  return result.ok
+    ? { valid: true, problems: [], details: [], warnings: result.warnings.map(formatProblem) }
+    : { valid: false, problems: result.problems.map(formatProblem), details: result.problems, warnings: [] };
 }
 
 /** Saves a new version (400 with every problem when invalid), tells the affected users' workflows, and brings the drift-repair Schedule in line. */
@@ -208,7 +211,13 @@ export async function describeUser(deps: AdminDeps, caller: Caller, tenantId: st
     workflow,
     directory: directory ?? null,
     desired: desired
-      ? { configVersion: version, state: stateOf(desired.desired), missing: desired.desired.missing, matchedRules: desired.desired.matchedRules }
+      ? {
+          configVersion: version,
+          state: stateOf(desired.desired),
+          missing: desired.desired.missing,
+          matchedRules: desired.desired.matchedRules,
+          notes: desired.desired.notes,
+        }
       : null,
     drift: desired && directory && desired.desired.active && desired.desired.missing.length === 0 ? diffStates(directory, stateOf(desired.desired)) : [],
   };
@@ -250,13 +259,31 @@ async function auditAction(deps: AdminDeps, caller: Caller, uid: string | null, 
   });
 }
 
-/** The manual "create user" path of the domain brief: a SCIM-shaped user through the users service, so the same workflow onboards it. */
+/**
+ * The manual "create user" path of the domain brief: a SCIM-shaped user through the users
+ * service, so the same workflow onboards it. The answer says what onboarding will wait for when
+ * the user's data is incomplete under today's configuration (`onboarding.waitsForData`), so a
+ * 201 is not read as "invited".
+ */
 export async function createUser(deps: AdminDeps, caller: Caller, tenantId: string, body: unknown) {
   await tenantOf(deps, caller, tenantId);
   requireWriter(caller);
   const created = await users.createUser(scimContext(deps, caller), body);
-  await auditAction(deps, caller, created.resource.id as string, 'createUser');
-  return created.resource;
+  const id = created.resource.id as string;
+  await auditAction(deps, caller, id, 'createUser');
+  const { config } = await currentConfig(deps.db, tenantId);
+  const desired = (await desiredStateOf(deps.db, tenantId, id, config))?.desired;
+  const missing = desired?.missing ?? [];
+  return {
+    ...created.resource,
+    onboarding: {
+      waitsForData: missing.length > 0,
+      ...(missing.length > 0
+        ? { message: `The user is created, but onboarding will wait (awaitingData) until this is supplied: ${missing.join('; ')}`, missing }
+        : {}),
+      ...(desired && desired.notes.length > 0 ? { notes: desired.notes } : {}),
+    },
+  };
 }
 
 const PATCH_OP_URN = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';

@@ -4,7 +4,9 @@
  * thousands. Member changes are recorded in the outbox as one `membership` change of the
  * group, and one `membership` change per user that joined or left it (every member when the
  * group is renamed or deleted), in the same transaction: the tenant policy's rules may test
- * group names (domain/policy.ts), so those users' workflows re-evaluate.
+ * group names (domain/policy.ts), so those users' workflows re-evaluate. Groups nest: a rule on
+ * a group matches the members of the groups in it, so a nested group that joins or leaves, or
+ * a renamed or deleted group, tells every user beneath it.
  */
 import crypto from 'node:crypto';
 import type { Queryable } from '../../common/db';
@@ -70,9 +72,10 @@ async function resolveMembers(tx: Queryable, ctx: ScimContext, ids: string[], gr
   return unique.map((id) => ({ id, type: found.get(id) as 'User' | 'Group' }));
 }
 
-/** Tells the workflows of `memberIds` that are users (nested groups are not expanded) that a group of theirs changed. */
+/** Tells the workflows of the users among `memberIds`, and of the users in the groups among them (nested), that a group of theirs changed. */
 async function signalMembers(tx: Queryable, ctx: ScimContext, memberIds: Iterable<string>): Promise<void> {
-  const users = await currentVersions(tx, ctx.tenantId, [...memberIds]);
+  const ids = [...memberIds];
+  const users = await currentVersions(tx, ctx.tenantId, [...ids, ...(await groups.userIdsUnder(tx, ctx.tenantId, ids))]);
   await recordChanges(tx, userChanges(ctx.tenantId, 'membership', ctx.requestId, users));
 }
 
@@ -133,7 +136,7 @@ async function writeGroup(
     await recordChanges(tx, [changeOf(ctx, id, result.membersChanged ? 'membership' : 'updated', updated.version)]);
     // A rename changes what every member's group conditions see; otherwise only the members that came or went.
     const renamed = result.fields !== undefined && result.fields.displayName !== current.displayName;
-    await signalMembers(tx, ctx, renamed ? [...changedMembers, ...(await groups.userMemberIds(tx, ctx.tenantId, id))] : changedMembers);
+    await signalMembers(tx, ctx, renamed ? [...changedMembers, id] : changedMembers);
   });
   if (changed) ctx.onCommitted();
   return changed;
@@ -276,7 +279,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
     const current = await groups.getGroup(tx, ctx.tenantId, id, true);
     if (!current) throw ScimError.notFound(`Group "${id}" not found.`);
     checkIfMatch(ifMatch, current.version);
-    const members = await groups.userMemberIds(tx, ctx.tenantId, id);
+    const members = await groups.userIdsUnder(tx, ctx.tenantId, [id]);
     await groups.deleteGroup(tx, ctx.tenantId, id);
     await recordChanges(tx, [changeOf(ctx, id, 'deleted', current.version + 1)]);
     await signalMembers(tx, ctx, members);
