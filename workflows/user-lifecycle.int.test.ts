@@ -27,7 +27,7 @@ async function appUser(userId: string) {
 
 describe('onboarding', () => {
   test('when a user is pushed with core attributes only, then it is provisioned, invited once, and active after accepting the link', async () => {
-    const user = newUser({ phoneNumbers: [{ value: '+1 555 0100', type: 'mobile', primary: true }], title: 'RN' });
+    const user = newUser({ phoneNumbers: [{ value: '+1 555 010 0100', type: 'mobile', primary: true }], title: 'RN' });
     const created = await h.scim('POST', '/Users', user);
     expect(created.status).toBe(201);
     const id = created.body.id as string;
@@ -41,7 +41,7 @@ describe('onboarding', () => {
       status: 'invited',
       login_enabled: true,
       title: 'RN',
-      primary_phone: '+1 555 0100',
+      primary_phone: '+15550100100', // E.164 in the directory
     });
     const memberships = (await h.db.query('SELECT org_key, kind, role FROM app_memberships WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id]))
       .rows;
@@ -126,12 +126,12 @@ describe('onboarding', () => {
       schemas: [PATCH_OP],
       Operations: [
         { op: 'replace', path: `${EXT}:client`, value: 'south' },
-        { op: 'add', path: 'phoneNumbers[type eq "mobile"].value', value: '+1 555 0199' },
+        { op: 'add', path: 'phoneNumbers[type eq "mobile"].value', value: '+1 555 010 0199' },
       ],
     });
     expect(patched.status).toBe(200);
     await h.waitForState(id, 'invited');
-    expect(await appUser(id)).toMatchObject({ client_key: 'south', primary_phone: '+1 555 0199' });
+    expect(await appUser(id)).toMatchObject({ client_key: 'south', primary_phone: '+15550100199' });
     expect(h.mailsTo(user.userName)).toHaveLength(1);
     await h.recordHistory('awaiting-data-then-update', id);
   });
