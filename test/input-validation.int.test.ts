@@ -143,7 +143,7 @@ describe('case 3: login phones checked and normalised', () => {
     expect(await appUser(id)).toMatchObject({ primary_phone: '+15550100142', alternate_phones: [] });
     const { token } = await createToken(h.db, h.tenantId, 'reader', 'admin', 'Analytics Only');
     const view = await fetch(`${h.publicUrl}/admin/v1/tenants/${h.tenantId}/users/${id}`, { headers: { Authorization: `Bearer ${token}` } });
-    expect((await view.json()).desired.notes).toEqual([
+    expect(((await view.json()) as { desired: { notes: string[] } }).desired.notes).toEqual([
       'phoneNumbers[1].value: "call me maybe" is not a phone number; left out of the directory (not a login phone)',
     ]);
   });
