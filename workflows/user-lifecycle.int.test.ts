@@ -215,7 +215,10 @@ describe('after onboarding', () => {
        SELECT tenant_id, version + 1, jsonb_set(config, '{propagation,tags}', '"1h"'), 'test' FROM tenant_config_versions WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1`,
       [h.tenantId],
     );
-    const user = newUser({ [EXT]: { employeeAreas: ['Care Coordinator'], providerAccounts: [{ type: 'RN', organisations: ['north', 'south'] }] } });
+    const user = newUser({
+      // A provider account needs access to its organisations (issue 15): south as extra access.
+      [EXT]: { employeeAreas: ['Care Coordinator'], providerAccounts: [{ type: 'RN', organisations: ['north', 'south'] }], extraClientAccess: ['south'] },
+    });
     const id = (await h.scim('POST', '/Users', user)).body.id as string;
     await h.waitForState(id, 'waitingPropagation');
     expect((await h.db.query('SELECT 1 FROM app_provider_accounts WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rowCount).toBe(2);

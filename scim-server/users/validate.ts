@@ -21,6 +21,7 @@ import { groupNamesOfUsers } from '../../common/repositories/scim-groups';
 import { currentConfig } from '../../common/repositories/tenants';
 import { loginPhoneProblem, needsLoginPhone } from '../../domain/desired-user';
 import { emailAddressProblem } from '../../domain/email-address';
+import { parsePhone } from '../../domain/phone-number';
 import { evaluatePolicy } from '../../domain/policy';
 import { ScimError } from '../scim-error';
 
@@ -48,6 +49,13 @@ export function checkEmails(doc: Json, before?: Json): void {
  */
 export async function checkLoginPhone(db: Queryable, tenantId: string, doc: Json, before?: { id: string; doc: Json }): Promise<void> {
   if (!Array.isArray(doc.phoneNumbers) || doc.phoneNumbers.length === 0) return;
+  // Every phone usable in international form: no region is needed, so the configuration is not read (most IdPs send "+1 …").
+  const international = valuesOf(doc.phoneNumbers).every((v) => {
+    if (typeof v !== 'string' || !/^(tel:)?\+/i.test(v.trim())) return false;
+    const parsed = parsePhone(v);
+    return parsed.ok && !parsed.extension;
+  });
+  if (international) return;
   const { config } = await currentConfig(db, tenantId);
   const problem = loginPhoneProblem(doc, config);
   if (!problem || valuesOf(before?.doc.phoneNumbers).includes(problem.value)) return;
