@@ -80,9 +80,11 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger, 
         throw ApplicationFailure.nonRetryable(`invitation ${inv.id} is ${inv.status}`, FAILURE_TYPES.invalidData);
       }
       await deliver(input, key, 'invitation', inv.id, null);
+      // Audited and counted once per invitation (also a resend to a user who is still invited), not per status change.
+      const firstCompletion = inv.status === 'pending';
       const { sentAt, invited } = await db.withTransaction(async (tx) => {
         const at = await invitations.markInvitationSent(tx, inv.id);
-        const changed = await setStatus(tx, input.tenantId, input.userId, 'invited', true);
+        const changed = (await setStatus(tx, input.tenantId, input.userId, 'invited', true)) || firstCompletion;
         if (changed) await audit(tx, input, 'invitation.sent', { invitationId: inv.id, round: input.round });
         return { sentAt: at, invited: changed };
       });

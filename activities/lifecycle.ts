@@ -5,7 +5,7 @@ import { releaseEntitlements } from '../common/repositories/entitlements';
 import { recordProvisioningState } from '../common/repositories/provisioning-states';
 import type { ActivityDeps } from './deps';
 import { lifecycleMetrics } from './lifecycle-metrics';
-import { audit } from './step-context';
+import { audit, stepOrigin } from './step-context';
 import type { AccessRemovalCause, RecordStateInput, StepInput } from './types';
 
 /** The `reason` of the audit entry, as the audit trail has always worded it. */
@@ -66,8 +66,10 @@ export function lifecycleActivities({ db, metrics = appMetrics() }: ActivityDeps
       if (terminated) await observe.accessRemoved(input, 'terminate', input.cause);
     },
 
+    /** The visible state, and its history in the audit log (the provisioning log of the admin console). */
     async recordState(input: RecordStateInput): Promise<void> {
-      await recordProvisioningState(db, input);
+      const origin = stepOrigin();
+      await recordProvisioningState(db, { ...input, runId: origin.runId, step: origin.step });
     },
   };
 }

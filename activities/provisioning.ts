@@ -101,7 +101,9 @@ const apply = {
     const desired = complete(read);
     const r = await syncAccessSettings(tx, input.tenantId, input.userId, desired);
     if (r.changedFields.length || Object.keys(r.settingsAdded).length || Object.keys(r.settingsRemoved).length) {
-      await audit(tx, input, 'accessSettings.synced', { fields: r.changedFields, added: r.settingsAdded, removed: r.settingsRemoved });
+      // Old → new for the role, employee type and flags (no personal data), as the provisioning log shows them.
+      const changes = r.changedFields.map((f) => ({ field: f, from: r.previous[f as keyof typeof r.previous], to: desired[f as keyof typeof r.previous] }));
+      await audit(tx, input, 'accessSettings.synced', { fields: r.changedFields, changes, added: r.settingsAdded, removed: r.settingsRemoved });
     }
     return { roleChanged: r.roleChanged, tagsChanged: r.tagsChanged, applied: appliedAccess(desired) };
   },

@@ -3,8 +3,8 @@
  * or installed, persisted under DATA_DIR, with its UI) unless TEMPORAL_ADDRESS is set; an
  * embedded PostgreSQL unless DATABASE_URL is set; a local SMTP catcher writing .eml files
  * unless SMTP_URL is set; then the worker and the SCIM server. Prints SCIM_BASE_URL,
- * SCIM_TOKEN and TEMPORAL_UI_URL when ready. Ctrl-C stops it all cleanly; a restart with the
- * same DATA_DIR continues where it stopped.
+ * SCIM_TOKEN, TEMPORAL_UI_URL and CONSOLE_URL (the admin console) when ready. Ctrl-C stops it
+ * all cleanly; a restart with the same DATA_DIR continues where it stopped.
  *
  * Workflow payloads are encrypted (AES-256-GCM) with PAYLOAD_KEYS, or else with a key generated
  * on the first start and kept in DATA_DIR/payload-keys (mode 0600); the dev server's UI
@@ -27,6 +27,7 @@ import { ensureSearchAttributes, lazyClient, targetFromConfig } from '../common/
 import { startDevServer, type DevServer } from '../dev/temporal-dev-server';
 import { findOrInstallTemporalCli } from '../dev/temporal-cli';
 import { SCIM_BASE_PATH } from '../scim-server/app';
+import { CONSOLE_PATH } from '../scim-server/console/layout';
 import { runScimServer } from '../scim-server/run-server';
 import { runWorker } from '../worker/run-worker';
 import { buildWorkflowBundleInChild } from '../worker/workflow-bundle';
@@ -151,6 +152,7 @@ async function main(): Promise<void> {
       rateLimit: config.rateLimit,
       outboxRetentionDays: config.outboxRetentionDays,
       codec: { codec: keys.codec, auth: config.codecAuth ?? 'loopback', corsOrigins: config.codecCorsOrigins },
+      temporalUi: { url: config.temporal.uiUrl ?? devServer?.uiUrl ?? 'http://localhost:8233', namespace: config.temporal.namespace },
     });
     cleanups.push(() => server.close());
 
@@ -158,6 +160,7 @@ async function main(): Promise<void> {
     process.stdout.write(`SCIM_BASE_URL=${config.publicUrl}${SCIM_BASE_PATH}\n`);
     process.stdout.write(`SCIM_TOKEN=${token}\n`);
     process.stdout.write(`TEMPORAL_UI_URL=${devServer?.uiUrl ?? "http://localhost:8233 (your Temporal cluster's UI)"}\n`);
+    process.stdout.write(`CONSOLE_URL=${config.publicUrl}${CONSOLE_PATH}\n`);
   } catch (err) {
     if (err instanceof ConfigError) say(err.message);
     else say(`failed to start: ${(err as Error).stack ?? err}`);

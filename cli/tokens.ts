@@ -50,7 +50,7 @@ async function main(): Promise<number> {
         }
         const { token, id } = await createToken(db, values.tenant, values.name ?? 'token', values.admin ? 'admin' : 'scim', values.role?.trim());
         if (values.admin) {
-          process.stdout.write(`TOKEN_ID=${id}\nADMIN_TOKEN=${token}\nADMIN_BASE_URL=${config.publicUrl}/admin/v1\n`);
+          process.stdout.write(`TOKEN_ID=${id}\nADMIN_TOKEN=${token}\nADMIN_BASE_URL=${config.publicUrl}/admin/v1\nCONSOLE_URL=${config.publicUrl}/console\n`);
           const role = values.role?.trim();
           process.stderr.write(
             `${role ? `Role "${role}"` : 'No --role'}: ${role === ADMIN_WRITE_ROLE ? 'may change users and configuration' : `read-only (only "${ADMIN_WRITE_ROLE}" may change users and configuration)`}.\n`,

@@ -38,6 +38,8 @@ export interface Config {
     devServerPort: number;
     /** Dev server web UI port. Default 8233. */
     devUiPort: number;
+    /** The Temporal UI's address, for links from the admin console to a user's workflow; `npm start` knows its dev server's. */
+    uiUrl?: string;
   };
   /** smtp:// or smtps:// URL; when absent a local SMTP catcher writes mail to dataDir/outbox. */
   smtpUrl?: string;
@@ -250,6 +252,7 @@ export function loadConfig(env: Env = process.env): Config {
       cliPath: str('TEMPORAL_CLI_PATH'),
       devServerPort: int('TEMPORAL_DEV_PORT', 7233, 1, 65535),
       devUiPort,
+      uiUrl: url('TEMPORAL_UI_URL', ['http:', 'https:'])?.replace(/\/+$/, ''),
     },
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: str('MAIL_FROM') ?? 'scimflow <no-reply@scimflow.localhost>',

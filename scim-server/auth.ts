@@ -31,7 +31,7 @@ declare module 'express-serve-static-core' {
 }
 
 /** Token bucket per token: `burst` requests at once, refilled at `perSecond`. */
-class RateLimiter {
+export class RateLimiter {
   private buckets = new Map<string, { tokens: number; at: number }>();
   constructor(
     private readonly perSecond: number,

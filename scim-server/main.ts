@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     rateLimit: config.rateLimit,
     outboxRetentionDays: config.outboxRetentionDays,
     codec: { codec: keys.codec, auth: config.codecAuth ?? 'token', corsOrigins: config.codecCorsOrigins },
+    temporalUi: config.temporal.uiUrl ? { url: config.temporal.uiUrl, namespace: config.temporal.namespace } : undefined,
   });
   logger.info({ url: `${server.url}/scim/v2`, codecAuth: config.codecAuth ?? 'token' }, 'SCIM server listening');
   onStopSignal({

@@ -42,6 +42,8 @@ export interface OutboxRelayOptions {
   retentionIntervalMs?: number;
   /** Rows deleted per statement of a clean-up. Default 1000. */
   retentionBatchSize?: number;
+  /** The admin console's base URL: a new user workflow's details in the Temporal UI link back to the user's console page. */
+  consoleUrl?: () => string | undefined;
 }
 
 export interface OutboxRelay {
@@ -81,6 +83,12 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   /** A loop that has not finished a pass for this long is stuck (a claim or a signal hangs). */
   const stuckAfterMs = Math.max(60_000, pollMs * 10);
 
+  /** Markdown the Temporal UI shows on the workflow's page (static details, fixed at start): the way back to the console. */
+  const consoleLink = (userId: string): { staticDetails?: string } => {
+    const base = options.consoleUrl?.();
+    return base ? { staticDetails: `[Open this user in the scimflow console](${base}/users/${userId})` } : {};
+  };
+
   async function deliver(client: Client, change: outbox.OutboxChange): Promise<void> {
     if (change.resourceType !== 'User') return; // group changes drive users through their memberships (tenant policy)
     const workflowId = userWorkflowId(change.tenantId, change.resourceId);
@@ -95,6 +103,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
         { key: SA_USER_ID, value: change.resourceId },
         { key: SA_STATE, value: 'pending' },
       ],
+      ...consoleLink(change.resourceId),
     };
     if (change.change === 'invitationAccepted') {
       await client.workflow.getHandle(workflowId).signal(invitationAcceptedSignal, { invitationId: change.subjectId as string });

@@ -11,6 +11,7 @@ import type { Logger } from '../common/logger';
 import { appMetrics, registerDatabaseGauges, type AppMetrics } from '../common/metrics';
 import { adminRouter } from './admin/routes';
 import { createScimApp } from './app';
+import { CONSOLE_PATH, consoleRouter } from './console/routes';
 import { invitationsRouter } from './invitations/routes';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 
@@ -42,9 +43,13 @@ export async function runScimServer(options: {
   codec?: { codec?: PayloadCodec; auth: CodecAuth; corsOrigins: string[] };
   /** Longest wait for in-flight requests on close. Default 10 s. */
   drainMs?: number;
+  /** The Temporal UI (TEMPORAL_UI_URL) and namespace: the admin console and API link each user to its workflow there. */
+  temporalUi?: { url: string; namespace: string };
 }): Promise<RunningServer> {
   const metrics = options.metrics ?? appMetrics();
   registerDatabaseGauges(metrics, options.db);
+  /** Known once the port is bound (port 0 picks one). */
+  const bound: { publicUrl?: string } = {};
   const relay = createOutboxRelay({
     db: options.db,
     temporal: options.temporal,
@@ -53,6 +58,7 @@ export async function runScimServer(options: {
     pollMs: options.relayPollMs,
     metrics,
     retentionDays: options.outboxRetentionDays,
+    consoleUrl: () => (bound.publicUrl ? `${bound.publicUrl}${CONSOLE_PATH}` : undefined),
   });
   const server = http.createServer();
   await new Promise<void>((resolve, reject) => {
@@ -61,6 +67,16 @@ export async function runScimServer(options: {
   });
   const port = (server.address() as { port: number }).port;
   const publicUrl = options.publicUrl ?? `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`;
+  bound.publicUrl = publicUrl;
+  const adminDeps = {
+    db: options.db,
+    temporal: options.temporal,
+    taskQueue: options.taskQueue,
+    scimBaseUrl: `${publicUrl}/scim/v2`,
+    onCommitted: () => relay.nudge(),
+    logger: options.logger,
+    temporalUi: options.temporalUi,
+  };
   const codec = options.codec ?? { auth: 'token' as const, corsOrigins: [] };
   const app = createScimApp({
     db: options.db,
@@ -83,6 +99,8 @@ export async function runScimServer(options: {
       },
     },
     extraRouters: [
+      // First: the invitation router's form parser (1 KB) applies to every path it sees.
+      consoleRouter({ ...adminDeps, publicUrl, bodyLimitBytes: options.bodyLimitBytes }),
       invitationsRouter(options.db, () => relay.nudge()),
       remoteCodecRouter({
         codec: codec.codec,
@@ -93,12 +111,7 @@ export async function runScimServer(options: {
         bodyLimitBytes: options.bodyLimitBytes,
       }),
       adminRouter({
-        db: options.db,
-        temporal: options.temporal,
-        taskQueue: options.taskQueue,
-        scimBaseUrl: `${publicUrl}/scim/v2`,
-        onCommitted: () => relay.nudge(),
-        logger: options.logger,
+        ...adminDeps,
         rateLimit: options.rateLimit,
         bodyLimitBytes: options.bodyLimitBytes,
         tokenCacheMs: options.tokenCacheMs,

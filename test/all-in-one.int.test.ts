@@ -4,7 +4,7 @@
  * onboarded to an invitation, a clean stop, and a restart on the same DATA_DIR that carries
  * the running workflow on to acceptance.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,8 +30,8 @@ async function startAllInOne(env: Record<string, string>): Promise<Started> {
     let buffer = '';
     child.stdout?.on('data', (d: Buffer) => {
       buffer += d.toString();
-      for (const m of buffer.matchAll(/^(SCIM_BASE_URL|SCIM_TOKEN|TEMPORAL_UI_URL)=(.+)$/gm)) lines[m[1]] = m[2].trim();
-      if (lines.SCIM_BASE_URL && lines.SCIM_TOKEN && lines.TEMPORAL_UI_URL) {
+      for (const m of buffer.matchAll(/^(SCIM_BASE_URL|SCIM_TOKEN|TEMPORAL_UI_URL|CONSOLE_URL)=(.+)$/gm)) lines[m[1]] = m[2].trim();
+      if (lines.SCIM_BASE_URL && lines.SCIM_TOKEN && lines.TEMPORAL_UI_URL && lines.CONSOLE_URL) {
         clearTimeout(timer);
         resolve();
       }
@@ -97,7 +97,31 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
     expect(link).toBeDefined();
 
     expect(await stop(run.child)).toBe(0);
+    // The README's way into the console: an admin token for the demo tenant (the embedded database is the stopped stack's).
+    const tokensCli = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', 'cli/tokens.ts', 'create', '--tenant', 'demo', '--name', 'me', '--admin', '--role', 'Super User'],
+      {
+        cwd: path.join(__dirname, '..'),
+        env: { ...process.env, ...env, DATABASE_URL: '' },
+        encoding: 'utf8',
+      },
+    );
+    const adminToken = /^ADMIN_TOKEN=(\S+)$/m.exec(tokensCli.stdout)?.[1] as string;
+    expect(adminToken).toMatch(/^sfa_/);
     run = await startAllInOne(env);
+    const consoleUrl = run.lines.CONSOLE_URL;
+    const signIn = await fetch(`${consoleUrl}/sign-in`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Origin: new URL(consoleUrl).origin },
+      body: new URLSearchParams({ token: adminToken }),
+    });
+    expect(signIn.status).toBe(303);
+    const cookie = (signIn.headers.get('set-cookie') ?? '').split(';')[0];
+    const overview = await fetch(consoleUrl, { headers: { Cookie: cookie } });
+    expect(overview.status).toBe(200);
+    expect(await overview.text()).toContain('Demo tenant');
     const token = run.lines.SCIM_TOKEN;
     expect(token).not.toBe(SCIM_TOKEN);
     // The old token was retired; the new one works.

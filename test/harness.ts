@@ -109,6 +109,8 @@ export async function startHarness(
     /** A Temporal server or SMTP server of the test's own; default the shared ones from global setup. */
     temporalAddress?: string;
     smtpUrl?: string;
+    /** The Temporal UI the console and admin API link users' workflows to. */
+    temporalUi?: { url: string; namespace: string };
   } = {},
 ): Promise<Harness> {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -134,6 +136,7 @@ export async function startHarness(
     rateLimit: options.rateLimit ?? { perSecond: 100_000, burst: 100_000 },
     tokenCacheMs: options.tokenCacheMs ?? 0,
     relayPollMs: 100,
+    temporalUi: options.temporalUi,
   });
   const startWorker = () => runWorker({ target, taskQueue, db, smtpUrl, publicUrl: server.url, mailFrom: 'scimflow-test@example.org', logger });
   let worker: RunningWorker = options.withWorker === false ? { done: Promise.resolve(), shutdown: async () => undefined, readiness: {} } : await startWorker();

@@ -13,6 +13,8 @@ export interface AccessSettingsChange {
   changedFields: string[];
   settingsAdded: Partial<Record<SettingKind, string[]>>;
   settingsRemoved: Partial<Record<SettingKind, string[]>>;
+  /** The four fields as they were before (no personal data), for old → new in the audit log. */
+  previous: { securityRole: string | null; employeeType: string | null; allowGridExport: boolean; receivesDocumentation: boolean };
 }
 
 export interface SettingRow {
@@ -85,7 +87,13 @@ export async function syncAccessSettings(tx: Queryable, tenantId: string, userId
   // Employee-area tags go through the application's cache: their window restarts when they change.
   const tagsChanged = Boolean(settingsAdded.employeeArea?.length || settingsRemoved.employeeArea?.length);
   if (tagsChanged) await tx.query('UPDATE app_users SET tags_changed_at = now() WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
-  return { roleChanged, tagsChanged, changedFields, settingsAdded, settingsRemoved };
+  const previous = {
+    securityRole: cur.security_role,
+    employeeType: cur.employee_type,
+    allowGridExport: cur.allow_grid_export,
+    receivesDocumentation: cur.receives_documentation,
+  };
+  return { roleChanged, tagsChanged, changedFields, settingsAdded, settingsRemoved, previous };
 }
 
 /** Removes every setting of the user (termination). */

@@ -146,6 +146,37 @@ export function adminRouter(options: AdminRouterOptions): Router {
   );
 
   api.get(
+    '/tenants/:tenant/overview',
+    handle((req) => admin.overview(options, caller(req), p(req, 'tenant'))),
+  );
+  api.get(
+    '/tenants/:tenant/config/diff',
+    handle((req) => admin.diffVersions(options, caller(req), p(req, 'tenant'), String(req.query.from ?? ''), String(req.query.to ?? 'current'))),
+  );
+  api.get(
+    '/tenants/:tenant/tokens',
+    handle((req) => admin.listTenantTokens(options, caller(req), p(req, 'tenant'))),
+  );
+  api.post(
+    '/tenants/:tenant/tokens',
+    handle((req) => admin.createScimToken(options, caller(req), p(req, 'tenant'), req.body), 201),
+  );
+  api.post(
+    '/tenants/:tenant/tokens/:token/revoke',
+    handle((req) => admin.revokeScimToken(options, caller(req), p(req, 'tenant'), p(req, 'token'))),
+  );
+  api.post(
+    '/tenants/:tenant/connection-test',
+    handle((req) => admin.testConnection(options, caller(req), p(req, 'tenant'), req.body)),
+  );
+  api.get('/tenants/:tenant/users/:user/timeline', async (req, res) => {
+    const timeline = await admin.userTimeline(options, caller(req), p(req, 'tenant'), p(req, 'user'));
+    if (req.query.format === 'csv') {
+      res.type('text/csv').attachment(`timeline-${timeline.userId}.csv`).send(admin.timelineCsv(timeline));
+    } else res.json(timeline);
+  });
+
+  api.get(
     '/tenants/:tenant/users',
     handle((req) => admin.listUsers(options, caller(req), p(req, 'tenant'), req.query as Record<string, string>)),
   );

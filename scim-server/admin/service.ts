@@ -6,25 +6,32 @@
  * through it; resend and retry are the user workflow's signals. Every action carries a request
  * id `admin:<uuid>` into the outbox, the workflow and the audit log.
  */
+import crypto from 'node:crypto';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { diffLines } from 'diff';
+import YAML from 'yaml';
 import type { Db } from '../../common/db';
-import { diffStates, stateOf } from '../../domain/directory-diff';
+import { diffStates, stateOf, type FieldChange } from '../../domain/directory-diff';
 import { isUuid } from '../../domain/uuid';
 import { TenantConfigError, validateTenantConfig, formatProblem, type ConfigProblem } from '../../domain/tenant-config';
 import type { Logger } from '../../common/logger';
 import { desiredStateOf } from '../../policy/desired-state';
 import { previewTenantConfig, previewUser, saveTenantConfig, TenantNotFoundError } from '../../policy/tenant-policy';
+import * as insights from '../../common/repositories/admin-insights';
+import { searchUsers } from '../../common/repositories/admin-search';
 import * as views from '../../common/repositories/admin-views';
 import { appendAudit } from '../../common/repositories/audit-log';
 import { observedStates } from '../../common/repositories/entitlements';
 import { changesOfUser } from '../../common/repositories/outbox';
 import { currentConfig, getConfigVersion, getTenant, listConfigVersions } from '../../common/repositories/tenants';
-import { ADMIN_WRITE_ROLE } from '../../common/repositories/tokens';
+import { ADMIN_WRITE_ROLE, createToken, listTokens, revokeToken, verifyToken } from '../../common/repositories/tokens';
 import { userWorkflowId } from '../../common/temporal/constants';
 import { ensureReconcileSchedule, reconcileScheduleId, RECONCILE_WORKFLOW_TYPE, scheduleSpecOf } from '../../common/temporal/reconcile-schedule';
 import { resendInvitationSignal, retrySignal, statusQuery, type UserStatus } from '../../workflows/definitions';
 import type { ScimContext } from '../context';
 import * as users from '../users/service';
+import { adviceFor } from './advice';
+import { buildTimeline, timelineCsv } from './timeline';
 
 export interface AdminDeps {
   db: Db;
@@ -34,6 +41,8 @@ export interface AdminDeps {
   scimBaseUrl: string;
   onCommitted: () => void;
   logger: Logger;
+  /** The Temporal UI and namespace, for links to a user's workflow (unset: no link). */
+  temporalUi?: { url: string; namespace: string };
 }
 
 /** Who is calling: the admin token's tenant and role, and this request's id. */
@@ -174,7 +183,8 @@ export async function previewOneUser(deps: AdminDeps, caller: Caller, tenantId: 
   try {
     const result = await previewUser(deps.db, tenantId, subject, b.config);
     if (!result) throw new AdminError(404, `user "${String(b.userId)}" not found`);
-    return result;
+    // The convergence steps that would change something (a user not stored yet: every step).
+    return { ...result, steps: stepsForChanges('userId' in subject ? (result.changesFromDirectory ?? undefined) : undefined) };
   } catch (err) {
     if (err instanceof TenantConfigError) throw new AdminError(400, 'the draft configuration is invalid', err.problems);
     throw err;
@@ -184,11 +194,25 @@ export async function previewOneUser(deps: AdminDeps, caller: Caller, tenantId: 
 // ---------------------------------------------------------------------------------------------
 // Users
 
-export async function listUsers(deps: AdminDeps, caller: Caller, tenantId: string, q: { state?: string; waiting?: string; after?: string; limit?: string }) {
+/** Users in id order, optionally searched (id, part of a name, userName or email) and filtered by state or what they wait for; `next` is the cursor for `after`. */
+export async function listUsers(
+  deps: AdminDeps,
+  caller: Caller,
+  tenantId: string,
+  q: { q?: string; state?: string; waiting?: string; waitingFor?: string; after?: string; limit?: string },
+) {
   await tenantOf(deps, caller, tenantId);
   const limit = Math.min(Math.max(Number(q.limit ?? 100) || 100, 1), 1000);
-  if (q.after !== undefined && !isUuid(q.after)) throw new AdminError(400, '"after" must be a user id (the last id of the previous page)');
-  const rows = await views.listAdminUsers(deps.db, tenantId, { state: q.state || undefined, waiting: q.waiting === 'true', afterId: q.after, limit });
+  if (q.after !== undefined && q.after !== '' && !isUuid(q.after)) throw new AdminError(400, '"after" must be a user id (the last id of the previous page)');
+  if (q.q !== undefined && q.q.length > 200) throw new AdminError(400, '"q" is longer than 200 characters');
+  const rows = await searchUsers(deps.db, tenantId, {
+    q: q.q || undefined,
+    state: q.state || undefined,
+    waitingFor: q.waitingFor || undefined,
+    waiting: q.waiting === 'true',
+    afterId: q.after || undefined,
+    limit,
+  });
   return { users: rows, next: rows.length === limit ? rows[rows.length - 1].userId : null };
 }
 
@@ -209,6 +233,8 @@ export async function describeUser(deps: AdminDeps, caller: Caller, tenantId: st
   return {
     ...row,
     workflow,
+    advice: adviceFor({ state: row.state, waitingFor: row.waitingFor, lastError: row.lastError }) ?? null,
+    links: { temporalUi: temporalUiLink(deps, userWorkflowId(tenantId, row.userId)) },
     directory: directory ?? null,
     desired: desired
       ? {
@@ -333,4 +359,308 @@ export async function reconcileNow(deps: AdminDeps, caller: Caller, tenantId: st
   await (await deps.temporal()).workflow.start(RECONCILE_WORKFLOW_TYPE, { taskQueue: deps.taskQueue, workflowId, args: [{ tenantId }] });
   await auditAction(deps, caller, null, 'reconcile', { workflowId });
   return { requestId: caller.requestId, workflowId };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Overview, provisioning log, connection (the admin console's pages read these)
+
+/** Days the overview's invitation funnel and time to invitation look back. */
+export const OVERVIEW_DAYS = 30;
+
+/**
+ * A change held by the mass-deprovisioning guard (docs/admin-api.md, "Held changes"): a
+ * suspension or termination beyond the tenant's threshold, waiting for a Super User.
+ */
+export interface HeldChange {
+  id: string;
+  userId: string;
+  userName: string | null;
+  change: 'suspend' | 'terminate';
+  requestId: string;
+  heldAt: string;
+  reason: string;
+}
+
+export interface HeldChanges {
+  guard: { threshold: string; window: string };
+  held: HeldChange[];
+}
+
+/** The guard's held changes; undefined while this version has no guard (nothing is held, and the console says so). */
+export async function listHeldChanges(deps: AdminDeps, caller: Caller, tenantId: string): Promise<HeldChanges | undefined> {
+  await tenantOf(deps, caller, tenantId);
+  return undefined;
+}
+
+/** Allows or rejects a held change (Super User). Without a guard there is nothing to decide. */
+export async function decideHeldChange(deps: AdminDeps, caller: Caller, tenantId: string, id: string, _decision: 'allow' | 'reject'): Promise<never> {
+  await tenantOf(deps, caller, tenantId);
+  requireWriter(caller);
+  throw new AdminError(404, `no held change "${id}"`);
+}
+
+async function reconcileStatus(deps: AdminDeps, tenantId: string) {
+  try {
+    const d = await (await deps.temporal()).schedule.getHandle(reconcileScheduleId(tenantId)).describe();
+    return {
+      paused: d.state.paused,
+      note: d.state.note ?? null,
+      nextRuns: d.info.nextActionTimes.slice(0, 3).map((t) => t.toISOString()),
+      recentRuns: d.info.recentActions.slice(-5).map((a) => ({ scheduledAt: a.scheduledAt.toISOString(), workflowId: a.action.workflow.workflowId })),
+    };
+  } catch (err) {
+    return { unavailable: (err as Error).message.slice(0, 200) };
+  }
+}
+
+/**
+ * The tenant at a glance: users per state and what the waiting ones wait for, the invitation
+ * funnel and time from the SCIM acknowledgement to the first invitation (last 30 days), users
+ * that need someone (with what to do), held mass-deprovisioning changes, and drift repair.
+ */
+export async function overview(deps: AdminDeps, caller: Caller, tenantId: string) {
+  const tenant = await tenantOf(deps, caller, tenantId);
+  const config = await currentConfig(deps.db, tenant.id);
+  const [users, waiting, invitationFunnel, timeToInvitation, attention, lastRun, schedule, heldChanges] = await Promise.all([
+    views.countByState(deps.db, tenant.id),
+    insights.waitingReasons(deps.db, tenant.id),
+    insights.invitationFunnel(deps.db, tenant.id, OVERVIEW_DAYS),
+    insights.timeToInvitation(deps.db, tenant.id, OVERVIEW_DAYS),
+    insights.heldUsers(deps.db, tenant.id, 20),
+    insights.lastReconcileRun(deps.db, tenant.id),
+    reconcileStatus(deps, tenant.id),
+    listHeldChanges(deps, caller, tenant.id),
+  ]);
+  return {
+    id: tenant.id,
+    name: tenant.name,
+    configVersion: config.version,
+    users,
+    waiting,
+    invitationFunnel,
+    timeToInvitation,
+    attention: attention.map((u) => ({ ...u, advice: adviceFor(u) ?? null })),
+    heldChanges: heldChanges ?? null,
+    reconcile: {
+      scheduleId: reconcileScheduleId(tenant.id),
+      interval: config.config.reconcile.interval,
+      enabled: config.config.reconcile.enabled,
+      schedule,
+      lastRun: lastRun ?? null,
+    },
+  };
+}
+
+/** A user's provisioning log: each request with when it was accepted and delivered, the steps it caused (old → new), failures with what to do. */
+export async function userTimeline(deps: AdminDeps, caller: Caller, tenantId: string, id: string) {
+  await tenantOf(deps, caller, tenantId);
+  const uid = userId(id);
+  const [entries, changes] = await Promise.all([views.auditOfUser(deps.db, tenantId, uid), changesOfUser(deps.db, tenantId, uid)]);
+  if (entries.length === 0 && changes.length === 0) throw new AdminError(404, `user "${id}" not found`);
+  return { userId: uid, workflowId: userWorkflowId(tenantId, uid), ...buildTimeline(changes, entries) };
+}
+
+export { timelineCsv };
+
+/** Where the workflow of a user is in the Temporal UI (latest run), when the UI's address is known. */
+export function temporalUiLink(deps: AdminDeps, workflowId: string): string | null {
+  if (!deps.temporalUi) return null;
+  return `${deps.temporalUi.url}/namespaces/${encodeURIComponent(deps.temporalUi.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+/** Which convergence step applies each changed field (what "run now" would do for a stored user). */
+const STEP_OF_FIELD: [RegExp, string][] = [
+  [/^(profile\.|clientKey$|caseManager$)/, 'createProfile'],
+  [/^memberships$/, 'assignOrganisations'],
+  [/^licences$/, 'assignLicences'],
+  [/^providerAccounts$/, 'assignProviderAccounts'],
+  [/./, 'applyAccessSettings'],
+];
+const CONVERGE_STEPS = ['createProfile', 'assignOrganisations', 'assignLicences', 'assignProviderAccounts', 'applyAccessSettings'];
+
+export function stepsForChanges(changes: FieldChange[] | undefined): { step: string; fields: string[] }[] {
+  if (changes === undefined) return CONVERGE_STEPS.map((step) => ({ step, fields: [] }));
+  const byStep = new Map<string, string[]>();
+  for (const c of changes) {
+    if (c.field === 'missing' || c.field === 'active') continue;
+    const step = STEP_OF_FIELD.find(([re]) => re.test(c.field))![1];
+    byStep.set(step, [...(byStep.get(step) ?? []), c.field]);
+  }
+  return CONVERGE_STEPS.filter((s) => byStep.has(s)).map((step) => ({ step, fields: byStep.get(step)! }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// SCIM tokens and the connection test
+
+/** At most this many live SCIM tokens per tenant through the admin API: the one in use and its successor during a rotation. */
+export const MAX_LIVE_SCIM_TOKENS = 2;
+
+export async function listTenantTokens(deps: AdminDeps, caller: Caller, tenantId: string) {
+  await tenantOf(deps, caller, tenantId);
+  const all = await listTokens(deps.db, tenantId);
+  return {
+    tokens: all.map((t) => ({
+      id: t.id,
+      name: t.name,
+      kind: t.kind,
+      prefix: t.prefix,
+      adminRole: t.adminRole,
+      createdAt: t.createdAt,
+      lastUsedAt: t.lastUsedAt,
+      revokedAt: t.revokedAt,
+    })),
+    maxLiveScimTokens: MAX_LIVE_SCIM_TOKENS,
+  };
+}
+
+/** A new SCIM token for the IdP, shown once in the answer (Super User); 409 with two live ones. */
+export async function createScimToken(deps: AdminDeps, caller: Caller, tenantId: string, body: unknown) {
+  await tenantOf(deps, caller, tenantId);
+  requireWriter(caller);
+  const name = typeof (body as { name?: unknown })?.name === 'string' ? (body as { name: string }).name.trim() : '';
+  if (!/^[\p{L}\p{N} ._@-]{1,64}$/u.test(name)) throw new AdminError(400, '"name" must be 1 to 64 letters, digits, spaces or . _ @ - (e.g. "okta-2025")');
+  const live = (await listTokens(deps.db, tenantId)).filter((t) => t.kind === 'scim' && !t.revokedAt);
+  if (live.length >= MAX_LIVE_SCIM_TOKENS) {
+    throw new AdminError(
+      409,
+      `this tenant has ${live.length} live SCIM tokens (${live.map((t) => `"${t.name}"`).join(', ')}); revoke the one the identity provider no longer uses first`,
+    );
+  }
+  const created = await createToken(deps.db, tenantId, name, 'scim');
+  await auditAction(deps, caller, null, 'tokenCreated', { createdTokenId: created.id, name });
+  return { id: created.id, name, kind: 'scim', token: created.token, prefix: created.token.slice(0, 8) };
+}
+
+export async function revokeScimToken(deps: AdminDeps, caller: Caller, tenantId: string, tokenId: string) {
+  await tenantOf(deps, caller, tenantId);
+  requireWriter(caller);
+  const token = (await listTokens(deps.db, tenantId)).find((t) => t.id === tokenId && t.kind === 'scim');
+  if (!token) throw new AdminError(404, `SCIM token "${tokenId}" not found`);
+  const revoked = await revokeToken(deps.db, token.id);
+  if (revoked) await auditAction(deps, caller, null, 'tokenRevoked', { revokedTokenId: token.id, name: token.name });
+  return { id: token.id, name: token.name, revoked, alreadyRevoked: !revoked };
+}
+
+export interface ConnectionCheck {
+  name: string;
+  request: string;
+  ok: boolean;
+  status: number | null;
+  ms: number;
+  detail: string;
+}
+
+/**
+ * The requests an identity provider's "test connection" sends, made over HTTP to this server's
+ * SCIM base URL with the token given (not stored): Okta reads the service provider
+ * configuration and a page of users and groups; Entra ID looks a random userName up and
+ * expects an empty list. Writes nothing.
+ */
+export async function testConnection(deps: AdminDeps, caller: Caller, tenantId: string, body: unknown) {
+  await tenantOf(deps, caller, tenantId);
+  const token = typeof (body as { token?: unknown })?.token === 'string' ? (body as { token: string }).token.trim() : '';
+  if (!token) throw new AdminError(400, 'give "token": the SCIM token the identity provider uses');
+  const base = deps.scimBaseUrl;
+  const owner = await verifyToken(deps.db, token);
+  if (!owner || owner.kind !== 'scim' || owner.tenantId !== tenantId) {
+    return {
+      baseUrl: base,
+      ok: false,
+      checks: [
+        {
+          name: 'token',
+          request: '(none sent)',
+          ok: false,
+          status: null,
+          ms: 0,
+          detail: "This is not a live SCIM token of this tenant (unknown, revoked, an admin token, or another tenant's). Create one on this page.",
+        },
+      ],
+    };
+  }
+  const probe = `scimflow-connection-test-${crypto.randomUUID()}@example.invalid`;
+  const requests: { name: string; path: string; expect: (status: number, body: any) => string | undefined }[] = [
+    {
+      name: 'Service provider configuration (Okta, Entra ID)',
+      path: '/ServiceProviderConfig',
+      expect: (s, b) => (s === 200 && b?.patch ? undefined : `expected 200 with "patch", got ${s}`),
+    },
+    {
+      name: 'First page of users (Okta)',
+      path: '/Users?startIndex=1&count=1',
+      expect: (s, b) => (s === 200 && typeof b?.totalResults === 'number' ? undefined : `expected 200 with a ListResponse, got ${s}`),
+    },
+    {
+      name: 'Look up a user that does not exist (Entra ID)',
+      path: `/Users?filter=${encodeURIComponent(`userName eq "${probe}"`)}`,
+      expect: (s, b) => (s === 200 && b?.totalResults === 0 ? undefined : `expected 200 with totalResults 0, got ${s}`),
+    },
+    {
+      name: 'First page of groups (group push)',
+      path: '/Groups?startIndex=1&count=1',
+      expect: (s, b) => (s === 200 && typeof b?.totalResults === 'number' ? undefined : `expected 200 with a ListResponse, got ${s}`),
+    },
+  ];
+  const checks: ConnectionCheck[] = [];
+  for (const r of requests) {
+    const started = Date.now();
+    try {
+      const res = await fetch(`${base}${r.path}`, {
+        headers: { Authorization: `Bearer ${token}`, Accept: 'application/scim+json' },
+        signal: AbortSignal.timeout(5_000),
+      });
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      const problem = r.expect(res.status, parsed);
+      checks.push({
+        name: r.name,
+        request: `GET ${r.path}`,
+        ok: !problem,
+        status: res.status,
+        ms: Date.now() - started,
+        detail: problem ?? 'as an IdP expects',
+      });
+    } catch (err) {
+      checks.push({
+        name: r.name,
+        request: `GET ${r.path}`,
+        ok: false,
+        status: null,
+        ms: Date.now() - started,
+        detail: `could not reach ${base} from the server: ${(err as Error).message} (is PUBLIC_URL right?)`,
+      });
+    }
+  }
+  await auditAction(deps, caller, null, 'connectionTested', { ok: checks.every((c) => c.ok) });
+  return { baseUrl: base, ok: checks.every((c) => c.ok), checks };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Configuration versions as YAML, and the difference between two
+
+export async function configYaml(deps: AdminDeps, caller: Caller, tenantId: string, version: string) {
+  const v = await getVersion(deps, caller, tenantId, version);
+  return { version: v.version, createdBy: v.createdBy, createdAt: v.createdAt, yaml: YAML.stringify(v.config) };
+}
+
+/** Line diff of two versions' YAML (with defaults filled in, as stored). */
+export async function diffVersions(deps: AdminDeps, caller: Caller, tenantId: string, from: string, to: string) {
+  const [a, b] = await Promise.all([configYaml(deps, caller, tenantId, from), configYaml(deps, caller, tenantId, to)]);
+  const lines = diffLines(a.yaml, b.yaml).flatMap((part) =>
+    part.value
+      .replace(/\n$/, '')
+      .split('\n')
+      .map((text) => ({ kind: part.added ? ('added' as const) : part.removed ? ('removed' as const) : ('same' as const), text })),
+  );
+  return {
+    from: { version: a.version, createdBy: a.createdBy, createdAt: a.createdAt },
+    to: { version: b.version, createdBy: b.createdBy, createdAt: b.createdAt },
+    changed: lines.some((l) => l.kind !== 'same'),
+    lines,
+  };
 }

@@ -1,0 +1,55 @@
+/**
+ * What an admin can do about a state or an error the workflow reports: the "recommended action"
+ * of a provisioning log. Pure. The first matching rule wins; new lastError texts add a rule.
+ */
+export interface AdviceInput {
+  state: string | null;
+  waitingFor?: string | null;
+  lastError?: string | null;
+}
+
+interface Rule {
+  when: (i: AdviceInput) => boolean;
+  advice: (i: AdviceInput) => string;
+}
+
+const error = (re: RegExp) => (i: AdviceInput) => !!i.lastError && re.test(i.lastError);
+
+const RULES: Rule[] = [
+  {
+    when: (i) => i.state === 'awaitingData',
+    advice: (i) =>
+      `Send the missing data from the identity provider${i.lastError ? ` (${i.lastError})` : ''}, or give it a default or a mapping rule in the policy. ` +
+      'The user continues by itself when it arrives.',
+  },
+  {
+    when: (i) => i.state === 'waitingForSeat',
+    advice: (i) =>
+      `Every seat of ${i.waitingFor?.replace(/^seat:/, '') ?? 'the organisation'} is taken. Raise its seatLimit in the policy or free a seat ` +
+      '(terminate a leaver); the workflow checks again by itself.',
+  },
+  {
+    when: (i) => i.state === 'expired',
+    advice: () => 'The invitation expired unanswered. Resend the invitation, or terminate the user if they do not need access.',
+  },
+  { when: (i) => i.state === 'suspended', advice: () => 'Login is blocked. Reactivate here or assign the user in the identity provider again.' },
+  { when: error(/no longer exists/i), advice: () => 'The SCIM user was deleted; the workflow terminates it. Nothing to do.' },
+  { when: error(/no email address|No recipients defined/i), advice: () => 'Send a valid work email from the identity provider, then retry.' },
+  {
+    when: error(/smtp|ECONNREFUSED|ETIMEDOUT|EAUTH|mail|recipient/i),
+    advice: () => 'The mail server refused the message or could not be reached. Check SMTP_URL and the address, then retry.',
+  },
+  {
+    when: error(/access not effective/i),
+    advice: () => 'The directory does not show the access yet. Retry; if it fails again, compare "should have" and "has" on this page.',
+  },
+  {
+    when: (i) => i.state === 'failed',
+    advice: () => 'Retry. If it fails again, open the workflow in the Temporal UI for the full error, or fix the data it names in the identity provider.',
+  },
+];
+
+/** The recommended action, or undefined when the state needs nobody. */
+export function adviceFor(input: AdviceInput): string | undefined {
+  return RULES.find((r) => r.when(input))?.advice(input);
+}
