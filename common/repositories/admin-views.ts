@@ -45,27 +45,6 @@ const USER_JOINS = `LEFT JOIN scim_users u ON u.tenant_id = $1 AND u.id = ids.us
   LEFT JOIN provisioning_states p ON p.tenant_id = $1 AND p.user_id = ids.user_id
   LEFT JOIN app_users a ON a.tenant_id = $1 AND a.user_id = ids.user_id`;
 
-/**
- * The tenant's users (SCIM resources and users with a workflow, so terminated ones too) in id
- * order, optionally in one provisioning state or only those waiting for something.
- */
-export async function listAdminUsers(
-  db: Queryable,
-  tenantId: string,
-  q: { state?: string; waiting?: boolean; afterId?: string; limit: number },
-): Promise<AdminUserRow[]> {
-  const rows = (
-    await db.query<Record<string, any>>(
-      `WITH ids AS (SELECT id AS user_id FROM scim_users WHERE tenant_id = $1 UNION SELECT user_id FROM provisioning_states WHERE tenant_id = $1)
-       ${USER_SELECT} FROM ids ${USER_JOINS}
-       WHERE ($2::text IS NULL OR p.state = $2) AND (NOT $3::boolean OR p.waiting_for IS NOT NULL) AND ($4::uuid IS NULL OR ids.user_id > $4::uuid)
-       ORDER BY ids.user_id LIMIT $5`,
-      [tenantId, q.state ?? null, q.waiting ?? false, q.afterId ?? null, q.limit],
-    )
-  ).rows;
-  return rows.map(toUser);
-}
-
 export async function getAdminUser(db: Queryable, tenantId: string, userId: string): Promise<AdminUserRow | undefined> {
   if (!isUuid(userId)) return undefined;
   const r = (
