@@ -6,6 +6,7 @@ import { ApplicationFailure } from '@temporalio/activity';
 import { appMetrics } from '../common/metrics';
 import { getAppUser, setStatus } from '../common/repositories/app-users';
 import * as invitations from '../common/repositories/invitations';
+import { releaseLicences } from '../common/repositories/licences';
 import { currentConfig } from '../common/repositories/tenants';
 import type { ActivityDeps } from './deps';
 import { lifecycleMetrics } from './lifecycle-metrics';
@@ -22,6 +23,19 @@ export interface SendInvitationInput extends StepInput {
 export interface SendReminderInput extends StepInput {
   invitationId: string;
   reminder: number;
+}
+
+/**
+ * Why the mail server refused a message for good, or undefined when a retry may succeed: a
+ * 5xx reply (RFC 5321 §4.2.1: permanent; e.g. 550 no such mailbox on RCPT) or an envelope
+ * without a valid recipient. 4xx replies and connection failures are transient.
+ */
+function permanentRefusal(err: unknown): string | undefined {
+  const e = err as { code?: string; responseCode?: number; response?: string; message?: string };
+  if (typeof e?.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600)
+    return (e.response ?? e.message ?? `${e.responseCode}`).slice(0, 300);
+  if (e?.code === 'EENVELOPE' && !(typeof e.responseCode === 'number' && e.responseCode < 500)) return (e.message ?? 'no valid recipient').slice(0, 300);
+  return undefined;
 }
 
 export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger, metrics = appMetrics() }: ActivityDeps) {
@@ -66,6 +80,16 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger, 
       await invitations.completeDelivery(db, key, { sent: true, messageId: sent.messageId });
     } catch (err) {
       await invitations.completeDelivery(db, key, { sent: false, error: (err as Error).message });
+      const refused = permanentRefusal(err);
+      if (refused) {
+        metrics.mailRejected.inc({ tenant: input.tenantId, kind });
+        logger.warn({ tenantId: input.tenantId, userId: input.userId, kind, err: refused }, 'mail refused for good; not retried');
+        await db.withTransaction((tx) => audit(tx, input, 'mail.rejected', { kind, invitationId, error: refused }));
+        throw ApplicationFailure.nonRetryable(
+          `the mail server refused the ${kind} to ${user.email} for good (${refused}); correct the user's email address in the identity provider`,
+          FAILURE_TYPES.mailRejected,
+        );
+      }
       logger.warn({ tenantId: input.tenantId, userId: input.userId, kind, err: (err as Error).message }, 'mail not sent; will retry');
       throw err;
     }
@@ -80,31 +104,39 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger, 
         throw ApplicationFailure.nonRetryable(`invitation ${inv.id} is ${inv.status}`, FAILURE_TYPES.invalidData);
       }
       await deliver(input, key, 'invitation', inv.id, null);
-      // Audited and counted once per invitation (also a resend to a user who is still invited), not per status change.
-      const firstCompletion = inv.status === 'pending';
-      const { sentAt, invited } = await db.withTransaction(async (tx) => {
+      const { sentAt, firstSend } = await db.withTransaction(async (tx) => {
         const at = await invitations.markInvitationSent(tx, inv.id);
-        const changed = (await setStatus(tx, input.tenantId, input.userId, 'invited', true)) || firstCompletion;
-        if (changed) await audit(tx, input, 'invitation.sent', { invitationId: inv.id, round: input.round });
-        return { sentAt: at, invited: changed };
+        await setStatus(tx, input.tenantId, input.userId, 'invited', true);
+        // The new link replaces every earlier one: an old link now says so and accepts nothing.
+        const superseded = await invitations.revokeInvitations(tx, input.tenantId, input.userId, 'superseded', inv.id);
+        if (inv.status === 'pending') await audit(tx, input, 'invitation.sent', { invitationId: inv.id, round: input.round, superseded });
+        return { sentAt: at, firstSend: inv.status === 'pending' };
       });
-      if (invited) await observe.invitationSent(input, input.round);
+      if (firstSend) await observe.invitationSent(input, input.round);
       return { invitationId: inv.id, sentAt: new Date(sentAt).getTime() };
     },
 
+    /** A reminder the mail server refuses for good is audited and counted; the invitation stays open. */
     async sendReminder(input: SendReminderInput): Promise<{ sent: boolean }> {
       if ((await invitations.getInvitation(db, input.invitationId))?.status !== 'sent') return { sent: false };
       const key = `${stepOrigin().workflowId ?? input.userId}:invitation:${input.invitationId}:reminder:${input.reminder}`;
-      await deliver(input, key, 'reminder', input.invitationId, input.reminder);
+      try {
+        await deliver(input, key, 'reminder', input.invitationId, input.reminder);
+      } catch (err) {
+        if (err instanceof ApplicationFailure && err.type === FAILURE_TYPES.mailRejected) return { sent: false };
+        throw err;
+      }
       await db.withTransaction((tx) => audit(tx, input, 'invitation.reminded', { invitationId: input.invitationId, reminder: input.reminder }));
       return { sent: true };
     },
 
+    /** The invitation ran out unaccepted: its link stops working and the user's licence seats go back to the pool (a resend takes them again). */
     async expireInvitation(input: StepInput & { invitationId: string }): Promise<{ expired: boolean }> {
       const expired = await db.withTransaction(async (tx) => {
         if (!(await invitations.expireInvitation(tx, input.invitationId))) return false;
         await setStatus(tx, input.tenantId, input.userId, 'provisioning', false);
-        await audit(tx, input, 'invitation.expired', { invitationId: input.invitationId });
+        const licences = await releaseLicences(tx, input.tenantId, input.userId);
+        await audit(tx, input, 'invitation.expired', { invitationId: input.invitationId, licences });
         return true;
       });
       if (expired) observe.invitationExpired(input);

@@ -1,12 +1,22 @@
-/** Status changes after onboarding: acceptance, suspension, reactivation, termination; and the workflow's visible state. */
+/**
+ * Status changes after onboarding: acceptance, suspension, reactivation, termination; the
+ * mass-deprovisioning guard in front of the last two; and the workflow's visible state.
+ */
 import { appMetrics } from '../common/metrics';
+import { clearEntitlementFlags } from '../common/repositories/access-settings';
 import { getAppUser, setStatus } from '../common/repositories/app-users';
+import { requestDeprovision, type DeprovisionAction } from '../common/repositories/deprovision-requests';
 import { releaseEntitlements } from '../common/repositories/entitlements';
+import { revokeInvitations } from '../common/repositories/invitations';
+import { releaseLicences } from '../common/repositories/licences';
+import { releaseLogins } from '../common/repositories/login-claims';
 import { recordProvisioningState } from '../common/repositories/provisioning-states';
+import { currentConfig } from '../common/repositories/tenants';
+import { parseDuration } from '../domain/duration';
 import type { ActivityDeps } from './deps';
 import { lifecycleMetrics } from './lifecycle-metrics';
 import { audit, stepOrigin } from './step-context';
-import type { AccessRemovalCause, RecordStateInput, StepInput } from './types';
+import type { AccessRemovalCause, DeprovisionDecision, RecordStateInput, StepInput } from './types';
 
 /** The `reason` of the audit entry, as the audit trail has always worded it. */
 const REASONS: Record<'suspend' | 'terminate', Record<AccessRemovalCause, string>> = {
@@ -14,7 +24,7 @@ const REASONS: Record<'suspend' | 'terminate', Record<AccessRemovalCause, string
   terminate: { scimRequest: 'SCIM delete', hrEndDate: 'HR end date' },
 };
 
-export function lifecycleActivities({ db, metrics = appMetrics() }: ActivityDeps) {
+export function lifecycleActivities({ db, mailer, mailFrom, logger, metrics = appMetrics() }: ActivityDeps) {
   const observe = lifecycleMetrics(db, metrics);
   return {
     async markActive(input: StepInput & { invitationId: string }): Promise<void> {
@@ -26,29 +36,90 @@ export function lifecycleActivities({ db, metrics = appMetrics() }: ActivityDeps
       if (activated && input.invitationId) observe.invitationAccepted(input);
     },
 
-    /** SCIM active:false or the HR end date: login blocked at once; entitlements kept for a reactivation. */
+    /**
+     * SCIM active:false or the HR end date: login blocked at once, licence seats released and
+     * pending invitations revoked (their links say the account is suspended); organisations,
+     * roles and settings are kept for a reactivation.
+     */
     async suspendUser(input: StepInput & { cause: AccessRemovalCause }): Promise<void> {
       const suspended = await db.withTransaction(async (tx) => {
         if (!(await getAppUser(tx, input.tenantId, input.userId))) return false;
-        if (!(await setStatus(tx, input.tenantId, input.userId, 'suspended', false))) return false;
-        await audit(tx, input, 'user.suspended', { reason: REASONS.suspend[input.cause] });
-        return true;
+        const blocked = await setStatus(tx, input.tenantId, input.userId, 'suspended', false);
+        const licences = await releaseLicences(tx, input.tenantId, input.userId);
+        const invitations = await revokeInvitations(tx, input.tenantId, input.userId, 'suspended');
+        if (!blocked && licences + invitations === 0) return false;
+        await audit(tx, input, 'user.suspended', { reason: REASONS.suspend[input.cause], licences, invitations });
+        return blocked;
       });
       if (suspended) await observe.accessRemoved(input, 'suspend', input.cause);
     },
 
-    /** Back to where the user was: active if they had accepted, invited if an invitation is open, else provisioning. */
-    async reactivateUser(input: StepInput & { accepted: boolean; invited: boolean }): Promise<void> {
+    /**
+     * Back from a suspension: active if the user had accepted its invitation; otherwise back to
+     * provisioning (its invitation was revoked; the workflow sends a new one). Seats are taken
+     * again by the convergence that follows.
+     */
+    async reactivateUser(input: StepInput & { accepted: boolean }): Promise<void> {
       await db.withTransaction(async (tx) => {
         if (!(await getAppUser(tx, input.tenantId, input.userId))) return;
-        const status = input.accepted ? 'active' : input.invited ? 'invited' : 'provisioning';
-        if (await setStatus(tx, input.tenantId, input.userId, status, input.accepted || input.invited)) await audit(tx, input, 'user.reactivated', { status });
+        const status = input.accepted ? 'active' : 'provisioning';
+        if (await setStatus(tx, input.tenantId, input.userId, status, input.accepted)) await audit(tx, input, 'user.reactivated', { status });
       });
     },
 
     /**
+     * The mass-deprovisioning guard, before a suspension or termination a SCIM request asked for:
+     * `proceed` while the tenant's deprovisionings within its window stay under the threshold
+     * (or the guard is off), `held` beyond it until a Super User decides, `rejected` when one
+     * rejected it (the user keeps its access). The first change held in a burst is announced:
+     * log, audit entry, mail to the tenant's `deprovisionGuard.notify` addresses.
+     */
+    async requestDeprovision(input: StepInput & { action: DeprovisionAction; scimVersion: number }): Promise<DeprovisionDecision> {
+      const { config } = await currentConfig(db, input.tenantId);
+      const guard = config.deprovisionGuard;
+      if (!guard.enabled) return 'proceed';
+      const result = await db.withTransaction(async (tx) => {
+        const r = await requestDeprovision(tx, {
+          tenantId: input.tenantId,
+          userId: input.userId,
+          action: input.action,
+          scimVersion: input.scimVersion,
+          requestId: input.requestId,
+          threshold: guard.threshold,
+          windowMs: parseDuration(guard.window),
+        });
+        if (r.created && r.request.status === 'held')
+          await audit(tx, input, 'deprovision.held', { action: input.action, threshold: guard.threshold, window: guard.window });
+        return r;
+      });
+      if (result.firstHeld) {
+        const text =
+          `More than ${guard.threshold} users of tenant ${input.tenantId} were to be suspended or terminated within ${guard.window}. ` +
+          'The changes beyond that are held: nobody loses access until a Super User allows or rejects them ' +
+          '(admin API: GET /admin/v1/tenants/<tenant>/overview, heldChanges; POST …/held-changes/<id>/allow or reject; or the console).';
+        logger.warn({ tenantId: input.tenantId, threshold: guard.threshold, window: guard.window }, 'mass deprovisioning held for a decision');
+        for (const to of guard.notify) {
+          await mailer
+            .send({
+              from: mailFrom,
+              to,
+              subject: `scimflow: deprovisioning held for a decision (tenant ${input.tenantId})`,
+              text,
+              html: `<p>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</p>`,
+              messageId: `<deprovision-held.${input.tenantId}.${result.request.id}@scimflow>`,
+            })
+            .catch((err: Error) => logger.warn({ tenantId: input.tenantId, err: err.message }, 'held-deprovisioning notice not sent'));
+        }
+      }
+      const status = result.request.status;
+      return status === 'held' ? 'held' : status === 'rejected' ? 'rejected' : 'proceed';
+    },
+
+    /**
      * Deletion (or an HR end date set to terminate): login blocked, licences and seats released,
-     * memberships ended, pending invitations revoked; the record stays for audit. Also the
+     * memberships, provider accounts and settings ended, the entitlement flags (security role,
+     * grid export, release notes, case manager) cleared, pending invitations revoked and the
+     * login identifiers freed; the record (and a snapshot for a re-hire) stays for audit. Also the
      * compensation for an onboarding cut short, since it undoes whatever steps had run.
      */
     async terminateUser(input: StepInput & { cause: AccessRemovalCause }): Promise<void> {
@@ -59,6 +130,8 @@ export function lifecycleActivities({ db, metrics = appMetrics() }: ActivityDeps
           return false; // no access existed to remove
         }
         const released = await releaseEntitlements(tx, input.tenantId, input.userId);
+        await clearEntitlementFlags(tx, input.tenantId, input.userId);
+        await releaseLogins(tx, input.tenantId, input.userId);
         if (!(await setStatus(tx, input.tenantId, input.userId, 'terminated', false))) return false;
         await audit(tx, input, 'user.terminated', { reason, ...released });
         return true;

@@ -50,8 +50,31 @@ export interface AppliedAccess {
   tags: string;
 }
 
-/** All convergence steps done (and which propagation windows they opened), or stopped at a full licence pool. */
-export type ConvergeResult = ({ status: 'converged' } & AccessSettingsResult) | { status: 'waitingForSeat'; orgKey: string };
+/**
+ * All convergence steps done (and which propagation windows they opened); or stopped at a full
+ * licence pool; or not started because a login identifier of the user is another user's (the
+ * user is then held: `reason` is what to fix).
+ */
+export type ConvergeResult =
+  ({ status: 'converged' } & AccessSettingsResult) | { status: 'waitingForSeat'; orgKey: string } | { status: 'loginTaken'; reason: string };
+
+export interface ConvergeInput extends StepInput {
+  /**
+   * Whether the user should hold its licence seats now: from the moment its invitation is due
+   * until it ends. False while an HR start date holds the invitation (the seat is taken when the
+   * invitation is due) and after an invitation expired (the seat is freed; a resend takes one).
+   */
+  seats: boolean;
+}
+
+/** The access check: the directory holds exactly what the user should have, and login is not held. */
+export type AccessCheck = { verified: true } | { verified: false; differences: string[] };
+
+/**
+ * The mass-deprovisioning guard's answer for a suspension or termination a SCIM request asked
+ * for: apply it, wait for a Super User's decision, or keep the user as it is (rejected).
+ */
+export type DeprovisionDecision = 'proceed' | 'held' | 'rejected';
 
 export interface InvitationResult {
   invitationId: string;
@@ -73,4 +96,6 @@ export interface RecordStateInput {
 export const FAILURE_TYPES = {
   invalidData: 'InvalidData',
   accessNotEffective: 'AccessNotEffective',
+  /** The mail server refused the message for good (5xx, no valid recipient): retrying cannot help. */
+  mailRejected: 'MailRejected',
 } as const;

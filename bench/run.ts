@@ -105,7 +105,7 @@ async function tenantWithToken(db: Queryable, tenantId: string): Promise<string>
   await createTenant(db, tenantId, tenantId);
   // The demo tenant's configuration with zero propagation windows and no seat limits: the demo's
   // limits (500 + 200 seats) would leave all but 500 of 10,000 users waiting for a seat.
-  const config = demoTenantConfig({ tagPropagation: '0s', rolePropagation: '0s' });
+  const config = demoTenantConfig({ tagPropagation: '0s', rolePropagation: '0s', settle: '0s' });
   config.organisations = (config.organisations ?? []).map(({ seatLimit: _ignored, ...o }) => o);
   await saveConfigVersion(db, tenantId, config, 'bench');
   return (await createToken(db, tenantId, 'bench')).token;

@@ -34,7 +34,7 @@ import { buildWorkflowBundleInChild } from '../worker/workflow-bundle';
 
 const ALL_IN_ONE_TOKEN = 'all-in-one';
 
-async function seedDemoTenant(db: Db, overrides: { tagPropagation?: string; rolePropagation?: string }): Promise<string> {
+async function seedDemoTenant(db: Db, overrides: { tagPropagation?: string; rolePropagation?: string; settle?: string }): Promise<string> {
   if (!(await getTenant(db, DEMO_TENANT_ID))) await createTenant(db, DEMO_TENANT_ID, 'Demo tenant');
   const wanted = demoTenantConfig(overrides);
   const current = await currentConfig(db, DEMO_TENANT_ID);
@@ -119,6 +119,7 @@ async function main(): Promise<void> {
 
     const overrides = {
       tagPropagation: config.tagPropagationDelayMs !== undefined ? formatDuration(config.tagPropagationDelayMs) : undefined,
+      settle: config.settleDelayMs !== undefined ? formatDuration(config.settleDelayMs) : undefined,
       rolePropagation: config.rolePropagationDelayMs !== undefined ? formatDuration(config.rolePropagationDelayMs) : undefined,
     };
     const token = await seedDemoTenant(db, overrides);

@@ -49,6 +49,8 @@ export interface Config {
   publicUrl: string;
   /** Demo-tenant overrides of the propagation windows (all-in-one mode). */
   tagPropagationDelayMs?: number;
+  /** Demo tenant's settling window before the first invitation (SETTLE_DELAY; all-in-one mode). */
+  settleDelayMs?: number;
   rolePropagationDelayMs?: number;
   /** Per-token request budget: sustained requests per second and burst. Defaults 1000 and 2000. */
   rateLimit: { perSecond: number; burst: number };
@@ -258,6 +260,7 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom: str('MAIL_FROM') ?? 'scimflow <no-reply@scimflow.localhost>',
     publicUrl: (url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     tagPropagationDelayMs: duration('TAG_PROPAGATION_DELAY'),
+    settleDelayMs: duration('SETTLE_DELAY'),
     rolePropagationDelayMs: duration('ROLE_PROPAGATION_DELAY'),
     rateLimit: { perSecond: int('RATE_LIMIT_PER_SECOND', 1000, 1, 1_000_000), burst: int('RATE_LIMIT_BURST', 2000, 1, 10_000_000) },
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 4 * 1024 * 1024, 1024, 100 * 1024 * 1024),

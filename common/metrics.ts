@@ -21,6 +21,7 @@
 import client, { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Queryable } from './db';
 import { invitationCountsByStatus } from './repositories/invitations';
+import { countHeldDeprovisions } from './repositories/deprovision-requests';
 import { outboxStats } from './repositories/outbox';
 import { workflowCountsByState } from './repositories/provisioning-states';
 
@@ -58,6 +59,8 @@ export interface AppMetrics {
   invitationsSent: Counter<'tenant'>;
   invitationsAccepted: Counter<'tenant'>;
   invitationsExpired: Counter<'tenant'>;
+  /** Mails the mail server refused for good (5xx, no valid recipient), by tenant and kind (invitation, reminder). */
+  mailRejected: Counter<'tenant' | 'kind'>;
   /** Seconds from the SCIM create of a user to the first invitation sent to them. */
   timeToInvitation: Histogram<'tenant'>;
   /** Seconds from the SCIM request that deactivated (active=false) or deleted a user to login blocked. */
@@ -135,6 +138,12 @@ export function createMetrics(): AppMetrics {
       labelNames: ['tenant'],
       registers,
     }),
+    mailRejected: new Counter({
+      name: 'scimflow_mail_rejected_total',
+      help: 'Mails the mail server refused for good (5xx reply, no valid recipient), by tenant and kind; the user waits in failed with the reason.',
+      labelNames: ['tenant', 'kind'],
+      registers,
+    }),
     invitationsExpired: new Counter({
       name: 'scimflow_invitations_expired_total',
       help: 'Invitations that expired unaccepted, by tenant.',
@@ -179,20 +188,22 @@ export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, optio
     outbox: { pending: number; oldestAgeSeconds: number };
     workflows: { tenantId: string; state: string; n: number }[];
     invitations: { tenantId: string; status: string; n: number }[];
+    held: { tenantId: string; held: number }[];
   }
   let cached: { at: number; value: Promise<Snapshot> } | undefined;
   const load = (): Promise<Snapshot> => {
     if (cached && Date.now() - cached.at < cacheMs) return cached.value;
     const value = (async (): Promise<Snapshot> => {
       try {
-        const [outbox, workflows, invitations] = await Promise.all([
+        const [outbox, workflows, invitations, held] = await Promise.all([
           outboxStats(source.db),
           workflowCountsByState(source.db),
           invitationCountsByStatus(source.db),
+          countHeldDeprovisions(source.db),
         ]);
-        return { ok: true, outbox, workflows, invitations };
+        return { ok: true, outbox, workflows, invitations, held };
       } catch {
-        return { ok: false, outbox: { pending: 0, oldestAgeSeconds: 0 }, workflows: [], invitations: [] };
+        return { ok: false, outbox: { pending: 0, oldestAgeSeconds: 0 }, workflows: [], invitations: [], held: [] };
       }
     })();
     cached = { at: Date.now(), value };
@@ -234,6 +245,17 @@ export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, optio
       const s = await load();
       this.reset();
       for (const r of s.workflows) this.set({ tenant: r.tenantId, state: r.state }, r.n);
+    },
+  });
+  new Gauge({
+    name: 'scimflow_deprovisions_held',
+    help: 'Suspensions and terminations held by the mass-deprovisioning guard, waiting for a Super User to allow or reject them, by tenant.',
+    labelNames: ['tenant'],
+    registers,
+    async collect() {
+      const s = await load();
+      this.reset();
+      for (const r of s.held) this.set({ tenant: r.tenantId }, r.held);
     },
   });
   new Gauge({

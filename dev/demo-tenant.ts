@@ -7,7 +7,7 @@ import type { TenantConfigInput } from '../domain/tenant-config';
 
 export const DEMO_TENANT_ID = 'demo';
 
-export function demoTenantConfig(overrides: { tagPropagation?: string; rolePropagation?: string } = {}): TenantConfigInput {
+export function demoTenantConfig(overrides: { tagPropagation?: string; rolePropagation?: string; settle?: string } = {}): TenantConfigInput {
   return {
     organisations: [
       {
@@ -34,6 +34,7 @@ export function demoTenantConfig(overrides: { tagPropagation?: string; rolePropa
       reminders: ['3d', '7d'],
       expiresAfter: '14d',
       startLeadTime: '1d',
+      settle: overrides.settle ?? '60s',
     },
     endDateAction: 'suspend',
     seatRecheckInterval: '5m',

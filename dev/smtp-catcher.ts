@@ -1,6 +1,8 @@
 /**
  * A local SMTP server that keeps every message it receives: as an `.eml` file under a folder
  * (all-in-one mode: DATA_DIR/outbox) and in memory (tests read `messages`). Loopback only.
+ * Like a real server, it refuses recipients in the reserved `.invalid` top-level domain
+ * (RFC 2606) for good: 550, no such domain. That is how a refused invitation can be tried.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -35,6 +37,14 @@ export async function startSmtpCatcher(options: { port?: number; outboxDir?: str
       if (refusing) {
         const err = new Error('mail service unavailable') as Error & { responseCode: number };
         err.responseCode = 421;
+        return callback(err);
+      }
+      callback();
+    },
+    onRcptTo(address, _session, callback) {
+      if (/\.invalid$/i.test(address.address)) {
+        const err = new Error(`5.1.2 ${address.address}: bad destination system address (no such domain)`) as Error & { responseCode: number };
+        err.responseCode = 550;
         return callback(err);
       }
       callback();

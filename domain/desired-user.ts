@@ -66,6 +66,8 @@ export interface DesiredUser {
   matchedRules: string[];
   /** What was left out of the directory and why, without holding the user (e.g. an informational phone number that is not usable). */
   notes: string[];
+  /** Uses the mobile app: the primary phone is then the mobile login, unique in the tenant. */
+  mobileAppUser: boolean;
 }
 
 type Json = Record<string, unknown>;
@@ -326,5 +328,6 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
     missing,
     matchedRules: rules.matchedRules,
     notes,
+    mobileAppUser: explicitBool(ext.mobileAppUser) ?? rules.mobileAppUser ?? false,
   };
 }

@@ -34,5 +34,9 @@ export const PROVISIONING_STATES = [
   'expired',
   'terminated',
   'failed',
+  /** A suspension or termination beyond the tenant's mass-deprovisioning threshold, waiting for a Super User's decision (access unchanged). */
+  'deprovisionHeld',
+  /** The identity provider deleted the user and a Super User rejected the termination: access kept until someone allows it. */
+  'deletionRejected',
 ] as const;
 export type ProvisioningState = (typeof PROVISIONING_STATES)[number];

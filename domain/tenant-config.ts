@@ -118,6 +118,14 @@ const baseSchema = z.strictObject({
       startLeadTime: duration.default('1d'),
       /** A paragraph of the tenant's own in the invitation mail ({{applicationName}} and {{firstName}} are replaced). */
       message: z.string().min(1).max(2000).optional(),
+      /**
+       * The first invitation waits until no change has arrived for the user (its SCIM resource,
+       * its groups, the policy) for this long: Okta assigns a user first and pushes its group
+       * memberships seconds later, and the first invitation must carry the access the groups give.
+       */
+      settle: duration.default('60s'),
+      /** The settling window never holds the first invitation longer than this after the user's first change. */
+      settleMax: duration.default('10m'),
     })
     .default({
       subject: 'You have been invited to {{applicationName}}',
@@ -125,7 +133,24 @@ const baseSchema = z.strictObject({
       reminders: ['3d', '7d'],
       expiresAfter: '14d',
       startLeadTime: '1d',
+      settle: '60s',
+      settleMax: '10m',
     }),
+  /**
+   * The mass-deprovisioning guard (after Entra's accidental-deletions threshold): suspensions and
+   * terminations that SCIM requests ask for beyond `threshold` within `window` (an IdP scope
+   * mistake, a wrong group push) are held until a Super User allows or rejects them.
+   */
+  deprovisionGuard: z
+    .object({
+      enabled: z.boolean().default(true),
+      /** Deprovisionings allowed within `window` before further ones are held. */
+      threshold: z.number().int().min(1).default(25),
+      window: duration.default('1h'),
+      /** Addresses told when changes start being held (besides the admin API, the metric and the log). */
+      notify: z.array(z.string().trim().min(3).max(320)).max(20).default([]),
+    })
+    .prefault({}),
   /** What an HR end date does on the day. */
   endDateAction: z.enum(['suspend', 'terminate']).default('suspend'),
   /** How often a user waiting for a licence seat checks again. */
@@ -305,6 +330,8 @@ export interface LifecycleTimings {
   startLeadMs: number;
   seatRecheckMs: number;
   endDateAction: 'suspend' | 'terminate';
+  settleMs: number;
+  settleMaxMs: number;
 }
 
 export function lifecycleTimings(cfg: TenantConfig): LifecycleTimings {
@@ -316,5 +343,7 @@ export function lifecycleTimings(cfg: TenantConfig): LifecycleTimings {
     startLeadMs: parseDuration(cfg.invitation.startLeadTime),
     seatRecheckMs: parseDuration(cfg.seatRecheckInterval),
     endDateAction: cfg.endDateAction,
+    settleMs: parseDuration(cfg.invitation.settle),
+    settleMaxMs: parseDuration(cfg.invitation.settleMax),
   };
 }

@@ -99,9 +99,8 @@ export async function runScimServer(options: {
       },
     },
     extraRouters: [
-      // First: the invitation router's form parser (1 KB) applies to every path it sees.
       consoleRouter({ ...adminDeps, publicUrl, bodyLimitBytes: options.bodyLimitBytes }),
-      invitationsRouter(options.db, () => relay.nudge()),
+      invitationsRouter({ db: options.db, publicUrl, onCommitted: () => relay.nudge() }),
       remoteCodecRouter({
         codec: codec.codec,
         db: options.db,

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../dev/temporal-dev-server';
-import { requireEnv, SCIM_USER } from './harness';
+import { acceptInvitation, requireEnv, SCIM_USER } from './harness';
 
 interface Started {
   child: ChildProcess;
@@ -69,6 +69,7 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
     TEMPORAL_UI_PORT: String(await freePort()),
     TAG_PROPAGATION_DELAY: '0s',
     ROLE_PROPAGATION_DELAY: '0s',
+    SETTLE_DELAY: '0s',
     TEMPORAL_CLI_PATH: requireEnv('SCIMFLOW_TEST_CLI_PATH'),
     LOG_LEVEL: 'warn',
   };
@@ -127,7 +128,7 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
     // The old token was retired; the new one works.
     expect((await fetch(`${SCIM_BASE_URL}/Users`, { headers: auth })).status).toBe(401);
 
-    expect((await fetch(link, { method: 'POST' })).status).toBe(200);
+    expect((await acceptInvitation(link)).status).toBe(200);
     const state = await until(
       async () => {
         const list = (await (

@@ -222,7 +222,7 @@ describe('a Super User', () => {
     const attention = await page.locator('section[aria-labelledby="h-attention"]').textContent();
     expect(attention).toContain('first name is required');
     expect(attention).toMatch(/Send the missing data/);
-    expect(await page.textContent('body')).toContain('no mass-deprovisioning guard');
+    expect(await page.textContent('body')).toContain('Nothing held. The guard holds suspensions and terminations beyond');
     await expectAccessible(page, 'overview');
     await screenshot(page, 'overview');
   });

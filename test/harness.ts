@@ -56,15 +56,20 @@ export function testTenantConfig(overrides: Partial<TenantConfigInput> = {}): Te
     defaults: { client: 'north', role: 'Client Staff' },
     providerTypes: ['RN', 'SW', 'Administrator'],
     propagation: { tags: '0s', securityRole: '0s' },
+    seatRecheckInterval: '1s',
+    // High enough that no test but the guard's own meets the mass-deprovisioning guard.
+    deprovisionGuard: { threshold: 10_000 },
+    ...overrides,
+    // No settling window unless a test asks for one (it would add a minute to every onboarding).
     invitation: {
       applicationName: 'CareConnect',
       subject: 'Welcome to {{applicationName}}',
       reminders: ['3d', '7d'],
       expiresAfter: '14d',
       startLeadTime: '1d',
+      settle: '0s',
+      ...overrides.invitation,
     },
-    seatRecheckInterval: '1s',
-    ...overrides,
   };
 }
 
@@ -86,11 +91,27 @@ export interface Harness {
   waitForState(userId: string, state: UserStatus['state'] | UserStatus['state'][], timeoutMs?: number): Promise<UserStatus>;
   mailsTo(address: string): { file: string; raw: string; text: string }[];
   acceptLink(address: string, index?: number): string;
+  /** Accepts as a person's browser does: GET the page, then POST its form with the page's Origin. Returns the answer. */
+  acceptInvitation(link: string): Promise<{ status: number; text: string }>;
   /** With SCIMFLOW_RECORD_HISTORIES=1, saves the user's workflow history as a replay fixture (test/histories). */
   recordHistory(name: string, userId: string): Promise<void>;
   stopWorker(): Promise<void>;
   startWorker(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Accepts an invitation link as a person's browser does: GET the page, then POST its form with the page's Origin. */
+export async function acceptInvitation(link: string): Promise<{ status: number; text: string }> {
+  const page = await fetch(link);
+  const html = await page.text();
+  const confirm = /name="confirm" value="([^"]+)"/.exec(html)?.[1];
+  if (!confirm) return { status: page.status, text: html };
+  const res = await fetch(link, {
+    method: 'POST',
+    headers: { Origin: new URL(link).origin, 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ confirm }).toString(),
+  });
+  return { status: res.status, text: await res.text() };
 }
 
 function decodeMail(raw: string): string {
@@ -211,6 +232,7 @@ export async function startHarness(
       if (!match) throw new Error('no accept link in the mail');
       return match[1];
     },
+    acceptInvitation,
     async recordHistory(name, userId) {
       if (process.env.SCIMFLOW_RECORD_HISTORIES !== '1') return;
       const history = await client.workflow.getHandle(userWorkflowId(tenantId, userId)).fetchHistory();

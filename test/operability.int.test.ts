@@ -31,7 +31,7 @@ import { runScimServer, type RunningServer } from '../scim-server/run-server';
 import { startOpsServer, type OpsServer } from '../worker/ops-server';
 import { runWorker, type RunningWorker } from '../worker/run-worker';
 import { statusQuery, type UserStatus } from '../workflows/definitions';
-import { newUser, PATCH_OP, requireEnv, testTenantConfig } from './harness';
+import { acceptInvitation, newUser, PATCH_OP, requireEnv, testTenantConfig } from './harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -254,7 +254,7 @@ async function accept(userId: string): Promise<void> {
   const inv = (
     await db.query<{ id: string }>(`SELECT id::text AS id FROM invitations WHERE tenant_id = $1 AND user_id::text = $2 AND status = 'sent'`, [tenantId, userId])
   ).rows[0];
-  const res = await fetch(`${server.url}/invitations/${await invitationToken(db, inv.id)}`, { method: 'POST' });
+  const res = await acceptInvitation(`${server.url}/invitations/${await invitationToken(db, inv.id)}`);
   expect(res.status).toBe(200);
 }
 

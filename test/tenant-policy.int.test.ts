@@ -359,11 +359,17 @@ describe('admin API', () => {
     expect((await adminCall('POST', `/tenants/${h.tenantId}/users/${id}/reactivate`)).status).toBe(202);
     await h.waitForState(id, 'invited');
     expect((await h.scim('GET', `/Users/${id}`)).body.active).toBe(true);
+    // The suspension revoked the open invitation: the reactivated user got a new one.
+    await eventually(
+      async () => h.mailsTo(user.userName).length,
+      (n) => n === 2,
+      'invitation mails after the reactivation',
+    );
 
     expect((await adminCall('POST', `/tenants/${h.tenantId}/users/${id}/resend-invitation`)).status).toBe(202);
     await eventually(
       async () => h.mailsTo(user.userName).length,
-      (n) => n === 2,
+      (n) => n === 3,
       'invitation mails after the resend',
     );
     expect((await adminCall('POST', `/tenants/${h.tenantId}/users/${id}/retry`)).status).toBe(202);

@@ -2,7 +2,7 @@
  * Signals, queries and payload types of the user workflow, shared by the workflow, the
  * outbox relay and the invitation endpoint. Payloads carry ids and versions, never personal data.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { ChangeKind } from '../domain/resource-changes';
 import type { ProvisioningState } from '../domain/roles';
 
@@ -40,3 +40,16 @@ export const invitationAcceptedSignal = defineSignal<[InvitationAccepted]>('invi
 export const retrySignal = defineSignal<[]>('retry');
 export const resendInvitationSignal = defineSignal<[]>('resendInvitation');
 export const statusQuery = defineQuery<UserStatus>('status');
+
+/** What a resend request started: the round whose invitation (a new link) is on its way. */
+export interface ResendRequested {
+  round: number;
+}
+
+/**
+ * Resend the invitation, answered truthfully (admin API, console): rejected with the reason
+ * when there is nothing to resend (the user accepted, is held, suspended, not yet invited);
+ * otherwise a new round starts and the earlier link stops working once the new one is sent.
+ * The `resendInvitation` signal does the same for operators in the Temporal UI, without an answer.
+ */
+export const requestResendUpdate = defineUpdate<ResendRequested, []>('requestResend');

@@ -10,7 +10,7 @@ function when(iso: string): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
 }
 
-const WINDOW_NAMES: Record<string, string> = { tags: 'employee-area tags', securityRole: 'security-role' };
+const WINDOW_NAMES: Record<string, string> = { tags: 'employee-area tags', securityRole: 'security-role', settle: 'settling' };
 
 function windows(waitingFor: string): string {
   const kinds = waitingFor.replace(/^propagation:/, '').split(',');
@@ -26,11 +26,11 @@ export function describeStatus(s: UserStatus): string {
     case 'onboarding':
       return 'Onboarding: creating the profile, organisations and roles, licences, provider accounts and access settings.';
     case 'awaitingData':
-      return `Held for missing data: ${s.lastError ?? 'see the provisioning state'}. Resumes by itself when a SCIM update supplies it.`;
+      return `Held for missing or conflicting data: ${s.lastError ?? 'see the provisioning state'}. Access no longer wanted is removed and login is blocked; resumes by itself when a SCIM update (or the release of a login) completes the data.`;
     case 'waitingForSeat':
       return `Waiting for a free licence seat in ${s.waitingFor?.replace(/^seat:/, '') ?? 'its organisation'}; checks again at ${until ?? 'the next change'}.`;
     case 'waitingPropagation':
-      return `Waiting for the ${windows(s.waitingFor ?? '')} until ${until}, then the access check and the invitation.`;
+      return `Waiting for the ${windows(s.waitingFor ?? '')} until ${until}, then the access check and the invitation.${s.waitingFor?.includes('settle') ? ' (Settling: the first invitation waits until the identity provider has sent no change for this user for a while; each change restarts it.)' : ''}`;
     case 'scheduled':
       return `Account prepared; the invitation is held until ${until} (HR start date less the lead time).`;
     case 'invited':
@@ -47,5 +47,9 @@ export function describeStatus(s: UserStatus): string {
       return `Failed: ${s.lastError ?? 'unknown error'}. Waiting for a SCIM change or an operator's retry (the retry signal).`;
     case 'terminated':
       return 'Terminated: login blocked, entitlements ended; the record is kept for audit.';
+    case 'deprovisionHeld':
+      return `Held by the mass-deprovisioning guard: a ${s.waitingFor === 'decision:terminate' ? 'termination' : 'suspension'} beyond the tenant's threshold waits for a Super User to allow or reject it (admin API or console). Access is unchanged meanwhile.`;
+    case 'deletionRejected':
+      return 'The identity provider deleted this user and a Super User rejected the termination: access is kept. Allowing the held change later terminates the user.';
   }
 }

@@ -59,11 +59,25 @@ describe('onboarding', () => {
     // A prefetching mail scanner (GET) changes nothing.
     const page = await fetch(link);
     expect(page.status).toBe(200);
+    // The page runs no script, cannot be framed, and sends no Referer with the token in it.
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'.*frame-ancestors 'none'/);
+    expect(page.headers.get('content-security-policy')).not.toContain('script-src');
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     expect(await page.text()).toContain('<form method="post">');
+    // A scanner that posts without the page (no confirmation field), even from the same origin, accepts nothing.
+    const scanner = await fetch(link, { method: 'POST', headers: { Origin: new URL(link).origin } });
+    expect(scanner.status).toBe(403);
     expect((await h.workflowStatus(id)).state).toBe('invited');
 
-    const accept = await fetch(link, { method: 'POST' });
+    // A form posted from elsewhere (no page, another origin) accepts nothing.
+    const forged = await fetch(link, { method: 'POST', headers: { Origin: 'https://evil.example' } });
+    expect(forged.status).toBe(403);
+    expect((await h.workflowStatus(id)).state).toBe('invited');
+
+    const accept = await h.acceptInvitation(link);
     expect(accept.status).toBe(200);
+    expect(accept.text).toContain('being activated');
     await h.waitForState(id, 'active');
     expect((await appUser(id)).status).toBe('active');
 
@@ -89,7 +103,7 @@ describe('onboarding', () => {
     expect(read.body[EXT].provisioning).toMatchObject({ state: 'active', workflowId: `user-${h.tenantId}-${id}` });
 
     // The link is single-use, and the audit log traces the SCIM request to the workflow.
-    expect((await fetch(link, { method: 'POST' })).status).toBe(200);
+    expect((await h.acceptInvitation(link)).status).toBe(200);
     expect(h.mailsTo(user.userName)).toHaveLength(1);
     await h.recordHistory('onboard-accept', id);
     const audit = (
@@ -193,7 +207,7 @@ describe('after onboarding', () => {
     const user = newUser();
     const id = (await h.scim('POST', '/Users', user)).body.id as string;
     await h.waitForState(id, 'invited');
-    await fetch(h.acceptLink(user.userName), { method: 'POST' });
+    await h.acceptInvitation(h.acceptLink(user.userName));
     await h.waitForState(id, 'active');
 
     await h.scim('PATCH', `/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', value: { active: 'False' } }] });

@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../activities';
-import type { ConvergeResult, UserPlan } from '../activities/types';
+import type { AccessCheck, ConvergeResult, DeprovisionDecision, UserPlan } from '../activities/types';
 import { findOrInstallTestServer } from '../dev/temporal-cli';
 import { installRuntime } from '../worker/create-worker';
 import { invitationAcceptedSignal, resendInvitationSignal, resourceChangedSignal, retrySignal, statusQuery, type UserStatus } from './definitions';
@@ -22,6 +22,8 @@ const timings: UserPlan['timings'] = {
   startLeadMs: DAY,
   seatRecheckMs: 300_000,
   endDateAction: 'suspend',
+  settleMs: 0,
+  settleMaxMs: 600_000,
 };
 const completePlan: UserPlan = { exists: true, active: true, version: 1, missing: [], startAt: null, endAt: null, timings };
 const converged: ConvergeResult = { status: 'converged', roleChanged: false, tagsChanged: false, applied: { role: '', tags: '' } };
@@ -33,8 +35,9 @@ class Stubs {
   userId = '';
   plan: () => UserPlan = () => completePlan;
   converge: () => ConvergeResult = () => converged;
-  verify: () => Promise<void> = async () => undefined;
+  verify: () => Promise<AccessCheck> = async () => ({ verified: true });
   send: (input: { round: number }) => Promise<void> = async () => undefined;
+  deprovision: () => DeprovisionDecision = () => 'proceed';
   private invitations = 0;
 
   named(name: string): any[] {
@@ -48,9 +51,10 @@ class Stubs {
       convergeUser: async (input) => (record('convergeUser', input), this.converge()),
       verifyAccess: async (input) => {
         record('verifyAccess', input);
-        await this.verify();
-        return { verified: true };
+        return this.verify();
       },
+      restrictUser: async (input) => (record('restrictUser', input), { changed: false }),
+      requestDeprovision: async (input) => (record('requestDeprovision', input), this.deprovision()),
       sendInvitation: async (input) => {
         record('sendInvitation', input);
         await this.send(input);
@@ -126,6 +130,24 @@ async function until(status: () => Promise<UserStatus>, state: UserStatus['state
   }
   throw new Error(`state is ${(await status()).state}, expected ${state}`);
 }
+
+test('when the access check finds the directory behind the desired state (a change landed meanwhile), then the workflow converges again before inviting', async () => {
+  let checks = 0;
+  stubs.verify = async () => (++checks === 1 ? { verified: false, differences: ['securityRole'] } : { verified: true });
+  const user = await start();
+  await until(user.status, 'invited');
+  const order = stubs.calls.map((c) => c.name).filter((n) => n !== 'recordState');
+  expect(order).toEqual(['planUser', 'convergeUser', 'verifyAccess', 'planUser', 'convergeUser', 'verifyAccess', 'sendInvitation']);
+});
+
+test('when the access check keeps failing, then after three convergences the workflow waits in failed with the differences', async () => {
+  stubs.verify = async () => ({ verified: false, differences: ['licences'] });
+  const user = await start();
+  const failed = await until(user.status, 'failed');
+  expect(failed.lastError).toBe('verifyAccess: access not effective: licences');
+  expect(stubs.named('convergeUser')).toHaveLength(3);
+  expect(stubs.named('sendInvitation')).toEqual([]);
+});
 
 test('when the invitation cannot be sent, then the workflow waits in failed naming sendInvitation, and an operator retry sends it', async () => {
   let refuse = true;

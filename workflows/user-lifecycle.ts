@@ -3,21 +3,27 @@
  * Each numbered step is a function of the same name below; each returns the next step.
  *
  * 1. plan: read what the SCIM data and tenant configuration ask for (ids and flags only).
- *    Deleted → terminate; inactive → suspend; data missing → awaitData; else → converge.
- * 2. suspend: block login (entitlements kept) and wait for a change; awaitData: wait in
- *    `awaitingData` until a SCIM update supplies what is missing.
- * 3. converge: (reactivate a suspended user) create the profile → organisations and roles →
- *    licences (wait for a free seat when the pool is full) → provider accounts → security role,
- *    employee type, tags, teams, facilities, notifications; all in one local activity.
- * 4. propagate: wait out the propagation windows the changes opened (tags 10 min, security role
- *    1 h by default); a later change restarts only the windows it affects.
+ *    Deleted → terminate; inactive → suspend; past its HR end date → endDate; data missing or
+ *    a login taken by another user → awaitData; else → converge.
+ * 2. suspend: past the mass-deprovisioning guard, block login, free the seats and revoke the
+ *    pending invitation, and wait for a change. awaitData: take away what is no longer wanted,
+ *    block login, and wait until a SCIM update (or the release of the login) completes the data.
+ * 3. converge: (reactivate a suspended user) claim the login identifiers, create the profile →
+ *    organisations and roles → licences (only once the invitation is due; wait for a free seat
+ *    when the pool is full) → provider accounts → security role, employee type, tags, teams,
+ *    facilities, notifications; all in one local activity.
+ * 4. propagate: wait out the windows the changes opened (tags 10 min, security role 1 h by
+ *    default) and, before the first invitation, the settling window (no change for a minute:
+ *    Okta pushes group memberships seconds after the user); a change restarts what it affects.
  * 5. endDate: an HR end date suspends or terminates on the day; otherwise on to the user's
  *    place in the invitation cycle (schedule, awaitAcceptance or active).
- * 6. schedule: hold the invitation until the HR start date's lead time.
- * 7. invite: verify access, then send the invitation once.
- * 8. awaitAcceptance: remind on schedule, expire, or record the acceptance → active.
- * 9. expired: wait for an operator's resend; active: wait for a change or the end date.
- * 10. terminate: end every entitlement (also the compensation of an onboarding cut short).
+ * 6. schedule: hold the invitation until the HR start date's lead time, then take the seats.
+ * 7. invite: verify that the directory holds exactly what the user should have, then send the
+ *    invitation once (a new round's link replaces the earlier ones).
+ * 8. awaitAcceptance: remind on schedule, expire (freeing the seats), or record the acceptance.
+ * 9. expired: wait for a resend; active: wait for a change or the end date.
+ * 10. terminate: past the guard (SCIM deletions), end every entitlement (also the compensation
+ *    of an onboarding cut short).
  *
  * Every SCIM change arrives as a signal and sends the workflow back to step 1 from any wait;
  * duplicates and reordering are harmless because the activities read the latest state from
@@ -39,11 +45,12 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { AccessRemovalCause, AccessSettingsResult, AppliedAccess, UserPlan } from '../activities/types';
+import type { AccessCheck, AccessRemovalCause, AccessSettingsResult, AppliedAccess, DeprovisionDecision, UserPlan } from '../activities/types';
 import type { ProvisioningState } from '../domain/roles';
 import { SA_STATE } from '../common/temporal/constants';
 import {
   invitationAcceptedSignal,
+  requestResendUpdate,
   resendInvitationSignal,
   resourceChangedSignal,
   retrySignal,
@@ -79,8 +86,18 @@ const steps = proxyActivities<Activities>({ startToCloseTimeout: '30 seconds', r
  */
 const localSteps = proxyLocalActivities<Activities>({ startToCloseTimeout: '30 seconds', localRetryThreshold: '2 seconds', retry: STEP_RETRY });
 
-/** Mail: SMTP outages last; keep retrying (at most once per mail is kept by the delivery ledger). */
-const MAIL_RETRY: RetryPolicy = { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes', nonRetryableErrorTypes: ['InvalidData'] };
+/**
+ * Mail: SMTP outages last; retry for about a day (8 backoffs up to 10 minutes, then every 10
+ * minutes: 150 attempts ≈ 24 h), then surface the user as `failed`. A refusal for good (5xx, no
+ * valid recipient) is not retried. At most one mail per invitation is kept by the delivery ledger.
+ */
+const MAIL_RETRY: RetryPolicy = {
+  initialInterval: '5 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '10 minutes',
+  maximumAttempts: 150,
+  nonRetryableErrorTypes: ['InvalidData', 'MailRejected'],
+};
 const localMail = proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', localRetryThreshold: '2 seconds', retry: MAIL_RETRY });
 
 const local = proxyLocalActivities<Activities>({ startToCloseTimeout: '10 seconds', retry: { maximumInterval: '10 seconds' } });
@@ -92,8 +109,11 @@ export interface LifecycleState {
   appliedVersion: number;
   deleted: boolean;
   suspended: boolean;
-  /** Propagation deadlines (epoch ms) by change kind. */
-  windows: { tags?: number; securityRole?: number };
+  /** Deadlines (epoch ms) of the open windows: propagation by change kind, and the settling window before the first invitation. */
+  windows: { tags?: number; securityRole?: number; settle?: number };
+  /** Workflow time of the first change and of the latest (the settling window). */
+  firstChangeAt?: number;
+  lastChangeAt?: number;
   /** The role and tags last applied, to tell a convergence re-run after a crash from a no-op. */
   applied: AppliedAccess;
   invitation?: { id: string; round: number; sentAt: number; reminders: number; expired: boolean };
@@ -117,6 +137,9 @@ const HISTORY_LIMIT = 4_000;
 
 type StepName =
   'plan' | 'suspend' | 'awaitData' | 'converge' | 'propagate' | 'endDate' | 'schedule' | 'invite' | 'awaitAcceptance' | 'expired' | 'active' | 'terminate';
+/** Convergences in a row whose result the access check could not confirm before the workflow gives up (`failed`). */
+const MAX_UNVERIFIED = 3;
+
 /** What a step leads to: the next step, or the end of the workflow in a final state. */
 type Next = StepName | { done: ProvisioningState };
 
@@ -206,6 +229,8 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
       s.latestVersion = change.version;
       s.requestId = change.requestId;
     }
+    s.firstChangeAt ??= Date.now();
+    s.lastChangeAt = Date.now();
     inbox.changed = true;
   });
   setHandler(invitationAcceptedSignal, ({ invitationId }) => {
@@ -217,6 +242,14 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
     inbox.changed = true;
   });
   setHandler(statusQuery, () => status);
+  setHandler(
+    requestResendUpdate,
+    () => {
+      inbox.resend = true;
+      return { round: s.invitationRound + (s.invitation ? 1 : 0) };
+    },
+    { validator: () => resendRefusal() },
+  );
 
   const ref = () => ({ tenantId, userId, requestId: s.requestId });
   let plan!: UserPlan;
@@ -253,19 +286,46 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
   /** Shows `v` and waits for a change (or deletion or retry), for `until`, or for `signal()` to hold. */
   async function waitIn(v: Visible, options: { until?: number; signal?: () => boolean } = {}): Promise<Woken> {
     await show(v);
-    const changed = () => inbox.changed || s.deleted;
-    const woken = () => changed() || (options.signal?.() ?? false);
+    const woken = () => inbox.changed || (options.signal?.() ?? false);
     const early = options.until === undefined ? (await condition(woken), true) : await condition(woken, Math.max(options.until - Date.now(), 1));
     if (!early) return 'timeout';
-    return changed() ? 'change' : 'signal';
+    return inbox.changed ? 'change' : 'signal';
   }
 
-  /** A resend (after expiry, or while invited) starts a new round: a new invitation and link. */
+  /** Why a resend cannot start now (the update's validator throws it: a 409 with the reason), or nothing when it can. */
+  function resendRefusal(): void {
+    const why: Partial<Record<ProvisioningState, string>> = {
+      active: 'the user has accepted the invitation',
+      suspended: 'the user is suspended; reactivate it first (a reactivated user gets a new invitation)',
+      terminated: 'the user is terminated',
+      awaitingData: `the user is held for missing data (${status.lastError ?? 'see its state'}); a new invitation follows once the data is complete`,
+      deprovisionHeld: 'a suspension or termination of the user waits for a decision',
+      deletionRejected: 'the identity provider deleted the user',
+    };
+    if (status.state === 'invited' || status.state === 'expired') return;
+    throw new Error(`nothing to resend: ${why[status.state] ?? `no invitation has been sent yet; the user is ${status.state}`}`);
+  }
+
+  /** A resend starts a new round: a new invitation and link (the convergence takes the seats again after an expiry). */
   function startNewRound(): void {
     inbox.resend = false;
     s.invitation = undefined;
     s.invitationRound += 1;
   }
+
+  /** The invitation is due: no HR start date holds it any more. */
+  const invitationDue = () => plan.startAt === null || Date.now() >= plan.startAt - plan.timings.startLeadMs;
+  /** Licence seats are held from the moment the invitation is due until it expires unaccepted. */
+  const wantsSeats = () => s.accepted || (s.invitation ? !s.invitation.expired : invitationDue());
+  const pastEndDate = () => plan.endAt !== null && Date.now() >= plan.endAt;
+  /** Whether the last convergence took the seats (it may have run before the invitation was due). */
+  let seatsHeld = false;
+  let holdReason = '';
+  let unverified = 0;
+
+  /** The guard's decision on a suspension or termination a SCIM request asked for. */
+  const guard = (action: 'suspend' | 'terminate', scimVersion: number): Promise<DeprovisionDecision> =>
+    call('requestDeprovision', () => localSteps.requestDeprovision({ ...ref(), action, scimVersion }));
 
   const stepsByName: Record<StepName, () => Promise<Next>> = {
     async plan() {
@@ -278,41 +338,68 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
         return 'terminate';
       }
       if (!plan.active) return 'suspend';
-      if (plan.missing.length > 0) return 'awaitData';
+      if (pastEndDate()) return 'endDate';
+      if (plan.missing.length > 0) {
+        holdReason = plan.missing.join('; ');
+        return 'awaitData';
+      }
       return 'converge';
     },
 
     async suspend() {
-      if (!s.suspended) await call('suspendUser', () => steps.suspendUser({ ...ref(), cause: 'scimRequest' }));
-      s.suspended = true;
+      if (!s.suspended) {
+        const decision = await guard('suspend', plan.version);
+        if (decision === 'held') {
+          await waitIn({ state: 'deprovisionHeld', waitingFor: 'decision:suspend' });
+          return 'plan';
+        }
+        // Rejected: the user keeps its access as if the identity provider had not asked.
+        if (decision === 'rejected') return plan.missing.length > 0 ? 'awaitData' : 'converge';
+        await call('suspendUser', () => steps.suspendUser({ ...ref(), cause: 'scimRequest' }));
+        s.suspended = true;
+      }
       s.appliedVersion = plan.version;
       await waitIn({ state: 'suspended', waitingFor: 'reactivation' });
       return 'plan';
     },
 
     async awaitData() {
-      await waitIn({ state: 'awaitingData', waitingFor: 'data', lastError: plan.missing.join('; ') });
+      // Least privilege while held: what is no longer wanted goes now, and login waits for the data.
+      await call('restrictUser', () => localSteps.restrictUser({ ...ref(), reason: holdReason }));
+      await waitIn({ state: 'awaitingData', waitingFor: 'data', lastError: holdReason });
       return 'plan';
     },
 
     async converge() {
       if (s.suspended) {
-        await call('reactivateUser', () => steps.reactivateUser({ ...ref(), accepted: s.accepted, invited: !!s.invitation && !s.invitation.expired }));
+        await call('reactivateUser', () => steps.reactivateUser({ ...ref(), accepted: s.accepted }));
         s.suspended = false;
         s.endHandled = false;
+        // The suspension revoked the open invitation: a reactivated user who had not accepted gets a new one.
+        if (s.invitation && !s.invitation.expired && !s.accepted) startNewRound();
       }
       if (status.state === 'pending' || status.state === 'awaitingData' || status.state === 'failed') await show({ state: 'onboarding' });
-      const result = await call('convergeUser', () => localSteps.convergeUser(ref()));
+      const seats = wantsSeats();
+      const result = await call('convergeUser', () => localSteps.convergeUser({ ...ref(), seats }));
+      if (result.status === 'loginTaken') {
+        holdReason = result.reason;
+        return 'awaitData';
+      }
       if (result.status === 'waitingForSeat') {
-        const recheck = plan.timings.seatRecheckMs;
-        await waitIn({ state: 'waitingForSeat', waitingFor: `seat:${result.orgKey}`, waitingUntil: Date.now() + recheck }, { until: Date.now() + recheck });
+        const recheck = Date.now() + plan.timings.seatRecheckMs;
+        await waitIn({ state: 'waitingForSeat', waitingFor: `seat:${result.orgKey}`, waitingUntil: recheck }, { until: recheck });
         return 'plan';
       }
+      seatsHeld = seats;
       const now = Date.now();
       const opened = windowsOpened(result, s.applied);
       if (opened.tags) s.windows.tags = now + plan.timings.tagPropagationMs;
       if (opened.role) s.windows.securityRole = now + plan.timings.rolePropagationMs;
       if (result.applied) s.applied = result.applied;
+      // Before the first invitation: wait until the identity provider has gone quiet for this user.
+      if (s.invitationRound === 1 && !s.invitation && !s.accepted && plan.timings.settleMs > 0) {
+        s.windows.settle = Math.min((s.lastChangeAt ?? now) + plan.timings.settleMs, (s.firstChangeAt ?? now) + plan.timings.settleMaxMs);
+      }
       s.appliedVersion = plan.version;
       return 'propagate';
     },
@@ -333,14 +420,16 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
     },
 
     async endDate() {
-      if (plan.endAt !== null && Date.now() >= plan.endAt && !s.endHandled) {
+      if (pastEndDate()) {
         if (plan.timings.endDateAction === 'terminate') {
           terminationCause = 'hrEndDate';
           return 'terminate';
         }
-        await call('suspendUser', () => steps.suspendUser({ ...ref(), cause: 'hrEndDate' }));
-        s.suspended = true;
-        s.endHandled = true;
+        if (!s.endHandled) {
+          await call('suspendUser', () => steps.suspendUser({ ...ref(), cause: 'hrEndDate' }));
+          s.suspended = true;
+          s.endHandled = true;
+        }
         await waitIn({ state: 'suspended', waitingFor: 'endDate change' });
         return 'plan';
       }
@@ -354,11 +443,20 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
         const woken = await waitIn({ state: 'scheduled', waitingFor: 'startDate', waitingUntil: sendAt }, { until: sendAt });
         if (woken !== 'timeout') return 'plan';
       }
-      return 'invite';
+      // The seats are taken when the invitation is due, not when the user was created.
+      return seatsHeld ? 'invite' : 'converge';
     },
 
     async invite() {
-      await call('verifyAccess', () => localSteps.verifyAccess(ref()));
+      const check: AccessCheck = await call('verifyAccess', () => localSteps.verifyAccess(ref()));
+      if (!check.verified) {
+        // A change landed after the convergence (or it did not hold): converge again, a few times at most.
+        unverified += 1;
+        if (unverified >= MAX_UNVERIFIED)
+          throw new StepFailure('verifyAccess', ApplicationFailure.nonRetryable(`access not effective: ${check.differences.join('; ')}`));
+        return 'plan';
+      }
+      unverified = 0;
       if (inbox.changed || s.deleted) return 'plan';
       const sent = await call('sendInvitation', () => localMail.sendInvitation({ ...ref(), round: s.invitationRound, expiresInMs: plan.timings.expiryMs }));
       // Reminders and expiry run on workflow time (the database's clock is not the workflow's).
@@ -371,7 +469,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
       if (inv.expired) return 'expired';
       if (inbox.resend) {
         startNewRound();
-        return 'endDate';
+        return 'converge';
       }
       const deadline = invitationDeadline(inv, plan);
       const woken = await waitIn(
@@ -402,7 +500,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
       const woken = await waitIn({ state: 'expired', waitingFor: 'resendInvitation' }, { signal: () => inbox.resend });
       if (woken === 'change') return 'plan';
       startNewRound();
-      return 'endDate';
+      return 'converge';
     },
 
     async active() {
@@ -412,6 +510,19 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
     },
 
     async terminate() {
+      if (terminationCause === 'scimRequest') {
+        // Only a Super User's decision wakes these waits (the deletion itself has been seen).
+        inbox.changed = false;
+        const decision = await guard('terminate', 0);
+        if (decision === 'held') {
+          await waitIn({ state: 'deprovisionHeld', waitingFor: 'decision:terminate' });
+          return 'terminate';
+        }
+        if (decision === 'rejected') {
+          await waitIn({ state: 'deletionRejected', waitingFor: 'decision:terminate' });
+          return 'terminate';
+        }
+      }
       await call('terminateUser', () => steps.terminateUser({ ...ref(), cause: terminationCause }));
       await show({ state: 'terminated' });
       return { done: 'terminated' };

@@ -100,3 +100,12 @@ export async function syncAccessSettings(tx: Queryable, tenantId: string, userId
 export async function deleteSettings(tx: Queryable, tenantId: string, userId: string): Promise<void> {
   await tx.query('DELETE FROM app_user_settings WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
 }
+
+/** Clears the entitlement flags of the user's record (termination): security role, grid export, release notes, case manager. */
+export async function clearEntitlementFlags(tx: Queryable, tenantId: string, userId: string): Promise<void> {
+  await tx.query(
+    `UPDATE app_users SET security_role = NULL, allow_grid_export = false, receives_documentation = false, case_manager = false, updated_at = now()
+     WHERE tenant_id = $1 AND user_id = $2`,
+    [tenantId, userId],
+  );
+}

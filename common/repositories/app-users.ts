@@ -20,13 +20,15 @@ export interface AppUser {
   loginEnabled: boolean;
   securityRole: string | null;
   clientKey: string | null;
+  /** Why the user is held (missing or conflicting data): login blocked until it is complete. */
+  holdReason: string | null;
 }
 
 export async function getAppUser(db: Queryable, tenantId: string, userId: string): Promise<AppUser | undefined> {
   if (!isUuid(userId)) return undefined;
   const r = (
     await db.query<Record<string, never>>(
-      `SELECT user_id::text AS user_id, external_id, first_name, email, status, login_enabled, security_role, client_key
+      `SELECT user_id::text AS user_id, external_id, first_name, email, status, login_enabled, security_role, client_key, hold_reason
        FROM app_users WHERE tenant_id = $1 AND user_id = $2::uuid`,
       [tenantId, userId],
     )
@@ -41,6 +43,7 @@ export async function getAppUser(db: Queryable, tenantId: string, userId: string
         loginEnabled: r.login_enabled,
         securityRole: r.security_role,
         clientKey: r.client_key,
+        holdReason: r.hold_reason,
       }
     : undefined;
 }
@@ -134,13 +137,39 @@ export async function markRehired(tx: Queryable, tenantId: string, userId: strin
   await tx.query('UPDATE app_users SET rehired_from = $3 WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId, earlierUserId]);
 }
 
-/** Sets status and login; true when either changed. Termination also stamps terminated_at (the re-hire window starts there). */
+/**
+ * Sets status and login; true when either changed. A held user's login stays blocked whatever
+ * the status; termination ends a hold. Termination also stamps terminated_at (the re-hire
+ * window starts there).
+ */
 export async function setStatus(tx: Queryable, tenantId: string, userId: string, status: AppUserStatus, loginEnabled: boolean): Promise<boolean> {
   const r = await tx.query(
-    `UPDATE app_users SET status = $3, login_enabled = $4, updated_at = now(), terminated_at = CASE WHEN $3 = 'terminated' THEN now() ELSE terminated_at END
-     WHERE tenant_id = $1 AND user_id = $2 AND (status <> $3 OR login_enabled <> $4)`,
+    `UPDATE app_users SET status = $3, login_enabled = $4 AND (hold_reason IS NULL OR $3 = 'terminated'), updated_at = now(),
+       hold_reason = CASE WHEN $3 = 'terminated' THEN NULL ELSE hold_reason END,
+       terminated_at = CASE WHEN $3 = 'terminated' THEN now() ELSE terminated_at END
+     WHERE tenant_id = $1 AND user_id = $2 AND (status <> $3 OR login_enabled <> ($4 AND (hold_reason IS NULL OR $3 = 'terminated')))`,
     [tenantId, userId, status, loginEnabled],
   );
+  return r.rowCount > 0;
+}
+
+/**
+ * Holds the user (login blocked, `reason` kept) or ends the hold (`reason` null: login back as
+ * its status allows: invited and active users may log in). True when anything changed.
+ */
+export async function setHold(tx: Queryable, tenantId: string, userId: string, reason: string | null): Promise<boolean> {
+  const r =
+    reason === null
+      ? await tx.query(
+          `UPDATE app_users SET hold_reason = NULL, login_enabled = status IN ('invited', 'active'), updated_at = now()
+           WHERE tenant_id = $1 AND user_id = $2 AND hold_reason IS NOT NULL`,
+          [tenantId, userId],
+        )
+      : await tx.query(
+          `UPDATE app_users SET hold_reason = $3, login_enabled = false, updated_at = now()
+           WHERE tenant_id = $1 AND user_id = $2 AND status <> 'terminated' AND (hold_reason IS DISTINCT FROM $3 OR login_enabled)`,
+          [tenantId, userId, reason],
+        );
   return r.rowCount > 0;
 }
 

@@ -88,6 +88,6 @@ export async function releaseEntitlements(
   const memberships = await deleteMemberships(tx, tenantId, userId);
   await deleteProviderAccounts(tx, tenantId, userId);
   await deleteSettings(tx, tenantId, userId);
-  const invitations = await revokeInvitations(tx, tenantId, userId);
+  const invitations = await revokeInvitations(tx, tenantId, userId, 'terminated');
   return { licences, memberships, invitations };
 }

@@ -16,11 +16,15 @@ function tokenHash(token: string): string {
   return crypto.createHash('sha256').update(token).digest('hex');
 }
 
+/** Why a revoked invitation's link stopped working. */
+export type RevokedReason = 'superseded' | 'suspended' | 'terminated';
+
 export interface InvitationRow {
   id: string;
   tenantId: string;
   userId: string;
   status: 'pending' | 'sent' | 'accepted' | 'expired' | 'revoked';
+  revokedReason: RevokedReason | null;
   sentAt: Date | null;
   expiresAt: Date;
 }
@@ -31,12 +35,13 @@ function toRow(r: Record<string, never>): InvitationRow {
     tenantId: r.tenant_id,
     userId: r.user_id,
     status: r.status,
+    revokedReason: r.revoked_reason ?? null,
     sentAt: r.sent_at ? new Date(r.sent_at) : null,
     expiresAt: new Date(r.expires_at),
   };
 }
 
-const COLUMNS = 'id::text AS id, tenant_id, user_id::text AS user_id, status, sent_at, expires_at';
+const COLUMNS = 'id::text AS id, tenant_id, user_id::text AS user_id, status, revoked_reason, sent_at, expires_at';
 
 /** The invitation of this workflow round, created on first call (idempotent by key). */
 export async function ensureInvitation(tx: Queryable, key: string, tenantId: string, userId: string, expiresInMs: number): Promise<InvitationRow> {
@@ -112,14 +117,43 @@ export async function completeDelivery(db: Queryable, key: string, outcome: { se
   }
 }
 
-/** Revokes the user's open invitations (termination): their links stop working. Returns how many. */
-export async function revokeInvitations(tx: Queryable, tenantId: string, userId: string): Promise<number> {
+/**
+ * Revokes the user's open invitations, except `keepId`: their links stop working and say why
+ * (a newer invitation replaced them, the user was suspended or terminated). Returns how many.
+ */
+export async function revokeInvitations(tx: Queryable, tenantId: string, userId: string, reason: RevokedReason, keepId?: string): Promise<number> {
   return (
-    await tx.query(`UPDATE invitations SET status = 'revoked', revoked_at = now() WHERE tenant_id = $1 AND user_id = $2 AND status IN ('pending', 'sent')`, [
-      tenantId,
-      userId,
-    ])
+    await tx.query(
+      `UPDATE invitations SET status = 'revoked', revoked_at = now(), revoked_reason = $3
+       WHERE tenant_id = $1 AND user_id = $2 AND status IN ('pending', 'sent') AND ($4::uuid IS NULL OR id <> $4::uuid)`,
+      [tenantId, userId, reason, keepId ?? null],
+    )
   ).rowCount;
+}
+
+/**
+ * What the invitation page needs to answer truthfully: the invitation, and its user's status,
+ * hold and workflow state (the link of a suspended, held or terminated user accepts nothing).
+ */
+export interface InvitationForPage extends InvitationRow {
+  userStatus: string | null;
+  holdReason: string | null;
+  state: string | null;
+}
+
+export async function invitationForPage(db: Queryable, token: string, forUpdate = false): Promise<InvitationForPage | undefined> {
+  const r = (
+    await db.query<Record<string, never>>(
+      `SELECT i.id::text AS id, i.tenant_id, i.user_id::text AS user_id, i.status, i.revoked_reason, i.sent_at, i.expires_at,
+              a.status AS user_status, a.hold_reason, p.state
+       FROM invitations i
+       LEFT JOIN app_users a ON a.tenant_id = i.tenant_id AND a.user_id = i.user_id
+       LEFT JOIN provisioning_states p ON p.tenant_id = i.tenant_id AND p.user_id = i.user_id
+       WHERE i.token_hash = $1${forUpdate ? ' FOR UPDATE OF i' : ''}`,
+      [tokenHash(token)],
+    )
+  ).rows[0];
+  return r ? { ...toRow(r), userStatus: r.user_status ?? null, holdReason: r.hold_reason ?? null, state: r.state ?? null } : undefined;
 }
 
 /** How many invitations each of `userIds` has had (users without one are left out). */

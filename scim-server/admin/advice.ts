@@ -17,6 +17,22 @@ const error = (re: RegExp) => (i: AdviceInput) => !!i.lastError && re.test(i.las
 
 const RULES: Rule[] = [
   {
+    when: (i) => i.state === 'awaitingData' && !!i.lastError && /is already the login of user/.test(i.lastError),
+    advice: () =>
+      'Another user already logs in with this email or mobile phone (the IdP may send a shared mailbox). Give this user its own ' +
+      'address in the identity provider, or terminate the other user if it left; this user continues by itself once the login is free.',
+  },
+  {
+    when: (i) => i.state === 'deprovisionHeld',
+    advice: () =>
+      'More users than the tenant allows were to lose access at once. If the identity provider meant it, allow the held change; ' +
+      'if it was a scope or group mistake, reject it (the user keeps its access) and fix the identity provider.',
+  },
+  {
+    when: (i) => i.state === 'deletionRejected',
+    advice: () => 'The deletion was rejected, so the user keeps its access. Allow the held change when the user should be terminated after all.',
+  },
+  {
     when: (i) => i.state === 'awaitingData',
     advice: (i) =>
       `Send the missing data from the identity provider${i.lastError ? ` (${i.lastError})` : ''}, or give it a default or a mapping rule in the policy. ` +
@@ -35,6 +51,12 @@ const RULES: Rule[] = [
   { when: (i) => i.state === 'suspended', advice: () => 'Login is blocked. Reactivate here or assign the user in the identity provider again.' },
   { when: error(/no longer exists/i), advice: () => 'The SCIM user was deleted; the workflow terminates it. Nothing to do.' },
   { when: error(/no email address|No recipients defined/i), advice: () => 'Send a valid work email from the identity provider, then retry.' },
+  {
+    when: error(/refused the (invitation|reminder) .* for good/i),
+    advice: () =>
+      "The mail server rejected the user's address for good (it does not exist). Correct the email in the identity provider; " +
+      'the invitation is sent to the new address by itself.',
+  },
   {
     when: error(/smtp|ECONNREFUSED|ETIMEDOUT|EAUTH|mail|recipient/i),
     advice: () => 'The mail server refused the message or could not be reached. Check SMTP_URL and the address, then retry.',

@@ -206,7 +206,19 @@ export function adminRouter(options: AdminRouterOptions): Router {
   );
   api.post(
     '/tenants/:tenant/users/:user/resend-invitation',
-    handle((req) => admin.signalUser(options, caller(req), p(req, 'tenant'), p(req, 'user'), 'resendInvitation'), 202),
+    handle((req) => admin.resendInvitation(options, caller(req), p(req, 'tenant'), p(req, 'user')), 202),
+  );
+  api.get(
+    '/tenants/:tenant/held-changes',
+    handle(async (req) => (await admin.listHeldChanges(options, caller(req), p(req, 'tenant'))) ?? { guard: null, held: [] }),
+  );
+  api.post(
+    '/tenants/:tenant/held-changes/:id/allow',
+    handle((req) => admin.decideHeldChange(options, caller(req), p(req, 'tenant'), p(req, 'id'), 'allow')),
+  );
+  api.post(
+    '/tenants/:tenant/held-changes/:id/reject',
+    handle((req) => admin.decideHeldChange(options, caller(req), p(req, 'tenant'), p(req, 'id'), 'reject')),
   );
   api.post(
     '/tenants/:tenant/users/:user/retry',

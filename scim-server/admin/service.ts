@@ -7,7 +7,7 @@
  * id `admin:<uuid>` into the outbox, the workflow and the audit log.
  */
 import crypto from 'node:crypto';
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import { diffLines } from 'diff';
 import YAML from 'yaml';
 import type { Db } from '../../common/db';
@@ -21,13 +21,14 @@ import * as insights from '../../common/repositories/admin-insights';
 import { searchUsers } from '../../common/repositories/admin-search';
 import * as views from '../../common/repositories/admin-views';
 import { appendAudit } from '../../common/repositories/audit-log';
+import { decideDeprovision, heldDeprovisions } from '../../common/repositories/deprovision-requests';
 import { observedStates } from '../../common/repositories/entitlements';
 import { changesOfUser } from '../../common/repositories/outbox';
 import { currentConfig, getConfigVersion, getTenant, listConfigVersions } from '../../common/repositories/tenants';
 import { ADMIN_WRITE_ROLE, createToken, listTokens, revokeToken, verifyToken } from '../../common/repositories/tokens';
 import { userWorkflowId } from '../../common/temporal/constants';
 import { ensureReconcileSchedule, reconcileScheduleId, RECONCILE_WORKFLOW_TYPE, scheduleSpecOf } from '../../common/temporal/reconcile-schedule';
-import { resendInvitationSignal, retrySignal, statusQuery, type UserStatus } from '../../workflows/definitions';
+import { requestResendUpdate, resendInvitationSignal, retrySignal, statusQuery, type ResendRequested, type UserStatus } from '../../workflows/definitions';
 import type { ScimContext } from '../context';
 import * as users from '../users/service';
 import { adviceFor } from './advice';
@@ -72,7 +73,7 @@ export async function tenantOf(deps: AdminDeps, caller: Caller, tenantId: string
   return tenant;
 }
 
-function requireWriter(caller: Caller): void {
+export function requireWriter(caller: Caller): void {
   if (caller.role !== ADMIN_WRITE_ROLE) {
     throw new AdminError(
       403,
@@ -335,7 +336,29 @@ export async function terminate(deps: AdminDeps, caller: Caller, tenantId: strin
   return { requestId: caller.requestId, terminated: true };
 }
 
-/** resendInvitation / retry: signals to the user's running workflow (409 when it has none). */
+/**
+ * A new invitation round, through the workflow's update: answered 409 with the reason when there
+ * is nothing to resend (accepted, held, suspended, not invited yet); otherwise 202 with the
+ * round whose invitation (a new link, replacing the earlier ones) is on its way.
+ */
+export async function resendInvitation(deps: AdminDeps, caller: Caller, tenantId: string, id: string) {
+  await tenantOf(deps, caller, tenantId);
+  requireWriter(caller);
+  const uid = userId(id);
+  const handle = (await deps.temporal()).workflow.getHandle(userWorkflowId(tenantId, uid));
+  let requested: ResendRequested;
+  try {
+    requested = await handle.executeUpdate(requestResendUpdate);
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) throw new AdminError(409, `user "${id}" has no running workflow (not provisioned yet, or terminated)`);
+    if (err instanceof WorkflowUpdateFailedError) throw new AdminError(409, (err.cause as Error | undefined)?.message ?? err.message);
+    throw err;
+  }
+  await auditAction(deps, caller, uid, 'resendInvitation', { round: requested.round });
+  return { requestId: caller.requestId, requested: 'resendInvitation', round: requested.round, workflowId: handle.workflowId };
+}
+
+/** retry: a signal to the user's running workflow (409 when it has none). */
 export async function signalUser(deps: AdminDeps, caller: Caller, tenantId: string, id: string, which: 'resendInvitation' | 'retry') {
   await tenantOf(deps, caller, tenantId);
   requireWriter(caller);
@@ -369,7 +392,10 @@ export const OVERVIEW_DAYS = 30;
 
 /**
  * A change held by the mass-deprovisioning guard (docs/admin-api.md, "Held changes"): a
- * suspension or termination beyond the tenant's threshold, waiting for a Super User.
+ * suspension or termination beyond the tenant's threshold, waiting for a Super User. A
+ * decision is committed with an outbox row, so the user's workflow learns of it even if
+ * Temporal is down at that moment: allowed, the change is applied; rejected, the user keeps its
+ * access (a rejected change can still be allowed later).
  */
 export interface HeldChange {
   id: string;
@@ -382,21 +408,62 @@ export interface HeldChange {
 }
 
 export interface HeldChanges {
-  guard: { threshold: string; window: string };
+  guard: { threshold: number; window: string };
   held: HeldChange[];
 }
 
-/** The guard's held changes; undefined while this version has no guard (nothing is held, and the console says so). */
+/** The guard's settings and the changes it holds; undefined when the tenant turned the guard off. */
 export async function listHeldChanges(deps: AdminDeps, caller: Caller, tenantId: string): Promise<HeldChanges | undefined> {
   await tenantOf(deps, caller, tenantId);
-  return undefined;
+  const { config } = await currentConfig(deps.db, tenantId);
+  const guard = config.deprovisionGuard;
+  if (!guard.enabled) return undefined;
+  const held = await heldDeprovisions(deps.db, tenantId);
+  return {
+    guard: { threshold: guard.threshold, window: guard.window },
+    held: held.map((h) => ({
+      id: h.id,
+      userId: h.userId,
+      userName: h.userName,
+      change: h.action,
+      requestId: h.requestId,
+      heldAt: h.createdAt.toISOString(),
+      reason: `more than ${guard.threshold} suspensions or terminations within ${guard.window}`,
+    })),
+  };
 }
 
-/** Allows or rejects a held change (Super User). Without a guard there is nothing to decide. */
-export async function decideHeldChange(deps: AdminDeps, caller: Caller, tenantId: string, id: string, _decision: 'allow' | 'reject'): Promise<never> {
+/** Allows (the change is applied) or rejects (the user keeps its access) a held change. Super Users only. */
+export async function decideHeldChange(deps: AdminDeps, caller: Caller, tenantId: string, id: string, decision: 'allow' | 'reject') {
   await tenantOf(deps, caller, tenantId);
   requireWriter(caller);
-  throw new AdminError(404, `no held change "${id}"`);
+  if (!isUuid(id)) throw new AdminError(404, `no held change "${id}"`);
+  const decided = await deps.db.withTransaction(async (tx) => {
+    const row = await decideDeprovision(tx, tenantId, id, decision === 'allow' ? 'approved' : 'rejected', `token:${caller.tokenId}`, caller.requestId);
+    if (row) {
+      await appendAudit(tx, {
+        tenantId,
+        userId: row.userId,
+        action: `admin.deprovision.${decision === 'allow' ? 'allowed' : 'rejected'}`,
+        detail: { tokenId: caller.tokenId, role: caller.role, heldChange: id, change: row.action },
+        requestId: caller.requestId,
+      });
+    }
+    return row;
+  });
+  if (!decided) throw new AdminError(404, `no held change "${id}" (it may have been decided already)`);
+  deps.onCommitted();
+  return {
+    requestId: caller.requestId,
+    id,
+    decision,
+    userId: decided.userId,
+    change: decided.action,
+    outcome:
+      decision === 'allow'
+        ? `the ${decided.action === 'suspend' ? 'suspension' : 'termination'} is being applied`
+        : 'the user keeps its access; the held change can still be allowed later',
+  };
 }
 
 async function reconcileStatus(deps: AdminDeps, tenantId: string) {

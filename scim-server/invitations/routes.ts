@@ -1,61 +1,143 @@
 /**
- * The accept link of invitation mails. GET shows a confirmation page and changes nothing, so
- * mail scanners that prefetch links cannot accept on the user's behalf; only the POST of that
- * page accepts. Acceptance is committed with an outbox row, so it reaches the workflow even
- * if Temporal is down at that moment.
+ * The accept link of invitation mails.
+ *
+ * - GET shows a confirmation page and changes nothing, so mail scanners that prefetch links
+ *   cannot accept on the user's behalf; only the POST of that page accepts.
+ * - The POST must come from the page itself: its Origin is this server's, and it carries the
+ *   page's confirmation field (an HMAC of the token and the time the page was shown, valid for
+ *   an hour). A form posted from another site, or by a scanner that never rendered the page,
+ *   accepts nothing.
+ * - Every answer tells the truth about the link: replaced by a newer invitation, the account
+ *   suspended, closed or on hold, expired, already accepted. Only a current invitation of a
+ *   user who may log in is accepted.
+ * - Acceptance is committed with an outbox row, so it reaches the workflow even if Temporal is
+ *   down at that moment; the page says the account is being activated, not that it is active.
+ * - Pages carry a Content-Security-Policy without scripts, cannot be framed, and send no Referer.
  */
 import crypto from 'node:crypto';
-import express, { Router } from 'express';
+import express, { Router, type Response } from 'express';
 import type { Db } from '../../common/db';
 import { appendAudit } from '../../common/repositories/audit-log';
-import { findInvitationByToken, markInvitationAccepted } from '../../common/repositories/invitations';
+import { invitationForPage, markInvitationAccepted, type InvitationForPage } from '../../common/repositories/invitations';
 import { recordChanges } from '../../common/repositories/outbox';
-
-const page = (title: string, body: string) =>
-  `<!doctype html><html><head><meta charset="utf-8"><title>${title}</title><meta name="viewport" content="width=device-width"></head>` +
-  `<body style="font-family:sans-serif;max-width:36rem;margin:3rem auto">${body}</body></html>`;
+import { getSecret } from '../../common/repositories/secrets';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
+/** How long a shown page's confirmation stays valid. */
+const CONFIRM_TTL_MS = 3_600_000;
 
-export function invitationsRouter(db: Db, onCommitted: () => void): Router {
+const STYLE = 'body{font-family:sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5}button{padding:10px 16px;font-size:1rem}';
+const STYLE_HASH = crypto.createHash('sha256').update(STYLE).digest('base64');
+const CSP = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function send(res: Response, status: number, title: string, body: string): void {
+  res
+    .status(status)
+    .setHeader('Cache-Control', 'no-store')
+    .setHeader('Referrer-Policy', 'no-referrer')
+    .setHeader('Content-Security-Policy', CSP)
+    .setHeader('X-Frame-Options', 'DENY')
+    .setHeader('X-Content-Type-Options', 'nosniff')
+    .type('html')
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title><meta name="viewport" content="width=device-width">` +
+        `<style>${STYLE}</style></head><body><main><h1>${escape(title)}</h1>${body}</main></body></html>`,
+    );
+}
+
+/** The answer for a link that cannot be accepted now, or undefined when it can. */
+function refusal(inv: InvitationForPage | undefined, now: number): { status: number; title: string; text: string } | undefined {
+  if (!inv) return { status: 404, title: 'Invitation not found', text: 'This link is not valid. Ask your administrator for a new invitation.' };
+  if (inv.status === 'revoked' && inv.revokedReason === 'superseded') {
+    return { status: 410, title: 'This link was replaced', text: 'This link was replaced by a newer invitation. Use the link in the latest invitation email.' };
+  }
+  if (inv.userStatus === 'terminated' || (inv.status === 'revoked' && inv.revokedReason === 'terminated')) {
+    return {
+      status: 410,
+      title: 'Account closed',
+      text: 'This account has been closed. Nothing was accepted. Ask your administrator if you think this is a mistake.',
+    };
+  }
+  if (inv.userStatus === 'suspended' || (inv.status === 'revoked' && inv.revokedReason === 'suspended')) {
+    return {
+      status: 403,
+      title: 'Account suspended',
+      text: 'This account is suspended, so the invitation cannot be accepted. Nothing was accepted. A new invitation is sent when the account is reactivated.',
+    };
+  }
+  if (inv.status === 'revoked')
+    return { status: 410, title: 'Invitation withdrawn', text: 'This invitation was withdrawn. Ask your administrator for a new one.' };
+  if (inv.status === 'accepted') return { status: 200, title: 'Already accepted', text: 'This invitation was already accepted. You can log in.' };
+  if (inv.status === 'expired' || inv.expiresAt.getTime() < now) {
+    return { status: 410, title: 'Invitation expired', text: 'This invitation has expired. Ask your administrator to send a new invitation.' };
+  }
+  if (inv.holdReason || inv.state === 'awaitingData') {
+    return {
+      status: 409,
+      title: 'Account on hold',
+      text: 'Your account is on hold while your details are completed, so the invitation cannot be accepted yet. Nothing was accepted. Try this link again later.',
+    };
+  }
+  if (inv.status !== 'sent') return { status: 404, title: 'Invitation not found', text: 'This invitation is not ready yet. Try again in a few minutes.' };
+  return undefined;
+}
+
+export function invitationsRouter(options: { db: Db; publicUrl: string; onCommitted: () => void }): Router {
+  const { db } = options;
   const router = Router();
-  router.use(express.urlencoded({ extended: false, limit: '1kb' }));
+  router.use('/invitations', express.urlencoded({ extended: false, limit: '1kb' }));
+  const confirmKey = () => getSecret(db, 'invitation-confirm-key', () => crypto.randomBytes(32).toString('base64url'));
+  const confirmation = async (token: string, at: number) =>
+    `${at}.${crypto
+      .createHmac('sha256', await confirmKey())
+      .update(`${token}.${at}`)
+      .digest('base64url')}`;
+
+  /** The POST came from this server's own page: same Origin (browsers send it on every POST) and a fresh confirmation of this token. */
+  async function fromOwnPage(origin: string | undefined, host: string | undefined, protocol: string, token: string, confirm: unknown): Promise<boolean> {
+    const allowed = new Set([new URL(options.publicUrl).origin, host ? `${protocol}://${host}` : '']);
+    if (!origin || !allowed.has(origin)) return false;
+    if (typeof confirm !== 'string' || !/^\d{1,15}\.[A-Za-z0-9_-]{43}$/.test(confirm)) return false;
+    const at = Number(confirm.slice(0, confirm.indexOf('.')));
+    if (!(Date.now() - at < CONFIRM_TTL_MS && at <= Date.now() + 60_000)) return false;
+    const expected = Buffer.from(await confirmation(token, at));
+    const given = Buffer.from(confirm);
+    return expected.length === given.length && crypto.timingSafeEqual(expected, given);
+  }
 
   router.get('/invitations/:token', async (req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
-    res.setHeader('Referrer-Policy', 'no-referrer');
-    const inv = TOKEN.test(req.params.token) ? await findInvitationByToken(db, req.params.token) : undefined;
-    if (!inv || inv.status === 'revoked')
-      return void res
-        .status(404)
-        .type('html')
-        .send(page('Invitation not found', '<h1>Invitation not found</h1><p>This link is not valid. Ask your administrator for a new invitation.</p>'));
-    if (inv.status === 'accepted') return void res.type('html').send(page('Already accepted', '<h1>Already accepted</h1><p>You can log in now.</p>'));
-    if (inv.status === 'expired' || inv.expiresAt.getTime() < Date.now()) {
-      return void res
-        .status(410)
-        .type('html')
-        .send(page('Invitation expired', '<h1>Invitation expired</h1><p>Ask your administrator to send a new invitation.</p>'));
-    }
-    res
-      .type('html')
-      .send(
-        page(
-          'Accept your invitation',
-          `<h1>Accept your invitation</h1><p>Confirm to activate your account.</p><form method="post"><button type="submit" style="padding:10px 16px">Accept invitation</button></form>`,
-        ),
-      );
+    const token = req.params.token;
+    const inv = TOKEN.test(token) ? await invitationForPage(db, token) : undefined;
+    const refused = refusal(inv, Date.now());
+    if (refused) return void send(res, refused.status, refused.title, `<p>${escape(refused.text)}</p>`);
+    const confirm = await confirmation(token, Date.now());
+    send(
+      res,
+      200,
+      'Accept your invitation',
+      `<p>Confirm to activate your account.</p><form method="post"><input type="hidden" name="confirm" value="${escape(confirm)}">` +
+        '<button type="submit">Accept invitation</button></form>',
+    );
   });
 
   router.post('/invitations/:token', async (req, res) => {
-    res.setHeader('Cache-Control', 'no-store');
-    if (!TOKEN.test(req.params.token)) return void res.status(404).type('html').send(page('Invitation not found', '<h1>Invitation not found</h1>'));
-    const requestId = crypto.randomUUID();
+    const token = req.params.token;
+    if (!TOKEN.test(token)) return void send(res, 404, 'Invitation not found', '<p>This link is not valid.</p>');
+    if (!(await fromOwnPage(req.get('Origin'), req.get('Host'), req.protocol, token, (req.body as Record<string, unknown> | undefined)?.confirm))) {
+      return void send(
+        res,
+        403,
+        'Open the link in your browser',
+        '<p>Nothing was accepted: accepting works only from the invitation page itself. Open the link from your invitation email in your browser and press Accept.</p>',
+      );
+    }
+    const requestId = `invitation:${crypto.randomUUID()}`;
     const outcome = await db.withTransaction(async (tx) => {
-      const inv = await findInvitationByToken(tx, req.params.token, true);
-      if (!inv || inv.status === 'revoked') return 'notFound' as const;
-      if (inv.status === 'accepted') return 'already' as const;
-      if (inv.status !== 'sent' || inv.expiresAt.getTime() < Date.now()) return 'expired' as const;
+      const inv = await invitationForPage(tx, token, true);
+      const refused = refusal(inv, Date.now());
+      if (refused || !inv) return { refused: refused! };
       await markInvitationAccepted(tx, inv.id);
       await recordChanges(tx, [
         {
@@ -69,20 +151,11 @@ export function invitationsRouter(db: Db, onCommitted: () => void): Router {
         },
       ]);
       await appendAudit(tx, { tenantId: inv.tenantId, userId: inv.userId, action: 'invitation.accepted', detail: { invitationId: inv.id }, requestId });
-      return 'accepted' as const;
+      return { refused: undefined };
     });
-    if (outcome === 'accepted') onCommitted();
-    switch (outcome) {
-      case 'notFound':
-        return void res.status(404).type('html').send(page('Invitation not found', '<h1>Invitation not found</h1>'));
-      case 'expired':
-        return void res
-          .status(410)
-          .type('html')
-          .send(page('Invitation expired', '<h1>Invitation expired</h1><p>Ask your administrator to send a new invitation.</p>'));
-      default:
-        return void res.type('html').send(page('Welcome', '<h1>Invitation accepted</h1><p>Your account is active. You can log in now.</p>'));
-    }
+    if (outcome.refused) return void send(res, outcome.refused.status, outcome.refused.title, `<p>${escape(outcome.refused.text)}</p>`);
+    options.onCommitted();
+    send(res, 200, 'Invitation accepted', '<p>Thank you. Your account is being activated now; you can log in in a moment.</p>');
   });
   return router;
 }

@@ -146,7 +146,9 @@ export function overviewPage(viewer: Viewer, o: Overview, temporalUiSchedule: st
         <h2 id="h-held">Held mass-deprovisioning changes</h2>
         ${
           o.heldChanges === null
-            ? html`<p>This version has no mass-deprovisioning guard, so no suspension or termination is held for a decision.</p>`
+            ? html`<p>
+                The mass-deprovisioning guard is off for this tenant (deprovisionGuard.enabled: false): no suspension or termination is held for a decision.
+              </p>`
             : o.heldChanges.held.length === 0
               ? html`<p>
                   Nothing held. The guard holds suspensions and terminations beyond ${o.heldChanges.guard.threshold} within ${o.heldChanges.guard.window}.
