@@ -10,7 +10,7 @@
  *      seeded users): userName filter, GET by id, list paging, POST, PUT, PATCH attribute,
  *      PATCH group membership on a ~10,000-member group;
  *   2. EXPLAIN ANALYZE of the statements behind those paths (largest scale);
- *   3. the same read/create paths on the embedded PostgreSQL (PGlite) of all-in-one mode;
+ *   3. the same read/create paths on the embedded PostgreSQL server of all-in-one mode (its default settings);
  *   4. an Entra-style import of BENCH_IMPORT_USERS users with propagation windows at zero:
  *      accepted/s, time to all accepted, time to all onboarded, outbox relay lag;
  *   5. the worker's RSS and CPU with those users waiting for acceptance.
@@ -37,6 +37,7 @@ import { connectClient } from '../common/temporal/connection';
 import { userWorkflowId } from '../common/temporal/constants';
 import { freePort, startDevServer, type DevServer } from '../dev/temporal-dev-server';
 import { findOrInstallTemporalCli } from '../dev/temporal-cli';
+import { embeddedLayout, startEmbeddedPostgres } from '../dev/embedded-postgres';
 import { startChild, type BenchChild } from './lib/child';
 import { explainHotPaths, type ExplainResult } from './lib/explain';
 import { runImport, type ImportResult } from './lib/import';
@@ -376,7 +377,7 @@ async function main(): Promise<void> {
     results.postgres = { mode: 'DATABASE_URL', note: 'CPU of PostgreSQL is not sampled (not a child of the bench)' };
     log('PostgreSQL from DATABASE_URL');
   }
-  const db = await openDatabase({ databaseUrl, dataDir: '.', poolSize: 4 });
+  const db = await openDatabase({ databaseUrl, poolSize: 4 });
   cleanups.push(() => db.close());
 
   const cliPath = findOrInstallTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, log });
@@ -455,11 +456,12 @@ async function main(): Promise<void> {
     await server.stop();
   }
 
-  // --- 3. embedded PostgreSQL (PGlite) -----------------------------------------------------------
+  // --- 3. embedded PostgreSQL server (all-in-one mode) -------------------------------------------
   if (cfg.phases.includes('embedded')) {
-    log('embedded PostgreSQL (PGlite, all-in-one mode): seeding 10,000 users');
-    const dataDir = path.join(workDir, 'embedded');
-    const server = await startChild('server-process.ts', serverEnv('bench-unpolled-embedded', { BENCH_DB_MODE: 'embedded', BENCH_DATA_DIR: dataDir }));
+    log('embedded PostgreSQL (all-in-one mode): seeding 10,000 users');
+    const embeddedDb = await startEmbeddedPostgres({ ...embeddedLayout(path.join(workDir, 'embedded')), port: await freePort(), log });
+    cleanups.push(() => embeddedDb.stop());
+    const server = await startChild('server-process.ts', serverEnv('bench-unpolled-embedded', { BENCH_DATABASE_URL: embeddedDb.url }));
     cleanups.push(() => server.stop());
     const token = await tenantWithToken(server.db, BENCH_TENANT);
     const s0 = Date.now();
@@ -478,10 +480,11 @@ async function main(): Promise<void> {
     };
     const saved = cfg.scenarios;
     cfg.scenarios = ['filter', 'getById', 'post', 'patchAttr'].filter((s) => saved.includes(s));
-    const embedded = await runScenarios(10_000, ctx, { server: server.pid, temporal: temporal.process.pid as number }, 'pglite');
+    const embedded = await runScenarios(10_000, ctx, { server: server.pid, postgres: embeddedDb.pid, temporal: temporal.process.pid as number }, 'embedded');
     cfg.scenarios = saved;
     results.embedded = { seedSeconds, scenarios: embedded, serverMemory: await server.memory(), rssMB: round(sampleProcess(server.pid).rssBytes / MB, 1) };
     await server.stop();
+    await embeddedDb.stop();
   }
 
   // --- 4. import and onboarding ----------------------------------------------------------------

@@ -5,8 +5,7 @@
  *   { type: 'sql', id, sql, params }  → { type: 'sql', id, rows, rowCount } | { type: 'sql', id, error }
  *   { type: 'mem' }                   → { type: 'mem', memory }
  *   { type: 'stop' }                  → closes everything and exits
- * BENCH_DB_MODE=embedded opens the embedded PostgreSQL (PGlite) of all-in-one mode in
- * BENCH_DATA_DIR; the orchestrator then seeds and queries through the 'sql' message.
+ * The orchestrator seeds and queries the server's database through the 'sql' message.
  */
 import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { openDatabase, type Db } from '../common/db';
@@ -22,14 +21,10 @@ function env(name: string): string {
 
 async function main(): Promise<void> {
   const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn', { process: 'bench-scim-server' });
-  const embedded = process.env.BENCH_DB_MODE === 'embedded';
-  const db: Db = embedded
-    ? await openDatabase({ dataDir: env('BENCH_DATA_DIR') })
-    : await openDatabase({
-        databaseUrl: env('BENCH_DATABASE_URL'),
-        dataDir: '.',
-        poolSize: process.env.BENCH_SERVER_POOL ? Number(process.env.BENCH_SERVER_POOL) : undefined,
-      });
+  const db: Db = await openDatabase({
+    databaseUrl: env('BENCH_DATABASE_URL'),
+    poolSize: process.env.BENCH_SERVER_POOL ? Number(process.env.BENCH_SERVER_POOL) : undefined,
+  });
   // As `npm run scim-server` with PAYLOAD_KEYS set: the relay's payloads are encrypted (unless BENCH_PAYLOAD_KEYS is empty).
   const keys = resolvePayloadKeys({ payloadKeys: process.env.BENCH_PAYLOAD_KEYS || undefined, dataDir: '.', allInOne: false });
   const client = lazyClient({ address: env('BENCH_TEMPORAL_ADDRESS'), namespace: 'default', payloadCodecs: payloadCodecsOf(keys) });

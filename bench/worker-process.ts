@@ -24,7 +24,7 @@ function env(name: string): string {
 
 async function main(): Promise<void> {
   const logger = createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn', { process: 'bench-worker' });
-  const db = await openDatabase({ databaseUrl: env('BENCH_DATABASE_URL'), dataDir: '.' });
+  const db = await openDatabase({ databaseUrl: env('BENCH_DATABASE_URL') });
   // As `npm run worker` with PAYLOAD_KEYS set: payloads encrypted (unless BENCH_PAYLOAD_KEYS is empty).
   const keys = resolvePayloadKeys({ payloadKeys: process.env.BENCH_PAYLOAD_KEYS || undefined, dataDir: '.', allInOne: false });
   const target: TemporalTarget = { address: env('BENCH_TEMPORAL_ADDRESS'), namespace: 'default', payloadCodecs: payloadCodecsOf(keys) };

@@ -1,10 +1,13 @@
 /**
- * `npm start`: everything in one process on embedded defaults. A Temporal dev server (found
- * or installed, persisted under DATA_DIR, with its UI) unless TEMPORAL_ADDRESS is set; an
- * embedded PostgreSQL unless DATABASE_URL is set; a local SMTP catcher writing .eml files
- * unless SMTP_URL is set; then the worker and the SCIM server. Prints SCIM_BASE_URL,
- * SCIM_TOKEN, TEMPORAL_UI_URL and CONSOLE_URL (the admin console) when ready. Ctrl-C stops it
- * all cleanly; a restart with the same DATA_DIR continues where it stopped.
+ * `npm start`: everything on embedded defaults. A Temporal dev server (found or installed,
+ * persisted under DATA_DIR, with its UI) unless TEMPORAL_ADDRESS is set; an embedded PostgreSQL
+ * server under DATA_DIR/postgres unless DATABASE_URL is set; a local SMTP catcher writing .eml
+ * files unless SMTP_URL is set. The SCIM server and the worker run as two child processes, as in
+ * production, so onboarding work never starves the SCIM API of its event loop; a child that dies
+ * is restarted. Prints SCIM_BASE_URL, SCIM_TOKEN, TEMPORAL_UI_URL, CONSOLE_URL (the admin console)
+ * and DATABASE_URL when ready.
+ * Ctrl-C (or SIGTERM) stops the SCIM server, then the worker (both drain), then the services; a
+ * restart with the same DATA_DIR continues where it stopped. One `npm start` per DATA_DIR.
  *
  * Workflow payloads are encrypted (AES-256-GCM) with PAYLOAD_KEYS, or else with a key generated
  * on the first start and kept in DATA_DIR/payload-keys (mode 0600); the dev server's UI
@@ -13,26 +16,28 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
-import { ConfigError, loadConfig } from '../common/config';
+import { allInOnePayloadKeys, payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
+import { ConfigError, loadConfig, type Config } from '../common/config';
 import { openDatabase, type Db } from '../common/db';
-import { DEMO_TENANT_ID, demoTenantConfig } from '../dev/demo-tenant';
-import { formatDuration } from '../domain/duration';
-import { createLogger } from '../common/logger';
-import { startSmtpCatcher, type SmtpCatcher } from '../dev/smtp-catcher';
 import { shutdownTracing } from '../common/tracing';
 import { createTenant, currentConfig, getTenant, saveConfigVersion } from '../common/repositories/tenants';
 import { createToken, listTokens, revokeToken } from '../common/repositories/tokens';
 import { ensureSearchAttributes, lazyClient, targetFromConfig } from '../common/temporal/connection';
-import { startDevServer, type DevServer } from '../dev/temporal-dev-server';
+import { DEMO_TENANT_ID, demoTenantConfig } from '../dev/demo-tenant';
+import { assertPortFree, EmbeddedPostgresError, embeddedLayout, startEmbeddedPostgres, type EmbeddedPostgres } from '../dev/embedded-postgres';
+import { startSmtpCatcher, type SmtpCatcher } from '../dev/smtp-catcher';
+import { acquireStackLock, DataDirBusyError, stopLeftovers, type StackLock } from '../dev/stack-lock';
+import { superviseProcess } from '../dev/supervisor';
 import { findOrInstallTemporalCli } from '../dev/temporal-cli';
+import { freePort, startDevServer, type DevServer } from '../dev/temporal-dev-server';
+import { formatDuration } from '../domain/duration';
 import { SCIM_BASE_PATH } from '../scim-server/app';
 import { CONSOLE_PATH } from '../scim-server/console/layout';
-import { runScimServer } from '../scim-server/run-server';
-import { runWorker } from '../worker/run-worker';
 import { buildWorkflowBundleInChild } from '../worker/workflow-bundle';
 
 const ALL_IN_ONE_TOKEN = 'all-in-one';
+/** Times the embedded PostgreSQL is restarted after dying before `npm start` gives up. */
+const DATABASE_RESTARTS = 3;
 
 async function seedDemoTenant(db: Db, overrides: { tagPropagation?: string; rolePropagation?: string; settle?: string }): Promise<string> {
   if (!(await getTenant(db, DEMO_TENANT_ID))) await createTenant(db, DEMO_TENANT_ID, 'Demo tenant');
@@ -47,18 +52,39 @@ async function seedDemoTenant(db: Db, overrides: { tagPropagation?: string; role
   return (await createToken(db, DEMO_TENANT_ID, ALL_IN_ONE_TOKEN)).token;
 }
 
+/** Every port this start will listen on must be free: one message naming the setting, before anything starts. */
+async function checkPorts(config: Config): Promise<void> {
+  const ports: [number, string][] = [[config.port, 'PORT']];
+  if (!config.temporal.address) ports.push([config.temporal.devServerPort, 'TEMPORAL_DEV_PORT'], [config.temporal.devUiPort, 'TEMPORAL_UI_PORT']);
+  if (!config.databaseUrl) ports.push([config.embeddedPostgresPort, 'EMBEDDED_POSTGRES_PORT']);
+  for (const [port, setting] of ports) if (port !== 0) await assertPortFree(port, setting);
+}
+
+function checkDataDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch {
+    throw new EmbeddedPostgresError(`DATA_DIR=${dir} is not writable: set DATA_DIR to a folder you can write, or fix its permissions.`);
+  }
+}
+
+function withoutPassword(url: string): string {
+  const u = new URL(url);
+  if (u.password) u.password = '***';
+  return u.toString();
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
-  let config;
+  let config: Config;
   try {
     config = loadConfig();
   } catch (err) {
     process.stderr.write(`[scimflow] ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const logger = createLogger(config.logLevel, { process: 'all-in-one' });
   const say = (msg: string) => process.stderr.write(`[scimflow] ${msg}\n`);
-  fs.mkdirSync(config.dataDir, { recursive: true });
 
   const cleanups: (() => Promise<void>)[] = [];
   let stopping = false;
@@ -75,13 +101,18 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop(0));
 
   try {
+    checkDataDir(config.dataDir);
+    const lock: StackLock = await acquireStackLock(config.dataDir, 'npm start', (left) => stopLeftovers(left, say));
+    cleanups.push(async () => lock.release());
+    await checkPorts(config);
     cleanups.push(() => shutdownTracing());
-    const keys = resolvePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir, allInOne: true });
-    logger.info({ currentKey: keys.keyIds[0], keys: keys.keyIds, source: keys.source, file: keys.file }, 'payload encryption on');
+    const payloadKeys = allInOnePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir });
+    const keys = resolvePayloadKeys({ payloadKeys, dataDir: config.dataDir, allInOne: false });
     const codecEndpoint = `${config.publicUrl}/codec`;
-    // Bundled in a child process while the services start, so webpack's memory stays out of this one.
+    // Bundled once, in a child process while the services start: the worker (and its restarts) load it.
     const workflowBundle = config.worker.workflowBundlePath ? Promise.resolve(config.worker.workflowBundlePath) : buildWorkflowBundleInChild();
     workflowBundle.catch(() => undefined); // awaited (and reported) before the worker starts
+
     let devServer: DevServer | undefined;
     let temporalAddress = config.temporal.address;
     if (!temporalAddress) {
@@ -98,16 +129,60 @@ async function main(): Promise<void> {
       });
       temporalAddress = devServer.address;
       const server = devServer;
+      lock.update({ processes: { 'the Temporal dev server': { pid: server.process.pid as number, marker: 'start-dev' } } });
       cleanups.push(() => server.stop());
     }
     const target = { ...targetFromConfig(config, temporalAddress), payloadCodecs: payloadCodecsOf(keys) };
     const client = lazyClient(target);
-    cleanups.push(() => client.close());
     await ensureSearchAttributes(await client.get(), target.namespace);
+    await client.close();
 
-    say(config.databaseUrl ? 'connecting to PostgreSQL' : `opening the embedded PostgreSQL in ${path.join(config.dataDir, 'postgres')}`);
-    const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-    cleanups.push(() => db.close());
+    let databaseUrl = config.databaseUrl;
+    if (!databaseUrl) {
+      const layout = embeddedLayout(config.dataDir);
+      say(`starting the embedded PostgreSQL in ${layout.pgdata}`);
+      const options = { ...layout, port: config.embeddedPostgresPort, log: say };
+      let postgres: EmbeddedPostgres = await startEmbeddedPostgres(options);
+      databaseUrl = postgres.url;
+      // Stopped last (cleanups run in reverse): the SCIM server and the worker drain against it.
+      cleanups.push(() => postgres.stop());
+      // Killed from outside: started again (committed data is safe), or everything stops with the reason.
+      let restarts = 0;
+      const watch = (server: EmbeddedPostgres) =>
+        void server.exited.then(async ({ code, signal }) => {
+          if (stopping) return;
+          say(`the embedded PostgreSQL stopped unexpectedly (${signal ? `signal ${signal}` : `code ${code}`}); starting it again (log: ${layout.logFile})`);
+          for (;;) {
+            try {
+              postgres = await startEmbeddedPostgres(options);
+              watch(postgres);
+              say('the embedded PostgreSQL is running again');
+              return;
+            } catch (err) {
+              restarts += 1;
+              if (restarts >= DATABASE_RESTARTS || stopping) {
+                say(`the embedded PostgreSQL could not be started again: ${(err as Error).message}`);
+                await stop(1);
+                return;
+              }
+              await new Promise((r) => setTimeout(r, 1_000 * restarts));
+            }
+          }
+        });
+      watch(postgres);
+    }
+
+    const db = await openDatabase({ databaseUrl, poolSize: 2 });
+    let token: string;
+    try {
+      token = await seedDemoTenant(db, {
+        tagPropagation: config.tagPropagationDelayMs !== undefined ? formatDuration(config.tagPropagationDelayMs) : undefined,
+        settle: config.settleDelayMs !== undefined ? formatDuration(config.settleDelayMs) : undefined,
+        rolePropagation: config.rolePropagationDelayMs !== undefined ? formatDuration(config.rolePropagationDelayMs) : undefined,
+      });
+    } finally {
+      await db.close();
+    }
 
     let smtpUrl = config.smtpUrl;
     if (!smtpUrl) {
@@ -117,53 +192,50 @@ async function main(): Promise<void> {
       say(`mail is caught locally and written to ${path.join(config.dataDir, 'outbox')}`);
     }
 
-    const overrides = {
-      tagPropagation: config.tagPropagationDelayMs !== undefined ? formatDuration(config.tagPropagationDelayMs) : undefined,
-      settle: config.settleDelayMs !== undefined ? formatDuration(config.settleDelayMs) : undefined,
-      rolePropagation: config.rolePropagationDelayMs !== undefined ? formatDuration(config.rolePropagationDelayMs) : undefined,
+    const port = config.port === 0 ? await freePort() : config.port;
+    const publicUrl = process.env.PUBLIC_URL?.trim() ? config.publicUrl : `http://localhost:${port}`;
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      SMTP_URL: smtpUrl,
+      PAYLOAD_KEYS: payloadKeys,
+      PORT: String(port),
+      PUBLIC_URL: publicUrl,
+      CODEC_AUTH: config.codecAuth ?? 'loopback',
+      WORKFLOW_BUNDLE_PATH: await workflowBundle,
+      // The admin console links to the UI of the dev server started here.
+      TEMPORAL_UI_URL: config.temporal.uiUrl ?? devServer?.uiUrl ?? 'http://localhost:8233',
     };
-    const token = await seedDemoTenant(db, overrides);
+    const supervise = (name: string, script: string, extraEnv: NodeJS.ProcessEnv, stopLimitMs: number) => {
+      const child = superviseProcess({
+        name,
+        script,
+        env: { ...env, ...extraEnv },
+        say,
+        stopLimitMs,
+        onStarted: (pid) => lock.update({ processes: { [name]: { pid, marker: script } } }),
+      });
+      cleanups.push(() => child.stop());
+      return child;
+    };
+    // The worker's metrics port is its own business here (METRICS_PORT stays free for a split deployment).
+    const worker = supervise('the worker', 'worker/main.ts', { METRICS_PORT: '0' }, 50_000);
+    const server = supervise('the SCIM server', 'scim-server/main.ts', {}, 35_000);
+    await Promise.all([worker.ready, server.ready]);
 
-    const worker = await runWorker({
-      target,
-      taskQueue: config.temporal.taskQueue,
-      db,
-      smtpUrl,
-      publicUrl: config.publicUrl,
-      mailFrom: config.mailFrom,
-      logger,
-      workflowBundlePath: await workflowBundle,
-      tuning: config.worker,
-    });
-    cleanups.push(() => worker.shutdown());
-    worker.done.catch((err) => {
-      say(`worker stopped: ${(err as Error).message}`);
-      void stop(1);
-    });
-
-    const server = await runScimServer({
-      db,
-      logger,
-      temporal: client.get,
-      taskQueue: config.temporal.taskQueue,
-      host: config.host,
-      port: config.port,
-      publicUrl: config.publicUrl,
-      bodyLimitBytes: config.bodyLimitBytes,
-      rateLimit: config.rateLimit,
-      outboxRetentionDays: config.outboxRetentionDays,
-      codec: { codec: keys.codec, auth: config.codecAuth ?? 'loopback', corsOrigins: config.codecCorsOrigins },
-      temporalUi: { url: config.temporal.uiUrl ?? devServer?.uiUrl ?? 'http://localhost:8233', namespace: config.temporal.namespace },
-    });
-    cleanups.push(() => server.close());
-
-    say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
-    process.stdout.write(`SCIM_BASE_URL=${config.publicUrl}${SCIM_BASE_PATH}\n`);
+    const scimBaseUrl = `${publicUrl}${SCIM_BASE_PATH}`;
+    const temporalUiUrl = devServer?.uiUrl ?? "http://localhost:8233 (your Temporal cluster's UI)";
+    lock.update({ publicUrl, scimBaseUrl, temporalUiUrl, temporalAddress });
+    say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s (SCIM server pid ${server.pid()}, worker pid ${worker.pid()})`);
+    process.stdout.write(`SCIM_BASE_URL=${scimBaseUrl}\n`);
     process.stdout.write(`SCIM_TOKEN=${token}\n`);
-    process.stdout.write(`TEMPORAL_UI_URL=${devServer?.uiUrl ?? "http://localhost:8233 (your Temporal cluster's UI)"}\n`);
-    process.stdout.write(`CONSOLE_URL=${config.publicUrl}${CONSOLE_PATH}\n`);
+    process.stdout.write(`TEMPORAL_UI_URL=${temporalUiUrl}\n`);
+    process.stdout.write(`CONSOLE_URL=${publicUrl}${CONSOLE_PATH}\n`);
+    // The embedded server's password is this DATA_DIR's own; a server of yours keeps its password off the screen.
+    process.stdout.write(`DATABASE_URL=${config.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}\n`);
   } catch (err) {
-    if (err instanceof ConfigError) say(err.message);
+    if (err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof DataDirBusyError) say(err.message);
     else say(`failed to start: ${(err as Error).stack ?? err}`);
     await stop(1);
   }

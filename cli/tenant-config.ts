@@ -12,15 +12,15 @@
  *   preview --tenant <id> [--sample <n>] <draft-file>   what the draft would change, e.g. "37 users would
  *                                                       gain security role VOB Worker"; changes nothing
  *
- * With the embedded database, stop `npm start` first (it owns the database), or use DATABASE_URL.
- * `load` updates the Schedule when TEMPORAL_ADDRESS is set; otherwise the worker does at its next start.
+ * Works beside a running `npm start` (it finds the embedded database through DATA_DIR), or with DATABASE_URL.
+ * `load` updates the Schedule through TEMPORAL_ADDRESS or the running `npm start`'s Temporal; otherwise the worker does at its next start.
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
-import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
+import { allInOnePayloadKeys, payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { cliOperator, loadConfig } from '../common/config';
-import { openDatabase, type Db } from '../common/db';
+import type { Db } from '../common/db';
 import { fieldLabel, type FieldChange } from '../domain/directory-diff';
 import type { TenantConfig } from '../domain/tenant-config';
 import { parseTenantConfigDocument } from '../domain/tenant-config-document';
@@ -28,6 +28,7 @@ import { previewTenantConfig, saveTenantConfig } from '../policy/tenant-policy';
 import { createTenant, currentConfig, getConfigVersion, getTenant, listConfigVersions } from '../common/repositories/tenants';
 import { connectClient, targetFromConfig } from '../common/temporal/connection';
 import { ensureReconcileSchedule, reconcileScheduleId, scheduleSpecOf } from '../common/temporal/reconcile-schedule';
+import { openCliDatabase } from './database';
 
 const USAGE = `usage:
   npm run tenant-config -- validate <file>
@@ -91,7 +92,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const settings = loadConfig();
-  const db = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
+  const target = await openCliDatabase(settings, 'npm run tenant-config', err);
+  const db = target.db;
   try {
     switch (command) {
       case 'load': {
@@ -107,9 +109,14 @@ async function main(): Promise<number> {
         out(`tenant ${values.tenant}: version ${saved.version} saved (was ${saved.previousVersion})`);
         out(`${saved.usersCompared} users compared; ${saved.signalled} re-provisioned (their workflows are told through the outbox)`);
         for (const line of saved.summary.text) out(`  ${line}`);
-        if (settings.temporal.address) {
-          const keys = resolvePayloadKeys({ payloadKeys: settings.payloadKeys, dataDir: settings.dataDir, allInOne: false });
-          const client = await connectClient({ ...targetFromConfig(settings), payloadCodecs: payloadCodecsOf(keys) });
+        // The Temporal of the running `npm start` on DATA_DIR, else TEMPORAL_ADDRESS.
+        const temporalAddress = settings.temporal.address ?? target.temporalAddress;
+        if (temporalAddress) {
+          const payloadKeys = settings.temporal.address
+            ? settings.payloadKeys
+            : allInOnePayloadKeys({ payloadKeys: settings.payloadKeys, dataDir: settings.dataDir });
+          const keys = resolvePayloadKeys({ payloadKeys, dataDir: settings.dataDir, allInOne: false });
+          const client = await connectClient({ ...targetFromConfig(settings, temporalAddress), payloadCodecs: payloadCodecsOf(keys) });
           try {
             const { config } = await currentConfig(db, values.tenant);
             const outcome = await ensureReconcileSchedule(client, scheduleSpecOf(values.tenant, settings.temporal.taskQueue, config));
@@ -118,7 +125,9 @@ async function main(): Promise<number> {
             await client.connection.close();
           }
         } else {
-          out(`drift-repair schedule ${reconcileScheduleId(values.tenant)}: brought in line by the worker at its next start (TEMPORAL_ADDRESS is not set)`);
+          out(
+            `drift-repair schedule ${reconcileScheduleId(values.tenant)}: brought in line by the worker at its next start (TEMPORAL_ADDRESS is not set and npm start is not running)`,
+          );
         }
         return 0;
       }
@@ -150,7 +159,7 @@ async function main(): Promise<number> {
     }
     return 2;
   } finally {
-    await db.close();
+    await target.close();
   }
 }
 

@@ -9,12 +9,15 @@
  * role (or none) only reads.
  *   list [--tenant <id>]
  *   revoke <token-id>
+ *
+ * Works beside a running `npm start` (it finds the embedded database through DATA_DIR and
+ * prints that server's addresses), or with DATABASE_URL.
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../common/config';
-import { openDatabase } from '../common/db';
 import { createTenant, getTenant } from '../common/repositories/tenants';
 import { ADMIN_WRITE_ROLE, createToken, listTokens, revokeToken } from '../common/repositories/tokens';
+import { openCliDatabase } from './database';
 
 const USAGE = `usage:
   npm run tokens -- create --tenant <id> [--name <label>] [--admin --role <role>] [--create-tenant]
@@ -38,7 +41,8 @@ async function main(): Promise<number> {
     return 2;
   }
   const config = loadConfig();
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const target = await openCliDatabase(config, 'npm run tokens', (msg) => process.stderr.write(`${msg}\n`));
+  const db = target.db;
   try {
     switch (command) {
       case 'create': {
@@ -50,13 +54,13 @@ async function main(): Promise<number> {
         }
         const { token, id } = await createToken(db, values.tenant, values.name ?? 'token', values.admin ? 'admin' : 'scim', values.role?.trim());
         if (values.admin) {
-          process.stdout.write(`TOKEN_ID=${id}\nADMIN_TOKEN=${token}\nADMIN_BASE_URL=${config.publicUrl}/admin/v1\nCONSOLE_URL=${config.publicUrl}/console\n`);
+          process.stdout.write(`TOKEN_ID=${id}\nADMIN_TOKEN=${token}\nADMIN_BASE_URL=${target.publicUrl}/admin/v1\nCONSOLE_URL=${target.publicUrl}/console\n`);
           const role = values.role?.trim();
           process.stderr.write(
             `${role ? `Role "${role}"` : 'No --role'}: ${role === ADMIN_WRITE_ROLE ? 'may change users and configuration' : `read-only (only "${ADMIN_WRITE_ROLE}" may change users and configuration)`}.\n`,
           );
         } else {
-          process.stdout.write(`TOKEN_ID=${id}\nSCIM_TOKEN=${token}\nSCIM_BASE_URL=${config.publicUrl}/scim/v2\n`);
+          process.stdout.write(`TOKEN_ID=${id}\nSCIM_TOKEN=${token}\nSCIM_BASE_URL=${target.publicUrl}/scim/v2\n`);
         }
         process.stderr.write('Store the token now: it is not shown again.\n');
         return 0;
@@ -80,7 +84,7 @@ async function main(): Promise<number> {
         return 2;
     }
   } finally {
-    await db.close();
+    await target.close();
   }
 }
 

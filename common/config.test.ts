@@ -7,6 +7,7 @@ describe('loadConfig', () => {
       port: 8080,
       host: '127.0.0.1',
       databaseUrl: undefined,
+      embeddedPostgresPort: 8432,
       smtpUrl: undefined,
       publicUrl: 'http://localhost:8080',
       logLevel: 'info',

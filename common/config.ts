@@ -17,8 +17,10 @@ export interface Config {
   host: string;
   /** Where embedded state lives (embedded PostgreSQL, Temporal SQLite file, caught mail). Default ./data. */
   dataDir: string;
-  /** PostgreSQL connection string; when absent an embedded PostgreSQL (PGlite) under dataDir is used. */
+  /** PostgreSQL connection string; when absent `npm start` runs an embedded PostgreSQL server under dataDir. */
   databaseUrl?: string;
+  /** Loopback port of the embedded PostgreSQL server. Default 8432. */
+  embeddedPostgresPort: number;
   temporal: {
     /** host:port of a Temporal frontend; when absent a local dev server is started. */
     address?: string;
@@ -243,6 +245,7 @@ export function loadConfig(env: Env = process.env): Config {
     host: str('HOST') ?? '127.0.0.1',
     dataDir: path.resolve(str('DATA_DIR') ?? './data'),
     databaseUrl: url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    embeddedPostgresPort: int('EMBEDDED_POSTGRES_PORT', 8432, 1, 65535),
     temporal: {
       address: temporalAddress,
       namespace: str('TEMPORAL_NAMESPACE') ?? 'default',

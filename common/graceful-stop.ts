@@ -1,7 +1,8 @@
 /**
  * SIGTERM/SIGINT handling shared by the process entry points: the first signal runs `stop`
  * once (draining requests or activities); a stop that hangs past `limitMs` exits with 1, so an
- * orchestrator's kill never finds a process stuck half-stopped.
+ * orchestrator's kill never finds a process stuck half-stopped. A process that `npm start`
+ * supervises (over an IPC channel) also stops when that channel closes: the supervisor died.
  */
 import type { Logger } from './logger';
 
@@ -19,4 +20,10 @@ export function onStopSignal(options: { logger: Logger; limitMs: number; message
   };
   process.once('SIGTERM', () => void handle('SIGTERM'));
   process.once('SIGINT', () => void handle('SIGINT'));
+  if (process.connected) process.once('disconnect', () => void handle('supervisor gone'));
+}
+
+/** Tells the supervising `npm start` (if any) that this process is ready, and where it serves. */
+export function notifySupervisor(message: { ready: true; url?: string }): void {
+  if (process.connected) process.send?.(message);
 }

@@ -67,7 +67,9 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   }
 
   const logFd = options.logFile ? fs.openSync(options.logFile, 'a') : 'ignore';
-  const child = spawn(options.cliPath, args, { stdio: ['ignore', logFd, logFd], detached: false });
+  // Its own process group: Ctrl-C reaches the process that started it, which stops it after the
+  // worker has drained.
+  const child = spawn(options.cliPath, args, { stdio: ['ignore', logFd, logFd], detached: true });
   let exited: number | null = null;
   child.on('exit', (code) => {
     exited = code ?? -1;

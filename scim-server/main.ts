@@ -8,7 +8,7 @@
  */
 import { payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { loadConfig, requireServices } from '../common/config';
-import { onStopSignal } from '../common/graceful-stop';
+import { notifySupervisor, onStopSignal } from '../common/graceful-stop';
 import { runMain } from '../common/process-main';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const keys = resolvePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir, allInOne: false });
   if (keys.source === 'none') logger.warn('PAYLOAD_KEYS is not set: workflow payloads are stored in Temporal unencrypted');
   else logger.info({ currentKey: keys.keyIds[0], keys: keys.keyIds }, 'payload encryption on');
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl as string });
   const client = lazyClient({ ...targetFromConfig(config), payloadCodecs: payloadCodecsOf(keys) });
   const server = await runScimServer({
     db,
@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     temporalUi: config.temporal.uiUrl ? { url: config.temporal.uiUrl, namespace: config.temporal.namespace } : undefined,
   });
   logger.info({ url: `${server.url}/scim/v2`, codecAuth: config.codecAuth ?? 'token' }, 'SCIM server listening');
+  notifySupervisor({ ready: true, url: server.url });
   onStopSignal({
     logger,
     limitMs: STOP_LIMIT_MS,

@@ -1,14 +1,15 @@
 /**
  * One test file's stack on the shared real services: its own database (a fresh schema on
- * DATABASE_URL, or an embedded PostgreSQL), its own tenant and token, a real worker on its
- * own task queue, and the SCIM server with its outbox relay on a free port.
+ * DATABASE_URL: the server CI gives, else the one test/global-setup.ts starts), its own tenant
+ * and token, a real worker on its own task queue, and the SCIM server with its outbox relay
+ * on a free port.
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { openDatabase, openMemoryDatabase, type Db } from '../common/db';
+import { openDatabase, type Db } from '../common/db';
 import type { TenantConfigInput } from '../domain/tenant-config';
 import { createLogger } from '../common/logger';
 import { provisioningStateOf } from '../common/repositories/provisioning-states';
@@ -33,16 +34,14 @@ export function requireEnv(name: string): string {
   return v;
 }
 
-export async function openTestDatabase(databaseUrl = process.env.DATABASE_URL): Promise<Db & { urlForChildren?: string }> {
-  if (databaseUrl) {
-    const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
-    const db = await openDatabase({ databaseUrl, dataDir: '.', schema, poolSize: 5 });
-    // Child processes (fault scenarios) reach the same schema through the connection string.
-    const url = new URL(databaseUrl);
-    url.searchParams.set('options', `-c search_path=${schema}`);
-    return Object.assign(db, { urlForChildren: url.toString() });
-  }
-  return openMemoryDatabase();
+/** A fresh schema on `databaseUrl` (default DATABASE_URL), migrated. */
+export async function openTestDatabase(databaseUrl = requireEnv('DATABASE_URL')): Promise<Db & { urlForChildren: string }> {
+  const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
+  const db = await openDatabase({ databaseUrl, schema, poolSize: 5 });
+  // Child processes (fault scenarios) reach the same schema through the connection string.
+  const url = new URL(databaseUrl);
+  url.searchParams.set('options', `-c search_path=${schema}`);
+  return Object.assign(db, { urlForChildren: url.toString() });
 }
 
 /** A tenant config with zero propagation windows and short schedules, overridable per test. */
@@ -75,8 +74,8 @@ export function testTenantConfig(overrides: Partial<TenantConfigInput> = {}): Te
 
 export interface Harness {
   db: Db;
-  /** DATABASE_URL for child processes, pointing at this harness's schema (server databases only). */
-  databaseUrlForChildren?: string;
+  /** DATABASE_URL for child processes, pointing at this harness's schema. */
+  databaseUrlForChildren: string;
   tenantId: string;
   token: string;
   baseUrl: string;
@@ -125,7 +124,7 @@ export async function startHarness(
     withWorker?: boolean;
     tokenCacheMs?: number;
     rateLimit?: { perSecond: number; burst: number };
-    /** A PostgreSQL server of the test's own (fault scenarios); default DATABASE_URL or embedded. */
+    /** A PostgreSQL server of the test's own (fault scenarios); default DATABASE_URL. */
     databaseUrl?: string;
     /** A Temporal server or SMTP server of the test's own; default the shared ones from global setup. */
     temporalAddress?: string;
@@ -135,7 +134,7 @@ export async function startHarness(
   } = {},
 ): Promise<Harness> {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const db = await openTestDatabase(options.databaseUrl ?? process.env.DATABASE_URL);
+  const db = await openTestDatabase(options.databaseUrl);
   const tenantId = `t-${crypto.randomBytes(4).toString('hex')}`;
   await createTenant(db, tenantId, 'Test tenant');
   await saveConfigVersion(db, tenantId, options.tenantConfig ?? testTenantConfig(), 'test');

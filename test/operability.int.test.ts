@@ -7,8 +7,7 @@
  * The stack is assembled here (not with test/harness.ts) because it needs the pieces the
  * harness does not expose: a logger writing to a stream we read, a payload codec, a slow
  * mailer, and a database whose reachability the test controls (a TCP proxy in front of
- * DATABASE_URL's server, so the driver really loses its connections; with the embedded
- * database, a wrapper whose ping fails).
+ * the PostgreSQL server, so the driver really loses its connections).
  */
 import crypto from 'node:crypto';
 import net from 'node:net';
@@ -18,7 +17,7 @@ import type { Client } from '@temporalio/client';
 import { AesGcmPayloadCodec, ENCODING_ENCRYPTED } from '../common/codec/aes-gcm-codec';
 import { generatePayloadKey } from '../common/codec/keys';
 import { remoteCodecRouter } from '../common/codec/remote-codec';
-import { DatabaseUnavailableError, openDatabase, openMemoryDatabase, type Db, type Queryable } from '../common/db';
+import { openDatabase, type Db, type Queryable } from '../common/db';
 import { createLogger } from '../common/logger';
 import { createMailer, type Mailer } from '../common/mail/mailer';
 import { appMetrics } from '../common/metrics';
@@ -71,8 +70,6 @@ class TcpProxy {
 }
 
 interface Control {
-  /** Embedded database only: ping fails as if the server were gone. */
-  down: boolean;
   /** Delay before INSERT INTO scim_users (an in-flight SCIM request at shutdown). */
   slowInsertMs: number;
 }
@@ -92,10 +89,7 @@ function controlled(db: Db, control: Control): Db {
     kind: db.kind,
     ...wrap(db),
     withTransaction: (fn) => db.withTransaction((tx) => fn(wrap(tx))),
-    ping: async () => {
-      if (control.down) throw new DatabaseUnavailableError(new Error('connect ECONNREFUSED (simulated)'));
-      await db.ping();
-    },
+    ping: () => db.ping(),
     close: () => db.close(),
   };
 }
@@ -139,7 +133,7 @@ const logStream = new Writable({
   },
 });
 
-const control: Control = { down: false, slowInsertMs: 0 };
+const control: Control = { slowInsertMs: 0 };
 let proxy: TcpProxy | undefined;
 let db: Db;
 let client: Client;
@@ -155,14 +149,12 @@ const codec = new AesGcmPayloadCodec([generatePayloadKey('test-key-2'), generate
 const UI_ORIGIN = 'http://localhost:8233';
 
 async function openControlledDatabase(): Promise<Db> {
-  const url = process.env.DATABASE_URL;
-  if (!url) return openMemoryDatabase();
-  const parsed = new URL(url);
+  const parsed = new URL(requireEnv('DATABASE_URL'));
   proxy = new TcpProxy(parsed.hostname, Number(parsed.port || 5432));
   await proxy.start();
   parsed.hostname = '127.0.0.1';
   parsed.port = String(proxy.port);
-  return openDatabase({ databaseUrl: parsed.toString(), dataDir: '.', schema: `t_${crypto.randomBytes(6).toString('hex')}`, poolSize: 5 });
+  return openDatabase({ databaseUrl: parsed.toString(), schema: `t_${crypto.randomBytes(6).toString('hex')}`, poolSize: 5 });
 }
 
 beforeAll(async () => {
@@ -463,8 +455,7 @@ describe('readiness', () => {
     expect((await ready(ops.url)).status).toBe(200);
     expect((await fetch(`${ops.url}/healthz`)).status).toBe(200);
 
-    if (proxy) await proxy.stop();
-    else control.down = true;
+    await proxy?.stop();
     try {
       const scimDown = await until(
         async () => {
@@ -489,10 +480,9 @@ describe('readiness', () => {
       // Liveness is not readiness: the process is fine.
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       // The scrape still answers, and says the database is down (a real outage: the proxy).
-      if (proxy) expect(sample(await scrape(server.url), 'scimflow_database_up')).toBe(0);
+      expect(sample(await scrape(server.url), 'scimflow_database_up')).toBe(0);
     } finally {
-      if (proxy) await proxy.start();
-      else control.down = false;
+      await proxy?.start();
     }
     await until(async () => (await ready(server.url)).status === 200, 30_000, 'SCIM /readyz to turn 200');
     await until(async () => (await ready(ops.url)).status === 200, 30_000, 'worker /readyz to turn 200');

@@ -8,7 +8,7 @@
  */
 import { resolvePayloadKeys, payloadCodecsOf } from '../common/codec/keys';
 import { loadConfig, requireServices } from '../common/config';
-import { onStopSignal } from '../common/graceful-stop';
+import { notifySupervisor, onStopSignal } from '../common/graceful-stop';
 import { runMain } from '../common/process-main';
 import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const client = await connectClient(target);
   await ensureSearchAttributes(client, target.namespace);
   await client.connection.close();
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl as string });
   const metrics = appMetrics();
   const workflowBundlePath = config.worker.workflowBundlePath ?? (await buildWorkflowBundleInChild());
   const worker = await runWorker({
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
   });
   const ops = await startOpsServer({ host: config.host, port: config.metricsPort, metrics, readiness: worker.readiness ?? {}, logger });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, metrics: `${ops.url}/metrics` }, 'worker running');
+  notifySupervisor({ ready: true, url: ops.url });
   onStopSignal({ logger, limitMs: DRAIN_LIMIT_MS, message: 'draining worker: no new tasks, finishing in-flight activities', stop: () => worker.shutdown() });
   await worker.done;
   await ops.close();

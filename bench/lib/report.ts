@@ -106,9 +106,9 @@ export function renderMarkdown(r: Results): string {
     lines.push('');
   }
   if (r.embedded) {
-    lines.push('## Embedded PostgreSQL (PGlite, all-in-one mode), 10,000 users', '');
+    lines.push('## Embedded PostgreSQL server (all-in-one mode, default settings), 10,000 users', '');
     lines.push(
-      '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU cores (PGlite runs inside it) | CPU ms/req |',
+      '| scenario | req/s | p50 ms | p99 ms | errors | non-2xx | server CPU cores | CPU ms/req |',
       '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     );
     for (const s of r.embedded.scenarios)

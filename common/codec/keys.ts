@@ -96,6 +96,17 @@ export function resolvePayloadKeys(options: { payloadKeys?: string; dataDir: str
   return { source: 'none', keyIds: [] };
 }
 
+/**
+ * All-in-one: the keys `npm start` uses (PAYLOAD_KEYS first, then the DATA_DIR key file's), as
+ * the PAYLOAD_KEYS value of the SCIM server and worker processes it starts.
+ */
+export function allInOnePayloadKeys(options: { payloadKeys?: string; dataDir: string }): string {
+  const fromEnv = options.payloadKeys ? parsePayloadKeys(options.payloadKeys) : [];
+  const useFile = fromEnv.length === 0 || fs.existsSync(path.join(options.dataDir, KEY_FILE_NAME));
+  const fromFile = useFile ? loadOrCreateKeyFile(options.dataDir).keys.filter((k) => !fromEnv.some((e) => e.id === k.id)) : [];
+  return formatPayloadKeys([...fromEnv, ...fromFile]);
+}
+
 /** The payload codecs to hand to a Temporal client or worker. */
 export function payloadCodecsOf(resolved: { codec?: PayloadCodec }): PayloadCodec[] {
   return resolved.codec ? [resolved.codec] : [];

@@ -1,8 +1,7 @@
 /**
  * The one module that owns database access. Everything above it sees `Db`: `query`, `exec`
- * and `withTransaction`, whether the rows live in a PostgreSQL server (`pg`) or in the
- * embedded PostgreSQL (PGlite) of all-in-one mode. Repositories own the SQL; nothing else
- * imports `pg` or PGlite.
+ * and `withTransaction`, over a PostgreSQL server through `pg` (DATABASE_URL, or the embedded
+ * server of `npm start`). Repositories own the SQL; nothing else imports `pg`.
  */
 export interface QueryResult<R> {
   rows: R[];
@@ -17,7 +16,7 @@ export interface Queryable {
 }
 
 export interface Db extends Queryable {
-  readonly kind: 'postgres' | 'pglite';
+  readonly kind: 'postgres';
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   withTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Cheap round trip, for readiness checks. */

@@ -1,9 +1,10 @@
 /**
- * filterToSql against the real embedded PostgreSQL (PGlite; no Temporal needed), checked
+ * filterToSql against a real PostgreSQL (a schema of its own; no Temporal needed), checked
  * against hand-written expectations and, by property, against evaluateFilter.
  */
 import fc from 'fast-check';
-import { type Db, openMemoryDatabase } from '../db';
+import type { Db } from '../db';
+import { openTestDatabase } from '../../test/harness';
 import { ScimError } from '../../scim-server/scim-error';
 import { evaluateFilter } from '../scim-filter/evaluate';
 import { parseFilter } from '../scim-filter/parser';
@@ -220,7 +221,7 @@ const GROUPS: [string, string, string, string[]][] = [
 ];
 
 beforeAll(async () => {
-  db = await openMemoryDatabase();
+  db = await openTestDatabase();
   await db.query(`INSERT INTO tenants (id, name) VALUES ('t1', 'T1'), ('t2', 'T2')`);
   for (const [i, seed] of SEEDS.entries()) {
     const id = uuid(1, i);

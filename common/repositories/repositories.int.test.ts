@@ -1,6 +1,6 @@
 /**
  * Repository SQL against a real database: PostgreSQL when DATABASE_URL is set (a schema of its
- * own), else the embedded PostgreSQL (PGlite). No Temporal needed.
+ * own; the server CI gives or the one test/global-setup.ts starts). No Temporal needed.
  *
  *  - list pages (keys first, then the joins) equal the straightforward join-then-OFFSET query
  *    for every filter, sort, direction and page tried; unique-key filters are looked up directly;
@@ -10,7 +10,8 @@
  *  - licences lock the organisation row only when it has a seat limit.
  */
 import crypto from 'node:crypto';
-import { type Db, openDatabase, openMemoryDatabase, type Queryable } from '../db';
+import { type Db, type Queryable } from '../db';
+import { openTestDatabase } from '../../test/harness';
 import { createLogger } from '../logger';
 import { parseListRequest } from '../../scim-server/list-params';
 import { createOutboxRelay } from '../../scim-server/outbox-relay';
@@ -25,9 +26,7 @@ const uuid = (tenant: number, n: number) => `00000000-0000-4000-8000-${String(te
 let db: Db;
 
 async function openTestDb(): Promise<Db> {
-  const url = process.env.DATABASE_URL;
-  if (!url) return openMemoryDatabase();
-  return openDatabase({ databaseUrl: url, dataDir: '.', schema: `t_${crypto.randomBytes(6).toString('hex')}`, poolSize: 5 });
+  return openTestDatabase();
 }
 
 const USERS = 45;
@@ -401,8 +400,6 @@ describe('outbox retention', () => {
 });
 
 describe('licences and the organisation row', () => {
-  const serverOnly = process.env.DATABASE_URL ? test : test.skip; // PGlite has one connection: no concurrent transactions
-
   beforeAll(async () => {
     await db.query(
       `INSERT INTO organisations (tenant_id, key, name, kind, licence_level, seat_limit) VALUES ('t1', 'open', 'Open', 'client', 'Basic', NULL), ('t1', 'one-seat', 'One seat', 'client', 'Basic', 1)`,
@@ -424,7 +421,7 @@ describe('licences and the organisation row', () => {
     await db.query(`UPDATE app_licences SET released_at = now() WHERE tenant_id = 't1' AND org_key = 'one-seat'`);
   });
 
-  serverOnly("when a transaction holds an unlimited organisation's licence, then another is assigned without waiting; with a seat limit it waits", async () => {
+  test("when a transaction holds an unlimited organisation's licence, then another is assigned without waiting; with a seat limit it waits", async () => {
     const [a, b, c, d] = [await appUser(), await appUser(), await appUser(), await appUser()];
     let release!: () => void;
     const held = new Promise<void>((r) => (release = r));

@@ -82,7 +82,7 @@ test('when PostgreSQL restarts during traffic, then SCIM answers 503 with Retry-
   const h = await startHarness({ databaseUrl: pg.url, smtpUrl: catcher.url });
   try {
     const before = await postAll(h, 5);
-    pg.stop();
+    await pg.stop();
     const during: number[] = [];
     for (let i = 0; i < 6; i++) {
       const get = await h.scim('GET', `/Users/${before.acknowledged[0].id}`);
@@ -93,7 +93,7 @@ test('when PostgreSQL restarts during traffic, then SCIM answers 503 with Retry-
     }
     expect(new Set(during)).toEqual(new Set([503]));
     expect((await fetch(`${h.publicUrl}/readyz`)).status).toBe(503);
-    pg.start();
+    await pg.start();
     let after = await postAll(h, 5);
     for (let i = 0; i < 20 && after.acknowledged.length < 5; i++) {
       await sleep(500);
@@ -107,7 +107,7 @@ test('when PostgreSQL restarts during traffic, then SCIM answers 503 with Retry-
   } finally {
     await h.close();
     await catcher.close();
-    pg.dispose();
+    await pg.dispose();
   }
 });
 

@@ -52,7 +52,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (server) await killHard(server);
   await h?.close();
-  pg?.dispose();
+  await pg?.dispose();
 });
 
 test('when the SCIM server is killed mid-import and restarted, then every acknowledged user is provisioned and invited exactly once', async () => {

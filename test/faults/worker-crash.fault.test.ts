@@ -27,7 +27,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (worker) await killHard(worker);
   await h?.close();
-  pg?.dispose();
+  await pg?.dispose();
 });
 
 test('when the worker is killed during activities and during a propagation wait, then after restarts every user is invited exactly once', async () => {
