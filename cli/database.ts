@@ -24,7 +24,8 @@ const WAIT_FOR_START_MS = 60_000;
 export async function openCliDatabase(config: Config, command: string, say: (msg: string) => void): Promise<CliDatabase> {
   if (config.databaseUrl) {
     const db = await openDatabase({ databaseUrl: config.databaseUrl, poolSize: 2 });
-    return { db, publicUrl: config.publicUrl, close: () => db.close() };
+    const stack = readStackState(config.dataDir);
+    return { db, publicUrl: stack?.publicUrl ?? config.publicUrl, temporalAddress: stack?.temporalAddress, close: () => db.close() };
   }
   const deadline = Date.now() + WAIT_FOR_START_MS;
   for (;;) {

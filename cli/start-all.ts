@@ -24,7 +24,7 @@ import { createTenant, currentConfig, getTenant, saveConfigVersion } from '../co
 import { createToken, listTokens, revokeToken } from '../common/repositories/tokens';
 import { ensureSearchAttributes, lazyClient, targetFromConfig } from '../common/temporal/connection';
 import { DEMO_TENANT_ID, demoTenantConfig } from '../dev/demo-tenant';
-import { assertPortFree, EmbeddedPostgresError, embeddedLayout, startEmbeddedPostgres, type EmbeddedPostgres } from '../dev/embedded-postgres';
+import { assertPortFree, EmbeddedPostgresError, embeddedLayout, runningServer, startEmbeddedPostgres, type EmbeddedPostgres } from '../dev/embedded-postgres';
 import { startSmtpCatcher, type SmtpCatcher } from '../dev/smtp-catcher';
 import { acquireStackLock, DataDirBusyError, stopLeftovers, type StackLock } from '../dev/stack-lock';
 import { superviseProcess } from '../dev/supervisor';
@@ -56,7 +56,9 @@ async function seedDemoTenant(db: Db, overrides: { tagPropagation?: string; role
 async function checkPorts(config: Config): Promise<void> {
   const ports: [number, string][] = [[config.port, 'PORT']];
   if (!config.temporal.address) ports.push([config.temporal.devServerPort, 'TEMPORAL_DEV_PORT'], [config.temporal.devUiPort, 'TEMPORAL_UI_PORT']);
-  if (!config.databaseUrl) ports.push([config.embeddedPostgresPort, 'EMBEDDED_POSTGRES_PORT']);
+  // A server a crashed run left on this DATA_DIR holds its port until startEmbeddedPostgres stops it.
+  const leftover = runningServer(embeddedLayout(config.dataDir).pgdata);
+  if (!config.databaseUrl && leftover?.port !== config.embeddedPostgresPort) ports.push([config.embeddedPostgresPort, 'EMBEDDED_POSTGRES_PORT']);
   for (const [port, setting] of ports) if (port !== 0) await assertPortFree(port, setting);
 }
 
@@ -68,6 +70,9 @@ function checkDataDir(dir: string): void {
     throw new EmbeddedPostgresError(`DATA_DIR=${dir} is not writable: set DATA_DIR to a folder you can write, or fix its permissions.`);
   }
 }
+
+/** A cause the user can act on, printed alone. */
+class StartError extends Error {}
 
 function withoutPassword(url: string): string {
   const u = new URL(url);
@@ -113,30 +118,6 @@ async function main(): Promise<void> {
     const workflowBundle = config.worker.workflowBundlePath ? Promise.resolve(config.worker.workflowBundlePath) : buildWorkflowBundleInChild();
     workflowBundle.catch(() => undefined); // awaited (and reported) before the worker starts
 
-    let devServer: DevServer | undefined;
-    let temporalAddress = config.temporal.address;
-    if (!temporalAddress) {
-      const cliPath = findOrInstallTemporalCli({ cliPath: config.temporal.cliPath, log: say });
-      say(`starting the Temporal dev server (${cliPath})`);
-      devServer = await startDevServer({
-        cliPath,
-        port: config.temporal.devServerPort,
-        uiPort: config.temporal.devUiPort,
-        dbFile: path.join(config.dataDir, 'temporal.sqlite'),
-        namespace: config.temporal.namespace,
-        logFile: path.join(config.dataDir, 'temporal.log'),
-        codecEndpoint,
-      });
-      temporalAddress = devServer.address;
-      const server = devServer;
-      lock.update({ processes: { 'the Temporal dev server': { pid: server.process.pid as number, marker: 'start-dev' } } });
-      cleanups.push(() => server.stop());
-    }
-    const target = { ...targetFromConfig(config, temporalAddress), payloadCodecs: payloadCodecsOf(keys) };
-    const client = lazyClient(target);
-    await ensureSearchAttributes(await client.get(), target.namespace);
-    await client.close();
-
     let databaseUrl = config.databaseUrl;
     if (!databaseUrl) {
       const layout = embeddedLayout(config.dataDir);
@@ -170,6 +151,37 @@ async function main(): Promise<void> {
           }
         });
       watch(postgres);
+    }
+
+    let devServer: DevServer | undefined;
+    let temporalAddress = config.temporal.address;
+    if (!temporalAddress) {
+      const cliPath = findOrInstallTemporalCli({ cliPath: config.temporal.cliPath, log: say });
+      say(`starting the Temporal dev server (${cliPath})`);
+      devServer = await startDevServer({
+        cliPath,
+        port: config.temporal.devServerPort,
+        uiPort: config.temporal.devUiPort,
+        dbFile: path.join(config.dataDir, 'temporal.sqlite'),
+        namespace: config.temporal.namespace,
+        logFile: path.join(config.dataDir, 'temporal.log'),
+        codecEndpoint,
+      });
+      temporalAddress = devServer.address;
+      const server = devServer;
+      lock.update({ processes: { 'the Temporal dev server': { pid: server.process.pid as number, marker: 'start-dev' } } });
+      cleanups.push(() => server.stop());
+    }
+    const target = { ...targetFromConfig(config, temporalAddress), payloadCodecs: payloadCodecsOf(keys) };
+    const client = lazyClient(target);
+    try {
+      await ensureSearchAttributes(await client.get(), target.namespace);
+    } catch (err) {
+      throw new StartError(
+        `Temporal at ${temporalAddress} did not answer (${(err as Error).message}): check TEMPORAL_ADDRESS (and its TLS settings), or unset it to run the dev server.`,
+      );
+    } finally {
+      await client.close();
     }
 
     const db = await openDatabase({ databaseUrl, poolSize: 2 });
@@ -235,7 +247,7 @@ async function main(): Promise<void> {
     // The embedded server's password is this DATA_DIR's own; a server of yours keeps its password off the screen.
     process.stdout.write(`DATABASE_URL=${config.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}\n`);
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof DataDirBusyError) say(err.message);
+    if (err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof DataDirBusyError || err instanceof StartError) say(err.message);
     else say(`failed to start: ${(err as Error).stack ?? err}`);
     await stop(1);
   }

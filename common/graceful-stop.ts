@@ -25,5 +25,8 @@ export function onStopSignal(options: { logger: Logger; limitMs: number; message
 
 /** Tells the supervising `npm start` (if any) that this process is ready, and where it serves. */
 export function notifySupervisor(message: { ready: true; url?: string }): void {
-  if (process.connected) process.send?.(message);
+  if (!process.connected) return;
+  process.send?.(message);
+  // The channel must not keep a stopped process alive; 'disconnect' is still delivered.
+  process.channel?.unref();
 }
