@@ -381,7 +381,9 @@ export async function startScratchPostgres(options: { dir?: string; port: number
   start(): Promise<void>;
   dispose(): Promise<void>;
 }> {
+  // Under the system temp folder by default: as root, the server's user must reach it.
   const dir = options.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-pg-'));
+  fs.mkdirSync(dir, { recursive: true });
   const account = serverAccount();
   if (account.uid !== undefined) fs.chownSync(dir, account.uid, account.gid as number);
   const serverOptions: EmbeddedPostgresOptions = {

@@ -23,7 +23,7 @@ export default async function globalSetup(): Promise<void> {
   // Both test projects name this setup; the second run finds DATABASE_URL set by the first.
   let postgres: Awaited<ReturnType<typeof startScratchPostgres>> | undefined;
   if (!process.env.DATABASE_URL) {
-    postgres = await startScratchPostgres({ dir: path.join(workDir, 'postgres'), port: await freePort() });
+    postgres = await startScratchPostgres({ port: await freePort() });
     process.env.DATABASE_URL = postgres.url;
     process.env.SCIMFLOW_TEST_OWN_POSTGRES = '1';
   }

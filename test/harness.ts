@@ -216,13 +216,7 @@ export async function startHarness(
       }
     },
     mailsTo(address) {
-      if (!fs.existsSync(mailDir)) return [];
-      return fs
-        .readdirSync(mailDir)
-        .sort()
-        .map((f) => ({ file: f, raw: fs.readFileSync(path.join(mailDir, f), 'utf8') }))
-        .filter((m) => new RegExp(`^To: .*${address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'mi').test(m.raw))
-        .map((m) => ({ ...m, text: decodeMail(m.raw) }));
+      return mailsIn(mailDir, address);
     },
     acceptLink(address, index = 0) {
       const mail = h.mailsTo(address)[index];
@@ -253,6 +247,17 @@ export async function startHarness(
     },
   };
   return h;
+}
+
+/** The mails the test SMTP server (or `dir`) received for `address`, oldest first. */
+export function mailsIn(dir: string, address: string): { file: string; raw: string; text: string }[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir)
+    .sort()
+    .map((f) => ({ file: f, raw: fs.readFileSync(path.join(dir, f), 'utf8') }))
+    .filter((m) => new RegExp(`^To: .*${address.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`, 'mi').test(m.raw))
+    .map((m) => ({ ...m, text: decodeMail(m.raw) }));
 }
 
 let counter = 0;

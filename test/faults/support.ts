@@ -34,6 +34,28 @@ export function spawnWorker(env: Record<string, string>): ChildProcess {
   return child;
 }
 
+/** Runs `npm run scim-server`'s entry point as one child process, as production does. */
+export function spawnScimServer(env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', 'scim-server/main.ts'], {
+    cwd: path.join(__dirname, '..', '..'),
+    env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '0', ...env },
+    stdio: ['ignore', 'ignore', process.env.FAULT_DEBUG ? 'inherit' : 'ignore'],
+  });
+}
+
+/** Polls `url` until it answers 200 (a process's /healthz or /readyz). */
+export async function waitUntilOk(url: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await fetch(url)
+      .then((r) => r.ok)
+      .catch(() => false);
+    if (ok) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+}
+
 export async function killHard(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

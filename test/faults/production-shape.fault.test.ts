@@ -1,0 +1,137 @@
+/**
+ * The production shape on one machine: two `scim-server` and two `worker` processes (the
+ * entry points docker-compose.yml runs) on one PostgreSQL and one Temporal frontend. The
+ * identity provider pushes users round-robin to both SCIM servers, as behind a load balancer;
+ * mid-import one SCIM server and one worker are SIGKILLed and stay down. What got no answer is
+ * retried on the other server (lookup by userName, then create), as Entra and Okta retry. The
+ * survivors finish: every acknowledged user is onboarded and invited exactly once.
+ *
+ * Temporal is the test run's dev server, or the Temporal server on PostgreSQL when
+ * SCIMFLOW_CLUSTER_TEMPORAL_ADDRESS is set (`npm run test:cluster`, test/cluster.ts).
+ */
+import crypto from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import type { Db } from '../../common/db';
+import { createTenant, saveConfigVersion } from '../../common/repositories/tenants';
+import { createToken } from '../../common/repositories/tokens';
+import { freePort } from '../../dev/temporal-dev-server';
+import { mailsIn, newUser, openTestDatabase, requireEnv, SCIM_USER, testTenantConfig } from '../harness';
+import { checkLedger } from './ledger';
+import { killHard, sleep, spawnScimServer, spawnWorker, startPrivatePostgres, waitUntilOk, type PostgresServer } from './support';
+
+const USERS = 80;
+const LANES = 6;
+
+let pg: PostgresServer;
+let db: Db & { urlForChildren: string };
+const children: ChildProcess[] = [];
+
+afterAll(async () => {
+  for (const c of children) await killHard(c);
+  await db?.close();
+  await pg?.dispose();
+});
+
+test('when one of two SCIM servers and one of two workers are SIGKILLed mid-import, then every acknowledged user is invited exactly once', async () => {
+  const temporalAddress = process.env.SCIMFLOW_CLUSTER_TEMPORAL_ADDRESS || requireEnv('SCIMFLOW_TEST_TEMPORAL_ADDRESS');
+  const mailDir = requireEnv('SCIMFLOW_TEST_MAIL_DIR');
+  pg = await startPrivatePostgres();
+  db = await openTestDatabase(pg.url);
+  const tenantId = `ps-${crypto.randomBytes(4).toString('hex')}`;
+  await createTenant(db, tenantId, 'Production shape');
+  await saveConfigVersion(db, tenantId, testTenantConfig(), 'test');
+  const { token } = await createToken(db, tenantId, 'idp');
+  const shared = {
+    DATABASE_URL: db.urlForChildren,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_TASK_QUEUE: `tq-${tenantId}`,
+    SMTP_URL: requireEnv('SCIMFLOW_TEST_SMTP_URL'),
+    PAYLOAD_KEYS: `ps:${crypto.randomBytes(32).toString('base64')}`,
+  };
+  const serverPorts = [await freePort(), await freePort()];
+  const publicUrl = `http://127.0.0.1:${serverPorts[0]}`;
+  const workerPorts = [await freePort(), await freePort()];
+  const servers = serverPorts.map((port) => spawnScimServer({ ...shared, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` }));
+  const workers = workerPorts.map((port) => spawnWorker({ ...shared, METRICS_PORT: String(port), PUBLIC_URL: publicUrl }));
+  children.push(...servers, ...workers);
+  await Promise.all([
+    ...serverPorts.map((p) => waitUntilOk(`http://127.0.0.1:${p}/readyz`)),
+    ...workerPorts.map((p) => waitUntilOk(`http://127.0.0.1:${p}/readyz`, 90_000)),
+  ]);
+
+  const bases = serverPorts.map((p) => `http://127.0.0.1:${p}/scim/v2`);
+  const alive = [true, true];
+  const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' };
+  const users = Array.from({ length: USERS }, () => newUser());
+  const acknowledged: { id: string; userName: string; by: number }[] = [];
+  const invitedCount = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM invitations WHERE tenant_id = $1', [tenantId])).rows[0].n;
+  let requests = 0;
+  let invitedAtWorkerKill = -1;
+
+  const killer = (async () => {
+    while (acknowledged.length < USERS / 3) await sleep(10);
+    await killHard(servers[0]);
+    alive[0] = false;
+    // The worker dies with onboarding under way: some users invited, most not yet.
+    while ((await invitedCount()) < 3) await sleep(20);
+    await killHard(workers[0]);
+    invitedAtWorkerKill = await invitedCount();
+  })();
+
+  await Promise.all(
+    Array.from({ length: LANES }, async (_, lane) => {
+      for (let i = lane; i < users.length; i += LANES) {
+        const u = users[i];
+        let target = i % 2; // round-robin, as a load balancer
+        for (let attempt = 0; ; attempt++) {
+          if (attempt > 100) throw new Error(`gave up on ${u.userName}`);
+          if (!alive[target]) target = 1 - target; // the balancer takes a dead backend out
+          const base = bases[target];
+          try {
+            requests += 1;
+            const found = await fetch(`${base}/Users?filter=${encodeURIComponent(`userName eq "${u.userName}"`)}`, { headers });
+            if (found.status !== 200) throw new Error(`lookup ${found.status}`);
+            const list = (await found.json()) as { Resources: { id: string }[] };
+            if (list.Resources.length === 1) {
+              acknowledged.push({ id: list.Resources[0].id, userName: u.userName, by: target });
+              break;
+            }
+            requests += 1;
+            const res = await fetch(`${base}/Users`, { method: 'POST', headers, body: JSON.stringify({ ...u, schemas: [SCIM_USER] }) });
+            if (res.status === 201) {
+              acknowledged.push({ id: ((await res.json()) as { id: string }).id, userName: u.userName, by: target });
+              break;
+            }
+            throw new Error(`create ${res.status}`);
+          } catch {
+            target = 1 - target;
+            await sleep(100); // connection refused or reset: the other backend next
+          }
+        }
+      }
+    }),
+  );
+  await killer;
+  expect(new Set(acknowledged.map((a) => a.userName)).size).toBe(USERS);
+  // Both SCIM servers took part, and the worker was killed mid-onboarding.
+  expect(acknowledged.filter((a) => a.by === 0).length).toBeGreaterThan(0);
+  expect(acknowledged.filter((a) => a.by === 1).length).toBeGreaterThan(0);
+  expect(invitedAtWorkerKill).toBeGreaterThan(0);
+  expect(invitedAtWorkerKill).toBeLessThan(USERS);
+
+  const deadline = Date.now() + 90_000;
+  while ((await invitedCount()) < USERS && Date.now() < deadline) await sleep(250);
+  // A moment for a duplicate, if there were one, to show up.
+  await sleep(1_000);
+  const rows = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM scim_users WHERE tenant_id = $1', [tenantId])).rows[0].n;
+  expect(rows).toBe(USERS);
+  const figures = await checkLedger(
+    db,
+    tenantId,
+    'Two SCIM servers and two workers; one of each SIGKILLed mid-import',
+    requests,
+    acknowledged,
+    (address) => mailsIn(mailDir, address).length,
+  );
+  expect(figures).toMatchObject({ acknowledged: USERS, applied: USERS, duplicated: 0, invitations: USERS, duplicateInvitations: 0 });
+});
