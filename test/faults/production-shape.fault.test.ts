@@ -128,7 +128,7 @@ test('when one of two SCIM servers and one of two workers are SIGKILLed mid-impo
   const figures = await checkLedger(
     db,
     tenantId,
-    'Two SCIM servers and two workers; one of each SIGKILLed mid-import',
+    `Two SCIM servers and two workers; one of each SIGKILLed mid-import (${process.env.SCIMFLOW_CLUSTER_TEMPORAL_ADDRESS ? 'Temporal server on PostgreSQL' : 'Temporal dev server'})`,
     requests,
     acknowledged,
     (address) => mailsIn(mailDir, address).length,
