@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { allInOnePayloadKeys, payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
-import { ConfigError, loadConfig, type Config } from '../common/config';
+import { childEnvironment, ConfigError, loadConfig, type Config } from '../common/config';
 import { openDatabase, type Db } from '../common/db';
 import { shutdownTracing } from '../common/tracing';
 import { createTenant, currentConfig, getTenant, saveConfigVersion } from '../common/repositories/tenants';
@@ -205,9 +205,9 @@ async function main(): Promise<void> {
     }
 
     const port = config.port === 0 ? await freePort() : config.port;
-    const publicUrl = process.env.PUBLIC_URL?.trim() ? config.publicUrl : `http://localhost:${port}`;
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
+    // PORT=0 picks a free port: the default PUBLIC_URL follows it.
+    const publicUrl = config.publicUrl === `http://localhost:${config.port}` ? `http://localhost:${port}` : config.publicUrl;
+    const env = childEnvironment({
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       SMTP_URL: smtpUrl,
@@ -218,8 +218,8 @@ async function main(): Promise<void> {
       WORKFLOW_BUNDLE_PATH: await workflowBundle,
       // The admin console links to the UI of the dev server started here.
       TEMPORAL_UI_URL: config.temporal.uiUrl ?? devServer?.uiUrl ?? 'http://localhost:8233',
-    };
-    const supervise = (name: string, script: string, extraEnv: NodeJS.ProcessEnv, stopLimitMs: number) => {
+    });
+    const supervise = (name: string, script: string, extraEnv: Record<string, string>, stopLimitMs: number) => {
       const child = superviseProcess({
         name,
         script,

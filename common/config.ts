@@ -164,6 +164,14 @@ export function tracingSettings(env: Env = process.env): { enabled: boolean; ser
   };
 }
 
+/**
+ * The environment of a child process this one starts (the embedded PostgreSQL, the Temporal
+ * server, the SCIM server and worker under `npm start`): this process's, with `extra` on top.
+ */
+export function childEnvironment(extra: Env = {}, env: Env = process.env): Env {
+  return { ...env, ...extra };
+}
+
 /** Who runs a CLI, for the audit trail of what it changes (USER). */
 export function cliOperator(env: Env = process.env): string {
   return `cli:${env.USER?.trim() || 'unknown'}`;

@@ -18,6 +18,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { childEnvironment } from '../common/config';
 import { createPgDb } from '../common/db/pg-db';
 
 /** The role and database the embedded server holds for scimflow (the role is its superuser). */
@@ -236,7 +237,7 @@ function prepareCluster(options: EmbeddedPostgresOptions, bins: PostgresBinaries
     args.push('--auth=trust');
   }
   try {
-    const init = spawnSync(bins.initdb, args, { encoding: 'utf8', uid: account.uid, gid: account.gid, env: { ...process.env, LC_ALL: 'C' } });
+    const init = spawnSync(bins.initdb, args, { encoding: 'utf8', uid: account.uid, gid: account.gid, env: childEnvironment({ LC_ALL: 'C' }) });
     if (init.status !== 0) {
       fs.rmSync(pgdata, { recursive: true, force: true });
       throw new EmbeddedPostgresError(
@@ -300,7 +301,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     detached: true,
     uid: account.uid,
     gid: account.gid,
-    env: { ...process.env, LC_ALL: 'C' },
+    env: childEnvironment({ LC_ALL: 'C' }),
   });
   fs.closeSync(logFd);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>

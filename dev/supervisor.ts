@@ -26,7 +26,7 @@ export function superviseProcess(options: {
   name: string;
   /** Entry point relative to the repository root, e.g. scim-server/main.ts. */
   script: string;
-  env: NodeJS.ProcessEnv;
+  env: Record<string, string | undefined>;
   say: (msg: string) => void;
   /** Called with each new pid (recorded in the DATA_DIR lock for crash clean-up). */
   onStarted?: (pid: number) => void;

@@ -14,6 +14,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
+import { childEnvironment } from '../common/config';
 import { createPgDb } from '../common/db/pg-db';
 import { SEARCH_ATTRIBUTES } from '../common/temporal/constants';
 import { toolsDir } from './temporal-cli';
@@ -50,7 +51,7 @@ export function findOrBuildTemporalServer(log: (msg: string) => void = () => und
       'go',
       ['install', `go.temporal.io/server/cmd/server@v${TEMPORAL_SERVER_VERSION}`, `go.temporal.io/server/cmd/tools/sql@v${TEMPORAL_SERVER_VERSION}`],
       {
-        env: { ...process.env, GOBIN: gobin, GOFLAGS: '-buildvcs=false' },
+        env: childEnvironment({ GOBIN: gobin, GOFLAGS: '-buildvcs=false' }),
         stdio: ['ignore', 'inherit', 'inherit'],
       },
     );
@@ -167,7 +168,7 @@ export async function startTemporalCluster(options: {
       ['--plugin', 'postgres12', '--ep', pg.hostname, '-p', pg.port || '5432', '-u', TEMPORAL_ROLE, '--db', database, ...args],
       {
         encoding: 'utf8',
-        env: { ...process.env, SQL_PASSWORD: TEMPORAL_ROLE_PASSWORD },
+        env: childEnvironment({ SQL_PASSWORD: TEMPORAL_ROLE_PASSWORD }),
       },
     );
     if (run.status !== 0) throw new Error(`temporal-sql-tool ${args[0]} on ${database} failed: ${(run.stderr || run.stdout).trim().slice(-800)}`);
