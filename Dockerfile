@@ -8,7 +8,9 @@
 #   docker run --rm -p 8080:8080 -e DATABASE_URL=... -e TEMPORAL_ADDRESS=... scimflow
 #   docker run --rm -e DATABASE_URL=... -e TEMPORAL_ADDRESS=... scimflow npm run worker
 
-ARG NODE_VERSION=20
+# The current Node.js LTS. The code runs on Node 20 and later (package.json engines); README
+# "Versions" says which were tested.
+ARG NODE_VERSION=26
 
 # --- dependencies: production only, from the lockfile --------------------------------------
 FROM node:${NODE_VERSION}-slim AS deps
@@ -36,11 +38,15 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json package-lock.json tsconfig.json ./
 COPY common ./common
+COPY domain ./domain
+COPY policy ./policy
 COPY workflows ./workflows
 COPY activities ./activities
 COPY scim-server ./scim-server
 COPY worker ./worker
 COPY cli ./cli
+# The CLIs import the embedded-database helpers (used only without DATABASE_URL).
+COPY dev ./dev
 # Example tenant configurations: `npm run tenant-config -- load --tenant <id> config/examples/…`
 COPY config ./config
 # The worker's workflow bundle, built once here: it starts faster and webpack's ~80 MB never
@@ -54,7 +60,7 @@ USER node
 
 EXPOSE 8080
 
-# The image has neither curl nor wget; Node 20's fetch does the probe. The worker serves no
+# The image has neither curl nor wget; Node's fetch does the probe. The worker serves no
 # HTTP, so docker-compose.yml turns this check off for it.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

@@ -221,7 +221,10 @@ export function loadConfig(env: Env = process.env): Config {
       }
       return raw;
     } catch {
-      problems.push(`${name} is not a valid URL`);
+      // A password with @ : / ? # in it is the usual cause; never echo the value (it holds the password).
+      problems.push(
+        `${name} is not a valid URL${name === 'DATABASE_URL' ? ' (URL-encode special characters in the password, e.g. @ as %40 and # as %23)' : ''}`,
+      );
       return undefined;
     }
   };

@@ -1,10 +1,14 @@
 /**
  * The README's first command as a new user runs it: `npm start` on embedded defaults (its own
- * Temporal dev server with UI, embedded PostgreSQL, local SMTP catcher), then a SCIM user
- * onboarded to an invitation, a clean stop, and a restart on the same DATA_DIR that carries
- * the running workflow on to acceptance.
+ * Temporal dev server with UI, embedded PostgreSQL server, local SMTP catcher), then a SCIM
+ * user onboarded to an invitation, the database reached through the printed DATABASE_URL, a
+ * token minted by `npm run tokens` beside the running stack, a second `npm start` on the same
+ * DATA_DIR refused, a clean stop, and a restart on the same DATA_DIR that carries the running
+ * workflow on to acceptance.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
+import { openDatabase } from '../common/db';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -30,8 +34,8 @@ async function startAllInOne(env: Record<string, string>): Promise<Started> {
     let buffer = '';
     child.stdout?.on('data', (d: Buffer) => {
       buffer += d.toString();
-      for (const m of buffer.matchAll(/^(SCIM_BASE_URL|SCIM_TOKEN|TEMPORAL_UI_URL|CONSOLE_URL)=(.+)$/gm)) lines[m[1]] = m[2].trim();
-      if (lines.SCIM_BASE_URL && lines.SCIM_TOKEN && lines.TEMPORAL_UI_URL && lines.CONSOLE_URL) {
+      for (const m of buffer.matchAll(/^(SCIM_BASE_URL|SCIM_TOKEN|TEMPORAL_UI_URL|CONSOLE_URL|DATABASE_URL)=(.+)$/gm)) lines[m[1]] = m[2].trim();
+      if (lines.SCIM_BASE_URL && lines.SCIM_TOKEN && lines.TEMPORAL_UI_URL && lines.CONSOLE_URL && lines.DATABASE_URL) {
         clearTimeout(timer);
         resolve();
       }
@@ -67,6 +71,7 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
     PORT: String(await freePort()),
     TEMPORAL_DEV_PORT: String(await freePort()),
     TEMPORAL_UI_PORT: String(await freePort()),
+    EMBEDDED_POSTGRES_PORT: String(await freePort()),
     TAG_PROPAGATION_DELAY: '0s',
     ROLE_PROPAGATION_DELAY: '0s',
     SETTLE_DELAY: '0s',
@@ -97,8 +102,38 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
     const link = /(http:\/\/\S+\/invitations\/[A-Za-z0-9_-]+)/.exec(mail)?.[1] as string;
     expect(link).toBeDefined();
 
+    // The printed DATABASE_URL reaches the running embedded server (as psql would).
+    const direct = await openDatabase({ databaseUrl: run.lines.DATABASE_URL, poolSize: 1 });
+    try {
+      const users = await direct.query<{ n: number }>(`SELECT count(*)::int AS n FROM scim_users WHERE user_name = 'new.nurse@example.org'`);
+      expect(users.rows[0].n).toBe(1);
+    } finally {
+      await direct.close();
+    }
+
+    // The tokens CLI beside the running stack: finds its database, prints its real address, and the token works at once.
+    const cliEnv = { ...process.env, ...env, DATABASE_URL: '', PORT: '1' };
+    const minted = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'cli/tokens.ts', 'create', '--tenant', 'demo', '--name', 'beside'], {
+      cwd: path.join(__dirname, '..'),
+      env: cliEnv,
+    });
+    const cliToken = /^SCIM_TOKEN=(\S+)$/m.exec(minted.stdout)?.[1];
+    expect(/^SCIM_BASE_URL=(\S+)$/m.exec(minted.stdout)?.[1]).toBe(SCIM_BASE_URL);
+    expect((await fetch(`${SCIM_BASE_URL}/Users`, { headers: { Authorization: `Bearer ${cliToken}` } })).status).toBe(200);
+
+    // A second npm start on the same DATA_DIR says who runs there, and starts nothing.
+    const second = spawn(process.execPath, ['--import', 'tsx', 'cli/start-all.ts'], {
+      cwd: path.join(__dirname, '..'),
+      env: cliEnv,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let secondErr = '';
+    second.stderr?.on('data', (d: Buffer) => (secondErr += d.toString()));
+    expect(await new Promise((resolve) => second.once('exit', resolve))).toBe(1);
+    expect(secondErr).toMatch(/npm start is already running on DATA_DIR=.*\(pid \d+/);
+
     expect(await stop(run.child)).toBe(0);
-    // The README's way into the console: an admin token for the demo tenant (the embedded database is the stopped stack's).
+    // The README's way into the console: an admin token for the demo tenant (with the stack stopped, the CLI starts the embedded database for itself).
     const tokensCli = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'cli/tokens.ts', 'create', '--tenant', 'demo', '--name', 'me', '--admin', '--role', 'Super User'],

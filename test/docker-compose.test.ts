@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse } from 'yaml';
 import { loadConfig } from '../common/config';
 import { SEARCH_ATTRIBUTES } from '../common/temporal/constants';
+import { TEMPORAL_SERVER_VERSION } from '../dev/temporal-server';
 
 const root = path.resolve(__dirname, '..');
 const read = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
@@ -178,6 +179,27 @@ describe('docker-compose.yml', () => {
     expect(codec.pathname).toBe('/codec');
   });
 
+  it('when PAYLOAD_KEYS is set, then the codec settings reach both processes and admit the UI origin', () => {
+    const [uiPort] = publishedPorts(services['temporal-ui']);
+    for (const name of appServices) {
+      const env = environmentOf(services[name]);
+      expect(Object.keys(env)).toEqual(expect.arrayContaining(['CODEC_AUTH', 'CODEC_CORS_ORIGINS', 'PAYLOAD_KEYS']));
+      const config = loadConfig(env);
+      expect(config.codecAuth).toBe('token');
+      expect(config.codecCorsOrigins).toContain(`http://localhost:${uiPort.port}`);
+    }
+  });
+
+  it('when images are pulled, then each names a version, and the Temporal server is the one test:cluster builds', () => {
+    for (const [name, service] of Object.entries(services)) {
+      const image = (service as Json).image as string | undefined;
+      if (!image) continue;
+      expect({ name, image: interpolate(image) }).toEqual({ name, image: expect.stringMatching(/:v?\d+(\.\d+)*$/) });
+    }
+    expect(interpolate(services.temporal.image as string)).toBe(`temporalio/server:${TEMPORAL_SERVER_VERSION}`);
+    expect(interpolate(services['temporal-schema'].image as string)).toBe(`temporalio/admin-tools:${TEMPORAL_SERVER_VERSION}`);
+  });
+
   it('when Temporal is set up, then the namespace and search attributes match what the app uses', () => {
     const admin = environmentOf(services['temporal-admin-tools']);
     expect(admin.NAMESPACE).toBe(loadConfig(environmentOf(services.worker)).temporal.namespace);
@@ -194,7 +216,8 @@ describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile');
 
   it('when the image is built, then it copies every source folder the processes load', () => {
-    for (const folder of ['common', 'workflows', 'activities', 'scim-server', 'worker', 'cli']) {
+    // Every top-level source folder the entry points import from (the CLIs import dev/ too).
+    for (const folder of ['common', 'domain', 'policy', 'workflows', 'activities', 'scim-server', 'worker', 'cli', 'dev']) {
       expect(dockerfile).toMatch(new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'));
     }
   });
