@@ -37,6 +37,12 @@ export async function openCliDatabase(config: Config, command: string, say: (msg
     }
     const owner = readStackState(config.dataDir);
     if (!owner) break;
+    if (owner.scimBaseUrl) {
+      // Ready, yet no embedded server: that `npm start` runs on a DATABASE_URL of its own.
+      throw new Error(
+        `${owner.command} (pid ${owner.pid}) on DATA_DIR=${config.dataDir} uses a PostgreSQL server of its own: set the same DATABASE_URL for this command.`,
+      );
+    }
     if (Date.now() > deadline) throw new DataDirBusyError(config.dataDir, owner);
     await new Promise((r) => setTimeout(r, 250));
   }
