@@ -66,6 +66,7 @@ async function until<T>(fn: () => Promise<T | undefined>, timeoutMs: number, wha
 
 test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding work, and a restart continues the workflows', async () => {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-aio-'));
+  fs.chmodSync(dataDir, 0o755); // as root the embedded PostgreSQL runs as `postgres`, which must reach DATA_DIR
   const env = {
     DATA_DIR: dataDir,
     PORT: String(await freePort()),
