@@ -19,7 +19,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { childEnvironment } from '../common/config';
-import { createPgDb } from '../common/db/pg-db';
+import { ensureDatabase } from '../common/repositories/server-admin';
 
 /** The role and database the embedded server holds for scimflow (the role is its superuser). */
 export const EMBEDDED_USER = 'scimflow';
@@ -316,10 +316,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (exitedEarly) throw explainStartFailure(options, exitedEarly.code);
-    const admin = createPgDb({ connectionString: urlOf('postgres'), max: 1 });
     try {
-      const found = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
-      if (found.rowCount === 0) await admin.exec(`CREATE DATABASE ${EMBEDDED_DATABASE}`);
+      await ensureDatabase(urlOf('postgres'), EMBEDDED_DATABASE);
       break;
     } catch (err) {
       const code = (err as { code?: string }).code;
@@ -336,8 +334,6 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
         );
       }
       await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      await admin.close().catch(() => undefined);
     }
   }
   return {

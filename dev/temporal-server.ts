@@ -14,10 +14,9 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { childEnvironment } from '../common/config';
-import { createPgDb } from '../common/db/pg-db';
+import { childEnvironment, toolsSettings } from '../common/config';
+import { ensureLoginRole } from '../common/repositories/server-admin';
 import { SEARCH_ATTRIBUTES } from '../common/temporal/constants';
-import { toolsDir } from './temporal-cli';
 
 /** The version docker-compose.yml pins (TEMPORAL_VERSION); 1.31.3 and later need a Go newer than 1.26.8 and a module the proxy does not serve. */
 export const TEMPORAL_SERVER_VERSION = '1.31.2';
@@ -27,6 +26,12 @@ export interface TemporalServerTools {
   sqlTool: string;
   /** schema/postgresql/v12 of the module: temporal/versioned and visibility/versioned. */
   schemaDir: string;
+}
+
+function toolsDir(): string {
+  const dir = toolsSettings().dir;
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
 }
 
 function toolsPaths(): TemporalServerTools & { dir: string } {
@@ -155,13 +160,7 @@ export async function startTemporalCluster(options: {
   const log = options.log ?? (() => undefined);
   const tools = findOrBuildTemporalServer(log);
   const pg = new URL(options.adminUrl);
-  const admin = createPgDb({ connectionString: options.adminUrl, max: 1 });
-  try {
-    const exists = await admin.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [TEMPORAL_ROLE]);
-    if (exists.rowCount === 0) await admin.exec(`CREATE ROLE ${TEMPORAL_ROLE} LOGIN CREATEDB PASSWORD '${TEMPORAL_ROLE_PASSWORD}'`);
-  } finally {
-    await admin.close();
-  }
+  await ensureLoginRole(options.adminUrl, TEMPORAL_ROLE, TEMPORAL_ROLE_PASSWORD, { createDb: true });
   const sql = (database: string, args: string[]) => {
     const run = spawnSync(
       tools.sqlTool,
