@@ -219,7 +219,9 @@ function prepareCluster(options: EmbeddedPostgresOptions, bins: PostgresBinaries
       );
     }
   }
-  const args = ['-D', pgdata, '-U', EMBEDDED_USER, '-E', 'UTF8', '--locale=C'];
+  // Unicode case mapping (lower('É') = 'é', which case-insensitive SCIM filters rely on) from
+  // PostgreSQL's own builtin provider, and bytewise sort: the same on every machine, no OS locale needed.
+  const args = ['-D', pgdata, '-U', EMBEDDED_USER, '-E', 'UTF8', '--locale-provider=builtin', '--builtin-locale=C.UTF-8', '--locale=C'];
   let pwfile: string | undefined;
   if (options.passwordFile) {
     let password: string;
