@@ -144,13 +144,15 @@ dynamicConfigClient:
 
 /**
  * Sets up Temporal's two databases on the PostgreSQL server at `adminUrl` (a superuser), starts
- * the server on `frontendPort` (and the next ports for its other services) and registers the
+ * the server on `portBase` (and the next ports for its other services) and registers the
  * namespace and scimflow's search attributes.
  */
 export async function startTemporalCluster(options: {
   adminUrl: string;
-  frontendPort: number;
-  /** Five consecutive free ports for the other services' gRPC and membership listeners. */
+  /**
+   * The first of nine consecutive free ports: the frontend's gRPC port, then the other services'
+   * gRPC and the membership listeners. Below 32768: Temporal stores them in smallint columns.
+   */
   portBase: number;
   workDir: string;
   namespace: string;
@@ -191,12 +193,13 @@ export async function startTemporalCluster(options: {
   );
   const configFile = path.join(options.workDir, 'temporal.yaml');
   const b = options.portBase;
+  if (b + 8 > 32767) throw new Error(`portBase ${b} is too high: Temporal stores its ports as smallint (at most 32767)`);
   fs.writeFileSync(
     configFile,
     configYaml({
       pgPort: Number(pg.port || 5432),
       dynamicConfig,
-      ports: { frontend: options.frontendPort, history: b, matching: b + 1, worker: b + 2, base: b + 3 },
+      ports: { frontend: b, history: b + 1, matching: b + 2, worker: b + 3, base: b + 4 },
     }),
   );
   const logFile = path.join(options.workDir, 'temporal-server.log');
@@ -205,7 +208,7 @@ export async function startTemporalCluster(options: {
   fs.closeSync(logFd);
   let exited: number | null = null;
   child.on('exit', (code) => (exited = code ?? -1));
-  const address = `127.0.0.1:${options.frontendPort}`;
+  const address = `127.0.0.1:${b}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
     if (exited !== null) throw new Error(`temporal-server exited with code ${exited}; see ${logFile}`);

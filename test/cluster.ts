@@ -18,14 +18,14 @@ import { startTemporalCluster, TEMPORAL_SERVER_VERSION } from '../dev/temporal-s
 
 const log = (msg: string) => process.stderr.write(`[test:cluster] ${msg}\n`);
 
-/** A run of `count` free consecutive ports (the server's services listen on fixed ports). */
+/** A run of `count` free consecutive ports below 32768 (Temporal keeps them in smallint columns). */
 async function freePortRun(count: number): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
     const free = await Promise.all(Array.from({ length: count }, (_, i) => isFree(base + i)));
     if (free.every(Boolean)) return base;
   }
-  return freePort();
+  throw new Error('no run of free ports found between 20000 and 32767');
 }
 
 async function isFree(port: number): Promise<boolean> {
@@ -40,11 +40,11 @@ async function main(): Promise<number> {
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-cluster-'));
   const started = Date.now();
   const pg = await startScratchPostgres({ port: await freePort() });
+  let passed = false;
   try {
     const cluster = await startTemporalCluster({
       adminUrl: pg.url,
-      frontendPort: await freePort(),
-      portBase: await freePortRun(8),
+      portBase: await freePortRun(9),
       workDir,
       namespace: 'default',
       cliPath: findOrInstallTemporalCli({ cliPath: process.env.TEMPORAL_CLI_PATH, log }),
@@ -66,13 +66,16 @@ async function main(): Promise<number> {
         ],
         { cwd: path.join(__dirname, '..'), stdio: 'inherit', env: { ...process.env, SCIMFLOW_CLUSTER_TEMPORAL_ADDRESS: cluster.address } },
       );
+      passed = jest.status === 0;
       return jest.status ?? 1;
     } finally {
       await cluster.stop();
     }
   } finally {
     await pg.dispose();
-    if (!process.env.SCIMFLOW_KEEP_TEST_DIR) fs.rmSync(workDir, { recursive: true, force: true });
+    // The server's log stays for a failed run.
+    if (passed && !process.env.SCIMFLOW_KEEP_TEST_DIR) fs.rmSync(workDir, { recursive: true, force: true });
+    else log(`Temporal server files kept in ${workDir}`);
   }
 }
 
