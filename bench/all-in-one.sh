@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command under load: `npm start` on a fresh DATA_DIR with the onboarding
 # running beside (propagation windows 0 s), then the peers' load generator against it
-# (N creates, C at a time, then S seconds of `userName eq` lookups), then a clean stop.
+# (N creates, C at a time, then S seconds of `userName eq` lookups), then a clean stop. The
+# settling window before the first invitation is 0 s too (SETTLE_DELAY; older checkouts ignore it).
 #
 #   bench/all-in-one.sh                          # embedded defaults
 #   DATABASE_URL=postgres://… bench/all-in-one.sh  # the same against a PostgreSQL server (an empty database)
@@ -20,7 +21,7 @@ port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0));
 
 cd "$repo"
 DATA_DIR=$work/data PORT=$(port) TEMPORAL_DEV_PORT=$(port) TEMPORAL_UI_PORT=$(port) EMBEDDED_POSTGRES_PORT=$(port) \
-  TAG_PROPAGATION_DELAY=0s ROLE_PROPAGATION_DELAY=0s LOG_LEVEL=warn \
+  TAG_PROPAGATION_DELAY=0s ROLE_PROPAGATION_DELAY=0s SETTLE_DELAY=0s LOG_LEVEL=warn \
   node --import tsx cli/start-all.ts >"$work/out" 2>"$work/err" &
 pid=$!
 stop() { kill -TERM "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
