@@ -4,8 +4,8 @@
  * server under DATA_DIR/postgres unless DATABASE_URL is set; a local SMTP catcher writing .eml
  * files unless SMTP_URL is set. The SCIM server and the worker run as two child processes, as in
  * production, so onboarding work never starves the SCIM API of its event loop; a child that dies
- * is restarted. Prints SCIM_BASE_URL, SCIM_TOKEN, TEMPORAL_UI_URL, CONSOLE_URL (the admin console)
- * and DATABASE_URL when ready.
+ * is restarted. Prints SCIM_BASE_URL, SCIM_TOKEN, TEMPORAL_UI_URL, DATABASE_URL and CONSOLE_URL
+ * (the admin console) when ready.
  * Ctrl-C (or SIGTERM) stops the SCIM server, then the worker (both drain), then the services; a
  * restart with the same DATA_DIR continues where it stopped. One `npm start` per DATA_DIR.
  *
@@ -243,9 +243,9 @@ async function main(): Promise<void> {
     process.stdout.write(`SCIM_BASE_URL=${scimBaseUrl}\n`);
     process.stdout.write(`SCIM_TOKEN=${token}\n`);
     process.stdout.write(`TEMPORAL_UI_URL=${temporalUiUrl}\n`);
-    process.stdout.write(`CONSOLE_URL=${publicUrl}${CONSOLE_PATH}\n`);
     // The embedded server's password is this DATA_DIR's own; a server of yours keeps its password off the screen.
     process.stdout.write(`DATABASE_URL=${config.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}\n`);
+    process.stdout.write(`CONSOLE_URL=${publicUrl}${CONSOLE_PATH}\n`);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof DataDirBusyError || err instanceof StartError) say(err.message);
     else say(`failed to start: ${(err as Error).stack ?? err}`);
