@@ -16,7 +16,7 @@
  * decided conservatively (equal conditions, all/any/not structure, equals ⊆ in ⊆ present on
  * the same attribute): a rule is only flagged when that is certain.
  */
-import type { Condition, Rule, Scalar } from './policy';
+import { SINGLE_VALUED_FIELDS, type Condition, type Rule, type Scalar } from './policy';
 import type { TenantConfig } from './tenant-config';
 
 export interface RuleWarning {
@@ -51,16 +51,7 @@ export function implies(a: Condition, b: Condition): boolean {
   return false;
 }
 
-const SINGLE_VALUED = [
-  'client',
-  'clientRole',
-  'caseManager',
-  'securityRole',
-  'employeeType',
-  'mobileAppUser',
-  'allowGridExport',
-  'receivesDocumentation',
-] as const;
+const SINGLE_VALUED = SINGLE_VALUED_FIELDS;
 type SingleField = (typeof SINGLE_VALUED)[number];
 const LISTS = ['extraClientAccess', 'employeeAreas', 'biGroups', 'teams', 'facilities'] as const;
 

@@ -230,6 +230,18 @@ export function attributeValues(doc: Record<string, unknown>, path: string): Sca
   return out;
 }
 
+/** The fields a rule sets that hold one value: the first matching rule that sets one wins. */
+export const SINGLE_VALUED_FIELDS = [
+  'client',
+  'clientRole',
+  'caseManager',
+  'securityRole',
+  'employeeType',
+  'mobileAppUser',
+  'allowGridExport',
+  'receivesDocumentation',
+] as const;
+
 /** Whether a condition holds for a user. Comparisons ignore case and surrounding spaces; a regular expression matches anywhere unless anchored. */
 export function matches(cond: Condition, subject: PolicySubject): boolean {
   if ('all' in cond) return cond.all.every((c) => matches(c, subject));
@@ -269,16 +281,7 @@ export function evaluatePolicy(rules: readonly Rule[], subject: PolicySubject): 
     out.matchedRules.push(ruleLabel(rule, index));
     const s = rule.set;
     // Single-valued: the first matching rule that sets the field wins.
-    for (const key of [
-      'client',
-      'clientRole',
-      'caseManager',
-      'securityRole',
-      'employeeType',
-      'mobileAppUser',
-      'allowGridExport',
-      'receivesDocumentation',
-    ] as const) {
+    for (const key of SINGLE_VALUED_FIELDS) {
       if (s[key] !== undefined && out[key] === undefined) (out as unknown as Record<string, unknown>)[key] = s[key];
     }
     // Multi-valued: union in rule order.

@@ -99,6 +99,17 @@ export interface Harness {
   close(): Promise<void>;
 }
 
+/** Reads until `ok` holds, or fails after `timeoutMs` with the last value read. */
+export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 150));
+  }
+}
+
 /** Accepts an invitation link as a person's browser does: GET the page, then POST its form with the page's Origin. */
 export async function acceptInvitation(link: string): Promise<{ status: number; text: string }> {
   const page = await fetch(link);

@@ -7,7 +7,7 @@
 import { saveConfigVersion } from '../common/repositories/tenants';
 import { createToken } from '../common/repositories/tokens';
 import type { TenantConfigInput } from '../domain/tenant-config';
-import { EXT, newUser, PATCH_OP, SCIM_GROUP, startHarness, testTenantConfig, type Harness } from './harness';
+import { EXT, newUser, PATCH_OP, SCIM_GROUP, startHarness, testTenantConfig, type Harness, eventually } from './harness';
 
 let h: Harness;
 let superToken: string;
@@ -29,16 +29,6 @@ async function admin(method: string, path: string, body?: unknown): Promise<{ st
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 const appUser = async (id: string) =>

@@ -7,7 +7,7 @@
 import { createToken } from '../common/repositories/tokens';
 import { reconcileScheduleId } from '../common/temporal/reconcile-schedule';
 import type { ReconcileTotals } from '../activities/reconcile';
-import { ENTERPRISE, EXT, newUser, PATCH_OP, SCIM_GROUP, startHarness, testTenantConfig, type Harness } from './harness';
+import { ENTERPRISE, EXT, newUser, PATCH_OP, SCIM_GROUP, startHarness, testTenantConfig, type Harness, eventually } from './harness';
 
 const VOB_RULE = { name: 'VOB team', when: { group: 'VOB Team' }, set: { securityRole: 'VOB Worker' as const } };
 const ADMISSIONS_RULE = {
@@ -41,16 +41,6 @@ async function adminCall(method: string, path: string, body?: unknown, token = s
   });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : undefined, requestId: res.headers.get('x-request-id') };
-}
-
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await read();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(v)} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 150));
-  }
 }
 
 const appUser = async (id: string) =>

@@ -9,6 +9,7 @@
  * audit log, so profile changes name their fields only; roles, organisations, licences and
  * settings show old → new or added / removed.
  */
+import type { AuditRecord } from '../../common/repositories/admin-views';
 import { adviceFor } from './advice';
 
 export interface OutboxEvent {
@@ -22,16 +23,8 @@ export interface OutboxEvent {
   lastError: string | null;
 }
 
-export interface AuditEvent {
-  id: number;
-  action: string;
-  detail: Record<string, unknown>;
-  requestId: string | null;
-  workflowId: string | null;
-  runId: string | null;
-  step: string | null;
-  at: Date;
-}
+/** An audit entry as the repository reads it. */
+export type AuditEvent = AuditRecord;
 
 export interface StepChange {
   field: string;
