@@ -313,6 +313,12 @@ describe('mass-deprovisioning guard', () => {
       'one notice to the tenant',
     );
 
+    // Another change from the identity provider while the deactivation is held: still one held change, the same one.
+    expect((await patch(held[0], [{ op: 'replace', path: 'title', value: 'RN' }])).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 1_000)); // time for the workflow to plan the new version
+    const again = await admin('GET', '/held-changes');
+    expect(again.body.held.map((c: { id: string }) => c.id).sort()).toEqual(list.body.held.map((c: { id: string }) => c.id).sort());
+
     const byUser = new Map(list.body.held.map((c: { userId: string; id: string }) => [c.userId, c.id]));
     const allowed = await admin('POST', `/held-changes/${byUser.get(held[0])}/allow`);
     expect(allowed.status).toBe(200);

@@ -121,6 +121,11 @@ export interface LifecycleState {
   accepted: boolean;
   /** An HR end date's suspension has been applied (reset by a reactivation). */
   endHandled?: boolean;
+  /**
+   * The SCIM version at which the user became inactive, until it is active again: the guard's
+   * one decision for this deactivation, whatever later versions the identity provider sends.
+   */
+  inactiveSince?: number;
 }
 
 export interface UserLifecycleInput extends UserRef {
@@ -337,7 +342,11 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
         s.deleted = true;
         return 'terminate';
       }
-      if (!plan.active) return 'suspend';
+      if (!plan.active) {
+        s.inactiveSince ??= plan.version;
+        return 'suspend';
+      }
+      s.inactiveSince = undefined;
       if (pastEndDate()) return 'endDate';
       if (plan.missing.length > 0) {
         holdReason = plan.missing.join('; ');
@@ -348,7 +357,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
 
     async suspend() {
       if (!s.suspended) {
-        const decision = await guard('suspend', plan.version);
+        const decision = await guard('suspend', s.inactiveSince ?? plan.version);
         if (decision === 'held') {
           await waitIn({ state: 'deprovisionHeld', waitingFor: 'decision:suspend' });
           return 'plan';
