@@ -12,7 +12,7 @@ const OPENS_DATABASE = ['cli/**', 'worker/main.ts', 'scim-server/main.ts', 'test
 const OWN_SQL = ['**/*.test.ts', 'bench/**'];
 
 /** What callers of the data layer may take from common/db besides types: the errors they act on. */
-const DB_ERRORS = ['DatabaseUnavailableError', 'UniqueViolationError'];
+const DB_ERRORS = ['DatabaseUnavailableError', 'UniqueViolationError', 'StatementTimeoutError', 'InvalidDataError'];
 
 /** Outside the data layer: types and errors from common/db (plus `opens`), never the driver or the db layer's modules. */
 function dataLayerImports(opens = []) {

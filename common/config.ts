@@ -77,6 +77,8 @@ export interface Config {
   codecAuth?: 'token' | 'loopback' | 'none';
   /** Days delivered outbox rows are kept before the relay deletes them; 0 keeps them. Default 30. */
   outboxRetentionDays: number;
+  /** SCIM_STATEMENT_TIMEOUT: longest a statement of the SCIM server may run (PostgreSQL statement_timeout of its pool), in ms. Default 5 s. */
+  scimStatementTimeoutMs: number;
 }
 
 /** Worker sizing for a 2-core machine (docs/performance.md §5.5); createWorker uses them too. */
@@ -211,6 +213,15 @@ export function loadConfig(env: Env = process.env): Config {
       return undefined;
     }
   };
+  const boundedDuration = (name: string, def: number, minMs: number, maxMs: number): number => {
+    const ms = duration(name);
+    if (ms === undefined) return def;
+    if (ms < minMs || ms > maxMs) {
+      problems.push(`${name}="${str(name)}" must be between ${minMs} ms and ${maxMs / 1000} s`);
+      return def;
+    }
+    return ms;
+  };
   const url = (name: string, protocols: string[]): string | undefined => {
     const raw = str(name);
     if (raw === undefined) return undefined;
@@ -289,6 +300,7 @@ export function loadConfig(env: Env = process.env): Config {
     codecCorsOrigins,
     codecAuth: codecAuth as Config['codecAuth'],
     outboxRetentionDays: int('OUTBOX_RETENTION_DAYS', 30, 0, 36_500),
+    scimStatementTimeoutMs: boundedDuration('SCIM_STATEMENT_TIMEOUT', 5_000, 100, 600_000),
   };
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent`);

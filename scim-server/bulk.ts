@@ -5,7 +5,7 @@
  */
 import { Router, type Request } from 'express';
 import type { ScimContext } from './context';
-import { MAX_BULK_OPERATIONS } from './context';
+import { LIMITS } from './limits';
 import { toScimError } from './error-boundary';
 import * as groupService from './groups/service';
 import { sendScim } from './respond';
@@ -29,8 +29,8 @@ function parseBulk(body: unknown): { operations: BulkOperation[]; failOnErrors: 
   }
   if (!Array.isArray(b.Operations) || b.Operations.length === 0)
     throw ScimError.badRequest('invalidSyntax', 'A Bulk body needs a non-empty "Operations" array.');
-  if (b.Operations.length > MAX_BULK_OPERATIONS) {
-    throw new ScimError(413, 'tooMany', `A Bulk request may hold at most ${MAX_BULK_OPERATIONS} operations (got ${b.Operations.length}); split it.`);
+  if (b.Operations.length > LIMITS.bulkOperations) {
+    throw new ScimError(413, 'tooMany', `A Bulk request may hold at most ${LIMITS.bulkOperations} operations (got ${b.Operations.length}); split it.`);
   }
   const failOnErrors = b.failOnErrors === undefined ? Number.POSITIVE_INFINITY : Number(b.failOnErrors);
   if ((!Number.isInteger(failOnErrors) || failOnErrors < 1) && failOnErrors !== Number.POSITIVE_INFINITY) {

@@ -1,22 +1,25 @@
 /** Discovery endpoints (RFC 7644 §4): advertise exactly what this server does. */
 import { Router } from 'express';
-import { MAX_BULK_OPERATIONS, MAX_PAGE_SIZE } from './context';
+import { LIMITS } from './limits';
 import { sendScim } from './respond';
 import { SCIMMY } from './schemas';
 import { ScimError } from './scim-error';
 
+/** The limits this server enforces beyond those RFC 7643 §5 has a place for (limits.ts; docs/reliability.md "Limits"). */
+export const LIMITS_EXTENSION_URN = 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:ServiceProviderConfig';
+
 function serviceProviderConfig(baseUrl: string, bodyLimitBytes: number) {
   return {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
-    documentationUri: 'https://github.com/scimflow/scimflow#readme',
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig', LIMITS_EXTENSION_URN],
+    documentationUri: 'https://github.com/scimflow/scimflow/blob/main/docs/reliability.md#limits',
     patch: { supported: true },
-    bulk: { supported: true, maxOperations: MAX_BULK_OPERATIONS, maxPayloadSize: bodyLimitBytes },
-    filter: { supported: true, maxResults: MAX_PAGE_SIZE },
+    bulk: { supported: true, maxOperations: LIMITS.bulkOperations, maxPayloadSize: bodyLimitBytes },
+    filter: { supported: true, maxResults: LIMITS.pageSize },
     changePassword: { supported: false },
     sort: { supported: true },
     etag: { supported: true },
     // RFC 9865: cursor and index paging.
-    pagination: { cursor: true, index: true, defaultPaginationMethod: 'index', defaultPageSize: 100, maxPageSize: MAX_PAGE_SIZE, cursorTimeout: 86_400 },
+    pagination: { cursor: true, index: true, defaultPaginationMethod: 'index', defaultPageSize: 100, maxPageSize: LIMITS.pageSize, cursorTimeout: 86_400 },
     authenticationSchemes: [
       {
         type: 'oauthbearertoken',
@@ -25,6 +28,21 @@ function serviceProviderConfig(baseUrl: string, bodyLimitBytes: number) {
         primary: true,
       },
     ],
+    [LIMITS_EXTENSION_URN]: {
+      patchOperations: LIMITS.patchOperations,
+      multiValuedAttributeValues: LIMITS.multiValued,
+      multiValuedExtensionAttributeValues: LIMITS.multiValuedExtension,
+      groupMembersPerRequest: LIMITS.groupMembersPerRequest,
+      indexedAttributeLength: LIMITS.indexedLength,
+      stringLength: LIMITS.stringLength,
+      referenceLength: LIMITS.referenceLength,
+      binaryLength: LIMITS.binaryLength,
+      filterLength: LIMITS.filterLength,
+      filterDepth: LIMITS.filterDepth,
+      filterComparisons: LIMITS.filterTerms,
+      jsonDepth: LIMITS.jsonDepth,
+      bodyBytes: bodyLimitBytes,
+    },
     meta: { resourceType: 'ServiceProviderConfig', location: `${baseUrl}/ServiceProviderConfig` },
   };
 }

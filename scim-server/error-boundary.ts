@@ -1,10 +1,13 @@
 /**
  * The one error boundary of the HTTP server: every failure becomes an RFC 7644 §3.12 error
- * body with the right status. Input problems are 4xx; a database outage is 503 with
- * Retry-After (never a 404, never a 500); only our own bugs are 500.
+ * body with the right status. Input problems are 4xx (a value PostgreSQL rejects included); a
+ * database that cannot be reached is 503 with Retry-After (never a 404, never a 500), and so is
+ * a statement cancelled by the statement timeout (the server is too busy to answer in time:
+ * retrying later can succeed; a list that is too costly by itself is a 400 tooMany instead, see
+ * list-params.ts); only our own bugs are 500.
  */
 import type { ErrorRequestHandler, Response } from 'express';
-import { DatabaseUnavailableError } from '../common/db';
+import { DatabaseUnavailableError, InvalidDataError, StatementTimeoutError } from '../common/db';
 import type { Logger } from '../common/logger';
 import { SCIM_CONTENT_TYPE } from './context';
 import { SCIMMY } from './schemas';
@@ -22,6 +25,15 @@ export function toScimError(err: unknown, requestId: string): { error: ScimError
   if (err instanceof ScimError) return { error: err, unexpected: false };
   if (err instanceof DatabaseUnavailableError) {
     return { error: new ScimError(503, undefined, 'The directory database is unavailable; retry shortly.', { retryAfterSeconds: 5 }), unexpected: false };
+  }
+  if (err instanceof StatementTimeoutError) {
+    return {
+      error: new ScimError(503, undefined, 'The directory database did not answer in time; retry shortly.', { retryAfterSeconds: 5 }),
+      unexpected: false,
+    };
+  }
+  if (err instanceof InvalidDataError) {
+    return { error: ScimError.badRequest('invalidValue', 'A value in the request is out of the range the server can store or compare.'), unexpected: false };
   }
   if (err instanceof SCIMMY.Types.Error) {
     const e = err as unknown as { status: number; scimType?: string; message: string };

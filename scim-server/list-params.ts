@@ -2,8 +2,9 @@
  * Query parameters of a list or search (RFC 7644 §3.4.2, §3.4.3) and cursor paging
  * (RFC 9865), parsed into a `ListQuery` whose filter is parameterised SQL.
  */
+import { StatementTimeoutError } from '../common/db';
 import type { ListQuery } from '../common/repositories/list-query';
-import { MAX_PAGE_SIZE } from './context';
+import { LIMITS } from './limits';
 import { bindFilter } from '../common/scim-filter/evaluate';
 import { type FilterNode, parseFilter } from '../common/scim-filter/parser';
 import { filterToSql, sortToSql, type ResourceKind } from '../common/repositories/filter-sql';
@@ -17,6 +18,8 @@ export interface ListRequest {
   cursorMode: boolean;
   attributes?: string[];
   excludedAttributes?: string[];
+  /** A filter that is not a unique-key look-up, or a sortBy: its cost grows with the tenant's resources. */
+  costly: boolean;
 }
 
 type Raw = Record<string, unknown>;
@@ -86,7 +89,11 @@ export function parseListRequest(raw: Raw, kind: ResourceKind): ListRequest {
   if (sortOrder !== undefined && !/^(ascending|descending)$/i.test(sortOrder)) {
     throw ScimError.badRequest('invalidValue', '"sortOrder" must be "ascending" or "descending".');
   }
+  // The sort's parameters follow the filter's, apart: the count query has the filter alone (given the
+  // sort's too, PostgreSQL refused the statement and the list was answered 503 "database unavailable").
+  const filterParams = params.length;
   const orderBy = sortBy ? sortToSql(sortBy, kind, params) : 'r.created_at';
+  const orderParams = params.slice(filterParams);
 
   const cursorRaw = raw.cursor;
   const cursorMode = cursorRaw !== undefined;
@@ -105,28 +112,50 @@ export function parseListRequest(raw: Raw, kind: ResourceKind): ListRequest {
   }
   // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1; a negative count as 0; above the maximum, the maximum.
   const startIndex = Math.max(1, startIndexRaw ?? 1);
-  const count = Math.min(MAX_PAGE_SIZE, Math.max(0, integer(raw.count, 'count') ?? 100));
+  const count = Math.min(LIMITS.pageSize, Math.max(0, integer(raw.count, 'count') ?? 100));
   const attributes = csv(raw.attributes);
   const excludedAttributes = csv(raw.excludedAttributes);
   if (startIndex > 1_000_000_000) throw ScimError.badRequest('invalidValue', '"startIndex" is too large.');
 
+  const uniqueKey = filter !== undefined && isUniqueKeyEquality(filter, kind);
   return {
     query: {
       where,
-      params: params.slice(1),
+      params: params.slice(1, filterParams),
       orderBy,
+      orderParams,
       descending: /^descending$/i.test(sortOrder ?? ''),
       offset: cursorMode ? 0 : startIndex - 1,
       limit: count,
       after,
-      uniqueKey: filter !== undefined && isUniqueKeyEquality(filter, kind),
+      uniqueKey,
     },
+    costly: (filter !== undefined && !uniqueKey) || sortBy !== undefined,
     startIndex,
     count,
     cursorMode,
     attributes,
     excludedAttributes,
   };
+}
+
+/**
+ * Runs a list's queries; a costly one (list-params `costly`) cancelled by the statement timeout
+ * is the request's doing, not an outage: 400 tooMany (RFC 7644 §3.12: "more results than the
+ * server is willing to calculate"), so the client narrows it instead of retrying it for ever.
+ */
+export async function runList<T>(req: ListRequest, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    if (err instanceof StatementTimeoutError && req.costly) {
+      throw ScimError.badRequest(
+        'tooMany',
+        'The filter or sort takes longer to evaluate over this tenant than the server allows one request; narrow it (eq or sw instead of co, fewer comparisons, no sortBy).',
+      );
+    }
+    throw err;
+  }
 }
 
 /**

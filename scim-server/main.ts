@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const keys = resolvePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir, allInOne: false });
   if (keys.source === 'none') logger.warn('PAYLOAD_KEYS is not set: workflow payloads are stored in Temporal unencrypted');
   else logger.info({ currentKey: keys.keyIds[0], keys: keys.keyIds }, 'payload encryption on');
-  const db = await openDatabase({ databaseUrl: config.databaseUrl as string });
+  const db = await openDatabase({ databaseUrl: config.databaseUrl as string, statementTimeoutMs: config.scimStatementTimeoutMs });
   const client = lazyClient({ ...targetFromConfig(config), payloadCodecs: payloadCodecsOf(keys) });
   const server = await runScimServer({
     db,

@@ -152,10 +152,14 @@ describe('malformed bodies', () => {
     await expectRejected(() => h.scim('POST', '/Groups', { schemas: [SCIM_GROUP], displayName: long }), 400, 'invalidValue');
   });
 
-  test('when a long but unindexed attribute (100 KB title) arrives, then it is stored', async () => {
+  test('when an unindexed attribute is longer than the string limit (100 KB title), then 400 invalidValue naming it and the limit', async () => {
     const res = await h.scim('POST', '/Users', userBody({ title: 't'.repeat(100_000) }));
-    expect(res.status).toBe(201);
-    expect(res.body.title).toHaveLength(100_000);
+    expect(res.status).toBe(400);
+    expect(res.body.scimType).toBe('invalidValue');
+    expect(res.body.detail).toMatch(/"title" is 100000 characters long; at most 1024/);
+    const atLimit = await h.scim('POST', '/Users', userBody({ title: 't'.repeat(1024) }));
+    expect(atLimit.status).toBe(201);
+    expect(atLimit.body.title).toHaveLength(1024);
   });
 });
 

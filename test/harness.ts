@@ -35,9 +35,12 @@ export function requireEnv(name: string): string {
 }
 
 /** A fresh schema on `databaseUrl` (default DATABASE_URL), migrated. */
-export async function openTestDatabase(databaseUrl = requireEnv('DATABASE_URL')): Promise<Db & { urlForChildren: string }> {
+export async function openTestDatabase(
+  databaseUrl = requireEnv('DATABASE_URL'),
+  options: { statementTimeoutMs?: number } = {},
+): Promise<Db & { urlForChildren: string }> {
   const schema = `t_${crypto.randomBytes(6).toString('hex')}`;
-  const db = await openDatabase({ databaseUrl, schema, poolSize: 5 });
+  const db = await openDatabase({ databaseUrl, schema, poolSize: 5, statementTimeoutMs: options.statementTimeoutMs });
   // Child processes (fault scenarios) reach the same schema through the connection string.
   const url = new URL(databaseUrl);
   url.searchParams.set('options', `-c search_path=${schema}`);
@@ -142,10 +145,14 @@ export async function startHarness(
     smtpUrl?: string;
     /** The Temporal UI the console and admin API link users' workflows to. */
     temporalUi?: { url: string; namespace: string };
+    /** The SCIM server's statement timeout (SCIM_STATEMENT_TIMEOUT); default none. */
+    statementTimeoutMs?: number;
+    /** Largest request body; default 1 MiB. */
+    bodyLimitBytes?: number;
   } = {},
 ): Promise<Harness> {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
-  const db = await openTestDatabase(options.databaseUrl);
+  const db = await openTestDatabase(options.databaseUrl, { statementTimeoutMs: options.statementTimeoutMs });
   const tenantId = `t-${crypto.randomBytes(4).toString('hex')}`;
   await createTenant(db, tenantId, 'Test tenant');
   await saveConfigVersion(db, tenantId, options.tenantConfig ?? testTenantConfig(), 'test');
@@ -163,7 +170,7 @@ export async function startHarness(
     taskQueue,
     host: '127.0.0.1',
     port: 0,
-    bodyLimitBytes: 1024 * 1024,
+    bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
     rateLimit: options.rateLimit ?? { perSecond: 100_000, burst: 100_000 },
     tokenCacheMs: options.tokenCacheMs ?? 0,
     relayPollMs: 100,

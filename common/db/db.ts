@@ -32,6 +32,22 @@ export class DatabaseUnavailableError extends Error {
   }
 }
 
+/** Thrown when a statement ran longer than the connection's statement_timeout (SQLSTATE 57014) and was cancelled. */
+export class StatementTimeoutError extends Error {
+  constructor(cause: unknown) {
+    super('the statement ran longer than its time limit and was cancelled', { cause });
+    this.name = 'StatementTimeoutError';
+  }
+}
+
+/** Thrown when PostgreSQL rejects a value it was given (SQLSTATE class 22, e.g. a date out of range): the input's fault, never an outage. */
+export class InvalidDataError extends Error {
+  constructor(cause: unknown) {
+    super(`the database rejected a value: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'InvalidDataError';
+  }
+}
+
 /** Thrown when a unique constraint rejects a write; `constraint` names the index. */
 export class UniqueViolationError extends Error {
   constructor(
@@ -43,12 +59,21 @@ export class UniqueViolationError extends Error {
   }
 }
 
-/** Maps driver errors to the two conditions callers act on; anything else passes through. */
+/**
+ * SQLSTATEs and socket errors that mean the server cannot be reached or is going away: class 08
+ * (connection exception) except 08P01, which is a protocol violation of ours (e.g. a statement
+ * given more parameters than it uses), never an outage; admin shutdown and crash (57P01-03);
+ * too many connections (53300).
+ */
+const CONNECTION_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300'];
+
+/** Maps driver errors to the conditions callers act on; anything else passes through (a 500: our bug). */
 export function translateDbError(err: unknown): unknown {
   const e = err as { code?: string; constraint?: string; message?: string };
   if (e?.code === '23505') return new UniqueViolationError(e.constraint, err);
-  const connectionCodes = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', '57P01', '57P02', '57P03', '53300'];
-  if (e?.code && (connectionCodes.includes(e.code) || e.code.startsWith('08'))) return new DatabaseUnavailableError(err);
+  if (e?.code === '57014') return new StatementTimeoutError(err);
+  if (e?.code?.startsWith('22')) return new InvalidDataError(err);
+  if (e?.code && (CONNECTION_CODES.includes(e.code) || (e.code.startsWith('08') && e.code !== '08P01'))) return new DatabaseUnavailableError(err);
   if (
     typeof e?.message === 'string' &&
     /Connection terminated|connection timeout|Client has encountered a connection error|timeout exceeded when trying to connect/i.test(e.message)

@@ -22,6 +22,8 @@ function listMigrations(): { version: number; name: string; sql: string }[] {
 export async function migrate(db: Db): Promise<number[]> {
   const applied: number[] = [];
   await db.withTransaction(async (tx) => {
+    // A migration or backfill may take longer than the SCIM server's statement timeout.
+    await tx.query('SET LOCAL statement_timeout = 0');
     await tx.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_ID]);
     await tx.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);

@@ -8,6 +8,8 @@ export interface PgDbOptions {
   max?: number;
   /** Schema to use instead of public (tests isolate files this way). */
   schema?: string;
+  /** statement_timeout of every connection, in ms (the SCIM server's SCIM_STATEMENT_TIMEOUT); unset: none. */
+  statementTimeoutMs?: number;
 }
 
 export function createPgDb(options: PgDbOptions): Db {
@@ -17,6 +19,8 @@ export function createPgDb(options: PgDbOptions): Db {
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     options: options.schema ? `-c search_path=${options.schema}` : undefined,
+    // Sent at connection start: every statement of this pool is cancelled by the server after it (SQLSTATE 57014).
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
   });
   // An idle client losing its server (PostgreSQL restart) must not crash the process;
   // the next query reconnects.

@@ -15,11 +15,15 @@
  */
 import type { Queryable } from '../db';
 
-/** A list query: `where` is SQL over alias `r` whose parameters continue after $1 (the tenant). */
+/**
+ * A list query: `where` is SQL over alias `r` whose parameters continue after $1 (the tenant);
+ * `orderBy`'s parameters (`orderParams`) continue after those of `where`.
+ */
 export interface ListQuery {
   where: string;
   params: unknown[];
   orderBy: string;
+  orderParams?: unknown[];
   descending: boolean;
   offset: number;
   limit: number;
@@ -55,7 +59,7 @@ function keyset(q: ListQuery, params: unknown[]): string {
 }
 
 function pageSql(source: ListSource<unknown>, tenantId: string, q: ListQuery): { sql: string; params: unknown[] } {
-  const params = [tenantId, ...q.params];
+  const params = [tenantId, ...q.params, ...(q.orderParams ?? [])];
   const dir = q.descending ? 'DESC' : 'ASC';
   const after = keyset(q, params);
   params.push(q.limit, q.offset);

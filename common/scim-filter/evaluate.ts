@@ -464,8 +464,13 @@ export function evaluateFilter(node: FilterNode, resource: Record<string, unknow
   return compileFilter(node, options.kind ?? (options.within ? 'User' : inferKind(resource)), options.within)(resource);
 }
 
-/** Binds once, evaluates many times. */
-function compileFilter(node: FilterNode, kind: ResourceKind, within?: AttrPath): (resource: Record<string, unknown>) => boolean {
-  const bound = bindFilter(node, kind, within);
+/** Binds once, evaluates many times (a PATCH value filter over every element of an attribute). */
+export function compileFilter(
+  node: FilterNode,
+  kind: ResourceKind,
+  within?: AttrPath,
+  scimType: ErrorType = 'invalidFilter',
+): (resource: Record<string, unknown>) => boolean {
+  const bound = bindFilter(node, kind, within, scimType);
   return (resource) => evaluateBound(bound, resource);
 }

@@ -1,5 +1,5 @@
 import { ScimError } from '../../scim-server/scim-error';
-import { type FilterNode, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, parseAttrPath, parseFilter, parsePatchPath } from './parser';
+import { type FilterNode, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_TERMS, parseAttrPath, parseFilter, parsePatchPath } from './parser';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
@@ -157,10 +157,19 @@ describe('parseFilter', () => {
     expect(errorOf(() => parseFilter(long)).detail).toMatch(/longer than 4096 characters/);
     const nested = (n: number) => `${'('.repeat(n)}a pr${')'.repeat(n)}`;
     expect(show(parseFilter(nested(MAX_FILTER_DEPTH)))).toBe('a pr');
-    expect(errorOf(() => parseFilter(nested(MAX_FILTER_DEPTH + 1))).detail).toMatch(/nested more than 50 levels/);
+    expect(errorOf(() => parseFilter(nested(MAX_FILTER_DEPTH + 1))).detail).toMatch(/nested more than 10 levels/);
     expect(errorOf(() => parseFilter(`${'not ('.repeat(60)}a pr${')'.repeat(60)}`)).scimType).toBe('invalidFilter');
-    // A long flat chain is fine: it is not nesting.
-    expect(() => parseFilter(Array.from({ length: 300 }, () => 'a pr').join(' or '))).not.toThrow();
+  });
+
+  it('when a filter has more comparisons than the limit (inside [ ] too), then it is 400 invalidFilter naming the limit', () => {
+    const chain = (n: number, term: string) => Array.from({ length: n }, () => term).join(' or ');
+    expect(() => parseFilter(chain(MAX_FILTER_TERMS, 'a pr'))).not.toThrow();
+    const tooMany = errorOf(() => parseFilter(chain(MAX_FILTER_TERMS + 1, 'a pr')));
+    expect(tooMany.scimType).toBe('invalidFilter');
+    expect(tooMany.detail).toMatch(/more than 20 comparisons/);
+    // The shape of the outside finding: 100 `emails[value co …]` terms.
+    expect(errorOf(() => parseFilter(chain(100, 'emails[value co "x"]'))).detail).toMatch(/more than 20 comparisons/);
+    expect(errorOf(() => parseFilter(`emails[${chain(MAX_FILTER_TERMS + 1, 'value co "x"')}]`)).scimType).toBe('invalidFilter');
   });
 
   it('rejects non-string input', () => {

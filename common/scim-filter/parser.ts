@@ -45,9 +45,15 @@ export interface PatchPath {
   subAttr?: string;
 }
 
-/** Bounds that keep a hostile filter from costing the server much (parse, SQL planning, evaluation). */
+/**
+ * Bounds that keep a hostile filter from costing the server much (parse, SQL planning,
+ * evaluation): its length, its nesting (parentheses, not, [ ]) and its comparisons (each `eq`,
+ * `co`, …, `pr`, inside [ ] too). IdPs send one to three comparisons; each `co` on a
+ * multi-valued attribute is a scan of every value of every user of the tenant.
+ */
 export const MAX_FILTER_LENGTH = 4096;
-export const MAX_FILTER_DEPTH = 50;
+export const MAX_FILTER_DEPTH = 10;
+export const MAX_FILTER_TERMS = 20;
 
 const COMPARE_OPS: readonly CompareOp[] = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'lt', 'ge', 'le'];
 const CORE_URNS = ['urn:ietf:params:scim:schemas:core:2.0:user', 'urn:ietf:params:scim:schemas:core:2.0:group'];
@@ -63,6 +69,7 @@ type ErrorType = 'invalidFilter' | 'invalidPath';
 class Parser {
   pos = 0;
   private depth = 0;
+  private terms = 0;
 
   constructor(
     private readonly src: string,
@@ -98,6 +105,11 @@ class Parser {
 
   private leave(): void {
     this.depth--;
+  }
+
+  /** Counts one comparison (or `pr`). */
+  private term(): void {
+    if (++this.terms > MAX_FILTER_TERMS) this.failPlain(`more than ${MAX_FILTER_TERMS} comparisons; split the query or narrow it.`);
   }
 
   /** The keyword (a run of letters ending at a token boundary) at the cursor, lower-cased; not consumed. */
@@ -183,6 +195,7 @@ class Parser {
     const word = this.peekKeyword();
     if (word === 'pr') {
       this.pos += 2;
+      this.term();
       return { type: 'present', path };
     }
     if (word === undefined || !(COMPARE_OPS as readonly string[]).includes(word)) {
@@ -190,6 +203,7 @@ class Parser {
     }
     this.pos += word.length;
     const op = word as CompareOp;
+    this.term();
     this.skipWs();
     return { type: 'compare', path, op, value: this.parseValue(op) };
   }

@@ -59,6 +59,7 @@ const errorHandler =
     } else {
       const mapped = toScimError(err, requestId);
       status = mapped.error.status;
+      if (mapped.error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(mapped.error.retryAfterSeconds));
       body = { status, message: mapped.error.detail };
       if (mapped.unexpected) options.logger.error({ err, requestId, method: req.method }, 'unexpected error in admin request');
     }

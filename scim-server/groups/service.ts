@@ -14,10 +14,11 @@ import type { ChangeKind } from '../../domain/resource-changes';
 import { recordChanges, userChanges, type RecordedChange } from '../../common/repositories/outbox';
 import * as groups from '../../common/repositories/scim-groups';
 import { currentVersions } from '../../common/repositories/scim-users';
-import { checkIndexedLength, type ScimContext } from '../context';
+import type { ScimContext } from '../context';
+import { checkIndexedLength, LIMITS } from '../limits';
 import type { FilterNode } from '../../common/scim-filter/parser';
 import { parsePatchPath } from '../../common/scim-filter/parser';
-import { listResponse, pageOf, pageQuery, type ListRequest } from '../list-params';
+import { listResponse, pageOf, pageQuery, runList, type ListRequest } from '../list-params';
 import { parsePatchBody, type PatchOperation } from '../normalise';
 import { checkIfMatch } from '../preconditions';
 import { CORE_GROUP_URN, etagOf, excludesMembers, project, renderGroup, type ScimResource } from '../render';
@@ -31,9 +32,24 @@ interface GroupFields {
   doc: Json;
 }
 
-function memberIds(value: unknown, where: string): string[] {
+/** Member values named so far in one request, against LIMITS.groupMembersPerRequest (400 invalidValue beyond). */
+class MemberBudget {
+  private used = 0;
+  take(count: number): void {
+    this.used += count;
+    if (this.used > LIMITS.groupMembersPerRequest) {
+      throw ScimError.badRequest(
+        'invalidValue',
+        `"members": one request may name at most ${LIMITS.groupMembersPerRequest} members (this one names ${this.used} or more); send them in several requests.`,
+      );
+    }
+  }
+}
+
+function memberIds(value: unknown, where: string, budget: MemberBudget): string[] {
   if (value === undefined || value === null) return [];
   const list = Array.isArray(value) ? value : [value];
+  budget.take(list.length);
   return list.map((m, i) => {
     const v = typeof m === 'object' && m !== null ? (m as Json).value : m;
     if (typeof v !== 'string' || v.trim() === '')
@@ -55,7 +71,12 @@ function groupFields(body: unknown): GroupFields & { members: string[] } {
     throw ScimError.badRequest('invalidValue', '"externalId" must be a string.');
   checkIndexedLength('displayName', b.displayName);
   checkIndexedLength('externalId', b.externalId);
-  return { displayName: b.displayName, externalId: (b.externalId as string | undefined) ?? null, doc: {}, members: memberIds(b.members, 'members') };
+  return {
+    displayName: b.displayName,
+    externalId: (b.externalId as string | undefined) ?? null,
+    doc: {},
+    members: memberIds(b.members, 'members', new MemberBudget()),
+  };
 }
 
 async function resolveMembers(tx: Queryable, ctx: ScimContext, ids: string[], groupId: string): Promise<{ id: string; type: 'User' | 'Group' }[]> {
@@ -186,6 +207,7 @@ async function applyGroupOperation(
   op: PatchOperation,
   index: number,
   changed: Set<string>,
+  budget: MemberBudget,
 ): Promise<boolean> {
   const record = (ids: string[]) => {
     for (const m of ids) changed.add(m);
@@ -203,7 +225,7 @@ async function applyGroupOperation(
       // unchanged id is not a modification of the readOnly attribute (RFC 7643 §2.2), so it is skipped;
       // a different id still fails with mutability below.
       if (key.toLowerCase() === 'id' && value === groupId) continue;
-      anyChanged = (await applyGroupOperation(tx, ctx, groupId, fields, { op: op.op, path: key, value }, index, changed)) || anyChanged;
+      anyChanged = (await applyGroupOperation(tx, ctx, groupId, fields, { op: op.op, path: key, value }, index, changed, budget)) || anyChanged;
     }
     return anyChanged;
   }
@@ -242,10 +264,10 @@ async function applyGroupOperation(
       return record(await groups.removeMembers(tx, ctx.tenantId, groupId, ids));
     }
     // Entra's form: remove with a value array removes exactly those members, never everyone.
-    if (op.value !== undefined) return record(await groups.removeMembers(tx, ctx.tenantId, groupId, memberIds(op.value, where)));
+    if (op.value !== undefined) return record(await groups.removeMembers(tx, ctx.tenantId, groupId, memberIds(op.value, where, budget)));
     return record(await groups.removeMembers(tx, ctx.tenantId, groupId, 'all'));
   }
-  const wanted = await resolveMembers(tx, ctx, memberIds(op.value, where), groupId);
+  const wanted = await resolveMembers(tx, ctx, memberIds(op.value, where, budget), groupId);
   if (op.op === 'replace') {
     // replace on members sets the whole list (RFC 7644 §3.5.2.3).
     const keep = new Set(wanted.map((m) => m.id));
@@ -268,7 +290,9 @@ export async function patchGroup(ctx: ScimContext, id: string, body: unknown, if
   const changed = await writeGroup(ctx, id, ifMatch, async (tx, current, changedMembers) => {
     const fields: GroupFields = { displayName: current.displayName, externalId: current.externalId, doc: current.doc };
     let membersChanged = false;
-    for (const [i, op] of operations.entries()) membersChanged = (await applyGroupOperation(tx, ctx, id, fields, op, i, changedMembers)) || membersChanged;
+    const budget = new MemberBudget();
+    for (const [i, op] of operations.entries())
+      membersChanged = (await applyGroupOperation(tx, ctx, id, fields, op, i, changedMembers, budget)) || membersChanged;
     return { fields, membersChanged };
   });
   return { changed };
@@ -288,7 +312,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
 }
 
 export async function listGroups(ctx: ScimContext, req: ListRequest): Promise<Json> {
-  const { total, rows: fetched } = await groups.listGroupsWithTotal(ctx.db, ctx.tenantId, pageQuery(req));
+  const { total, rows: fetched } = await runList(req, () => groups.listGroupsWithTotal(ctx.db, ctx.tenantId, pageQuery(req)));
   const { rows, more } = pageOf(req, fetched);
   const withMembers = !excludesMembers(req.attributes, req.excludedAttributes);
   const members = withMembers

@@ -8,13 +8,16 @@ import { CORE_USER_URN, ENTERPRISE_USER_URN, SCIMFLOW_USER_URN } from '../../dom
 import type { ChangeKind } from '../../domain/resource-changes';
 import { recordChanges, type RecordedChange } from '../../common/repositories/outbox';
 import * as users from '../../common/repositories/scim-users';
-import { checkIndexedLength, type ScimContext } from '../context';
+import type { ScimContext } from '../context';
+import { checkIndexedLength, checkUserLimits } from '../limits';
 import { evaluateFilter } from '../../common/scim-filter/evaluate';
 import { parsePatchPath, type FilterNode } from '../../common/scim-filter/parser';
-import { listResponse, pageOf, pageQuery, type ListRequest } from '../list-params';
+import { listResponse, pageOf, pageQuery, runList, type ListRequest } from '../list-params';
 import { normaliseUserBody, normaliseUserPatchValue, parsePatchBody, type PatchOperation } from '../normalise';
 import { etagOf, project, renderUser, type ScimResource } from '../render';
 import { SCIMMY, UserSchema } from '../schemas';
+import { mapInSlices } from '../slices';
+import { applyPatchInSlices } from './patch';
 import { ScimError } from '../scim-error';
 import { checkIfMatch } from '../preconditions';
 import { checkUserDoc } from './validate';
@@ -35,6 +38,8 @@ function coerceUser(body: Json): Json {
   if (unknown !== undefined) {
     throw ScimError.badRequest('invalidSyntax', `"schemas" names ${JSON.stringify(unknown)}, which is not a User schema of this server (see /Schemas).`);
   }
+  // Before scimmy reads it: value counts and string lengths (a 10,000-email user, a 1 MB givenName).
+  checkUserLimits(body);
   try {
     const coerced = JSON.parse(JSON.stringify(new UserSchema(body, 'in'))) as Json;
     return storedDoc(coerced);
@@ -193,40 +198,23 @@ export function replaceUser(ctx: ScimContext, id: string, body: unknown, ifMatch
   return writeUser(ctx, id, ifMatch, async () => doc);
 }
 
-export function patchUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
-  const operations = parsePatchBody(body).map(normaliseUserPatchValue);
+export async function patchUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
+  const operations = await mapInSlices(parsePatchBody(body), normaliseUserPatchValue);
   return writeUser(ctx, id, ifMatch, async (current) => applyUserPatch(current, operations));
 }
 
 /**
- * Applies PATCH operations with scimmy, after one rewrite scimmy lacks: an `add` on a value
- * path whose filter matches nothing creates the entry the filter describes, and so does Entra's
- * `replace` on `emails[type eq "work"].value` (or `phoneNumbers[type eq "mobile"].value`, …) for
- * a user without such an entry yet; any other `replace` whose filter matches nothing is 400
- * noTarget (RFC 7644 §3.5.2.3).
+ * Applies the PATCH operations in one pass (patch.ts), then validates the result once, as a
+ * whole User. One rewrite scimmy lacked stays (createMissingValuePathTarget): an `add` on a
+ * value path whose filter matches nothing creates the entry the filter describes, and so does
+ * Entra's `replace` on `emails[type eq "work"].value` (or `phoneNumbers[type eq "mobile"].value`,
+ * …) for a user without such an entry yet; any other `replace` whose filter matches nothing is
+ * 400 noTarget (RFC 7644 §3.5.2.3).
  */
 async function applyUserPatch(current: users.ScimUserRow, operations: PatchOperation[]): Promise<Json | undefined> {
-  let doc: Json = structuredClone(current.doc);
-  for (const [index, op] of operations.entries()) {
-    let patched;
-    try {
-      const rewritten = createMissingValuePathTarget(doc, op);
-      const resource = new UserSchema({ ...doc, schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: current.id }, 'out');
-      const message = new SCIMMY.Messages.PatchOp({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [rewritten as never] });
-      patched = await message.apply(resource);
-    } catch (err) {
-      const mapped = fromScimmy(err, 'invalidValue');
-      if (mapped instanceof ScimError)
-        throw new ScimError(
-          mapped.status,
-          mapped.scimType,
-          `Operation ${index + 1}: ${mapped.detail.replace(/ for '\w+' op of operation \d+ in PatchOp request body/, '')}`,
-        );
-      throw mapped;
-    }
-    if (patched) doc = storedDoc(JSON.parse(JSON.stringify(patched)) as Json);
-  }
-  return doc;
+  const patched = await applyPatchInSlices(structuredClone(current.doc), operations, { id: current.id, onNoMatch: createMissingValuePathTarget });
+  const schemas = [CORE_USER_URN, ...[ENTERPRISE_USER_URN, SCIMFLOW_USER_URN].filter((urn) => patched[urn] !== undefined)];
+  return coerceUser({ schemas, ...patched });
 }
 
 function equalityAssignments(filter: FilterNode): Json | undefined {
@@ -288,7 +276,7 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
 }
 
 export async function listUsers(ctx: ScimContext, req: ListRequest): Promise<Json> {
-  const { total, rows: fetched } = await users.listUsersWithTotal(ctx.db, ctx.tenantId, pageQuery(req));
+  const { total, rows: fetched } = await runList(req, () => users.listUsersWithTotal(ctx.db, ctx.tenantId, pageQuery(req)));
   const { rows, more } = pageOf(req, fetched);
   const resources = rows.map((r) => project(render(ctx, r), req.attributes, req.excludedAttributes));
   return listResponse(req, total, resources, more ? rows[rows.length - 1] : undefined);
