@@ -5,7 +5,8 @@
 import { StatementTimeoutError } from '../common/db';
 import type { ListQuery } from '../common/repositories/list-query';
 import { LIMITS } from './limits';
-import { bindFilter } from '../common/scim-filter/evaluate';
+import { bindFilter, parseFilterDateTime } from '../common/scim-filter/evaluate';
+import { isUuid } from '../domain/uuid';
 import { type FilterNode, parseFilter } from '../common/scim-filter/parser';
 import { filterToSql, sortToSql, type ResourceKind } from '../common/repositories/filter-sql';
 import { ScimError } from './scim-error';
@@ -54,10 +55,13 @@ export function encodeCursor(row: { createdAt: Date; cursorCreatedAt?: string; i
   return Buffer.from(JSON.stringify({ c: row.cursorCreatedAt ?? row.createdAt.toISOString(), i: row.id } satisfies Cursor)).toString('base64url');
 }
 
+/** The shape encodeCursor writes: UTC, microseconds, a 4-digit year (PostgreSQL refused Date.parse's wider range: year 270000, February 30). */
+const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
 function decodeCursor(raw: string): Cursor {
   try {
     const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c.c === 'string' && typeof c.i === 'string' && !Number.isNaN(Date.parse(c.c)) && /^[0-9a-f-]{36}$/i.test(c.i)) return c;
+    if (typeof c?.c === 'string' && CURSOR_TIME.test(c.c) && parseFilterDateTime(c.c) !== undefined && isUuid(c.i)) return c;
   } catch {
     // fall through
   }

@@ -312,7 +312,17 @@ export function filterToSql(node: FilterNode, kind: ResourceKind, params: unknow
  * PostgreSQL puts last ascending and first descending, as §3.4.2.3 asks.
  */
 export function sortToSql(sortBy: string, kind: ResourceKind, params: unknown[]): string {
-  const target = resolveAttribute(parseAttrPath(sortBy, 'invalidPath'), kind, 'invalidPath');
+  const path = parseAttrPath(sortBy, 'invalidPath');
+  let target: Target;
+  try {
+    target = resolveAttribute(path, kind, 'invalidPath');
+  } catch (err) {
+    // The resolver speaks of filters; here the client asked to sort.
+    if (err instanceof ScimError && !/^Unknown/.test(err.detail)) {
+      throw new ScimError(400, 'invalidPath', `Cannot sort by "${sortBy}": it is not a value the server can order ${kind} resources by.`);
+    }
+    throw err;
+  }
   const unsupported = (why: string): never => {
     throw new ScimError(400, 'invalidPath', `Cannot sort by "${target.name}": ${why}.`);
   };
@@ -322,7 +332,16 @@ export function sortToSql(sortBy: string, kind: ResourceKind, params: unknown[])
     // lower() on the case-insensitive ones matches the lower(user_name)/lower(display_name) indexes.
     return col.type === 'text' && !target.caseExact ? `lower(${col.sql})` : col.sql;
   }
-  if (storage.kind === 'relation') unsupported('it is not stored with the resource');
+  if (storage.kind === 'relation') {
+    // One provisioning row per user: its columns sort like the resource's own.
+    const sub = storage.relation === 'provisioning' ? storage.sub : undefined;
+    if (sub === undefined)
+      return unsupported('it names several values kept apart from the resource (sort by one of its sub-attributes, or filter on it instead)');
+    const rel = RELATIONS.provisioning;
+    const col = rel.columns[sub];
+    const value = col.type === 'text' && !target.caseExact ? `lower(${col.sql})` : col.sql;
+    return `(SELECT ${value} FROM ${rel.from} WHERE ${rel.join})`;
+  }
 
   const b = new SqlBuilder(params);
   let steps = target.steps;

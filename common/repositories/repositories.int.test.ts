@@ -92,7 +92,7 @@ describe('migrations', () => {
 
 /** The list as it was written before the keys-first rewrite: join, ORDER BY, LIMIT/OFFSET in one. */
 async function reference(table: 'scim_users' | 'scim_groups', tenantId: string, q: users.ListQuery): Promise<string[]> {
-  const params = [tenantId, ...q.params];
+  const params = [tenantId, ...q.params, ...(q.orderParams ?? [])];
   const dir = q.descending ? 'DESC' : 'ASC';
   let keyset = '';
   if (q.after) {

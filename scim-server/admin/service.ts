@@ -117,8 +117,9 @@ export async function listVersions(deps: AdminDeps, caller: Caller, tenantId: st
 export async function getVersion(deps: AdminDeps, caller: Caller, tenantId: string, version: string) {
   await tenantOf(deps, caller, tenantId);
   if (version === 'current') return currentConfig(deps.db, tenantId);
-  const n = Number(version);
-  const found = Number.isInteger(n) && n > 0 ? await getConfigVersion(deps.db, tenantId, n) : undefined;
+  // Versions are PostgreSQL integers: a larger number names none (it used to reach the query and fail with a 500).
+  const n = /^\d{1,10}$/.test(version) ? Number(version) : NaN;
+  const found = n > 0 && n <= 2_147_483_647 ? await getConfigVersion(deps.db, tenantId, n) : undefined;
   if (!found) throw new AdminError(404, `configuration version "${version}" not found`);
   return found;
 }
