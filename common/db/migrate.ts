@@ -1,6 +1,7 @@
 /** Numbered SQL migrations (`migrations/NNN_name.sql`), applied in order, each once, each in a transaction. */
 import fs from 'node:fs';
 import path from 'node:path';
+import { BACKFILLS } from './backfills';
 import type { Db } from './db';
 
 const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
@@ -19,7 +20,8 @@ function listMigrations(): { version: number; name: string; sql: string }[] {
     }));
 }
 
-export async function migrate(db: Db): Promise<number[]> {
+/** Applies the migrations not applied yet; notes from their backfills (rows an operator must look at) go to `note`. */
+export async function migrate(db: Db, note: (message: string) => void = (m) => process.stderr.write(`[migrate] ${m}\n`)): Promise<number[]> {
   const applied: number[] = [];
   await db.withTransaction(async (tx) => {
     // A migration or backfill may take longer than the SCIM server's statement timeout.
@@ -31,6 +33,7 @@ export async function migrate(db: Db): Promise<number[]> {
     for (const m of listMigrations()) {
       if (done.has(m.version)) continue;
       await tx.exec(m.sql);
+      for (const message of (await BACKFILLS[m.version]?.(tx)) ?? []) note(message);
       await tx.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
       applied.push(m.version);
     }

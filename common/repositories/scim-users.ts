@@ -1,4 +1,5 @@
 /** SQL for SCIM users. The resource JSON lives in `doc`; the columns beside it serve lookups and indexes. */
+import { userNameKey } from '../../domain/user-name';
 import { isUuid } from '../../domain/uuid';
 import type { Queryable } from '../db';
 import { countRows, listRows, listWithTotal, type ListQuery, type ListSource } from './list-query';
@@ -30,6 +31,7 @@ function columnsOf(doc: Record<string, unknown>) {
   const emails = Array.isArray(doc.emails) ? (doc.emails as { value?: unknown }[]) : [];
   return {
     userName: String(doc.userName),
+    userNameKey: userNameKey(String(doc.userName)),
     externalId: typeof doc.externalId === 'string' ? doc.externalId : null,
     displayName: typeof doc.displayName === 'string' ? doc.displayName : null,
     active: doc.active !== false,
@@ -72,13 +74,13 @@ export async function insertUser(
   record: readonly RecordedChange[] = [],
 ): Promise<ScimUserRow> {
   const c = columnsOf(doc);
-  const outbox = recordChangesCte(record, 9);
+  const outbox = recordChangesCte(record, 10);
   const r = (
     await tx.query<Record<string, never>>(
-      `WITH r AS (INSERT INTO scim_users (tenant_id, id, user_name, external_id, display_name, active, email_values, doc)
-                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb) RETURNING *)${outbox.sql}
+      `WITH r AS (INSERT INTO scim_users (tenant_id, id, user_name, external_id, display_name, active, email_values, doc, user_name_key)
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) RETURNING *)${outbox.sql}
        SELECT r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at FROM r`,
-      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc), ...outbox.params],
+      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc), c.userNameKey, ...outbox.params],
     )
   ).rows[0];
   return toRow(r);
@@ -117,14 +119,14 @@ export async function updateUser(
   record: readonly RecordedChange[] = [],
 ): Promise<ScimUserRow> {
   const c = columnsOf(doc);
-  const outbox = recordChangesCte(record, 9);
+  const outbox = recordChangesCte(record, 10);
   const r = (
     await tx.query<Record<string, never>>(
       `WITH r AS (UPDATE scim_users SET user_name = $3, external_id = $4, display_name = $5, active = $6, email_values = $7, doc = $8::jsonb,
-                    version = version + 1, updated_at = clock_timestamp()
+                    user_name_key = $9, version = version + 1, updated_at = clock_timestamp()
                   WHERE tenant_id = $1 AND id = $2::uuid RETURNING *)${outbox.sql}
        SELECT ${COLUMNS} FROM r ${PROVISIONING_JOIN}`,
-      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc), ...outbox.params],
+      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc), c.userNameKey, ...outbox.params],
     )
   ).rows[0];
   return toRow(r);

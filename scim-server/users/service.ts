@@ -105,7 +105,12 @@ function fromScimmy(err: unknown, fallback: 'invalidValue' | 'invalidSyntax'): u
 
 function uniqueness(err: unknown, userName: unknown): unknown {
   if (err instanceof UniqueViolationError) {
-    return new ScimError(409, 'uniqueness', `userName "${String(userName)}" is already taken in this tenant (userName is unique regardless of case).`);
+    return new ScimError(
+      409,
+      'uniqueness',
+      `userName "${String(userName)}" is already taken in this tenant: userNames are compared regardless of case, character width ` +
+        '(fullwidth letters), Unicode composition and surrounding spaces (RFC 8265 UsernameCaseMapped).',
+    );
   }
   return err;
 }
