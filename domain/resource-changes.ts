@@ -13,3 +13,21 @@ export type ResourceType = 'User' | 'Group';
  * on the user's held suspension or termination (the mass-deprovisioning guard).
  */
 export type ChangeKind = 'created' | 'updated' | 'deleted' | 'membership' | 'invitationAccepted' | 'policy' | 'drift' | 'login' | 'decision';
+
+/**
+ * Who made a change, from the credential or the server part that wrote it (never from a
+ * request header): `scim`, a tenant's SCIM token; `admin`, an admin token through the admin
+ * API or the console; `invitation`, the invited user through their link; `policy`, a saved
+ * tenant configuration; `drift repair`, the drift-repair workflow; `workflow`, another user's
+ * workflow (a login identifier it released).
+ */
+export type ChangeSource = 'scim' | 'admin' | 'invitation' | 'policy' | 'drift repair' | 'workflow';
+
+/** The source a change of this kind always has, where the kind says it (a held change is decided by a Super User only). */
+export const SOURCE_OF_KIND: Partial<Record<ChangeKind, ChangeSource>> = {
+  invitationAccepted: 'invitation',
+  policy: 'policy',
+  drift: 'drift repair',
+  login: 'workflow',
+  decision: 'admin',
+};

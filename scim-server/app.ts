@@ -170,6 +170,8 @@ export function createScimApp(options: ScimAppOptions): express.Express {
     db: options.db,
     tenantId: (req.auth as { tenantId: string }).tenantId,
     requestId: req.requestId as string,
+    // The SCIM router authenticates SCIM tokens only (bearerAuth kind 'scim'): the source is the credential's, whatever X-Request-Id says.
+    source: 'scim',
     baseUrl,
     onCommitted: options.onCommitted ?? (() => undefined),
   });

@@ -62,6 +62,7 @@ export async function serviceLayerCost(iterations = 1_000): Promise<Record<strin
     db: instantDb(rows),
     tenantId: 'bench',
     requestId: 'r',
+    source: 'scim',
     baseUrl: 'http://127.0.0.1/scim/v2',
     onCommitted: () => undefined,
   });

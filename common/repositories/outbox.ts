@@ -6,7 +6,7 @@
  * Temporal, and marks them delivered.
  */
 import type { Queryable } from '../db';
-import type { ChangeKind, ResourceType } from '../../domain/resource-changes';
+import { SOURCE_OF_KIND, type ChangeKind, type ChangeSource, type ResourceType } from '../../domain/resource-changes';
 
 /** One outbox row as its writer records it. */
 export interface RecordedChange {
@@ -15,8 +15,10 @@ export interface RecordedChange {
   resourceId: string;
   change: ChangeKind;
   resourceVersion: number;
-  /** The request that made the change: the workflow audits its steps under it. */
+  /** The request that made the change: the workflow audits its steps under it. A correlation value only (a client may choose it). */
   requestId: string;
+  /** Who made it, from the credential; defaults to the kind's own source (SOURCE_OF_KIND) where it has one. */
+  source?: ChangeSource;
   /** The invitation of an `invitationAccepted` change. */
   subjectId?: string | null;
 }
@@ -33,15 +35,24 @@ export interface OutboxChange {
   attempts: number;
 }
 
-const OUTBOX_COLUMNS = 'tenant_id, resource_type, resource_id, change, resource_version, request_id, subject_id';
-const COLUMN_TYPES = ['text', 'text', 'uuid', 'text', 'int', 'text', 'uuid'];
-const valuesOf = (c: RecordedChange): unknown[] => [c.tenantId, c.resourceType, c.resourceId, c.change, c.resourceVersion, c.requestId, c.subjectId ?? null];
+const OUTBOX_COLUMNS = 'tenant_id, resource_type, resource_id, change, resource_version, request_id, subject_id, source';
+const COLUMN_TYPES = ['text', 'text', 'uuid', 'text', 'int', 'text', 'uuid', 'text'];
+const valuesOf = (c: RecordedChange): unknown[] => [
+  c.tenantId,
+  c.resourceType,
+  c.resourceId,
+  c.change,
+  c.resourceVersion,
+  c.requestId,
+  c.subjectId ?? null,
+  c.source ?? SOURCE_OF_KIND[c.change] ?? null,
+];
 
 /**
  * The one statement that writes outbox rows, with parameters numbered from `first`. One change
  * (every SCIM write of a user) is one row of plain parameters; more are parallel arrays through
  * unnest, so that thousands of rows (a group rename, a policy change) are still one statement
- * of seven parameters. (unnest for a single row costs a create about a fifth more PostgreSQL
+ * of eight parameters. (unnest for a single row costs a create about a fifth more PostgreSQL
  * time.) `ofRow`: in a CTE after the write `r` (one row at most), write only when `r` has a row.
  */
 function insertChanges(changes: readonly RecordedChange[], first: number, ofRow = false): { sql: string; params: unknown[] } {
@@ -79,8 +90,14 @@ export function recordChangesCte(changes: readonly RecordedChange[], first: numb
 }
 
 /** One change per user, all of one kind and request (a group change, a policy change, drift repair). */
-export function userChanges(tenantId: string, change: ChangeKind, requestId: string, users: readonly { id: string; version: number }[]): RecordedChange[] {
-  return users.map((u) => ({ tenantId, resourceType: 'User', resourceId: u.id, change, resourceVersion: u.version, requestId }));
+export function userChanges(
+  tenantId: string,
+  change: ChangeKind,
+  requestId: string,
+  users: readonly { id: string; version: number }[],
+  source?: ChangeSource,
+): RecordedChange[] {
+  return users.map((u) => ({ tenantId, resourceType: 'User', resourceId: u.id, change, resourceVersion: u.version, requestId, ...(source ? { source } : {}) }));
 }
 
 /**
@@ -171,6 +188,8 @@ export interface OutboxRecord {
   change: ChangeKind;
   resourceVersion: number;
   requestId: string;
+  /** Null for changes recorded before sources were kept. */
+  source: ChangeSource | null;
   createdAt: Date;
   deliveredAt: Date | null;
   attempts: number;
@@ -181,7 +200,7 @@ export interface OutboxRecord {
 export async function changesOfUser(db: Queryable, tenantId: string, userId: string, limit = 500): Promise<OutboxRecord[]> {
   const rows = (
     await db.query<Record<string, never>>(
-      `SELECT id::int AS id, change, resource_version, request_id, created_at, delivered_at, attempts, last_error FROM outbox
+      `SELECT id::int AS id, change, resource_version, request_id, source, created_at, delivered_at, attempts, last_error FROM outbox
        WHERE tenant_id = $1 AND resource_type = 'User' AND resource_id = $2::uuid ORDER BY id DESC LIMIT $3`,
       [tenantId, userId, limit],
     )
@@ -192,6 +211,7 @@ export async function changesOfUser(db: Queryable, tenantId: string, userId: str
       change: r.change,
       resourceVersion: r.resource_version,
       requestId: r.request_id,
+      source: r.source,
       createdAt: r.created_at,
       deliveredAt: r.delivered_at,
       attempts: r.attempts,

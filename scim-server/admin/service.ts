@@ -261,20 +261,31 @@ export async function auditTrail(deps: AdminDeps, caller: Caller, tenantId: stri
   const uid = userId(id);
   const [entries, changes] = await Promise.all([views.auditOfUser(deps.db, tenantId, uid), changesOfUser(deps.db, tenantId, uid)]);
   if (entries.length === 0 && changes.length === 0) throw new AdminError(404, `user "${id}" not found`);
-  const requests = new Map<string, { requestId: string; source: string; changes: typeof changes; entries: typeof entries }>();
-  const sourceOf = (rid: string) => (rid.startsWith('admin:') ? 'admin' : rid.startsWith('reconcile:') ? 'drift repair' : 'SCIM or configuration');
+  const requests = new Map<string, { requestId: string; source: string; changes: typeof changes; entries: typeof entries; sources: Set<string> }>();
   const bucket = (rid: string | null) => {
     const key = rid ?? '(none)';
-    if (!requests.has(key)) requests.set(key, { requestId: key, source: rid ? sourceOf(rid) : 'unknown', changes: [], entries: [] });
+    if (!requests.has(key)) requests.set(key, { requestId: key, source: 'unknown', changes: [], entries: [], sources: new Set() });
     return requests.get(key)!;
   };
-  for (const c of changes) bucket(c.requestId).changes.push(c);
-  for (const e of entries) bucket(e.requestId).entries.push(e);
-  return { userId: uid, workflowId: userWorkflowId(tenantId, uid), requests: [...requests.values()], entries };
+  // The source comes from what the server recorded with the change (the credential's kind), never from the request
+  // id, which a SCIM client may choose: "admin:<uuid>" sent as X-Request-Id used to show as an admin action.
+  for (const c of changes) {
+    const b = bucket(c.requestId);
+    b.changes.push(c);
+    b.sources.add(c.source ?? 'unknown');
+  }
+  for (const e of entries) {
+    const b = bucket(e.requestId);
+    b.entries.push(e);
+    // admin.* entries are written by this service after an admin token authenticated the action.
+    if (e.action.startsWith('admin.')) b.sources.add('admin');
+  }
+  const trail = [...requests.values()].map(({ sources, ...r }) => ({ ...r, source: sources.size > 0 ? [...sources].sort().join(' and ') : 'unknown' }));
+  return { userId: uid, workflowId: userWorkflowId(tenantId, uid), requests: trail, entries };
 }
 
 function scimContext(deps: AdminDeps, caller: Caller): ScimContext {
-  return { db: deps.db, tenantId: caller.tenantId, requestId: caller.requestId, baseUrl: deps.scimBaseUrl, onCommitted: deps.onCommitted };
+  return { db: deps.db, tenantId: caller.tenantId, requestId: caller.requestId, source: 'admin', baseUrl: deps.scimBaseUrl, onCommitted: deps.onCommitted };
 }
 
 async function auditAction(deps: AdminDeps, caller: Caller, uid: string | null, action: string, detail: Record<string, unknown> = {}) {

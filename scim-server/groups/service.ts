@@ -97,12 +97,12 @@ async function resolveMembers(tx: Queryable, ctx: ScimContext, ids: string[], gr
 async function signalMembers(tx: Queryable, ctx: ScimContext, memberIds: Iterable<string>): Promise<void> {
   const ids = [...memberIds];
   const users = await currentVersions(tx, ctx.tenantId, [...ids, ...(await groups.userIdsUnder(tx, ctx.tenantId, ids))]);
-  await recordChanges(tx, userChanges(ctx.tenantId, 'membership', ctx.requestId, users));
+  await recordChanges(tx, userChanges(ctx.tenantId, 'membership', ctx.requestId, users, ctx.source));
 }
 
 /** The outbox row of this request's change to group `id`. */
 function changeOf(ctx: ScimContext, id: string, change: ChangeKind, resourceVersion: number): RecordedChange {
-  return { tenantId: ctx.tenantId, resourceType: 'Group', resourceId: id, change, resourceVersion, requestId: ctx.requestId };
+  return { tenantId: ctx.tenantId, resourceType: 'Group', resourceId: id, change, resourceVersion, requestId: ctx.requestId, source: ctx.source };
 }
 
 async function renderOne(ctx: ScimContext, row: groups.ScimGroupRow, attributes?: string[], excluded?: string[]): Promise<ScimResource> {

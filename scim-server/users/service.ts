@@ -117,7 +117,7 @@ function uniqueness(err: unknown, userName: unknown): unknown {
 
 /** The outbox row of this request's change to user `id`, which its workflow receives as a signal. */
 function changeOf(ctx: ScimContext, id: string, change: ChangeKind, resourceVersion: number): RecordedChange {
-  return { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change, resourceVersion, requestId: ctx.requestId };
+  return { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change, resourceVersion, requestId: ctx.requestId, source: ctx.source };
 }
 
 function render(ctx: ScimContext, row: users.ScimUserRow): ScimResource {
