@@ -2,7 +2,7 @@
  * POST /Bulk (RFC 7644 §3.7) over HTTP against the real (embedded) PostgreSQL: bulkId
  * references, per-operation status and location, failOnErrors, and the request limits.
  */
-import { newUser, PATCH_OP, SCIM_GROUP, SCIM_USER, startHarness, type Harness } from '../test/harness';
+import { ENTERPRISE, newUser, PATCH_OP, SCIM_GROUP, SCIM_USER, startHarness, type Harness } from '../test/harness';
 
 const BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
 const BULK_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
@@ -241,5 +241,78 @@ describe('POST /Bulk', () => {
 
     expect(res.status).toBe(200);
     expect(res.body.Operations).toEqual([{ method: 'DELETE', status: '400', response: expect.objectContaining({ scimType: 'invalidPath' }) }]);
+  });
+
+  describe('finding 9: bulkId references only where RFC 7644 §3.7.2 puts them', () => {
+    test('when plain text mentions "bulkId:u1" or an undefined "bulkId:nothere", then it is stored as sent and the operations succeed', async () => {
+      const referenced = newUser();
+      const text = newUser({ displayName: 'See bulkId:u1 for details', title: 'bulkId:nothere', nickName: 'bulkId:u1' });
+      const res = await h.scim(
+        'POST',
+        '/Bulk',
+        bulk([
+          { method: 'POST', path: '/Users', bulkId: 'u1', data: referenced },
+          { method: 'POST', path: '/Users', bulkId: 'u2', data: text },
+        ]),
+      );
+      expect(res.body.Operations.map((o: any) => o.status)).toEqual(['201', '201']);
+      const stored = await h.scim('GET', res.body.Operations[1].location.slice(h.baseUrl.length));
+      expect(stored.body).toMatchObject({ displayName: 'See bulkId:u1 for details', title: 'bulkId:nothere', nickName: 'bulkId:u1' });
+    });
+
+    test('when a manager, group members (POST and PATCH) and a path name a bulkId, then each becomes the created id', async () => {
+      const manager = newUser();
+      const report = newUser({ [ENTERPRISE]: { manager: { value: 'bulkId:boss' } } });
+      const res = await h.scim(
+        'POST',
+        '/Bulk',
+        bulk([
+          { method: 'POST', path: '/Users', bulkId: 'report', data: report },
+          { method: 'POST', path: '/Users', bulkId: 'boss', data: manager },
+          {
+            method: 'POST',
+            path: '/Groups',
+            bulkId: 'team',
+            data: { schemas: [SCIM_GROUP], displayName: `Team ${Date.now()}`, members: [{ value: 'bulkId:boss' }] },
+          },
+          {
+            method: 'PATCH',
+            path: '/Groups/bulkId:team',
+            data: { schemas: [PATCH_OP], Operations: [{ op: 'add', path: 'members', value: [{ value: 'bulkId:report' }] }] },
+          },
+          {
+            method: 'PATCH',
+            path: '/Users/bulkId:boss',
+            data: { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'title', value: 'Head of bulkId:report' }] },
+          },
+        ]),
+      );
+      const [reportOp, bossOp, teamOp, membersOp, titleOp] = res.body.Operations as any[];
+      expect([reportOp, bossOp, teamOp, membersOp, titleOp].map((o) => o.status)).toEqual(['201', '201', '201', '204', '200']);
+      const idOf = (op: any) => op.location.split('/').pop();
+      const stored = await h.scim('GET', `/Users/${idOf(reportOp)}`);
+      expect(stored.body[ENTERPRISE].manager.value).toBe(idOf(bossOp));
+      const team = await h.scim('GET', `/Groups/${idOf(teamOp)}`);
+      expect(team.body.members.map((m: any) => m.value).sort()).toEqual([idOf(bossOp), idOf(reportOp)].sort());
+      expect((await h.scim('GET', `/Users/${idOf(bossOp)}`)).body.title).toBe('Head of bulkId:report');
+    });
+
+    test('when a reference slot names a bulkId no POST defines, then that operation is 409 and the others run', async () => {
+      const res = await h.scim(
+        'POST',
+        '/Bulk',
+        bulk([
+          {
+            method: 'POST',
+            path: '/Groups',
+            bulkId: 'g',
+            data: { schemas: [SCIM_GROUP], displayName: `Orphan ${Date.now()}`, members: [{ value: 'bulkId:nothere' }] },
+          },
+          { method: 'POST', path: '/Users', bulkId: 'fine', data: newUser() },
+        ]),
+      );
+      expect(res.body.Operations.map((o: any) => o.status)).toEqual(['409', '201']);
+      expect(res.body.Operations[0].response.detail).toContain('bulkId "nothere" is not defined');
+    });
   });
 });

@@ -1,7 +1,7 @@
 /**
  * POST /Bulk (RFC 7644 §3.7): operations run in order through the same services as single
- * requests; `bulkId:` references resolve to the ids created earlier in the request;
- * `failOnErrors` stops after that many errors.
+ * requests; `bulkId:` references (where §3.7.2 puts them) resolve to the ids created earlier in
+ * the request; `failOnErrors` stops after that many errors.
  */
 import { Router, type Request } from 'express';
 import type { ScimContext } from './context';
@@ -48,15 +48,86 @@ function parseBulk(body: unknown): { operations: BulkOperation[]; failOnErrors: 
   return { operations, failOnErrors };
 }
 
-const BULK_REF = /bulkId:([A-Za-z0-9._~-]+)/g;
-
-function unresolvedRefs(value: unknown, ids: Map<string, string>): string[] {
-  return [...JSON.stringify(value ?? null).matchAll(BULK_REF)].map((m) => m[1]).filter((ref) => !ids.has(ref));
+/**
+ * Where RFC 7644 §3.7.2 lets "bulkId:<id>" stand for the id of a resource created earlier in
+ * the request: the whole id segment of an operation's `path`, and the whole value of a
+ * reference attribute in its data (a group's `members[].value`, a user's enterprise
+ * `manager.value`, in POST and PUT bodies and PATCH operation values). Nowhere else: a
+ * displayName or title that mentions "bulkId:u1" is text, kept as sent.
+ */
+interface Slot {
+  ref: string;
+  set(id: string): void;
 }
 
-function resolveRefs<T>(value: T, ids: Map<string, string>): T {
-  if (value === undefined) return value;
-  return JSON.parse(JSON.stringify(value).replace(BULK_REF, (_m, ref: string) => ids.get(ref) as string)) as T;
+const BULK_REF = /^bulkId:(.+)$/;
+const ENTERPRISE_URN = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:user';
+const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+const keyOf = (o: Json, name: string) => Object.keys(o).find((k) => k.toLowerCase() === name.toLowerCase());
+
+/** A slot for `holder[key]` when it is a string "bulkId:…". */
+function slotAt(holder: Json | unknown[], key: string | number, slots: Slot[]): void {
+  const value = (holder as Record<string | number, unknown>)[key];
+  const m = typeof value === 'string' ? BULK_REF.exec(value) : null;
+  if (m) slots.push({ ref: m[1], set: (id) => ((holder as Record<string | number, unknown>)[key] = id) });
+}
+
+/** `members` values: objects with `value`, or bare ids (both are accepted by the groups service). */
+function memberSlots(members: unknown, slots: Slot[]): void {
+  const list = Array.isArray(members) ? members : members === undefined ? [] : [members];
+  list.forEach((m, i) => (isObject(m) ? slotAt(m, 'value', slots) : Array.isArray(members) ? slotAt(members, i, slots) : undefined));
+}
+
+/** `manager` as `{ value }` or, Entra's form, a bare id. */
+function managerSlots(holder: Json, key: string, slots: Slot[]): void {
+  const manager = holder[key];
+  if (isObject(manager)) slotAt(manager, 'value', slots);
+  else slotAt(holder, key, slots);
+}
+
+function resourceSlots(type: string, data: unknown, slots: Slot[]): void {
+  if (!isObject(data)) return;
+  if (type === 'Groups') {
+    const members = keyOf(data, 'members');
+    if (members) memberSlots(data[members], slots);
+    return;
+  }
+  const urn = keyOf(data, ENTERPRISE_URN);
+  const ext = urn ? data[urn] : undefined;
+  const manager = isObject(ext) ? keyOf(ext, 'manager') : undefined;
+  if (isObject(ext) && manager) managerSlots(ext, manager, slots);
+  const flat = keyOf(data, `${ENTERPRISE_URN}:manager`);
+  if (flat) managerSlots(data, flat, slots);
+}
+
+function patchSlots(type: string, data: unknown, slots: Slot[]): void {
+  const ops = isObject(data) ? (data.Operations ?? data.operations) : undefined;
+  if (!Array.isArray(ops)) return;
+  for (const op of ops) {
+    if (!isObject(op)) continue;
+    const path = typeof op.path === 'string' ? op.path.trim().toLowerCase() : undefined;
+    if (path === undefined) resourceSlots(type, op.value, slots);
+    else if (type === 'Groups' && path === 'members') memberSlots(op.value, slots);
+    else if (type === 'Users' && (path === `${ENTERPRISE_URN}:manager` || path === `${ENTERPRISE_URN}:manager.value`)) {
+      if (isObject(op.value)) slotAt(op.value, 'value', slots);
+      else slotAt(op, 'value', slots);
+    }
+  }
+}
+
+/** The operation with its own copy of `data`, and the reference slots of its path and data. */
+function withSlots(op: BulkOperation): { op: BulkOperation; slots: Slot[] } {
+  const copy: BulkOperation = { ...op, data: op.data === undefined ? undefined : structuredClone(op.data) };
+  const slots: Slot[] = [];
+  const target = /^\/(Users|Groups)\/(bulkId:.+)$/.exec(copy.path);
+  if (target) {
+    const ref = target[2].slice('bulkId:'.length);
+    slots.push({ ref, set: (id) => (copy.path = `/${target[1]}/${id}`) });
+  }
+  const type = /^\/(Users|Groups)/.exec(copy.path)?.[1] ?? '';
+  if (copy.method === 'PATCH') patchSlots(type, copy.data, slots);
+  else resourceSlots(type, copy.data, slots);
+  return { op: copy, slots };
 }
 
 async function runOne(ctx: ScimContext, op: BulkOperation): Promise<{ status: number; location?: string; version?: string; id?: string }> {
@@ -102,14 +173,15 @@ export function bulkRouter(context: (req: Request) => ScimContext): Router {
       for (const i of pending) {
         if (errors >= failOnErrors) break;
         const op = operations[i];
+        const { op: resolved, slots } = withSlots(op);
+        const missing = slots.map((slot) => slot.ref).filter((ref) => !ids.has(ref));
         // Defer only behind POSTs that have not run yet; a reference to a failed POST fails below.
-        if (unresolvedRefs({ path: op.path, data: op.data }, ids).some((ref) => operations.some((o, j) => o.bulkId === ref && results[j] === undefined))) {
+        if (missing.some((ref) => operations.some((o, j) => o.bulkId === ref && results[j] === undefined))) {
           deferred.push(i);
           continue;
         }
         const base: Json = { method: op.method, ...(op.bulkId ? { bulkId: op.bulkId } : {}) };
         try {
-          const missing = unresolvedRefs({ path: op.path, data: op.data }, ids);
           if (missing.length > 0) {
             const defined = operations.some((o) => o.bulkId === missing[0]);
             throw new ScimError(
@@ -118,7 +190,8 @@ export function bulkRouter(context: (req: Request) => ScimContext): Router {
               defined ? `bulkId "${missing[0]}" was not created: its POST failed.` : `bulkId "${missing[0]}" is not defined by any POST in this request.`,
             );
           }
-          const result = await runOne(ctx, { ...op, path: resolveRefs(op.path, ids), data: resolveRefs(op.data, ids) });
+          for (const slot of slots) slot.set(ids.get(slot.ref) as string);
+          const result = await runOne(ctx, resolved);
           if (op.bulkId && result.id) ids.set(op.bulkId, result.id);
           results[i] = {
             ...base,
