@@ -4,19 +4,21 @@
  * server under DATA_DIR/postgres unless DATABASE_URL is set; a local SMTP catcher writing .eml
  * files unless SMTP_URL is set. The SCIM server and the worker run as two child processes, as in
  * production, so onboarding work never starves the SCIM API of its event loop; a child that dies
- * is restarted. Prints SCIM_BASE_URL, SCIM_TOKEN, TEMPORAL_UI_URL, DATABASE_URL and CONSOLE_URL
- * (the admin console) when ready.
+ * is restarted. Prints SCIM_BASE_URL, SCIM_TOKEN, TEMPORAL_UI_URL, DATABASE_URL, CONSOLE_URL
+ * (the admin console) and METRICS_URL (/metrics on the SCIM server's ops port, loopback only,
+ * /readyz beside it) when ready.
  * Ctrl-C (or SIGTERM) stops the SCIM server, then the worker (both drain), then the services; a
  * restart with the same DATA_DIR continues where it stopped. One `npm start` per DATA_DIR.
  *
- * Workflow payloads are encrypted (AES-256-GCM) with PAYLOAD_KEYS, or else with a key generated
- * on the first start and kept in DATA_DIR/payload-keys (mode 0600); the dev server's UI
- * decodes them through the SCIM server's /codec endpoint, which answers loopback callers
- * without a token here (CODEC_AUTH, default loopback).
+ * Workflow payloads are encrypted (AES-256-GCM, a data key per tenant) with PAYLOAD_KEYS, or
+ * else with a key generated on the first start and kept in DATA_DIR/payload-keys (mode 0600);
+ * the dev server's UI decodes them through the SCIM server's /codec endpoint with the
+ * operator's codec token (CODEC_TOKEN, else generated into DATA_DIR/codec-token), which the UI
+ * carries in the endpoint URL it is given (it sends no header of its own).
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { allInOnePayloadKeys, payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
+import { allInOneCodecToken, allInOnePayloadKeys, payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
 import { childEnvironment, ConfigError, loadConfig, type Config } from '../common/config';
 import { openDatabase, type Db } from '../common/db';
 import { shutdownTracing } from '../common/tracing';
@@ -54,7 +56,10 @@ async function seedDemoTenant(db: Db, overrides: { tagPropagation?: string; role
 
 /** Every port this start will listen on must be free: one message naming the setting, before anything starts. */
 async function checkPorts(config: Config): Promise<void> {
-  const ports: [number, string][] = [[config.port, 'PORT']];
+  const ports: [number, string][] = [
+    [config.port, 'PORT'],
+    [config.ops.port, 'OPS_PORT'],
+  ];
   if (!config.temporal.address) ports.push([config.temporal.devServerPort, 'TEMPORAL_DEV_PORT'], [config.temporal.devUiPort, 'TEMPORAL_UI_PORT']);
   // A server a crashed run left on this DATA_DIR holds its port until startEmbeddedPostgres stops it.
   const leftover = runningServer(embeddedLayout(config.dataDir).pgdata);
@@ -113,7 +118,9 @@ async function main(): Promise<void> {
     cleanups.push(() => shutdownTracing());
     const payloadKeys = allInOnePayloadKeys({ payloadKeys: config.payloadKeys, dataDir: config.dataDir });
     const keys = resolvePayloadKeys({ payloadKeys, dataDir: config.dataDir, allInOne: false });
-    const codecEndpoint = `${config.publicUrl}/codec`;
+    const codecToken = allInOneCodecToken({ codecToken: config.codecToken, dataDir: config.dataDir }).token;
+    // The UI sends no credential of its own to a codec endpoint: the operator's token rides in the URL it is given.
+    const codecEndpoint = `${config.publicUrl}/codec/${codecToken}`;
     // Bundled once, in a child process while the services start: the worker (and its restarts) load it.
     const workflowBundle = config.worker.workflowBundlePath ? Promise.resolve(config.worker.workflowBundlePath) : buildWorkflowBundleInChild();
     workflowBundle.catch(() => undefined); // awaited (and reported) before the worker starts
@@ -205,6 +212,7 @@ async function main(): Promise<void> {
     }
 
     const port = config.port === 0 ? await freePort() : config.port;
+    const opsPort = config.ops.port === 0 ? await freePort() : config.ops.port;
     // PORT=0 picks a free port: the default PUBLIC_URL follows it.
     const publicUrl = config.publicUrl === `http://localhost:${config.port}` ? `http://localhost:${port}` : config.publicUrl;
     const env = childEnvironment({
@@ -214,7 +222,9 @@ async function main(): Promise<void> {
       PAYLOAD_KEYS: payloadKeys,
       PORT: String(port),
       PUBLIC_URL: publicUrl,
-      CODEC_AUTH: config.codecAuth ?? 'loopback',
+      CODEC_AUTH: config.codecAuth ?? 'token',
+      CODEC_TOKEN: codecToken,
+      OPS_PORT: String(opsPort),
       WORKFLOW_BUNDLE_PATH: await workflowBundle,
       // The admin console links to the UI of the dev server started here.
       TEMPORAL_UI_URL: config.temporal.uiUrl ?? devServer?.uiUrl ?? 'http://localhost:8233',
@@ -246,6 +256,8 @@ async function main(): Promise<void> {
     // The embedded server's password is this DATA_DIR's own; a server of yours keeps its password off the screen.
     process.stdout.write(`DATABASE_URL=${config.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}\n`);
     process.stdout.write(`CONSOLE_URL=${publicUrl}${CONSOLE_PATH}\n`);
+    process.stdout.write(`METRICS_URL=http://${config.ops.host === '0.0.0.0' ? '127.0.0.1' : config.ops.host}:${opsPort}/metrics\n`);
+    if (!devServer) say(`in your Temporal UI, set the codec endpoint to ${codecEndpoint} (CLI: --codec-endpoint ${publicUrl}/codec --codec-auth "Bearer <token>")`);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof DataDirBusyError || err instanceof StartError) say(err.message);
     else say(`failed to start: ${(err as Error).stack ?? err}`);

@@ -2,11 +2,12 @@
  * `npm run tokens -- <command>`: manage tenants' bearer tokens. A token is printed once, at
  * creation; only its hash is stored.
  *
- *   create --tenant <id> [--name <label>] [--admin --role <role>] [--create-tenant]
+ *   create --tenant <id> [--name <label>] [--admin --role <role> | --codec] [--expires <duration>] [--create-tenant]
  *
- * An admin token (--admin) opens the admin API (/admin/v1) of its tenant and the codec endpoint;
- * its role decides what it may do: "Super User" changes users and configuration, any other
- * role (or none) only reads.
+ * An admin token (--admin) opens the admin API (/admin/v1) of its tenant; its role decides what
+ * it may do: "Super User" changes users and configuration, any other role (or none) only reads.
+ * A codec token (--codec) opens the tenant's workflow payloads at the codec endpoint (/codec),
+ * and nothing else. --expires (e.g. 90d) makes the token stop working that long from now.
  *   list [--tenant <id>]
  *   revoke <token-id>
  *
@@ -15,12 +16,13 @@
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../common/config';
+import { parseDuration } from '../domain/duration';
 import { createTenant, getTenant } from '../common/repositories/tenants';
 import { ADMIN_WRITE_ROLE, createToken, listTokens, revokeToken } from '../common/repositories/tokens';
 import { openCliDatabase } from './database';
 
 const USAGE = `usage:
-  npm run tokens -- create --tenant <id> [--name <label>] [--admin --role <role>] [--create-tenant]
+  npm run tokens -- create --tenant <id> [--name <label>] [--admin --role <role> | --codec] [--expires <duration, e.g. 90d>] [--create-tenant]
   npm run tokens -- list [--tenant <id>]
   npm run tokens -- revoke <token-id>`;
 
@@ -32,6 +34,8 @@ async function main(): Promise<number> {
       name: { type: 'string' },
       admin: { type: 'boolean' },
       role: { type: 'string' },
+      codec: { type: 'boolean' },
+      expires: { type: 'string' },
       'create-tenant': { type: 'boolean' },
     },
   });
@@ -48,12 +52,29 @@ async function main(): Promise<number> {
       case 'create': {
         if (!values.tenant) throw new Error('--tenant is required');
         if (values.role !== undefined && !values.admin) throw new Error('--role is for admin tokens: add --admin');
+        if (values.codec && values.admin) throw new Error('a token is either --admin or --codec, not both');
+        let expiresInMs: number | undefined;
+        if (values.expires !== undefined) {
+          try {
+            expiresInMs = parseDuration(values.expires);
+          } catch {
+            throw new Error(`--expires "${values.expires}" must be a duration such as 30d, 90d or 12h`);
+          }
+          if (expiresInMs <= 0) throw new Error('--expires must be longer than 0');
+        }
         if (!(await getTenant(db, values.tenant))) {
           if (!values['create-tenant']) throw new Error(`tenant "${values.tenant}" does not exist; add --create-tenant to create it`);
           await createTenant(db, values.tenant, values.tenant);
         }
-        const { token, id } = await createToken(db, values.tenant, values.name ?? 'token', values.admin ? 'admin' : 'scim', values.role?.trim());
-        if (values.admin) {
+        const kind = values.admin ? 'admin' : values.codec ? 'codec' : 'scim';
+        const { token, id, expiresAt } = await createToken(db, values.tenant, values.name ?? 'token', kind, values.role?.trim(), expiresInMs);
+        if (expiresAt) process.stderr.write(`The token expires at ${expiresAt.toISOString()}.\n`);
+        if (kind === 'codec') {
+          process.stdout.write(`TOKEN_ID=${id}\nCODEC_TOKEN=${token}\nCODEC_ENDPOINT=${target.publicUrl}/codec\n`);
+          process.stderr.write(
+            `Opens tenant "${values.tenant}"'s workflow payloads only. Temporal UI: codec endpoint ${target.publicUrl}/codec/<token>; CLI: --codec-endpoint ${target.publicUrl}/codec --codec-auth "Bearer <token>".\n`,
+          );
+        } else if (values.admin) {
           process.stdout.write(`TOKEN_ID=${id}\nADMIN_TOKEN=${token}\nADMIN_BASE_URL=${target.publicUrl}/admin/v1\nCONSOLE_URL=${target.publicUrl}/console\n`);
           const role = values.role?.trim();
           process.stderr.write(
@@ -68,7 +89,7 @@ async function main(): Promise<number> {
       case 'list': {
         for (const t of await listTokens(db, values.tenant)) {
           process.stdout.write(
-            `${t.id}  tenant=${t.tenantId}  kind=${t.kind}${t.kind === 'admin' ? `  role=${t.adminRole ?? '(none: read-only)'}` : ''}  name=${t.name}  prefix=${t.prefix}…  created=${t.createdAt.toISOString()}  ${t.revokedAt ? `revoked=${t.revokedAt.toISOString()}` : 'active'}  last-used=${t.lastUsedAt?.toISOString() ?? 'never'}\n`,
+            `${t.id}  tenant=${t.tenantId}  kind=${t.kind}${t.kind === 'admin' ? `  role=${t.adminRole ?? '(none: read-only)'}` : ''}  name=${t.name}  prefix=${t.prefix}…  created=${t.createdAt.toISOString()}  ${t.revokedAt ? `revoked=${t.revokedAt.toISOString()}` : t.expiresAt && t.expiresAt.getTime() <= Date.now() ? 'expired' : 'active'}  expires=${t.expiresAt?.toISOString() ?? 'never'}  last-used=${t.lastUsedAt?.toISOString() ?? 'never'}\n`,
           );
         }
         return 0;

@@ -73,8 +73,18 @@ export interface Config {
   payloadKeys?: string;
   /** Browser origins allowed to call the codec endpoint. Default the Temporal UI's http://localhost:<TEMPORAL_UI_PORT> and http://127.0.0.1:<TEMPORAL_UI_PORT>. */
   codecCorsOrigins: string[];
-  /** Who may call /codec: token, loopback or none (see common/codec/remote-codec.ts). Default: token for `npm run scim-server`, loopback for `npm start`. */
-  codecAuth?: 'token' | 'loopback' | 'none';
+  /** Who may call /codec: token (operator or tenant codec tokens) or none (see common/codec/remote-codec.ts). Default token, `npm start` included. */
+  codecAuth?: 'token' | 'none';
+  /** CODEC_TOKEN: the operator's codec credential (every tenant's payloads). `npm start` generates one into DATA_DIR/codec-token when unset. */
+  codecToken?: string;
+  /** The SCIM server's ops server (/metrics, /readyz, /healthz): OPS_HOST (default 127.0.0.1, not HOST) and OPS_PORT (default 9463). */
+  ops: { host: string; port: number };
+  /** OPS_TOKEN: when set, /metrics and /readyz of both processes' ops servers need `Authorization: Bearer <OPS_TOKEN>`. */
+  opsToken?: string;
+  /** Failed authentications (and invalid invitation links) tolerated per client address: FAILED_AUTH_PER_MINUTE (default 10) and FAILED_AUTH_BURST (default 20). */
+  failedAuth: { perMinute: number; burst: number };
+  /** TRUST_PROXY: express `trust proxy`, so client addresses come from X-Forwarded-For of these proxies (a hop count, `true`, or addresses/subnets such as `loopback, 10.0.0.0/8`). Default false. */
+  trustProxy: boolean | number | string;
   /** Days delivered outbox rows are kept before the relay deletes them; 0 keeps them. Default 30. */
   outboxRetentionDays: number;
   /** SCIM_STATEMENT_TIMEOUT: longest a statement of the SCIM server may run (PostgreSQL statement_timeout of its pool), in ms. Default 5 s. */
@@ -261,7 +271,28 @@ export function loadConfig(env: Env = process.env): Config {
       problems.push(`CODEC_CORS_ORIGINS entry "${origin}" must be an origin such as http://localhost:8233 (scheme://host[:port], no path)`);
   }
   const codecAuth = str('CODEC_AUTH');
-  if (codecAuth !== undefined && !['token', 'loopback', 'none'].includes(codecAuth)) problems.push(`CODEC_AUTH="${codecAuth}" must be token, loopback or none`);
+  if (codecAuth === 'loopback') {
+    problems.push(
+      'CODEC_AUTH=loopback was removed: the codec endpoint needs the operator token (CODEC_TOKEN) or a codec token from every caller; unset CODEC_AUTH',
+    );
+  } else if (codecAuth !== undefined && !['token', 'none'].includes(codecAuth)) problems.push(`CODEC_AUTH="${codecAuth}" must be token or none`);
+  const secret = (name: string): string | undefined => {
+    const v = str(name);
+    if (v !== undefined && (v.length < 32 || /\s/.test(v))) {
+      problems.push(`${name} must be at least 32 characters without spaces (generate one with: openssl rand -base64 32)`);
+      return undefined;
+    }
+    return v;
+  };
+  const trustProxyRaw = str('TRUST_PROXY');
+  const trustProxy =
+    trustProxyRaw === undefined
+      ? false
+      : /^\d+$/.test(trustProxyRaw)
+        ? Number(trustProxyRaw)
+        : /^(true|false)$/i.test(trustProxyRaw)
+          ? /^true$/i.test(trustProxyRaw)
+          : trustProxyRaw;
   const config: Config = {
     port,
     host: str('HOST') ?? '127.0.0.1',
@@ -298,7 +329,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     payloadKeys: str('PAYLOAD_KEYS'),
     codecCorsOrigins,
-    codecAuth: codecAuth as Config['codecAuth'],
+    codecAuth: codecAuth === 'loopback' ? undefined : (codecAuth as Config['codecAuth']),
+    codecToken: secret('CODEC_TOKEN'),
+    ops: { host: str('OPS_HOST') ?? '127.0.0.1', port: int('OPS_PORT', 9463, 0, 65535) },
+    opsToken: secret('OPS_TOKEN'),
+    failedAuth: { perMinute: int('FAILED_AUTH_PER_MINUTE', 10, 1, 100_000), burst: int('FAILED_AUTH_BURST', 20, 1, 1_000_000) },
+    trustProxy,
     outboxRetentionDays: int('OUTBOX_RETENTION_DAYS', 30, 0, 36_500),
     scimStatementTimeoutMs: boundedDuration('SCIM_STATEMENT_TIMEOUT', 5_000, 100, 600_000),
   };

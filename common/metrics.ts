@@ -23,6 +23,7 @@ import type { Queryable } from './db';
 import { invitationCountsByStatus } from './repositories/invitations';
 import { countHeldDeprovisions } from './repositories/deprovision-requests';
 import { outboxStats } from './repositories/outbox';
+import { expiringTokenCounts } from './repositories/tokens';
 import { workflowCountsByState } from './repositories/provisioning-states';
 
 /** Latency buckets for the lifecycle histograms: one second to 30 days. */
@@ -189,21 +190,23 @@ export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, optio
     workflows: { tenantId: string; state: string; n: number }[];
     invitations: { tenantId: string; status: string; n: number }[];
     held: { tenantId: string; held: number }[];
+    expiringTokens: { tenantId: string; kind: string; n: number }[];
   }
   let cached: { at: number; value: Promise<Snapshot> } | undefined;
   const load = (): Promise<Snapshot> => {
     if (cached && Date.now() - cached.at < cacheMs) return cached.value;
     const value = (async (): Promise<Snapshot> => {
       try {
-        const [outbox, workflows, invitations, held] = await Promise.all([
+        const [outbox, workflows, invitations, held, expiringTokens] = await Promise.all([
           outboxStats(source.db),
           workflowCountsByState(source.db),
           invitationCountsByStatus(source.db),
           countHeldDeprovisions(source.db),
+          expiringTokenCounts(source.db, TOKEN_EXPIRY_WARNING_MS),
         ]);
-        return { ok: true, outbox, workflows, invitations, held };
+        return { ok: true, outbox, workflows, invitations, held, expiringTokens };
       } catch {
-        return { ok: false, outbox: { pending: 0, oldestAgeSeconds: 0 }, workflows: [], invitations: [], held: [] };
+        return { ok: false, outbox: { pending: 0, oldestAgeSeconds: 0 }, workflows: [], invitations: [], held: [], expiringTokens: [] };
       }
     })();
     cached = { at: Date.now(), value };
@@ -259,6 +262,17 @@ export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, optio
     },
   });
   new Gauge({
+    name: 'scimflow_tokens_expiring_soon',
+    help: 'Live tokens (not revoked, not yet expired) that expire within 14 days, by tenant and kind (scim, admin, codec): rotate them.',
+    labelNames: ['tenant', 'kind'],
+    registers,
+    async collect() {
+      const s = await load();
+      this.reset();
+      for (const r of s.expiringTokens) this.set({ tenant: r.tenantId, kind: r.kind }, r.n);
+    },
+  });
+  new Gauge({
     name: 'scimflow_invitations',
     help: 'Invitations by tenant and status (pending, sent, accepted, expired, revoked), from the invitations table.',
     labelNames: ['tenant', 'status'],
@@ -270,6 +284,9 @@ export function registerDatabaseGauges(metrics: AppMetrics, db: Queryable, optio
     },
   });
 }
+
+/** How far ahead scimflow_tokens_expiring_soon looks. */
+export const TOKEN_EXPIRY_WARNING_MS = 14 * 86_400_000;
 
 /** The SCIM resource type of a path under /scim/v2, from a fixed list (bounded label values). */
 export function scimResourceOf(path: string): string {

@@ -1,7 +1,9 @@
 /**
- * The HTTP application: health endpoints, /metrics, the SCIM API under /scim/v2 (authenticated
- * per tenant), and the invitation pages and codec endpoint (extra routers). Built from its
- * dependencies so tests and the all-in-one process assemble it the same way.
+ * The public HTTP application: /healthz, the SCIM API under /scim/v2 (authenticated per
+ * tenant), and the invitation pages, admin API and codec endpoint (extra routers). /metrics and
+ * /readyz are not here: they are on the ops port (common/ops-server.ts), which the internet
+ * does not reach. Built from its dependencies so tests and the all-in-one process assemble it
+ * the same way.
  *
  * Every SCIM request gets a request id (X-Request-Id, offered or generated), which follows
  * the change into the outbox, the workflow signal and the activities' audit entries and log
@@ -13,12 +15,13 @@ import crypto from 'node:crypto';
 import express, { type Request, type Router } from 'express';
 import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
-import { runReadinessChecks, scimResourceOf, type AppMetrics } from '../common/metrics';
+import { scimResourceOf, type AppMetrics } from '../common/metrics';
 import { bearerAuth } from './auth';
 import { bulkRouter } from './bulk';
 import type { ScimContext } from './context';
 import { discoveryRouter } from './discovery';
 import { errorBoundary, sendScimError } from './error-boundary';
+import type { FailureThrottle } from '../common/failure-throttle';
 import { groupsRouter } from './groups/routes';
 import { LIMITS } from './limits';
 import { declareSchemas } from './schemas';
@@ -37,12 +40,14 @@ export interface ScimAppOptions {
   tokenCacheMs?: number;
   /** Told after each committed write, so the outbox relay delivers without waiting for its poll. */
   onCommitted?: () => void;
-  /** Readiness checks by name; /readyz is 200 only when all pass. */
-  readiness?: Record<string, () => Promise<void>>;
   /** Further routers mounted at the root (invitation pages, codec). */
   extraRouters?: Router[];
-  /** Request counters and latency; served at GET /metrics when given. */
+  /** Request counters and latency; served on the ops port (ops-server.ts), recorded here. */
   metrics?: AppMetrics;
+  /** Failed authentications per client address (failure-throttle.ts). */
+  failures?: FailureThrottle;
+  /** Express `trust proxy` (TRUST_PROXY): which proxies' X-Forwarded-For names the client address. Default: none. */
+  trustProxy?: boolean | number | string;
 }
 
 const MAX_JSON_DEPTH = LIMITS.jsonDepth;
@@ -86,26 +91,11 @@ export function createScimApp(options: ScimAppOptions): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('trust proxy', options.trustProxy ?? false);
   const baseUrl = `${options.publicUrl}${SCIM_BASE_PATH}`;
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
-  app.get('/readyz', async (_req, res) => {
-    const { ready, checks } = await runReadinessChecks(options.readiness ?? {});
-    res.setHeader('Cache-Control', 'no-store');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not ready', checks });
-  });
   const metrics = options.metrics;
-  if (metrics) {
-    app.get('/metrics', async (_req, res, next) => {
-      try {
-        const text = await metrics.render();
-        res.setHeader('Cache-Control', 'no-store');
-        res.type(metrics.contentType).send(text);
-      } catch (err) {
-        next(err);
-      }
-    });
-  }
 
   const scim = express.Router();
   scim.use((req, res, next) => {
@@ -142,7 +132,7 @@ export function createScimApp(options: ScimAppOptions): express.Express {
     }
     next();
   });
-  scim.use(bearerAuth({ db: options.db, kind: 'scim', rateLimit: options.rateLimit, cacheMs: options.tokenCacheMs }));
+  scim.use(bearerAuth({ db: options.db, kind: 'scim', rateLimit: options.rateLimit, cacheMs: options.tokenCacheMs, failures: options.failures }));
   scim.use(
     express.json({
       limit: options.bodyLimitBytes,

@@ -1,11 +1,15 @@
 /**
  * Bearer-token authentication and per-token rate limiting. A token maps to exactly one
- * tenant; everything downstream sees only that tenant's rows.
+ * tenant; everything downstream sees only that tenant's rows. Failed attempts (no token, an
+ * unknown, revoked or expired one) are throttled per client address (failure-throttle.ts):
+ * once an address is over its budget it is answered 429 before any database lookup, while
+ * valid tokens pass.
  */
 import type { RequestHandler } from 'express';
 import type { Db } from '../common/db';
 import { hashToken, touchToken, verifyToken, type TokenKind } from '../common/repositories/tokens';
 import { sendScimError } from './error-boundary';
+import { clientAddress, type FailureThrottle } from '../common/failure-throttle';
 import { ScimError } from './scim-error';
 
 export interface AuthOptions {
@@ -14,6 +18,8 @@ export interface AuthOptions {
   /** How long a verified token is trusted without a database look-up; revocation takes effect within it. Default 5 s. */
   cacheMs?: number;
   rateLimit: { perSecond: number; burst: number };
+  /** Failed attempts per client address (shared by every authenticated router of the process). */
+  failures?: FailureThrottle;
 }
 
 interface Authenticated {
@@ -61,22 +67,43 @@ export function bearerAuth(options: AuthOptions): RequestHandler {
     sendScimError(res, new ScimError(401, undefined, detail));
   };
 
+  const refuse = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], detail: string) => {
+    options.failures?.fail(clientAddress(req));
+    challenge(res, detail);
+  };
+
   return async (req, res, next) => {
     const header = req.headers.authorization ?? '';
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match) return challenge(res, 'Send the tenant\'s token as "Authorization: Bearer <token>".');
-    const hash = hashToken(match[1]);
+    const address = clientAddress(req);
+    const hash = match ? hashToken(match[1]) : undefined;
     const now = Date.now();
-    let auth = cache.get(hash);
+    let auth = hash ? cache.get(hash) : undefined;
     if (!auth || auth.until < now) {
+      // An address over its failure budget is not looked up, unless the token it sends was valid lately.
+      const wait = options.failures && !(hash && options.failures.knownGood(hash, now)) ? options.failures.retryAfter(address, now) : 0;
+      if (wait > 0) {
+        return sendScimError(
+          res,
+          new ScimError(429, undefined, `Too many failed authentications from this address; retry after ${wait} s.`, { retryAfterSeconds: wait }),
+        );
+      }
+      if (!match || !hash) return refuse(req, res, 'Send the tenant\'s token as "Authorization: Bearer <token>".');
       try {
         const found = await verifyToken(options.db, match[1]);
         if (!found || found.kind !== options.kind) {
           cache.delete(hash);
-          return challenge(res, 'The bearer token is unknown or revoked.');
+          return refuse(req, res, 'The bearer token is unknown or revoked.');
         }
-        auth = { tokenId: found.id, tenantId: found.tenantId, adminRole: found.adminRole, until: now + cacheMs, touchedAt: auth?.touchedAt ?? 0 };
+        if (found.expiresAt && found.expiresAt.getTime() <= now) {
+          cache.delete(hash);
+          return refuse(req, res, `The bearer token expired at ${found.expiresAt.toISOString()}; ask the operator for a new one.`);
+        }
+        // Trusted without a look-up for cacheMs, never beyond its expiry.
+        const until = Math.min(now + cacheMs, found.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
+        auth = { tokenId: found.id, tenantId: found.tenantId, adminRole: found.adminRole, until, touchedAt: auth?.touchedAt ?? 0 };
         cache.set(hash, auth);
+        options.failures?.succeeded(hash, now);
       } catch (err) {
         return next(err);
       }

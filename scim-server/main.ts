@@ -1,8 +1,9 @@
 /**
  * `npm run scim-server`: the production SCIM server process (with its outbox relay), against
  * a real PostgreSQL and a Temporal cluster. It answers SCIM even while Temporal is down; the
- * relay delivers what accumulated once Temporal is back. Serves /metrics, /healthz, /readyz
- * and the remote codec (/codec, admin token unless CODEC_AUTH says otherwise). Payloads are
+ * relay delivers what accumulated once Temporal is back. Serves /healthz and the remote
+ * codec (/codec: the operator's CODEC_TOKEN or a tenant's codec token, unless CODEC_AUTH=none)
+ * on PORT, and /metrics, /readyz, /healthz on the ops port (OPS_HOST:OPS_PORT, loopback by default). Payloads are
  * encrypted with PAYLOAD_KEYS (common/codec/keys.ts). SIGTERM stops accepting, finishes
  * in-flight requests (at most 10 s), stops the relay, then exits; cut off after 30 s.
  */
@@ -38,10 +39,16 @@ async function main(): Promise<void> {
     bodyLimitBytes: config.bodyLimitBytes,
     rateLimit: config.rateLimit,
     outboxRetentionDays: config.outboxRetentionDays,
-    codec: { codec: keys.codec, auth: config.codecAuth ?? 'token', corsOrigins: config.codecCorsOrigins },
     temporalUi: config.temporal.uiUrl ? { url: config.temporal.uiUrl, namespace: config.temporal.namespace } : undefined,
+    codec: { codec: keys.codec, auth: config.codecAuth ?? 'token', operatorToken: config.codecToken, corsOrigins: config.codecCorsOrigins },
+    ops: { ...config.ops, token: config.opsToken },
+    failureLimit: config.failedAuth,
+    trustProxy: config.trustProxy,
   });
-  logger.info({ url: `${server.url}/scim/v2`, codecAuth: config.codecAuth ?? 'token' }, 'SCIM server listening');
+  if (keys.codec && (config.codecAuth ?? 'token') === 'token' && !config.codecToken) {
+    logger.warn('CODEC_TOKEN is not set: only codec tokens of a tenant (npm run tokens -- create --codec) open payloads at /codec');
+  }
+  logger.info({ url: `${server.url}/scim/v2`, metrics: `${server.opsUrl}/metrics`, codecAuth: config.codecAuth ?? 'token' }, 'SCIM server listening');
   notifySupervisor({ ready: true, url: server.url });
   onStopSignal({
     logger,

@@ -1,23 +1,29 @@
 /**
- * Starts the SCIM server process's parts: HTTP app (SCIM, /metrics, /healthz, /readyz),
- * invitation pages, the remote codec endpoint for the Temporal UI, and the outbox relay.
+ * Starts the SCIM server process's parts: the public HTTP app (SCIM, /healthz, invitation
+ * pages, admin API, the remote codec endpoint for the Temporal UI), the ops server (/metrics,
+ * /readyz, /healthz on OPS_HOST:OPS_PORT, loopback by default), and the outbox relay.
  */
 import http from 'node:http';
+import { Router } from 'express';
 import type { Client } from '@temporalio/client';
-import type { PayloadCodec } from '@temporalio/common';
+import type { AesGcmPayloadCodec } from '../common/codec/aes-gcm-codec';
 import { remoteCodecRouter, type CodecAuth } from '../common/codec/remote-codec';
 import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
 import { appMetrics, registerDatabaseGauges, type AppMetrics } from '../common/metrics';
+import { startOpsServer, type OpsServer } from '../common/ops-server';
 import { adminRouter } from './admin/routes';
 import { createScimApp } from './app';
 import { CONSOLE_PATH, consoleRouter } from './console/routes';
+import { FailureThrottle, throttleInvitationLinks } from '../common/failure-throttle';
 import { invitationsRouter } from './invitations/routes';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 
 export interface RunningServer {
   url: string;
   port: number;
+  /** The ops server's base URL (…/metrics, …/readyz, …/healthz). */
+  opsUrl: string;
   relay: OutboxRelay;
   /** Stops accepting connections, lets in-flight requests finish (idle keep-alive connections are closed at once; all are cut after `drainMs`), then stops the relay. */
   close(): Promise<void>;
@@ -39,8 +45,18 @@ export async function runScimServer(options: {
   /** Days delivered outbox rows are kept (OUTBOX_RETENTION_DAYS); 0 keeps them. Default 30. */
   outboxRetentionDays?: number;
   metrics?: AppMetrics;
-  /** The remote codec endpoint (/codec/decode, /codec/encode); the codec is the clients' (undefined: payloads are not encrypted, the endpoint answers them unchanged). */
-  codec?: { codec?: PayloadCodec; auth: CodecAuth; corsOrigins: string[] };
+  /**
+   * The remote codec endpoint (/codec/decode, /codec/encode); the codec is the clients'
+   * (undefined: payloads are not encrypted, the endpoint answers them unchanged).
+   * `operatorToken` (CODEC_TOKEN) opens every tenant's payloads; codec tokens of a tenant open its own.
+   */
+  codec?: { codec?: AesGcmPayloadCodec; auth: CodecAuth; operatorToken?: string; corsOrigins: string[] };
+  /** The ops server (/metrics, /readyz, /healthz). Default: 127.0.0.1 on a free port, no token. */
+  ops?: { host: string; port: number; token?: string };
+  /** Failed authentications and invalid invitation links tolerated per client address. Default 10 a minute, 20 at once. */
+  failureLimit?: { perMinute: number; burst: number };
+  /** Express `trust proxy` (TRUST_PROXY). Default false. */
+  trustProxy?: boolean | number | string;
   /** Longest wait for in-flight requests on close. Default 10 s. */
   drainMs?: number;
   /** The Temporal UI (TEMPORAL_UI_URL) and namespace: the admin console and API link each user to its workflow there. */
@@ -78,6 +94,31 @@ export async function runScimServer(options: {
     temporalUi: options.temporalUi,
   };
   const codec = options.codec ?? { auth: 'token' as const, corsOrigins: [] };
+  const failureLimit = options.failureLimit ?? { perMinute: 10, burst: 20 };
+  // One budget for failed authentications of every credential kind, one for invitation links.
+  const authFailures = new FailureThrottle(failureLimit);
+  const linkFailures = new FailureThrottle(failureLimit);
+  const readiness = {
+    database: () => options.db.ping(),
+    temporal: async () => {
+      const client = await options.temporal();
+      await client.workflowService.getSystemInfo({});
+    },
+    outboxRelay: async () => {
+      const health = relay.health();
+      if (!health.ok) throw new Error(health.reason ?? 'unhealthy');
+    },
+  };
+  const ops: OpsServer = await startOpsServer({
+    host: options.ops?.host ?? '127.0.0.1',
+    port: options.ops?.port ?? 0,
+    token: options.ops?.token,
+    metrics,
+    readiness,
+    logger: options.logger,
+  });
+  // Mounted before the invitation pages (scim-server/invitations), which stay as they are.
+  const invitationGuard = Router().use('/invitations/:token', throttleInvitationLinks(linkFailures));
   const app = createScimApp({
     db: options.db,
     logger: options.logger,
@@ -87,33 +128,28 @@ export async function runScimServer(options: {
     tokenCacheMs: options.tokenCacheMs,
     onCommitted: () => relay.nudge(),
     metrics,
-    readiness: {
-      database: () => options.db.ping(),
-      temporal: async () => {
-        const client = await options.temporal();
-        await client.workflowService.getSystemInfo({});
-      },
-      outboxRelay: async () => {
-        const health = relay.health();
-        if (!health.ok) throw new Error(health.reason ?? 'unhealthy');
-      },
-    },
+    failures: authFailures,
+    trustProxy: options.trustProxy,
     extraRouters: [
       consoleRouter({ ...adminDeps, publicUrl, bodyLimitBytes: options.bodyLimitBytes }),
+      invitationGuard,
       invitationsRouter({ db: options.db, publicUrl, onCommitted: () => relay.nudge() }),
       remoteCodecRouter({
         codec: codec.codec,
         db: options.db,
         auth: codec.auth,
+        operatorToken: codec.operatorToken,
         corsOrigins: codec.corsOrigins,
         logger: options.logger,
         bodyLimitBytes: options.bodyLimitBytes,
+        failures: authFailures,
       }),
       adminRouter({
         ...adminDeps,
         rateLimit: options.rateLimit,
         bodyLimitBytes: options.bodyLimitBytes,
         tokenCacheMs: options.tokenCacheMs,
+        failures: authFailures,
       }),
     ],
   });
@@ -123,6 +159,7 @@ export async function runScimServer(options: {
   return {
     url: publicUrl,
     port,
+    opsUrl: ops.url,
     relay,
     async close() {
       await new Promise<void>((resolve) => {
@@ -131,6 +168,7 @@ export async function runScimServer(options: {
         setTimeout(() => server.closeAllConnections(), drainMs).unref();
       });
       await relay.stop();
+      await ops.close();
     },
   };
 }

@@ -34,8 +34,8 @@ async function startAllInOne(env: Record<string, string>): Promise<Started> {
     let buffer = '';
     child.stdout?.on('data', (d: Buffer) => {
       buffer += d.toString();
-      for (const m of buffer.matchAll(/^(SCIM_BASE_URL|SCIM_TOKEN|TEMPORAL_UI_URL|CONSOLE_URL|DATABASE_URL)=(.+)$/gm)) lines[m[1]] = m[2].trim();
-      if (lines.SCIM_BASE_URL && lines.SCIM_TOKEN && lines.TEMPORAL_UI_URL && lines.CONSOLE_URL && lines.DATABASE_URL) {
+      for (const m of buffer.matchAll(/^(SCIM_BASE_URL|SCIM_TOKEN|TEMPORAL_UI_URL|CONSOLE_URL|DATABASE_URL|METRICS_URL)=(.+)$/gm)) lines[m[1]] = m[2].trim();
+      if (lines.SCIM_BASE_URL && lines.SCIM_TOKEN && lines.TEMPORAL_UI_URL && lines.CONSOLE_URL && lines.DATABASE_URL && lines.METRICS_URL) {
         clearTimeout(timer);
         resolve();
       }
@@ -73,6 +73,7 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
     TEMPORAL_DEV_PORT: String(await freePort()),
     TEMPORAL_UI_PORT: String(await freePort()),
     EMBEDDED_POSTGRES_PORT: String(await freePort()),
+    OPS_PORT: String(await freePort()),
     TAG_PROPAGATION_DELAY: '0s',
     ROLE_PROPAGATION_DELAY: '0s',
     SETTLE_DELAY: '0s',
@@ -81,10 +82,24 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
   };
   let run = await startAllInOne(env);
   try {
-    const { SCIM_BASE_URL, SCIM_TOKEN, TEMPORAL_UI_URL } = run.lines;
+    const { SCIM_BASE_URL, SCIM_TOKEN, TEMPORAL_UI_URL, METRICS_URL } = run.lines;
     const auth = { Authorization: `Bearer ${SCIM_TOKEN}` };
     expect((await fetch(`${SCIM_BASE_URL}/ServiceProviderConfig`, { headers: auth })).status).toBe(200);
     expect((await fetch(TEMPORAL_UI_URL)).status).toBe(200);
+
+    // Monitoring on the ops port (loopback), not on the public one.
+    const publicBase = SCIM_BASE_URL.replace(/\/scim\/v2$/, '');
+    expect(METRICS_URL).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${env.OPS_PORT}/metrics$`));
+    expect(await (await fetch(METRICS_URL)).text()).toContain('scimflow_scim_requests_total');
+    expect([200, 503]).toContain((await fetch(METRICS_URL.replace(/\/metrics$/, '/readyz'))).status);
+    expect((await fetch(`${publicBase}/metrics`)).status).toBe(404);
+    expect((await fetch(`${publicBase}/readyz`)).status).toBe(404);
+    // The codec needs the operator's credential here too: in the URL the dev server's UI was given.
+    const codecToken = fs.readFileSync(path.join(dataDir, 'codec-token'), 'utf8').trim();
+    const codecBody = JSON.stringify({ payloads: [] });
+    const codecHeaders = { 'Content-Type': 'application/json' };
+    expect((await fetch(`${publicBase}/codec/decode`, { method: 'POST', headers: codecHeaders, body: codecBody })).status).toBe(401);
+    expect((await fetch(`${publicBase}/codec/${codecToken}/decode`, { method: 'POST', headers: codecHeaders, body: codecBody })).status).toBe(200);
 
     const created = await fetch(`${SCIM_BASE_URL}/Users`, {
       method: 'POST',

@@ -83,6 +83,8 @@ export interface Harness {
   token: string;
   baseUrl: string;
   publicUrl: string;
+  /** The SCIM server's ops port: /metrics, /readyz, /healthz. */
+  opsUrl: string;
   client: Client;
   taskQueue: string;
   server: RunningServer;
@@ -187,6 +189,7 @@ export async function startHarness(
     token,
     baseUrl,
     publicUrl: server.url,
+    opsUrl: server.opsUrl,
     client,
     taskQueue,
     server,

@@ -27,7 +27,7 @@ import { createToken } from '../common/repositories/tokens';
 import { connectClient, type TemporalTarget } from '../common/temporal/connection';
 import { userWorkflowId } from '../common/temporal/constants';
 import { runScimServer, type RunningServer } from '../scim-server/run-server';
-import { startOpsServer, type OpsServer } from '../worker/ops-server';
+import { startOpsServer, type OpsServer } from '../common/ops-server';
 import { runWorker, type RunningWorker } from '../worker/run-worker';
 import { statusQuery, type UserStatus } from '../workflows/definitions';
 import { acceptInvitation, newUser, PATCH_OP, requireEnv, testTenantConfig } from './harness';
@@ -146,6 +146,7 @@ let adminToken: string;
 let scimUrl: string;
 let mail: ReturnType<typeof slowMailer>;
 const codec = new AesGcmPayloadCodec([generatePayloadKey('test-key-2'), generatePayloadKey('test-key-1')]);
+const OPERATOR_CODEC_TOKEN = `sfo_${crypto.randomBytes(32).toString('base64url')}`;
 const UI_ORIGIN = 'http://localhost:8233';
 
 async function openControlledDatabase(): Promise<Db> {
@@ -179,7 +180,7 @@ beforeAll(async () => {
     rateLimit: { perSecond: 100_000, burst: 100_000 },
     tokenCacheMs: 0,
     relayPollMs: 100,
-    codec: { codec, auth: 'token', corsOrigins: [UI_ORIGIN] },
+    codec: { codec, auth: 'token', operatorToken: OPERATOR_CODEC_TOKEN, corsOrigins: [UI_ORIGIN] },
   });
   scimUrl = `${server.url}/scim/v2`;
   mail = slowMailer(createMailer(requireEnv('SCIMFLOW_TEST_SMTP_URL')));
@@ -252,7 +253,7 @@ async function accept(userId: string): Promise<void> {
 
 describe('metrics', () => {
   test('when a user is created, onboarded, accepts and is deactivated, then the request, lifecycle, invitation and workflow metrics move', async () => {
-    const before = await scrape(server.url);
+    const before = await scrape(server.opsUrl);
     const created = await scim('POST', '/Users', newUser());
     expect(created.status).toBe(201);
     const id = created.body.id as string;
@@ -263,7 +264,7 @@ describe('metrics', () => {
     // provisioning_states is written just after the workflow's status changes: wait for the row.
     const after = await until(
       async () => {
-        const text = await scrape(server.url);
+        const text = await scrape(server.opsUrl);
         return sample(text, 'scimflow_workflows', { tenant: tenantId, state: 'active' }) === 1 ? text : undefined;
       },
       10_000,
@@ -293,7 +294,7 @@ describe('metrics', () => {
     await waitForState(id, 'suspended');
     const suspended = await until(
       async () => {
-        const text = await scrape(server.url);
+        const text = await scrape(server.opsUrl);
         return sample(text, 'scimflow_workflows', { tenant: tenantId, state: 'suspended' }) === 1 ? text : undefined;
       },
       10_000,
@@ -342,7 +343,7 @@ describe('logs', () => {
 });
 
 describe('payload encryption', () => {
-  test('when a workflow runs, then its history holds ciphertext only, and the codec endpoint decodes it for an admin token', async () => {
+  test('when a workflow runs, then its history holds ciphertext only, and the codec endpoint decodes it for the operator token (not an admin token)', async () => {
     const requestId = `enc-${crypto.randomBytes(6).toString('hex')}`;
     const created = await scim('POST', '/Users', newUser(), { 'X-Request-Id': requestId });
     const id = created.body.id as string;
@@ -384,8 +385,15 @@ describe('payload encryption', () => {
     const headers = { 'Content-Type': 'application/json', 'X-Namespace': 'default', Origin: UI_ORIGIN };
     expect((await fetch(`${server.url}/codec/decode`, { method: 'POST', headers, body })).status).toBe(401);
     expect((await fetch(`${server.url}/codec/decode`, { method: 'POST', headers: { ...headers, Authorization: `Bearer ${token}` }, body })).status).toBe(401); // a SCIM token is not enough
+    expect((await fetch(`${server.url}/codec/decode`, { method: 'POST', headers: { ...headers, Authorization: `Bearer ${adminToken}` }, body })).status).toBe(
+      401,
+    ); // nor a tenant's admin token
 
-    const decoded = await fetch(`${server.url}/codec/decode`, { method: 'POST', headers: { ...headers, Authorization: `Bearer ${adminToken}` }, body });
+    const decoded = await fetch(`${server.url}/codec/decode`, {
+      method: 'POST',
+      headers: { ...headers, Authorization: `Bearer ${OPERATOR_CODEC_TOKEN}` },
+      body,
+    });
     expect(decoded.status).toBe(200);
     expect(decoded.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
     const out = (await decoded.json()) as { payloads: { metadata: Record<string, string>; data: string }[] };
@@ -395,7 +403,7 @@ describe('payload encryption', () => {
     // encode gives back ciphertext under the current key, which decode reverses.
     const encoded = await fetch(`${server.url}/codec/encode`, {
       method: 'POST',
-      headers: { ...headers, Authorization: `Bearer ${adminToken}` },
+      headers: { ...headers, Authorization: `Bearer ${OPERATOR_CODEC_TOKEN}` },
       body: JSON.stringify(out),
     });
     const sealed = (await encoded.json()) as { payloads: { metadata: Record<string, string> }[] };
@@ -418,9 +426,9 @@ describe('payload encryption', () => {
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  test('when the codec endpoint runs in loopback mode, then loopback callers need no token', async () => {
+  test('when the codec endpoint runs without auth (CODEC_AUTH=none), then any caller decodes', async () => {
     const app = express();
-    app.use(remoteCodecRouter({ codec, db, auth: 'loopback', corsOrigins: [UI_ORIGIN] }));
+    app.use(remoteCodecRouter({ codec, db, auth: 'none', corsOrigins: [UI_ORIGIN] }));
     const srv = app.listen(0, '127.0.0.1');
     await new Promise((r) => srv.once('listening', r));
     try {
@@ -451,7 +459,7 @@ describe('readiness', () => {
       const res = await fetch(`${url}/readyz`);
       return { status: res.status, body: (await res.json()) as { checks: Record<string, string> } };
     };
-    expect((await ready(server.url)).status).toBe(200);
+    expect((await ready(server.opsUrl)).status).toBe(200);
     expect((await ready(ops.url)).status).toBe(200);
     expect((await fetch(`${ops.url}/healthz`)).status).toBe(200);
 
@@ -459,7 +467,7 @@ describe('readiness', () => {
     try {
       const scimDown = await until(
         async () => {
-          const r = await ready(server.url);
+          const r = await ready(server.opsUrl);
           return r.status === 503 ? r : undefined;
         },
         15_000,
@@ -480,11 +488,11 @@ describe('readiness', () => {
       // Liveness is not readiness: the process is fine.
       expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
       // The scrape still answers, and says the database is down (a real outage: the proxy).
-      expect(sample(await scrape(server.url), 'scimflow_database_up')).toBe(0);
+      expect(sample(await scrape(server.opsUrl), 'scimflow_database_up')).toBe(0);
     } finally {
       await proxy?.start();
     }
-    await until(async () => (await ready(server.url)).status === 200, 30_000, 'SCIM /readyz to turn 200');
+    await until(async () => (await ready(server.opsUrl)).status === 200, 30_000, 'SCIM /readyz to turn 200');
     await until(async () => (await ready(ops.url)).status === 200, 30_000, 'worker /readyz to turn 200');
   });
 });

@@ -15,7 +15,7 @@ import { createLogger } from '../common/logger';
 import { appMetrics } from '../common/metrics';
 import { shutdownTracing } from '../common/tracing';
 import { ensureSearchAttributes, connectClient, targetFromConfig } from '../common/temporal/connection';
-import { startOpsServer } from './ops-server';
+import { startOpsServer } from '../common/ops-server';
 import { runWorker } from './run-worker';
 import { buildWorkflowBundleInChild } from './workflow-bundle';
 
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     workflowBundlePath,
     tuning: config.worker,
   });
-  const ops = await startOpsServer({ host: config.host, port: config.metricsPort, metrics, readiness: worker.readiness ?? {}, logger });
+  const ops = await startOpsServer({ host: config.host, port: config.metricsPort, metrics, readiness: worker.readiness ?? {}, logger, token: config.opsToken });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, metrics: `${ops.url}/metrics` }, 'worker running');
   notifySupervisor({ ready: true, url: ops.url });
   onStopSignal({ logger, limitMs: DRAIN_LIMIT_MS, message: 'draining worker: no new tasks, finishing in-flight activities', stop: () => worker.shutdown() });

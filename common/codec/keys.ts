@@ -107,6 +107,26 @@ export function allInOnePayloadKeys(options: { payloadKeys?: string; dataDir: st
   return formatPayloadKeys([...fromEnv, ...fromFile]);
 }
 
+export const CODEC_TOKEN_FILE = 'codec-token';
+
+/**
+ * The operator's codec credential for `npm start`: CODEC_TOKEN, else one generated on the first
+ * start and kept in DATA_DIR/codec-token (mode 0600), so the Temporal UI's endpoint URL stays
+ * the same across restarts.
+ */
+export function allInOneCodecToken(options: { codecToken?: string; dataDir: string }): { token: string; file?: string } {
+  if (options.codecToken) return { token: options.codecToken };
+  const file = path.join(options.dataDir, CODEC_TOKEN_FILE);
+  fs.mkdirSync(options.dataDir, { recursive: true });
+  try {
+    fs.writeFileSync(file, `sfo_${crypto.randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
+  return { token: fs.readFileSync(file, 'utf8').trim(), file };
+}
+
 /** The payload codecs to hand to a Temporal client or worker. */
 export function payloadCodecsOf(resolved: { codec?: PayloadCodec }): PayloadCodec[] {
   return resolved.codec ? [resolved.codec] : [];

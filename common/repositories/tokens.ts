@@ -6,7 +6,8 @@ import { isUuid } from '../../domain/uuid';
 import crypto from 'node:crypto';
 import type { Queryable } from '../db';
 
-export type TokenKind = 'scim' | 'admin';
+/** scim: a tenant's IdP; admin: the admin API of a tenant; codec: the payload codec endpoint (common/codec/remote-codec.ts), for one tenant's payloads. */
+export type TokenKind = 'scim' | 'admin' | 'codec';
 
 /** The admin role that may change users and configuration through the admin API; every other role reads (as in the application, only Super Users create users). */
 export const ADMIN_WRITE_ROLE = 'Super User';
@@ -22,48 +23,66 @@ export interface TokenInfo {
   createdAt: Date;
   revokedAt: Date | null;
   lastUsedAt: Date | null;
+  /** When the token stops working; null: it does not expire. */
+  expiresAt: Date | null;
 }
 
 export function hashToken(token: string): string {
   return crypto.createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
+const PREFIX: Record<TokenKind, string> = { scim: 'sfs', admin: 'sfa', codec: 'sfc' };
+
+/** A new token, shown once; with `expiresInMs` it stops working that long from now (on the database clock). */
 export async function createToken(
   db: Queryable,
   tenantId: string,
   name: string,
   kind: TokenKind = 'scim',
   adminRole?: string,
-): Promise<{ token: string; id: string }> {
-  const token = `sf${kind === 'admin' ? 'a' : 's'}_${crypto.randomBytes(32).toString('base64url')}`;
+  expiresInMs?: number,
+): Promise<{ token: string; id: string; expiresAt: Date | null }> {
+  const token = `${PREFIX[kind]}_${crypto.randomBytes(32).toString('base64url')}`;
   const id = crypto.randomUUID();
-  await db.query('INSERT INTO scim_tokens (id, tenant_id, name, kind, token_hash, prefix, admin_role) VALUES ($1, $2, $3, $4, $5, $6, $7)', [
-    id,
-    tenantId,
-    name,
-    kind,
-    hashToken(token),
-    token.slice(0, 8),
-    kind === 'admin' ? (adminRole ?? null) : null,
-  ]);
-  return { token, id };
+  const row = await db.query<{ expires_at: Date | null }>(
+    `INSERT INTO scim_tokens (id, tenant_id, name, kind, token_hash, prefix, admin_role, expires_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $8::bigint IS NULL THEN NULL ELSE now() + $8::bigint * interval '1 millisecond' END)
+     RETURNING expires_at`,
+    [id, tenantId, name, kind, hashToken(token), token.slice(0, 8), kind === 'admin' ? (adminRole ?? null) : null, expiresInMs ?? null],
+  );
+  return { token, id, expiresAt: row.rows[0].expires_at };
 }
 
-/** Finds the live token matching `presented`; undefined for unknown or revoked tokens. */
+/**
+ * Finds the unrevoked token matching `presented`; undefined for unknown or revoked tokens. An
+ * expired token is returned with its `expiresAt` in the past: callers refuse it and can say why.
+ */
 export async function verifyToken(
   db: Queryable,
   presented: string,
-): Promise<{ id: string; tenantId: string; kind: TokenKind; adminRole: string | null } | undefined> {
+): Promise<{ id: string; tenantId: string; kind: TokenKind; adminRole: string | null; expiresAt: Date | null } | undefined> {
   const hash = hashToken(presented);
   const row = (
-    await db.query<{ id: string; tenant_id: string; kind: TokenKind; token_hash: string; admin_role: string | null }>(
-      'SELECT id, tenant_id, kind, token_hash, admin_role FROM scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL',
+    await db.query<{ id: string; tenant_id: string; kind: TokenKind; token_hash: string; admin_role: string | null; expires_at: Date | null }>(
+      'SELECT id, tenant_id, kind, token_hash, admin_role, expires_at FROM scim_tokens WHERE token_hash = $1 AND revoked_at IS NULL',
       [hash],
     )
   ).rows[0];
   // The lookup is by hash, so its timing reveals nothing of the token; the final comparison is constant-time too.
   if (!row || !crypto.timingSafeEqual(Buffer.from(row.token_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
-  return { id: row.id, tenantId: row.tenant_id, kind: row.kind, adminRole: row.admin_role };
+  return { id: row.id, tenantId: row.tenant_id, kind: row.kind, adminRole: row.admin_role, expiresAt: row.expires_at ? new Date(row.expires_at) : null };
+}
+
+/** Live tokens (not revoked) that expire within `withinMs` from now, counted by tenant and kind (scimflow_tokens_expiring_soon). */
+export async function expiringTokenCounts(db: Queryable, withinMs: number): Promise<{ tenantId: string; kind: TokenKind; n: number }[]> {
+  return (
+    await db.query<{ tenant_id: string; kind: TokenKind; n: number }>(
+      `SELECT tenant_id, kind, count(*)::int AS n FROM scim_tokens
+       WHERE revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at > now() AND expires_at <= now() + $1::bigint * interval '1 millisecond'
+       GROUP BY tenant_id, kind ORDER BY tenant_id, kind`,
+      [withinMs],
+    )
+  ).rows.map((r) => ({ tenantId: r.tenant_id, kind: r.kind, n: r.n }));
 }
 
 export async function touchToken(db: Queryable, id: string): Promise<void> {
@@ -73,7 +92,7 @@ export async function touchToken(db: Queryable, id: string): Promise<void> {
 export async function listTokens(db: Queryable, tenantId?: string): Promise<TokenInfo[]> {
   const rows = (
     await db.query<Record<string, never>>(
-      `SELECT id, tenant_id, name, kind, prefix, admin_role, created_at, revoked_at, last_used_at FROM scim_tokens
+      `SELECT id, tenant_id, name, kind, prefix, admin_role, created_at, revoked_at, last_used_at, expires_at FROM scim_tokens
        WHERE ($1::text IS NULL OR tenant_id = $1) ORDER BY created_at`,
       [tenantId ?? null],
     )
@@ -88,6 +107,7 @@ export async function listTokens(db: Queryable, tenantId?: string): Promise<Toke
     createdAt: r.created_at,
     revokedAt: r.revoked_at,
     lastUsedAt: r.last_used_at,
+    expiresAt: r.expires_at,
   }));
 }
 

@@ -12,6 +12,7 @@ import express, { Router, type ErrorRequestHandler, type Request, type RequestHa
 import YAML from 'yaml';
 import { DatabaseUnavailableError } from '../../common/db';
 import { bearerAuth } from '../auth';
+import type { FailureThrottle } from '../../common/failure-throttle';
 import { toScimError } from '../error-boundary';
 import { ScimError } from '../scim-error';
 import * as admin from './service';
@@ -22,6 +23,8 @@ export interface AdminRouterOptions extends admin.AdminDeps {
   rateLimit: { perSecond: number; burst: number };
   bodyLimitBytes: number;
   tokenCacheMs?: number;
+  /** Failed authentications per client address, shared with the SCIM API. */
+  failures?: FailureThrottle;
 }
 
 function caller(req: Request): admin.Caller {
@@ -91,7 +94,7 @@ export function adminRouter(options: AdminRouterOptions): Router {
     });
     next();
   });
-  api.use(bearerAuth({ db: options.db, kind: 'admin', rateLimit: options.rateLimit, cacheMs: options.tokenCacheMs }));
+  api.use(bearerAuth({ db: options.db, kind: 'admin', rateLimit: options.rateLimit, cacheMs: options.tokenCacheMs, failures: options.failures }));
   api.use(express.json({ limit: options.bodyLimitBytes, type: ['application/json', 'application/scim+json', 'application/*+json'] }));
   api.use(express.text({ limit: options.bodyLimitBytes, type: ['application/yaml', 'application/x-yaml', 'text/yaml'] }));
 

@@ -105,6 +105,20 @@ export async function describeTenant(deps: AdminDeps, caller: Caller, tenantId: 
     config: { version: config.version, createdBy: config.createdBy, createdAt: config.createdAt, rules: config.config.rules.length },
     users: await views.countByState(deps.db, tenant.id),
     reconcile: { scheduleId: reconcileScheduleId(tenant.id), interval: config.config.reconcile.interval, enabled: config.config.reconcile.enabled },
+    // The tenant's live tokens (never the secrets): what each is, when it was last used, when it expires.
+    tokens: (await listTokens(deps.db, tenant.id))
+      .filter((t) => !t.revokedAt)
+      .map((t) => ({
+        id: t.id,
+        name: t.name,
+        kind: t.kind,
+        prefix: t.prefix,
+        ...(t.kind === 'admin' ? { role: t.adminRole } : {}),
+        createdAt: t.createdAt,
+        lastUsedAt: t.lastUsedAt,
+        expiresAt: t.expiresAt,
+        expired: !!t.expiresAt && new Date(t.expiresAt).getTime() <= Date.now(),
+      })),
     recentActivity: await views.tenantAudit(deps.db, tenant.id, 20),
   };
 }

@@ -60,7 +60,7 @@ test('when Temporal is unreachable, then SCIM keeps answering and the outbox del
     const pending = (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM outbox WHERE tenant_id = $1 AND delivered_at IS NULL', [h.tenantId]))
       .rows[0].n;
     expect(pending).toBe(20);
-    const ready = await fetch(`${h.publicUrl}/readyz`);
+    const ready = await fetch(`${h.opsUrl}/readyz`);
     expect(ready.status).toBe(503);
 
     dev = await privateDevServer(port, dbFile);
@@ -92,7 +92,7 @@ test('when PostgreSQL restarts during traffic, then SCIM answers 503 with Retry-
       expect(get.body?.schemas).toEqual(['urn:ietf:params:scim:api:messages:2.0:Error']);
     }
     expect(new Set(during)).toEqual(new Set([503]));
-    expect((await fetch(`${h.publicUrl}/readyz`)).status).toBe(503);
+    expect((await fetch(`${h.opsUrl}/readyz`)).status).toBe(503);
     await pg.start();
     let after = await postAll(h, 5);
     for (let i = 0; i < 20 && after.acknowledged.length < 5; i++) {

@@ -22,6 +22,7 @@ function spawnServer(): ChildProcess {
       ...process.env,
       LOG_LEVEL: 'warn',
       METRICS_PORT: '0',
+      OPS_PORT: '0',
       PORT: String(port),
       DATABASE_URL: h.databaseUrlForChildren as string,
       TEMPORAL_ADDRESS: requireEnv('SCIMFLOW_TEST_TEMPORAL_ADDRESS'),

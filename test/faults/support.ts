@@ -38,7 +38,7 @@ export function spawnWorker(env: Record<string, string>): ChildProcess {
 export function spawnScimServer(env: Record<string, string>): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', 'scim-server/main.ts'], {
     cwd: path.join(__dirname, '..', '..'),
-    env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '0', ...env },
+    env: { ...process.env, LOG_LEVEL: 'warn', METRICS_PORT: '0', OPS_PORT: '0', ...env },
     stdio: ['ignore', 'ignore', process.env.FAULT_DEBUG ? 'inherit' : 'ignore'],
   });
 }

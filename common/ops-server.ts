@@ -1,16 +1,18 @@
 /**
- * The worker's small operations HTTP server (METRICS_PORT, default 9464):
- *   GET /metrics  Prometheus exposition of this process (activities, invitations, lifecycle
- *                 latencies, Node.js process metrics)
+ * The small operations HTTP server of a process, apart from any public port: the worker's
+ * (METRICS_PORT, default 9464) and the SCIM server's (OPS_HOST:OPS_PORT, default
+ * 127.0.0.1:9463).
+ *   GET /metrics  Prometheus exposition of this process (tenant slugs in labels)
  *   GET /healthz  200 while the process runs (liveness)
- *   GET /readyz   200 when PostgreSQL answers, Temporal answers and the worker is running; else
- *                 503 with the failing checks
- * No personal data and no secrets are served; bind it to an interface only Prometheus and the
- * orchestrator reach (HOST).
+ *   GET /readyz   200 when every readiness check passes; else 503 with the failing checks
+ * With `token` (OPS_TOKEN), /metrics and /readyz answer only `Authorization: Bearer <token>`
+ * (compared in constant time); /healthz stays open. No personal data and no secrets are served;
+ * bind it to an interface only Prometheus and the orchestrator reach.
  */
+import crypto from 'node:crypto';
 import http from 'node:http';
-import type { Logger } from '../common/logger';
-import { runReadinessChecks, type AppMetrics } from '../common/metrics';
+import type { Logger } from './logger';
+import { runReadinessChecks, type AppMetrics } from './metrics';
 
 export interface OpsServer {
   port: number;
@@ -24,7 +26,15 @@ export async function startOpsServer(options: {
   metrics: AppMetrics;
   readiness: Record<string, () => Promise<void>>;
   logger?: Logger;
+  /** OPS_TOKEN: required as a bearer token for /metrics and /readyz when set. */
+  token?: string;
 }): Promise<OpsServer> {
+  const expected = options.token ? crypto.createHash('sha256').update(options.token).digest() : undefined;
+  const authorised = (header: string | undefined): boolean => {
+    if (!expected) return true;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
+    return !!match && crypto.timingSafeEqual(crypto.createHash('sha256').update(match[1]).digest(), expected);
+  };
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string) => {
@@ -33,6 +43,10 @@ export async function startOpsServer(options: {
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n');
     if (path === '/healthz') return send(200, 'application/json', JSON.stringify({ status: 'ok' }));
+    if ((path === '/readyz' || path === '/metrics') && !authorised(req.headers.authorization)) {
+      res.setHeader('WWW-Authenticate', 'Bearer realm="scimflow-ops"');
+      return send(401, 'text/plain', 'send the ops token: Authorization: Bearer <OPS_TOKEN>\n');
+    }
     if (path === '/readyz') {
       void runReadinessChecks(options.readiness).then(({ ready, checks }) =>
         send(ready ? 200 : 503, 'application/json', JSON.stringify({ status: ready ? 'ready' : 'not ready', checks })),
