@@ -12,6 +12,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { openDatabase, type Db } from '../common/db';
 import type { TenantConfigInput } from '../domain/tenant-config';
 import { createLogger } from '../common/logger';
+import { createMetrics } from '../common/metrics';
 import { provisioningStateOf } from '../common/repositories/provisioning-states';
 import { createTenant, saveConfigVersion } from '../common/repositories/tenants';
 import { createToken } from '../common/repositories/tokens';
@@ -151,6 +152,10 @@ export async function startHarness(
     statementTimeoutMs?: number;
     /** Largest request body; default 1 MiB. */
     bodyLimitBytes?: number;
+    /** Failed authentications and invalid invitation links per client address; default the server's (10 a minute, 20 at once). */
+    failureLimit?: { perMinute: number; burst: number };
+    /** The ops server's token (OPS_TOKEN); default none. */
+    opsToken?: string;
   } = {},
 ): Promise<Harness> {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -165,6 +170,8 @@ export async function startHarness(
   const target = { address, namespace: 'default' };
   const client = await connectClient(target);
   const taskQueue = `tq-${tenantId}`;
+  // The harness's own series: the database gauges read this harness's database, whatever else runs in the process.
+  const metrics = createMetrics();
   const server = await runScimServer({
     db,
     logger,
@@ -177,8 +184,11 @@ export async function startHarness(
     tokenCacheMs: options.tokenCacheMs ?? 0,
     relayPollMs: 100,
     temporalUi: options.temporalUi,
+    failureLimit: options.failureLimit,
+    metrics,
+    ops: { host: '127.0.0.1', port: 0, token: options.opsToken },
   });
-  const startWorker = () => runWorker({ target, taskQueue, db, smtpUrl, publicUrl: server.url, mailFrom: 'scimflow-test@example.org', logger });
+  const startWorker = () => runWorker({ target, taskQueue, db, smtpUrl, publicUrl: server.url, mailFrom: 'scimflow-test@example.org', logger, metrics });
   let worker: RunningWorker = options.withWorker === false ? { done: Promise.resolve(), shutdown: async () => undefined, readiness: {} } : await startWorker();
   const baseUrl = `${server.url}/scim/v2`;
 

@@ -1,9 +1,11 @@
 /** The payload codec and its keys, without services. */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DefaultPayloadConverter } from '@temporalio/common';
-import { AesGcmPayloadCodec, ENCODING_ENCRYPTED, METADATA_KEY_ID, PayloadDecryptionError } from './aes-gcm-codec';
+import { temporal } from '@temporalio/proto';
+import { AesGcmPayloadCodec, ENCODING_ENCRYPTED, METADATA_KEY_ID, METADATA_SCOPE, PayloadDecryptionError, scopeOf } from './aes-gcm-codec';
 import { formatPayloadKeys, generatePayloadKey, KEY_FILE_NAME, loadOrCreateKeyFile, parsePayloadKeys, resolvePayloadKeys } from './keys';
 
 const converter = new DefaultPayloadConverter();
@@ -55,6 +57,46 @@ describe('AesGcmPayloadCodec', () => {
   test('when a payload is not encrypted, then decoding passes it through (histories written before encryption)', async () => {
     const codec = new AesGcmPayloadCodec([k1]);
     expect(await codec.decode([input])).toEqual([input]);
+  });
+});
+
+describe('per-tenant data keys', () => {
+  const master = generatePayloadKey('m1');
+  const ofTenant = (tenantId: string) => converter.toPayload({ tenantId, userId: '6f1c1d2e-0000-4000-8000-000000000001' });
+
+  test('when a payload names a tenant, then it is sealed for that tenant, the scope in clear; other payloads are sealed for the platform', async () => {
+    const codec = new AesGcmPayloadCodec([master]);
+    const [a, signal] = await codec.encode([ofTenant('acme'), converter.toPayload({ version: 3, change: 'updated', requestId: 'r' })]);
+    expect(str(a.metadata?.[METADATA_SCOPE])).toBe('tenant:acme');
+    expect(str(signal.metadata?.[METADATA_SCOPE])).toBe('platform');
+    expect(scopeOf(ofTenant('Not A Slug'))).toBe('platform');
+    expect(converter.fromPayload((await codec.decode([a]))[0])).toMatchObject({ tenantId: 'acme' });
+  });
+
+  test("when a decode is limited to one tenant's scope, then the other tenants' and platform payloads come back still sealed", async () => {
+    const codec = new AesGcmPayloadCodec([master]);
+    const sealed = await codec.encode([ofTenant('acme'), ofTenant('globex'), converter.toPayload('plain')]);
+    const out = await codec.decodeWhere(sealed, (scope) => scope === 'tenant:acme');
+    expect(converter.fromPayload(out[0])).toMatchObject({ tenantId: 'acme' });
+    expect(out[1]).toBe(sealed[1]);
+    expect(out[2]).toBe(sealed[2]);
+  });
+
+  test("when a payload's scope is relabelled to another tenant, then it cannot be decrypted (the data key and the authenticated scope differ)", async () => {
+    const codec = new AesGcmPayloadCodec([master]);
+    const [globex] = await codec.encode([ofTenant('globex')]);
+    const relabelled = { ...globex, metadata: { ...globex.metadata, [METADATA_SCOPE]: Buffer.from('tenant:acme') } };
+    await expect(codec.decode([relabelled])).rejects.toThrow(/could not be decrypted/);
+  });
+
+  test('when a payload was sealed with the master key itself (before per-tenant keys), then it still decodes', async () => {
+    const plain = ofTenant('acme');
+    const inner = temporal.api.common.v1.Payload.encode(plain).finish();
+    const iv = crypto.randomBytes(12);
+    const cipher = crypto.createCipheriv('aes-256-gcm', master.key, iv);
+    const data = Buffer.concat([iv, cipher.update(inner), cipher.final(), cipher.getAuthTag()]);
+    const legacy = { metadata: { encoding: Buffer.from(ENCODING_ENCRYPTED), [METADATA_KEY_ID]: Buffer.from('m1') }, data };
+    expect(converter.fromPayload((await new AesGcmPayloadCodec([master]).decode([legacy]))[0])).toMatchObject({ tenantId: 'acme' });
   });
 });
 
