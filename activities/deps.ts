@@ -9,8 +9,10 @@ export interface ActivityDeps {
   mailer: Mailer;
   /** Base of accept links in invitation mails. */
   publicUrl: string;
-  /** Sender unless the tenant configures its own. */
+  /** Sender unless the tenant configures its own in an allowed domain. */
   mailFrom: string;
+  /** Domains tenants may send from besides mailFrom's (MAIL_ALLOWED_FROM_DOMAINS; common/mail/sender.ts). Default none. */
+  allowedFromDomains?: string[];
   /** Lines written while an activity runs carry its workflowId, runId and requestId (worker/activity-interceptor.ts). */
   logger: Logger;
   /** Where the lifecycle metrics go (activities/lifecycle-metrics.ts). Default: the process's (appMetrics()). */

@@ -3,6 +3,7 @@
  * crashes and activity retries (the delivery ledger is claimed before the SMTP call).
  */
 import { ApplicationFailure } from '@temporalio/activity';
+import { senderOf } from '../common/mail/sender';
 import { appMetrics } from '../common/metrics';
 import { getAppUser, setStatus } from '../common/repositories/app-users';
 import * as invitations from '../common/repositories/invitations';
@@ -38,7 +39,7 @@ function permanentRefusal(err: unknown): string | undefined {
   return undefined;
 }
 
-export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger, metrics = appMetrics() }: ActivityDeps) {
+export function invitationActivities({ db, mailer, publicUrl, mailFrom, allowedFromDomains = [], logger, metrics = appMetrics() }: ActivityDeps) {
   const observe = lifecycleMetrics(db, metrics);
 
   async function deliver(input: StepInput, key: string, kind: string, invitationId: string, reminder: number | null): Promise<void> {
@@ -59,6 +60,8 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger, 
       message: config.invitation.message ?? null,
     };
     const body = renderInvitation(data);
+    const sender = senderOf(config.invitation, { platformFrom: mailFrom, allowedFromDomains });
+    if (sender.refused) logger.warn({ tenantId: input.tenantId, reason: sender.refused }, 'tenant invitation sender refused; the platform sender is used');
     const decision = await db.withTransaction((tx) => invitations.claimDelivery(tx, key, input.tenantId, input.userId, kind));
     if (decision !== 'send') {
       if (decision === 'uncertain') {
@@ -70,7 +73,9 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, logger, 
     }
     try {
       const sent = await mailer.send({
-        from: config.invitation.from ?? mailFrom,
+        // The tenant's sender only in a domain the operator allows; its contact as Reply-To (common/mail/sender.ts).
+        from: sender.from,
+        ...(sender.replyTo ? { replyTo: sender.replyTo } : {}),
         to: user.email,
         subject: renderSubject(config.invitation.subject, data),
         ...body,

@@ -22,9 +22,9 @@ import { allInOnePayloadKeys, payloadCodecsOf, resolvePayloadKeys } from '../com
 import { cliOperator, loadConfig } from '../common/config';
 import type { Db } from '../common/db';
 import { fieldLabel, type FieldChange } from '../domain/directory-diff';
-import type { TenantConfig } from '../domain/tenant-config';
+import { formatProblem, type TenantConfig } from '../domain/tenant-config';
 import { parseTenantConfigDocument } from '../domain/tenant-config-document';
-import { previewTenantConfig, saveTenantConfig } from '../policy/tenant-policy';
+import { configProblems, previewTenantConfig, saveTenantConfig } from '../policy/tenant-policy';
 import { createTenant, currentConfig, getConfigVersion, getTenant, listConfigVersions } from '../common/repositories/tenants';
 import { connectClient, targetFromConfig } from '../common/temporal/connection';
 import { ensureReconcileSchedule, reconcileScheduleId, scheduleSpecOf } from '../common/temporal/reconcile-schedule';
@@ -83,6 +83,13 @@ async function main(): Promise<number> {
   if (command === 'validate') {
     const read = readConfigFile(file);
     if (!read) return 1;
+    const settings = loadConfig();
+    const [problem] = configProblems(read.input, { platformFrom: settings.mailFrom, allowedFromDomains: settings.mailAllowedFromDomains });
+    if (problem) {
+      err(`${file}: 1 problem`);
+      err(`  - ${formatProblem(problem)}`);
+      return 1;
+    }
     const warned = read.warnings.length > 0 ? `, ${read.warnings.length} warning${read.warnings.length === 1 ? '' : 's'}` : '';
     out(`${file}: valid (${read.config.organisations.length} organisations, ${read.config.rules.length} rules${warned})`);
     return 0;
@@ -105,7 +112,11 @@ async function main(): Promise<number> {
           await createTenant(db, values.tenant, values.tenant);
         }
         const by = values.by ?? cliOperator();
-        const saved = await saveTenantConfig(db, values.tenant, read.input, { createdBy: by, requestId: `config:${values.tenant}:${Date.now()}` });
+        const saved = await saveTenantConfig(db, values.tenant, read.input, {
+          createdBy: by,
+          requestId: `config:${values.tenant}:${Date.now()}`,
+          senderPolicy: { platformFrom: settings.mailFrom, allowedFromDomains: settings.mailAllowedFromDomains },
+        });
         out(`tenant ${values.tenant}: version ${saved.version} saved (was ${saved.previousVersion})`);
         out(`${saved.usersCompared} users compared; ${saved.signalled} re-provisioned (their workflows are told through the outbox)`);
         for (const line of saved.summary.text) out(`  ${line}`);

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseDuration } from '../domain/duration';
+import { parseMailbox } from '../domain/mailbox';
 
 export interface Config {
   /** SCIM server port. Default 8080. */
@@ -45,8 +46,10 @@ export interface Config {
   };
   /** smtp:// or smtps:// URL; when absent a local SMTP catcher writes mail to dataDir/outbox. */
   smtpUrl?: string;
-  /** From address of invitation mails unless a tenant sets its own. */
+  /** From address of invitation mails unless a tenant sets its own (in an allowed domain). */
   mailFrom: string;
+  /** MAIL_ALLOWED_FROM_DOMAINS: domains tenants may send invitations from besides MAIL_FROM's ("x.org" or "*.x.org", comma-separated). Default none. */
+  mailAllowedFromDomains: string[];
   /** Base of links in e-mails (accept links). Default http://localhost:<port>. */
   publicUrl: string;
   /** Demo-tenant overrides of the propagation windows (all-in-one mode). */
@@ -314,6 +317,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     smtpUrl: url('SMTP_URL', ['smtp:', 'smtps:']),
     mailFrom: str('MAIL_FROM') ?? 'scimflow <no-reply@scimflow.localhost>',
+    mailAllowedFromDomains: (str('MAIL_ALLOWED_FROM_DOMAINS') ?? '')
+      .split(',')
+      .map((d) => d.trim().toLowerCase())
+      .filter(Boolean),
     publicUrl: (url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
     tagPropagationDelayMs: duration('TAG_PROPAGATION_DELAY'),
     settleDelayMs: duration('SETTLE_DELAY'),
@@ -338,6 +345,12 @@ export function loadConfig(env: Env = process.env): Config {
     outboxRetentionDays: int('OUTBOX_RETENTION_DAYS', 30, 0, 36_500),
     scimStatementTimeoutMs: boundedDuration('SCIM_STATEMENT_TIMEOUT', 5_000, 100, 600_000),
   };
+  const from = parseMailbox(config.mailFrom);
+  if (!from.ok) problems.push(`MAIL_FROM ${from.problem}`);
+  for (const d of config.mailAllowedFromDomains) {
+    if (!/^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(d))
+      problems.push(`MAIL_ALLOWED_FROM_DOMAINS entry "${d}" must be a domain such as hospital.example or *.hospital.example`);
+  }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent`);
   }

@@ -8,6 +8,7 @@
 import { z } from 'zod';
 import { parseDuration } from './duration';
 import { DEFAULT_PHONE_REGION, isPhoneRegion } from './phone-number';
+import { parseMailbox } from './mailbox';
 import { clientRoleSchema, ruleSchema, securityRoleSchema, type Rule } from './policy';
 import { ruleWarnings } from './policy-warnings';
 import { SECURITY_ROLES } from './roles';
@@ -48,6 +49,12 @@ const organisation = z.strictObject({
 });
 
 const catalogueValue = z.string().trim().min(1);
+
+/** One mailbox without control characters (domain/mailbox.ts); which domains are allowed is the operator's (common/mail/sender.ts). */
+const mailbox = z.string().superRefine((value, ctx) => {
+  const parsed = parseMailbox(value);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.problem });
+});
 
 const baseSchema = z.strictObject({
   organisations: z.array(organisation).default([]),
@@ -108,7 +115,10 @@ const baseSchema = z.strictObject({
     .default({ tags: '10m', securityRole: '1h' }),
   invitation: z
     .strictObject({
-      from: z.string().optional(),
+      /** The sender, one mailbox ("Name <a@x.org>" or "a@x.org"), in a domain the operator allows (MAIL_ALLOWED_FROM_DOMAINS); default the platform's MAIL_FROM. */
+      from: mailbox.optional(),
+      /** The tenant's contact for replies (Reply-To), one mailbox, any domain. */
+      replyTo: mailbox.optional(),
       subject: z.string().default('You have been invited to {{applicationName}}'),
       applicationName: z.string().default('the application'),
       /** Reminders after the invitation was sent, e.g. ["3d", "7d"]. */

@@ -6,7 +6,8 @@
 import type { Db, Queryable } from '../common/db';
 import { desiredUser, type DesiredUser } from '../domain/desired-user';
 import { diffDesired, diffStates, stateOf, summariseChanges, type ChangeSummary, type DirectoryState, type FieldChange } from '../domain/directory-diff';
-import { formatProblem, parseTenantConfig, validateTenantConfig, TenantConfigError, type TenantConfig } from '../domain/tenant-config';
+import { formatProblem, parseTenantConfig, validateTenantConfig, TenantConfigError, type ConfigProblem, type TenantConfig } from '../domain/tenant-config';
+import { fromProblem, type SenderPolicy } from '../common/mail/sender';
 import { appendAudit } from '../common/repositories/audit-log';
 import { observedStates } from '../common/repositories/entitlements';
 import { recordChanges, userChanges } from '../common/repositories/outbox';
@@ -72,10 +73,25 @@ export interface SaveResult {
   warnings: string[];
 }
 
+/** The operator's rules on top of the document's own: a sender (`invitation.from`) in a domain the operator allows (common/mail/sender.ts). */
+function operatorProblems(config: TenantConfig, senderPolicy?: SenderPolicy): ConfigProblem[] {
+  const from = config.invitation.from;
+  const problem = from !== undefined && senderPolicy ? fromProblem(from, senderPolicy) : undefined;
+  return problem ? [{ path: ['invitation', 'from'], message: problem }] : [];
+}
+
+/** Every problem of a configuration, the operator's rules included (admin API and CLI `validate`). */
+export function configProblems(input: unknown, senderPolicy?: SenderPolicy): ConfigProblem[] {
+  const result = validateTenantConfig(input);
+  return result.ok ? operatorProblems(result.config, senderPolicy) : result.problems;
+}
+
 /** Validates a configuration: the parsed one and its warnings ("path: message"), or TenantConfigError with every problem. */
-function validated(input: unknown): { config: TenantConfig; warnings: string[] } {
+function validated(input: unknown, senderPolicy?: SenderPolicy): { config: TenantConfig; warnings: string[] } {
   const result = validateTenantConfig(input);
   if (!result.ok) throw new TenantConfigError(result.problems.map(formatProblem));
+  const problems = operatorProblems(result.config, senderPolicy);
+  if (problems.length > 0) throw new TenantConfigError(problems.map(formatProblem));
   return { config: result.config, warnings: result.warnings.map(formatProblem) };
 }
 
@@ -86,8 +102,13 @@ function validated(input: unknown): { config: TenantConfig; warnings: string[] }
  * workflows; nothing is lost if Temporal is down. Throws TenantConfigError (every problem) or
  * TenantNotFoundError.
  */
-export async function saveTenantConfig(db: Db, tenantId: string, input: unknown, opts: { createdBy: string; requestId: string }): Promise<SaveResult> {
-  const { config, warnings } = validated(input); // every problem, before anything is written
+export async function saveTenantConfig(
+  db: Db,
+  tenantId: string,
+  input: unknown,
+  opts: { createdBy: string; requestId: string; senderPolicy?: SenderPolicy },
+): Promise<SaveResult> {
+  const { config, warnings } = validated(input, opts.senderPolicy); // every problem, before anything is written
   return db.withTransaction(async (tx) => {
     if (!(await lockTenant(tx, tenantId))) throw new TenantNotFoundError(tenantId);
     const previous = await currentConfig(tx, tenantId);

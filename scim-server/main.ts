@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     codec: { codec: keys.codec, auth: config.codecAuth ?? 'token', operatorToken: config.codecToken, corsOrigins: config.codecCorsOrigins },
     ops: { ...config.ops, token: config.opsToken },
     failureLimit: config.failedAuth,
+    senderPolicy: { platformFrom: config.mailFrom, allowedFromDomains: config.mailAllowedFromDomains },
     trustProxy: config.trustProxy,
   });
   if (keys.codec && (config.codecAuth ?? 'token') === 'token' && !config.codecToken) {

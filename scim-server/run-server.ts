@@ -10,6 +10,7 @@ import type { AesGcmPayloadCodec } from '../common/codec/aes-gcm-codec';
 import { remoteCodecRouter, type CodecAuth } from '../common/codec/remote-codec';
 import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
+import type { SenderPolicy } from '../common/mail/sender';
 import { appMetrics, registerDatabaseGauges, type AppMetrics } from '../common/metrics';
 import { startOpsServer, type OpsServer } from '../common/ops-server';
 import { adminRouter } from './admin/routes';
@@ -55,6 +56,8 @@ export async function runScimServer(options: {
   ops?: { host: string; port: number; token?: string };
   /** Failed authentications and invalid invitation links tolerated per client address. Default 10 a minute, 20 at once. */
   failureLimit?: { perMinute: number; burst: number };
+  /** Which invitation senders tenants may configure through the admin API (MAIL_FROM, MAIL_ALLOWED_FROM_DOMAINS). */
+  senderPolicy?: SenderPolicy;
   /** Express `trust proxy` (TRUST_PROXY). Default false. */
   trustProxy?: boolean | number | string;
   /** Longest wait for in-flight requests on close. Default 10 s. */
@@ -150,6 +153,7 @@ export async function runScimServer(options: {
         bodyLimitBytes: options.bodyLimitBytes,
         tokenCacheMs: options.tokenCacheMs,
         failures: authFailures,
+        senderPolicy: options.senderPolicy,
       }),
     ],
   });

@@ -32,7 +32,7 @@ const appServices = ['scim-server', 'worker'] as const;
 function configVariableNames(): Set<string> {
   const source = read('common/config.ts');
   const names = new Set<string>();
-  for (const m of source.matchAll(/\b(?:str|int|bool|duration|url)\(\s*'([A-Z][A-Z0-9_]*)'/g)) names.add(m[1]);
+  for (const m of source.matchAll(/\b(?:str|int|bool|duration|boundedDuration|secret|url)\(\s*'([A-Z][A-Z0-9_]*)'/g)) names.add(m[1]);
   return names;
 }
 

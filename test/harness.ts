@@ -24,6 +24,8 @@ import type { UserStatus } from '../workflows/definitions';
 import { statusQuery } from '../workflows/definitions';
 
 export const SCIM_USER = 'urn:ietf:params:scim:schemas:core:2.0:User';
+/** The platform sender (MAIL_FROM) of every harness. */
+export const MAIL_FROM = 'scimflow-test@example.org';
 export const SCIM_GROUP = 'urn:ietf:params:scim:schemas:core:2.0:Group';
 export const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 export const EXT = 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:User';
@@ -156,6 +158,8 @@ export async function startHarness(
     failureLimit?: { perMinute: number; burst: number };
     /** The ops server's token (OPS_TOKEN); default none. */
     opsToken?: string;
+    /** MAIL_ALLOWED_FROM_DOMAINS of the server and worker; default none (the platform sender is scimflow-test@example.org). */
+    allowedFromDomains?: string[];
   } = {},
 ): Promise<Harness> {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -186,9 +190,11 @@ export async function startHarness(
     temporalUi: options.temporalUi,
     failureLimit: options.failureLimit,
     metrics,
+    senderPolicy: { platformFrom: MAIL_FROM, allowedFromDomains: options.allowedFromDomains ?? [] },
     ops: { host: '127.0.0.1', port: 0, token: options.opsToken },
   });
-  const startWorker = () => runWorker({ target, taskQueue, db, smtpUrl, publicUrl: server.url, mailFrom: 'scimflow-test@example.org', logger, metrics });
+  const startWorker = () =>
+    runWorker({ target, taskQueue, db, smtpUrl, publicUrl: server.url, mailFrom: MAIL_FROM, allowedFromDomains: options.allowedFromDomains, logger, metrics });
   let worker: RunningWorker = options.withWorker === false ? { done: Promise.resolve(), shutdown: async () => undefined, readiness: {} } : await startWorker();
   const baseUrl = `${server.url}/scim/v2`;
 

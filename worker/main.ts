@@ -42,6 +42,7 @@ async function main(): Promise<void> {
     smtpUrl: config.smtpUrl as string,
     publicUrl: config.publicUrl,
     mailFrom: config.mailFrom,
+    allowedFromDomains: config.mailAllowedFromDomains,
     logger,
     metrics,
     workflowBundlePath,

@@ -28,6 +28,8 @@ export async function runWorker(options: {
   smtpUrl: string;
   publicUrl: string;
   mailFrom: string;
+  /** MAIL_ALLOWED_FROM_DOMAINS: domains tenants may send invitations from besides MAIL_FROM's (common/mail/sender.ts). Default none. */
+  allowedFromDomains?: string[];
   logger: Logger;
   mailer?: Mailer;
   metrics?: AppMetrics;
@@ -44,7 +46,14 @@ export async function runWorker(options: {
     connection,
     namespace: options.target.namespace,
     taskQueue: options.taskQueue,
-    deps: { db: options.db, mailer, publicUrl: options.publicUrl, mailFrom: options.mailFrom, logger: options.logger },
+    deps: {
+      db: options.db,
+      mailer,
+      publicUrl: options.publicUrl,
+      mailFrom: options.mailFrom,
+      allowedFromDomains: options.allowedFromDomains ?? [],
+      logger: options.logger,
+    },
     payloadCodecs: options.target.payloadCodecs,
     metrics: options.metrics,
     shutdownGraceTime: options.shutdownGraceTime,

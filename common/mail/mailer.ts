@@ -3,6 +3,8 @@ import nodemailer from 'nodemailer';
 
 export interface OutgoingMail {
   from: string;
+  /** Where replies go (the tenant's contact). */
+  replyTo?: string;
   to: string;
   subject: string;
   text: string;
@@ -30,6 +32,13 @@ export function createMailer(smtpUrl: string): Mailer {
   } as never);
   return {
     async send(mail) {
+      // The last guard against header injection: senders are checked when configured (common/mail/sender.ts).
+      for (const [name, value] of [
+        ['from', mail.from],
+        ['replyTo', mail.replyTo],
+      ] as const) {
+        if (value !== undefined && /[\r\n\0]/.test(value)) throw new Error(`refusing to send: "${name}" holds a line break`);
+      }
       const info = await transport.sendMail(mail);
       return { messageId: info.messageId };
     },

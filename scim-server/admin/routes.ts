@@ -133,7 +133,7 @@ export function adminRouter(options: AdminRouterOptions): Router {
     '/tenants/:tenant/config/validate',
     handle(async (req) => {
       await admin.tenantOf(options, caller(req), p(req, 'tenant'));
-      return admin.validateConfig(configBody(req));
+      return admin.validateConfig(configBody(req), options.senderPolicy);
     }),
   );
   api.post(

@@ -13,10 +13,11 @@ import YAML from 'yaml';
 import type { Db } from '../../common/db';
 import { diffStates, stateOf, type FieldChange } from '../../domain/directory-diff';
 import { isUuid } from '../../domain/uuid';
-import { TenantConfigError, validateTenantConfig, formatProblem, type ConfigProblem } from '../../domain/tenant-config';
+import { TenantConfigError, formatProblem, validateTenantConfig, type ConfigProblem } from '../../domain/tenant-config';
 import type { Logger } from '../../common/logger';
 import { desiredStateOf } from '../../policy/desired-state';
-import { previewTenantConfig, previewUser, saveTenantConfig, TenantNotFoundError } from '../../policy/tenant-policy';
+import { configProblems, previewTenantConfig, previewUser, saveTenantConfig, TenantNotFoundError } from '../../policy/tenant-policy';
+import type { SenderPolicy } from '../../common/mail/sender';
 import * as insights from '../../common/repositories/admin-insights';
 import { searchUsers } from '../../common/repositories/admin-search';
 import * as views from '../../common/repositories/admin-views';
@@ -44,6 +45,8 @@ export interface AdminDeps {
   logger: Logger;
   /** The Temporal UI and namespace, for links to a user's workflow (unset: no link). */
   temporalUi?: { url: string; namespace: string };
+  /** Which senders tenants may configure (MAIL_FROM, MAIL_ALLOWED_FROM_DOMAINS); without it only the document's own rules apply. */
+  senderPolicy?: SenderPolicy;
 }
 
 /** Who is calling: the admin token's tenant and role, and this request's id. */
@@ -138,12 +141,16 @@ export async function getVersion(deps: AdminDeps, caller: Caller, tenantId: stri
   return found;
 }
 
-/** Every problem (an unknown key with a "did you mean"), or, when valid, the warnings: rules that can never change anything. */
-export function validateConfig(body: unknown): { valid: boolean; problems: string[]; details: ConfigProblem[]; warnings: string[] } {
+/** Every problem (an unknown key with a "did you mean", a sender the operator does not allow), or, when valid, the warnings: rules that can never change anything. */
+export function validateConfig(
+  body: unknown,
+  senderPolicy?: SenderPolicy,
+): { valid: boolean; problems: string[]; details: ConfigProblem[]; warnings: string[] } {
   const result = validateTenantConfig(body);
-  return result.ok
+  const problems = configProblems(body, senderPolicy);
+  return result.ok && problems.length === 0
     ? { valid: true, problems: [], details: [], warnings: result.warnings.map(formatProblem) }
-    : { valid: false, problems: result.problems.map(formatProblem), details: result.problems, warnings: [] };
+    : { valid: false, problems: problems.map(formatProblem), details: problems, warnings: [] };
 }
 
 /** Saves a new version (400 with every problem when invalid), tells the affected users' workflows, and brings the drift-repair Schedule in line. */
@@ -152,7 +159,11 @@ export async function saveConfig(deps: AdminDeps, caller: Caller, tenantId: stri
   requireWriter(caller);
   let saved;
   try {
-    saved = await saveTenantConfig(deps.db, tenantId, body, { createdBy: `admin-token:${caller.tokenId}`, requestId: caller.requestId });
+    saved = await saveTenantConfig(deps.db, tenantId, body, {
+      createdBy: `admin-token:${caller.tokenId}`,
+      requestId: caller.requestId,
+      senderPolicy: deps.senderPolicy,
+    });
   } catch (err) {
     if (err instanceof TenantConfigError) throw new AdminError(400, 'the configuration is invalid', err.problems);
     if (err instanceof TenantNotFoundError) throw new AdminError(404, err.message);
