@@ -90,7 +90,7 @@ export function bearerAuth(options: AuthOptions): RequestHandler {
       }
       if (!match || !hash) return refuse(req, res, 'Send the tenant\'s token as "Authorization: Bearer <token>".');
       try {
-        const found = await verifyToken(options.db, match[1]);
+        const found = await verifyToken(options.db, match[1], { includeExpired: true });
         if (!found || found.kind !== options.kind) {
           cache.delete(hash);
           return refuse(req, res, 'The bearer token is unknown or revoked.');

@@ -95,6 +95,7 @@ export async function runScimServer(options: {
     onCommitted: () => relay.nudge(),
     logger: options.logger,
     temporalUi: options.temporalUi,
+    senderPolicy: options.senderPolicy,
   };
   const codec = options.codec ?? { auth: 'token' as const, corsOrigins: [] };
   const failureLimit = options.failureLimit ?? { perMinute: 10, burst: 20 };
@@ -153,7 +154,6 @@ export async function runScimServer(options: {
         bodyLimitBytes: options.bodyLimitBytes,
         tokenCacheMs: options.tokenCacheMs,
         failures: authFailures,
-        senderPolicy: options.senderPolicy,
       }),
     ],
   });

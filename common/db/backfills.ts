@@ -38,7 +38,9 @@ async function userNameKeys(tx: Queryable): Promise<string[]> {
       }
       const key = userNameKey(r.user_name);
       if (taken.has(key)) {
-        notes.push(`tenant ${r.tenant_id}: user ${r.id} has a userName that an older user's matches once compared (case, width, composition, spaces); its key is left empty until one of them is renamed`);
+        notes.push(
+          `tenant ${r.tenant_id}: user ${r.id} has a userName that an older user's matches once compared (case, width, composition, spaces); its key is left empty until one of them is renamed`,
+        );
         continue;
       }
       taken.add(key);

@@ -1,8 +1,8 @@
 /**
  * Admin console sessions. The session id is random (256 bits), given to the browser once as an
  * HttpOnly cookie and stored as a SHA-256 hash. A session is valid while it has not expired, has
- * been used within the idle limit, and its admin token is not revoked: revoking the token ends
- * every session made with it at the next request.
+ * been used within the idle limit, and its admin token is neither revoked nor expired: revoking
+ * the token (or its expiry) ends every session made with it at the next request.
  */
 import crypto from 'node:crypto';
 import type { Queryable } from '../db';
@@ -36,7 +36,7 @@ export async function createConsoleSession(
 
 /**
  * The live session for a cookie value, or undefined (unknown, expired, idle longer than
- * `idleMs`, or its token revoked). Records the use at most once a minute.
+ * `idleMs`, or its token revoked or expired). Records the use at most once a minute.
  */
 export async function findConsoleSession(db: Queryable, sessionId: string, idleMs: number): Promise<ConsoleSession | undefined> {
   const r = (
@@ -45,7 +45,7 @@ export async function findConsoleSession(db: Queryable, sessionId: string, idleM
               s.last_seen_at < now() - interval '1 minute' AS stale
        FROM console_sessions s JOIN scim_tokens t ON t.id = s.token_id
        WHERE s.id_hash = $1 AND s.expires_at > now() AND s.last_seen_at > now() - ($2::bigint * interval '1 millisecond')
-         AND t.revoked_at IS NULL AND t.kind = 'admin' AND t.tenant_id = s.tenant_id`,
+         AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()) AND t.kind = 'admin' AND t.tenant_id = s.tenant_id`,
       [hashToken(sessionId), idleMs],
     )
   ).rows[0];

@@ -54,12 +54,14 @@ export async function createToken(
 }
 
 /**
- * Finds the unrevoked token matching `presented`; undefined for unknown or revoked tokens. An
- * expired token is returned with its `expiresAt` in the past: callers refuse it and can say why.
+ * Finds the live token matching `presented`; undefined for unknown, revoked and expired tokens.
+ * With `includeExpired`, an expired token is returned with its `expiresAt` in the past, for a
+ * caller that refuses it and says why.
  */
 export async function verifyToken(
   db: Queryable,
   presented: string,
+  options: { includeExpired?: boolean } = {},
 ): Promise<{ id: string; tenantId: string; kind: TokenKind; adminRole: string | null; expiresAt: Date | null } | undefined> {
   const hash = hashToken(presented);
   const row = (
@@ -70,7 +72,9 @@ export async function verifyToken(
   ).rows[0];
   // The lookup is by hash, so its timing reveals nothing of the token; the final comparison is constant-time too.
   if (!row || !crypto.timingSafeEqual(Buffer.from(row.token_hash, 'hex'), Buffer.from(hash, 'hex'))) return undefined;
-  return { id: row.id, tenantId: row.tenant_id, kind: row.kind, adminRole: row.admin_role, expiresAt: row.expires_at ? new Date(row.expires_at) : null };
+  const expiresAt = row.expires_at ? new Date(row.expires_at) : null;
+  if (expiresAt && expiresAt.getTime() <= Date.now() && !options.includeExpired) return undefined;
+  return { id: row.id, tenantId: row.tenant_id, kind: row.kind, adminRole: row.admin_role, expiresAt };
 }
 
 /** Live tokens (not revoked) that expire within `withinMs` from now, counted by tenant and kind (scimflow_tokens_expiring_soon). */

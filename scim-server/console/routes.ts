@@ -405,7 +405,7 @@ export function consoleRouter(options: ConsoleOptions): Router {
       const draft = str(req.body.draft) ?? '';
       const parsed = parseDraft(draft);
       if (parsed.error) return policyView(req, res, 400, draft, { problems: [], error: parsed.error });
-      const v = admin.validateConfig(parsed.config);
+      const v = admin.validateConfig(parsed.config, options.senderPolicy);
       const problems = v.details.map((p) => ({ path: p.path.join('.'), message: p.message }));
       const check: DraftCheck = { problems, warnings: v.warnings };
       if (v.valid) check.preview = await admin.previewTenant(options, caller(req), tenant(req), { config: parsed.config }, 100);
@@ -429,7 +429,7 @@ export function consoleRouter(options: ConsoleOptions): Router {
         });
       } catch (err) {
         if (err instanceof admin.AdminError && err.status === 400) {
-          const v = admin.validateConfig(parsed.config);
+          const v = admin.validateConfig(parsed.config, options.senderPolicy);
           return policyView(req, res, 400, draft, { problems: v.details.map((p) => ({ path: p.path.join('.'), message: p.message })) });
         }
         throw err;
