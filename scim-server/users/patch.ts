@@ -322,12 +322,23 @@ function sameValue(given: unknown, stored: unknown, def: SchemaAttribute): boole
  * the operation (1-based); the document is then half-patched and must be discarded.
  */
 export function applyPatch(doc: Json, operations: PatchOperation[], options: PatchOptions): Json {
-  for (const [index, op] of operations.entries()) new Patcher(doc, options, index).apply(op);
+  for (const [index, op] of operations.entries()) applyOne(doc, op, options, index);
   return doc;
 }
 
 /** applyPatch, yielding to the event loop between slices of operations (slices.ts). */
 export async function applyPatchInSlices(doc: Json, operations: PatchOperation[], options: PatchOptions): Promise<Json> {
-  await mapInSlices(operations, (op, index) => new Patcher(doc, options, index).apply(op));
+  await mapInSlices(operations, (op, index) => applyOne(doc, op, options, index));
   return doc;
+}
+
+/** One operation; every error it raises names it (limits and onNoMatch speak of attributes only). */
+function applyOne(doc: Json, op: PatchOperation, options: PatchOptions, index: number): void {
+  try {
+    new Patcher(doc, options, index).apply(op);
+  } catch (err) {
+    if (err instanceof ScimError && !err.detail.startsWith('Operation '))
+      throw new ScimError(err.status, err.scimType, `Operation ${index + 1}: ${err.detail}`);
+    throw err;
+  }
 }
