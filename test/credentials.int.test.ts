@@ -105,8 +105,8 @@ describe('token expiry', () => {
     expect(scrape).toMatch(new RegExp(`^scimflow_tokens_expiring_soon\\{tenant="${h.tenantId}",kind="admin"\\} 1$`, 'm'));
     expect(scrape).toMatch(new RegExp(`^scimflow_tokens_expiring_soon\\{tenant="${h.tenantId}",kind="scim"\\} 1$`, 'm'));
 
-    const tenant = await fetch(`${h.publicUrl}/admin/v1/tenants/${h.tenantId}`, { headers: { Authorization: `Bearer ${longer.token}` } });
-    const tokens = ((await tenant.json()) as { tokens: { id: string; expiresAt: string | null; kind: string }[] }).tokens;
+    const listed = await fetch(`${h.publicUrl}/admin/v1/tenants/${h.tenantId}/tokens`, { headers: { Authorization: `Bearer ${longer.token}` } });
+    const tokens = ((await listed.json()) as { tokens: { id: string; expiresAt: string | null; kind: string }[] }).tokens;
     expect(tokens.find((t) => t.id === longer.id)?.expiresAt).toBe(new Date(longer.expiresAt as Date).toISOString());
     expect(tokens.find((t) => t.id === expiring.id)).toMatchObject({ kind: 'scim' });
     expect(JSON.stringify(tokens)).not.toContain(longer.token);
@@ -115,6 +115,20 @@ describe('token expiry', () => {
     const refused = await users(expiring.token);
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { detail: string }).detail).toMatch(/expired at \d{4}-/);
+
+    // The admin API creates SCIM tokens that expire, too (after the expired one is revoked: two live SCIM tokens at most).
+    const asAdmin = (method: string, path: string, body?: unknown) =>
+      fetch(`${h.publicUrl}/admin/v1/tenants/${h.tenantId}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${longer.token}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    expect((await asAdmin('POST', `/tokens/${expiring.id}/revoke`)).status).toBe(200);
+    expect((await asAdmin('POST', '/tokens', { name: 'okta-2025', expires: 'soon' })).status).toBe(400);
+    const made = await asAdmin('POST', '/tokens', { name: 'okta-2025', expires: '30d' });
+    expect(made.status).toBe(201);
+    const expiresAt = ((await made.json()) as { expiresAt: string }).expiresAt;
+    expect(Math.round((Date.parse(expiresAt) - Date.now()) / 86_400_000)).toBe(30);
   });
 
   test('when the tokens CLI creates with --expires and lists, then the listing shows each expiry', async () => {

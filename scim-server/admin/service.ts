@@ -12,6 +12,7 @@ import { diffLines } from 'diff';
 import YAML from 'yaml';
 import type { Db } from '../../common/db';
 import { diffStates, stateOf, type FieldChange } from '../../domain/directory-diff';
+import { parseDuration } from '../../domain/duration';
 import { isUuid } from '../../domain/uuid';
 import { TenantConfigError, formatProblem, validateTenantConfig, type ConfigProblem } from '../../domain/tenant-config';
 import type { Logger } from '../../common/logger';
@@ -108,20 +109,6 @@ export async function describeTenant(deps: AdminDeps, caller: Caller, tenantId: 
     config: { version: config.version, createdBy: config.createdBy, createdAt: config.createdAt, rules: config.config.rules.length },
     users: await views.countByState(deps.db, tenant.id),
     reconcile: { scheduleId: reconcileScheduleId(tenant.id), interval: config.config.reconcile.interval, enabled: config.config.reconcile.enabled },
-    // The tenant's live tokens (never the secrets): what each is, when it was last used, when it expires.
-    tokens: (await listTokens(deps.db, tenant.id))
-      .filter((t) => !t.revokedAt)
-      .map((t) => ({
-        id: t.id,
-        name: t.name,
-        kind: t.kind,
-        prefix: t.prefix,
-        ...(t.kind === 'admin' ? { role: t.adminRole } : {}),
-        createdAt: t.createdAt,
-        lastUsedAt: t.lastUsedAt,
-        expiresAt: t.expiresAt,
-        expired: !!t.expiresAt && new Date(t.expiresAt).getTime() <= Date.now(),
-      })),
     recentActivity: await views.tenantAudit(deps.db, tenant.id, 20),
   };
 }
@@ -612,6 +599,9 @@ export async function listTenantTokens(deps: AdminDeps, caller: Caller, tenantId
       createdAt: t.createdAt,
       lastUsedAt: t.lastUsedAt,
       revokedAt: t.revokedAt,
+      // Null: it never expires (npm run tokens -- create … --expires 90d).
+      expiresAt: t.expiresAt,
+      expired: !!t.expiresAt && new Date(t.expiresAt).getTime() <= Date.now(),
     })),
     maxLiveScimTokens: MAX_LIVE_SCIM_TOKENS,
   };
@@ -630,9 +620,19 @@ export async function createScimToken(deps: AdminDeps, caller: Caller, tenantId:
       `this tenant has ${live.length} live SCIM tokens (${live.map((t) => `"${t.name}"`).join(', ')}); revoke the one the identity provider no longer uses first`,
     );
   }
-  const created = await createToken(deps.db, tenantId, name, 'scim');
-  await auditAction(deps, caller, null, 'tokenCreated', { createdTokenId: created.id, name });
-  return { id: created.id, name, kind: 'scim', token: created.token, prefix: created.token.slice(0, 8) };
+  const expires = (body as { expires?: unknown })?.expires;
+  let expiresInMs: number | undefined;
+  if (expires !== undefined && expires !== null) {
+    try {
+      expiresInMs = typeof expires === 'string' ? parseDuration(expires) : NaN;
+    } catch {
+      expiresInMs = NaN;
+    }
+    if (!(expiresInMs! > 0)) throw new AdminError(400, '"expires" must be a duration such as 90d or 12h (or left out: the token does not expire)');
+  }
+  const created = await createToken(deps.db, tenantId, name, 'scim', undefined, expiresInMs);
+  await auditAction(deps, caller, null, 'tokenCreated', { createdTokenId: created.id, name, expiresAt: created.expiresAt });
+  return { id: created.id, name, kind: 'scim', token: created.token, prefix: created.token.slice(0, 8), expiresAt: created.expiresAt };
 }
 
 export async function revokeScimToken(deps: AdminDeps, caller: Caller, tenantId: string, tokenId: string) {
