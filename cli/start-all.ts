@@ -257,7 +257,8 @@ async function main(): Promise<void> {
     process.stdout.write(`DATABASE_URL=${config.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}\n`);
     process.stdout.write(`CONSOLE_URL=${publicUrl}${CONSOLE_PATH}\n`);
     process.stdout.write(`METRICS_URL=http://${config.ops.host === '0.0.0.0' ? '127.0.0.1' : config.ops.host}:${opsPort}/metrics\n`);
-    if (!devServer) say(`in your Temporal UI, set the codec endpoint to ${codecEndpoint} (CLI: --codec-endpoint ${publicUrl}/codec --codec-auth "Bearer <token>")`);
+    if (!devServer)
+      say(`in your Temporal UI, set the codec endpoint to ${codecEndpoint} (CLI: --codec-endpoint ${publicUrl}/codec --codec-auth "Bearer <token>")`);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof EmbeddedPostgresError || err instanceof DataDirBusyError || err instanceof StartError) say(err.message);
     else say(`failed to start: ${(err as Error).stack ?? err}`);

@@ -1,4 +1,4 @@
-/** Migration 010's backfill (finding 7): existing users get their userName key, oldest first; look-alikes it cannot key are named. */
+/** Migration 011's backfill (finding 7): existing users get their userName key, oldest first; look-alikes it cannot key are named. */
 import { newUser, startHarness, type Harness } from '../../test/harness';
 import { BACKFILLS } from './backfills';
 
@@ -11,7 +11,7 @@ afterAll(async () => h?.close());
 const create = (userName: string) => h.scim('POST', '/Users', newUser({ userName }));
 
 describe('finding 7: the userName key of existing users', () => {
-  test('when existing users have no key (rows from before migration 010), then the backfill keys them oldest first and names look-alikes it cannot key', async () => {
+  test('when existing users have no key (rows from before migration 011), then the backfill keys them oldest first and names look-alikes it cannot key', async () => {
     const tenant = h.tenantId;
     const legacy = [
       ['legacy.one@example.org', '2020-01-01T00:00:00Z'],
@@ -27,7 +27,7 @@ describe('finding 7: the userName key of existing users', () => {
       );
       ids.push(row.rows[0].id);
     }
-    const notes = await h.db.withTransaction((tx) => BACKFILLS[10](tx));
+    const notes = await h.db.withTransaction((tx) => BACKFILLS[11](tx));
     const keys = new Map(
       (
         await h.db.query<{ id: string; k: string | null }>('SELECT id::text AS id, user_name_key AS k FROM scim_users WHERE id = ANY($1::uuid[])', [ids])

@@ -11,7 +11,7 @@ export type Backfill = (tx: Queryable) => Promise<string[]>;
 const PAGE = 2_000;
 
 /**
- * 010: scim_users.user_name_key for every existing user, oldest first within a tenant. A user
+ * 011: scim_users.user_name_key for every existing user, oldest first within a tenant. A user
  * whose key an older user of the tenant already holds (look-alikes stored before the key
  * existed) keeps NULL; each is returned as a note for the operator to resolve.
  */
@@ -59,4 +59,4 @@ async function userNameKeys(tx: Queryable): Promise<string[]> {
 }
 
 /** Backfills by the migration version they follow. */
-export const BACKFILLS: Record<number, Backfill> = { 10: userNameKeys };
+export const BACKFILLS: Record<number, Backfill> = { 11: userNameKeys };

@@ -15,7 +15,12 @@ export async function openDatabase(options: {
   /** statement_timeout of the pool's connections (the SCIM server's SCIM_STATEMENT_TIMEOUT); migrations lift it. */
   statementTimeoutMs?: number;
 }): Promise<Db> {
-  const db = createPgDb({ connectionString: options.databaseUrl, schema: options.schema, max: options.poolSize, statementTimeoutMs: options.statementTimeoutMs });
+  const db = createPgDb({
+    connectionString: options.databaseUrl,
+    schema: options.schema,
+    max: options.poolSize,
+    statementTimeoutMs: options.statementTimeoutMs,
+  });
   if (options.schema) await db.exec(`CREATE SCHEMA IF NOT EXISTS "${options.schema.replace(/"/g, '')}"`);
   await migrate(db);
   return db;
