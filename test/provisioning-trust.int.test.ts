@@ -68,7 +68,7 @@ describe('case 1: mail the server refuses for good', () => {
     ).rows;
     expect(attempts).toEqual([{ attempts: 1 }]);
     expect(await actions(id)).toContain('mail.rejected');
-    const metrics = await (await fetch(`${h.publicUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${h.opsUrl}/metrics`)).text();
     expect(metrics).toMatch(new RegExp(`scimflow_mail_rejected_total\\{tenant="${h.tenantId}",kind="invitation"\\} [1-9]`));
 
     const fixed = `fixed.${user.userName}`;
@@ -305,7 +305,7 @@ describe('mass-deprovisioning guard', () => {
     expect(list.body.guard).toEqual({ threshold, window: '1h' });
     expect(list.body.held.map((c: { userId: string }) => c.userId).sort()).toEqual([...held].sort());
     expect(list.body.held[0]).toMatchObject({ change: 'suspend', reason: `more than ${threshold} suspensions or terminations within 1h` });
-    const metrics = await (await fetch(`${h.publicUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${h.opsUrl}/metrics`)).text();
     expect(metrics).toContain(`scimflow_deprovisions_held{tenant="${h.tenantId}"} 2`);
     await eventually(
       async () => h.mailsTo('it-security@hospital.example').length,

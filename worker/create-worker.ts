@@ -98,7 +98,8 @@ export async function createWorker(options: CreateWorkerOptions): Promise<Worker
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     ...(options.workflowBundlePath ? { workflowBundle: { codePath: options.workflowBundlePath } } : { workflowsPath: require.resolve('../workflows') }),
-    activities: createActivities(options.deps),
+    // The activities observe into the worker's registry (a test harness gives each stack its own).
+    activities: createActivities({ ...options.deps, metrics: options.deps.metrics ?? metrics }),
     dataConverter: options.payloadCodecs?.length ? { payloadCodecs: options.payloadCodecs } : undefined,
     interceptors: {
       activity: [...(tracing?.interceptors.activity ?? []), operabilityActivityInterceptor({ logger: options.deps.logger, metrics })],

@@ -53,13 +53,17 @@ test('when one of two SCIM servers and one of two workers are SIGKILLed mid-impo
     PAYLOAD_KEYS: `ps:${crypto.randomBytes(32).toString('base64')}`,
   };
   const serverPorts = [await freePort(), await freePort()];
+  // Each SCIM server's /readyz is on its ops port, apart from the SCIM port.
+  const opsPorts = [await freePort(), await freePort()];
   const publicUrl = `http://127.0.0.1:${serverPorts[0]}`;
   const workerPorts = [await freePort(), await freePort()];
-  const servers = serverPorts.map((port) => spawnScimServer({ ...shared, PORT: String(port), PUBLIC_URL: `http://127.0.0.1:${port}` }));
+  const servers = serverPorts.map((port, i) =>
+    spawnScimServer({ ...shared, PORT: String(port), OPS_PORT: String(opsPorts[i]), PUBLIC_URL: `http://127.0.0.1:${port}` }),
+  );
   const workers = workerPorts.map((port) => spawnWorker({ ...shared, METRICS_PORT: String(port), PUBLIC_URL: publicUrl }));
   children.push(...servers, ...workers);
   await Promise.all([
-    ...serverPorts.map((p) => waitUntilOk(`http://127.0.0.1:${p}/readyz`)),
+    ...opsPorts.map((p) => waitUntilOk(`http://127.0.0.1:${p}/readyz`)),
     ...workerPorts.map((p) => waitUntilOk(`http://127.0.0.1:${p}/readyz`, 90_000)),
   ]);
 
