@@ -8,16 +8,24 @@ const MIGRATIONS_DIR = path.join(__dirname, 'migrations');
 // Arbitrary constant: serialises concurrent starters (worker and SCIM server) on one database.
 const MIGRATION_LOCK_ID = 7_314_001;
 
-function listMigrations(): { version: number; name: string; sql: string }[] {
-  return fs
-    .readdirSync(MIGRATIONS_DIR)
+/**
+ * The migration files in order. Two files with one number would apply only the first (the
+ * version is what is recorded), silently: that is refused here, so branches that both added a
+ * migration cannot merge unnoticed.
+ */
+export function listMigrations(dir = MIGRATIONS_DIR): { version: number; name: string; sql: string }[] {
+  const files = fs
+    .readdirSync(dir)
     .filter((f) => /^\d+_.+\.sql$/.test(f))
-    .sort()
-    .map((file) => ({
-      version: Number(file.split('_')[0]),
-      name: file,
-      sql: fs.readFileSync(path.join(MIGRATIONS_DIR, file), 'utf8'),
-    }));
+    .sort();
+  const byVersion = new Map<number, string>();
+  for (const file of files) {
+    const version = Number(file.split('_')[0]);
+    const other = byVersion.get(version);
+    if (other) throw new Error(`migrations ${other} and ${file} share the number ${version}; renumber one of them`);
+    byVersion.set(version, file);
+  }
+  return files.map((file) => ({ version: Number(file.split('_')[0]), name: file, sql: fs.readFileSync(path.join(dir, file), 'utf8') }));
 }
 
 /** Applies the migrations not applied yet; notes from their backfills (rows an operator must look at) go to `note`. */
