@@ -173,6 +173,8 @@ async function main(): Promise<void> {
         namespace: config.temporal.namespace,
         logFile: path.join(config.dataDir, 'temporal.log'),
         codecEndpoint,
+        // The onboarding takes the CPU the SCIM API leaves (ONBOARDING_NICE).
+        nice: config.onboardingNice,
       });
       temporalAddress = devServer.address;
       const server = devServer;
@@ -229,20 +231,22 @@ async function main(): Promise<void> {
       // The admin console links to the UI of the dev server started here.
       TEMPORAL_UI_URL: config.temporal.uiUrl ?? devServer?.uiUrl ?? 'http://localhost:8233',
     });
-    const supervise = (name: string, script: string, extraEnv: Record<string, string>, stopLimitMs: number) => {
+    const supervise = (name: string, script: string, extraEnv: Record<string, string>, stopLimitMs: number, nice = 0) => {
       const child = superviseProcess({
         name,
         script,
         env: { ...env, ...extraEnv },
         say,
         stopLimitMs,
+        nice,
         onStarted: (pid) => lock.update({ processes: { [name]: { pid, marker: script } } }),
       });
       cleanups.push(() => child.stop());
       return child;
     };
     // The worker's metrics port is its own business here (METRICS_PORT stays free for a split deployment).
-    const worker = supervise('the worker', 'worker/main.ts', { METRICS_PORT: '0' }, 50_000);
+    // The onboarding takes the CPU the SCIM API leaves (ONBOARDING_NICE).
+    const worker = supervise('the worker', 'worker/main.ts', { METRICS_PORT: '0' }, 50_000, config.onboardingNice);
     const server = supervise('the SCIM server', 'scim-server/main.ts', {}, 35_000);
     await Promise.all([worker.ready, server.ready]);
 

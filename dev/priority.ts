@@ -1,0 +1,22 @@
+/**
+ * Lower CPU priority for the processes `npm start` runs beside the SCIM API (the worker and the
+ * Temporal dev server): the command is started through `nice`, so every thread of the process
+ * has the priority from its first instruction on. Where `nice` is missing (Windows), unchanged.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+
+function findNice(): string | undefined {
+  if (process.platform === 'win32') return undefined;
+  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(path.delimiter)) {
+    const candidate = path.join(dir, 'nice');
+    if (fs.existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** The command and arguments that run `command args` at nice value `nice` (0: as they are). */
+export function withNice(command: string, args: string[], nice: number): { command: string; args: string[] } {
+  const niceBin = nice > 0 ? findNice() : undefined;
+  return niceBin ? { command: niceBin, args: ['-n', String(nice), command, ...args] } : { command, args };
+}
