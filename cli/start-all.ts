@@ -126,12 +126,15 @@ async function main(): Promise<void> {
     workflowBundle.catch(() => undefined); // awaited (and reported) before the worker starts
 
     let databaseUrl = config.databaseUrl;
+    /** What the SCIM server and the worker connect to: the embedded server's Unix socket when it has one. */
+    let childDatabaseUrl = databaseUrl;
     if (!databaseUrl) {
       const layout = embeddedLayout(config.dataDir);
       say(`starting the embedded PostgreSQL in ${layout.pgdata}`);
       const options = { ...layout, port: config.embeddedPostgresPort, log: say };
       let postgres: EmbeddedPostgres = await startEmbeddedPostgres(options);
       databaseUrl = postgres.url;
+      childDatabaseUrl = postgres.localUrl ?? postgres.url;
       // Stopped last (cleanups run in reverse): the SCIM server and the worker drain against it.
       cleanups.push(() => postgres.stop());
       // Killed from outside: started again (committed data is safe), or everything stops with the reason.
@@ -193,7 +196,7 @@ async function main(): Promise<void> {
       await client.close();
     }
 
-    const db = await openDatabase({ databaseUrl, poolSize: 2 });
+    const db = await openDatabase({ databaseUrl: childDatabaseUrl as string, poolSize: 2 });
     let token: string;
     try {
       token = await seedDemoTenant(db, {
@@ -218,7 +221,7 @@ async function main(): Promise<void> {
     // PORT=0 picks a free port: the default PUBLIC_URL follows it.
     const publicUrl = config.publicUrl === `http://localhost:${config.port}` ? `http://localhost:${port}` : config.publicUrl;
     const env = childEnvironment({
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: childDatabaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       SMTP_URL: smtpUrl,
       PAYLOAD_KEYS: payloadKeys,
