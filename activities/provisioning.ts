@@ -258,7 +258,8 @@ export function provisioningActivities({ db }: ActivityDeps) {
           if (licences.status === 'waitingForSeat') return licences;
           await run('assignProviderAccounts', apply.assignProviderAccounts);
           const access = await run('applyAccessSettings', apply.applyAccessSettings);
-          if (ctx.dir?.user.holdReason && (await setHold(tx, input.tenantId, input.userId, null))) ctx.audits.add({ ...step, step: 'convergeUser' }, 'user.released');
+          if (ctx.dir?.user.holdReason && (await setHold(tx, input.tenantId, input.userId, null)))
+            ctx.audits.add({ ...step, step: 'convergeUser' }, 'user.released');
           return { status: 'converged', ...access };
         };
         const result = await converged();

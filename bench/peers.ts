@@ -30,7 +30,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Client } from 'pg';
+import { openDatabase } from '../common/db';
+import { workflowCountsByState } from '../common/repositories/provisioning-states';
 import { freePort } from '../dev/temporal-dev-server';
 import { loadAverage } from './lib/proc';
 
@@ -208,11 +209,10 @@ async function runScimflow(target: 'embedded' | 'database-url', round: number, p
     const token = kv(text, 'SCIM_TOKEN');
     if (!base || !token) throw new Error(`npm start printed no SCIM_BASE_URL/SCIM_TOKEN: ${fs.readFileSync(path.join(work, 'err'), 'utf8').slice(-2000)}`);
     const invited = () => (fs.existsSync(path.join(dataDir, 'outbox')) ? fs.readdirSync(path.join(dataDir, 'outbox')).length : 0);
-    const db = new Client({ connectionString: kv(text, 'DATABASE_URL') });
-    await db.connect();
+    const db = await openDatabase({ databaseUrl: kv(text, 'DATABASE_URL') as string, poolSize: 1 });
     /** Users whose onboarding has reached its resting state: invited, or waiting for a seat. */
     const settled = async () =>
-      (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM provisioning_states WHERE state IN ('invited', 'waitingForSeat')`)).rows[0].n;
+      (await workflowCountsByState(db)).filter((c) => c.state === 'invited' || c.state === 'waitingForSeat').reduce((n, c) => n + c.n, 0);
     const cpu0 = cpuByRole(child.pid as number);
     const pg0 = target === 'database-url' ? postgresCpu() : 0;
     const load1 = loadAverage();
@@ -232,7 +232,7 @@ async function runScimflow(target: 'embedded' | 'database-url', round: number, p
       await sleep(1000);
     }
     const settledAtEnd = await settled();
-    await db.end();
+    await db.close();
     return { target, round, load, load1, onboarding: { invitedDuringLoad, catchUpSeconds, invitedAtEnd: invited(), settledAtEnd, cpuSecondsDuringLoad: cpu } };
   } finally {
     await stop();
@@ -267,7 +267,10 @@ const median = (xs: number[]) => {
 };
 
 function table(results: TargetResult[]): string {
-  const rows = ['| target | creates/s | lookups/s | lookup p50 / p99 ms | errors | invited during load / catch-up after | load1 |', '|---|---|---|---|---|---|---|'];
+  const rows = [
+    '| target | creates/s | lookups/s | lookup p50 / p99 ms | errors | invited during load / catch-up after | load1 |',
+    '|---|---|---|---|---|---|---|',
+  ];
   for (const r of results) {
     const o = r.onboarding;
     rows.push(
@@ -280,7 +283,9 @@ function table(results: TargetResult[]): string {
     rows.push('', '| target | median creates/s | median lookups/s | median p99 ms |', '|---|---|---|---|');
     for (const t of cfg.targets) {
       const of = results.filter((r) => r.target === t);
-      rows.push(`| ${NAMES[t]} | ${median(of.map((r) => r.load.createsPerS))} | ${median(of.map((r) => r.load.lookupsPerS))} | ${median(of.map((r) => r.load.p99ms))} |`);
+      rows.push(
+        `| ${NAMES[t]} | ${median(of.map((r) => r.load.createsPerS))} | ${median(of.map((r) => r.load.lookupsPerS))} | ${median(of.map((r) => r.load.p99ms))} |`,
+      );
     }
   }
   return rows.join('\n');
@@ -344,7 +349,11 @@ async function main(): Promise<void> {
   fs.mkdirSync(path.dirname(cfg.results), { recursive: true });
   fs.writeFileSync(
     cfg.results,
-    JSON.stringify({ startedAt: new Date(t0).toISOString(), config: cfg, machine: { nproc: os.cpus().length, load: loadAverage() }, versions, results, summary }, null, 2),
+    JSON.stringify(
+      { startedAt: new Date(t0).toISOString(), config: cfg, machine: { nproc: os.cpus().length, load: loadAverage() }, versions, results, summary },
+      null,
+      2,
+    ),
   );
   process.stdout.write(`${md}\n\n${summary.join('\n')}\n\n${versions}\n`);
   log(`results in ${path.relative(process.cwd(), cfg.results)}`);

@@ -293,7 +293,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   await assertPortFree(options.port, options.portSetting ?? 'EMBEDDED_POSTGRES_PORT');
 
   // A socket path holds at most 107 bytes (sun_path): a deep DATA_DIR gets TCP only.
-  const socketDir = options.socketDir && Buffer.byteLength(path.join(options.socketDir, `.s.PGSQL.${options.port}.lock`)) <= 100 ? options.socketDir : undefined;
+  const socketDir =
+    options.socketDir && Buffer.byteLength(path.join(options.socketDir, `.s.PGSQL.${options.port}.lock`)) <= 100 ? options.socketDir : undefined;
   if (socketDir) {
     fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
     fs.chmodSync(socketDir, 0o700);

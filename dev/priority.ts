@@ -4,15 +4,13 @@
  * has the priority from its first instruction on. Where `nice` is missing (Windows), unchanged.
  */
 import fs from 'node:fs';
-import path from 'node:path';
+
+/** Where coreutils' (or the BSD) `nice` lives on Linux and macOS. */
+const NICE_PATHS = ['/usr/bin/nice', '/bin/nice', '/usr/local/bin/nice', '/opt/homebrew/bin/nice'];
 
 function findNice(): string | undefined {
   if (process.platform === 'win32') return undefined;
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(path.delimiter)) {
-    const candidate = path.join(dir, 'nice');
-    if (fs.existsSync(candidate)) return candidate;
-  }
-  return undefined;
+  return NICE_PATHS.find((candidate) => fs.existsSync(candidate));
 }
 
 /** The command and arguments that run `command args` at nice value `nice` (0: as they are). */

@@ -43,7 +43,13 @@ export interface CurrentAccess {
 }
 
 /** A record just created by upsertProfile: the access columns at their defaults (migration 002), no settings. */
-export const NO_ACCESS: CurrentAccess = Object.freeze({ securityRole: null, employeeType: null, allowGridExport: false, receivesDocumentation: false, settings: [] });
+export const NO_ACCESS: CurrentAccess = Object.freeze({
+  securityRole: null,
+  employeeType: null,
+  allowGridExport: false,
+  receivesDocumentation: false,
+  settings: [],
+});
 
 /**
  * Brings the access fields and settings in line with `desired` (the profile must exist). A new
@@ -92,7 +98,17 @@ export async function syncAccessSettings(
          role_changed_at = CASE WHEN $7 THEN now() ELSE role_changed_at END, tags_changed_at = CASE WHEN $8 THEN now() ELSE tags_changed_at END,
          updated_at = CASE WHEN $9 THEN now() ELSE updated_at END
        WHERE tenant_id = $1 AND user_id = $2`,
-      [tenantId, userId, desired.securityRole, desired.employeeType, desired.allowGridExport, desired.receivesDocumentation, roleChanged, tagsChanged, changedFields.length > 0],
+      [
+        tenantId,
+        userId,
+        desired.securityRole,
+        desired.employeeType,
+        desired.allowGridExport,
+        desired.receivesDocumentation,
+        roleChanged,
+        tagsChanged,
+        changedFields.length > 0,
+      ],
     );
   }
   if (removals.length)

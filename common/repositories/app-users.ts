@@ -128,7 +128,9 @@ export async function upsertProfile(
         ).rows[0]
       : current === null
         ? undefined
-        : Object.fromEntries(PROFILE_COLUMNS.map(([k, c]) => [c, k === 'clientKey' ? current.clientKey : k === 'caseManager' ? current.caseManager : current.profile[k]]));
+        : Object.fromEntries(
+            PROFILE_COLUMNS.map(([k, c]) => [c, k === 'clientKey' ? current.clientKey : k === 'caseManager' ? current.caseManager : current.profile[k]]),
+          );
   if (!stored) {
     await tx.query(
       `INSERT INTO app_users (tenant_id, user_id, ${PROFILE_COLUMNS.map(([, c]) => c).join(', ')})

@@ -77,8 +77,12 @@ export async function syncLicences(
   for (const l of fresh) {
     if (limited.has(l.orgKey)) {
       const limit =
-        (await tx.query<{ seat_limit: number | null }>('SELECT seat_limit FROM organisations WHERE tenant_id = $1 AND key = $2 FOR UPDATE', [tenantId, l.orgKey]))
-          .rows[0]?.seat_limit ?? null;
+        (
+          await tx.query<{ seat_limit: number | null }>('SELECT seat_limit FROM organisations WHERE tenant_id = $1 AND key = $2 FOR UPDATE', [
+            tenantId,
+            l.orgKey,
+          ])
+        ).rows[0]?.seat_limit ?? null;
       if (limit !== null) {
         const used = (
           await tx.query<{ n: number }>('SELECT count(*)::int AS n FROM app_licences WHERE tenant_id = $1 AND org_key = $2 AND released_at IS NULL', [

@@ -75,7 +75,8 @@ export async function claimLogins(
   const keep = logins.filter((l) => !taken.some((t) => t.kind === l.kind && t.value === l.value));
   const released = rows.filter((r) => r.what === 'released').map((r) => ({ kind: r.kind, value: r.value }));
   await tellWaiters(tx, tenantId, userId, released);
-  if (keep.length && rows.some((r) => r.what === 'waiting')) await tx.query('DELETE FROM login_waiters WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
+  if (keep.length && rows.some((r) => r.what === 'waiting'))
+    await tx.query('DELETE FROM login_waiters WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
   return { taken, released };
 }
 
