@@ -6,7 +6,7 @@
  * reached the local catcher (the goal: all 480 within 30 s), the invitations per second, and the
  * CPU seconds of each process from the first POST to the last invitation.
  *
- * Knobs: BENCH_FIRST_SYNC_USERS (480), BENCH_FIRST_SYNC_CONC (8), BENCH_FIRST_SYNC_ROUNDS (1),
+ * Knobs: BENCH_FIRST_SYNC_REPO (another checkout's `npm start`, for a before/after), BENCH_FIRST_SYNC_USERS (480), BENCH_FIRST_SYNC_CONC (8), BENCH_FIRST_SYNC_ROUNDS (1),
  * BENCH_FIRST_SYNC_TIMEOUT_S (300), DATABASE_URL (npm start on that server instead of the
  * embedded one; an empty database), ONBOARDING_NICE, BENCH_FIRST_SYNC_RESULTS
  * (bench/results/first-sync-latest.json).
@@ -18,7 +18,8 @@ import path from 'node:path';
 import { freePort } from '../dev/temporal-dev-server';
 import { loadAverage } from './lib/proc';
 
-const ROOT = path.join(__dirname, '..');
+/** The checkout whose `npm start` runs (another one, e.g. the commit before a change, through BENCH_FIRST_SYNC_REPO). */
+const ROOT = process.env.BENCH_FIRST_SYNC_REPO ?? path.join(__dirname, '..');
 const int = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 const cfg = {
   users: int('BENCH_FIRST_SYNC_USERS', 480),

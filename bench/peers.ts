@@ -21,7 +21,7 @@
  * scimflow runs with its per-token rate limit raised (RATE_LIMIT_PER_SECOND: the default 1,000/s
  * would cap one token's load; the peers have no such limit).
  *
- * Knobs: BENCH_PEERS_USERS (2000), BENCH_PEERS_CONC (8), BENCH_PEERS_SECONDS (20),
+ * Knobs: BENCH_PEERS_REPO (another checkout's `npm start`, for a before/after), BENCH_PEERS_USERS (2000), BENCH_PEERS_CONC (8), BENCH_PEERS_SECONDS (20),
  * BENCH_PEERS_ROUNDS (1), BENCH_PEERS_TARGETS (all four, comma-separated), ONBOARDING_NICE
  * (passed to `npm start`), PEERS_SH, PEERS_LOAD, BENCH_PEERS_RESULTS
  * (bench/results/peers-latest.json).
@@ -35,7 +35,8 @@ import { workflowCountsByState } from '../common/repositories/provisioning-state
 import { freePort } from '../dev/temporal-dev-server';
 import { loadAverage } from './lib/proc';
 
-const ROOT = path.join(__dirname, '..');
+/** The checkout whose `npm start` runs (another one, e.g. the commit before a change, through BENCH_PEERS_REPO). */
+const ROOT = process.env.BENCH_PEERS_REPO ?? path.join(__dirname, '..');
 const int = (name: string, def: number) => (process.env[name] ? Number(process.env[name]) : def);
 const cfg = {
   users: int('BENCH_PEERS_USERS', 2000),
