@@ -3,7 +3,7 @@
  * under the same load (../shared/peers/load.mjs: N creates C at a time, then S seconds of
  * `userName eq` lookups), and the table of docs/performance.md §10.
  *
- * Targets, in this order in each round:
+ * Targets, in this order in odd rounds (reversed in even ones):
  *   - `embedded`: `npm start` on a fresh DATA_DIR (the embedded PostgreSQL), the onboarding running
  *     beside (propagation and settling windows 0 s);
  *   - `database-url`: the same with DATABASE_URL on the peers' PostgreSQL 15 (a fresh database);
@@ -331,7 +331,8 @@ async function main(): Promise<void> {
   const results: TargetResult[] = [];
   try {
     for (let round = 1; round <= cfg.rounds; round++) {
-      for (const target of cfg.targets) {
+      // Even rounds run the targets in reverse order: no target always runs first (or after the same one).
+      for (const target of round % 2 === 1 ? cfg.targets : [...cfg.targets].reverse()) {
         log(`round ${round}: ${target}`);
         const r =
           target === 'embedded' || target === 'database-url'
