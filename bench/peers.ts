@@ -262,7 +262,7 @@ const NAMES: Record<string, string> = {
   'better-auth': 'Better Auth SCIM plugin, PostgreSQL 15',
 };
 
-const median = (xs: number[]) => {
+const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
 };
