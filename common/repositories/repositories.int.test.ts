@@ -549,7 +549,7 @@ describe('onboarding reads and writes in few statements', () => {
   });
 
   test('when the invitation of a round is ensured twice, then the second call returns the same invitation and token', async () => {
-    const user = crypto.randomUUID();
+    const user = await appUser();
     const first = await ensureInvitation(db, `inv-${user}`, tenant, user, 60_000);
     const again = await ensureInvitation(db, `inv-${user}`, tenant, user, 60_000);
     expect(again).toEqual(first);
