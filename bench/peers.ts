@@ -45,8 +45,9 @@ const cfg = {
   rounds: int('BENCH_PEERS_ROUNDS', 1),
   catchupSeconds: int('BENCH_PEERS_CATCHUP_S', 600),
   targets: (process.env.BENCH_PEERS_TARGETS ?? 'embedded,database-url,django,better-auth').split(',').map((t) => t.trim()),
-  peersSh: process.env.PEERS_SH ?? path.join(ROOT, '..', 'shared', 'peers', 'peers.sh'),
-  load: process.env.PEERS_LOAD ?? path.join(ROOT, '..', 'shared', 'peers', 'load.mjs'),
+  // The peers' scripts sit beside this checkout (not beside BENCH_PEERS_REPO's).
+  peersSh: process.env.PEERS_SH ?? path.join(__dirname, '..', '..', 'shared', 'peers', 'peers.sh'),
+  load: process.env.PEERS_LOAD ?? path.join(__dirname, '..', '..', 'shared', 'peers', 'load.mjs'),
   peersDir: process.env.BENCH_PEERS_DIR ?? '/tmp/scimflow-peers',
   results: process.env.BENCH_PEERS_RESULTS ?? path.join(__dirname, 'results', 'peers-latest.json'),
 };
