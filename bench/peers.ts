@@ -263,6 +263,7 @@ const NAMES: Record<string, string> = {
   'better-auth': 'Better Auth SCIM plugin, PostgreSQL 15',
 };
 
+const one = (x: number): string => x.toFixed(1);
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN;
@@ -286,7 +287,7 @@ function table(results: TargetResult[]): string {
     for (const t of cfg.targets) {
       const of = results.filter((r) => r.target === t);
       rows.push(
-        `| ${NAMES[t]} | ${median(of.map((r) => r.load.createsPerS))} | ${median(of.map((r) => r.load.lookupsPerS))} | ${median(of.map((r) => r.load.p99ms))} |`,
+        `| ${NAMES[t]} | ${one(median(of.map((r) => r.load.createsPerS)))} | ${one(median(of.map((r) => r.load.lookupsPerS)))} | ${one(median(of.map((r) => r.load.p99ms)))} |`,
       );
     }
   }
