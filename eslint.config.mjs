@@ -20,7 +20,7 @@ function dataLayerImports(opens = []) {
   return [
     'error',
     {
-      paths: ['pg', '@electric-sql/pglite'].map((name) => ({ name, message })),
+      paths: ['pg'].map((name) => ({ name, message })),
       patterns: [
         { group: ['**/common/db', '**/common/db/index', '../db', './db'], allowTypeImports: true, allowImportNames: [...DB_ERRORS, ...opens], message },
         { group: ['**/common/db/*', '!**/common/db/index', '../db/*', './db/*'], allowTypeImports: true, message },
@@ -104,7 +104,7 @@ export default tseslint.config(
         {
           paths: [
             ...NODE_BUILTINS.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
-            ...['pg', '@electric-sql/pglite', 'nodemailer', 'express', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'].map(
+            ...['pg', 'nodemailer', 'express', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'].map(
               (name) => ({
                 name,
                 message: 'Workflow code does no I/O: call an activity instead.',

@@ -8,17 +8,24 @@ import { appMetrics } from '../common/metrics';
 import { getAppUser, setStatus } from '../common/repositories/app-users';
 import * as invitations from '../common/repositories/invitations';
 import { releaseLicences } from '../common/repositories/licences';
+import { recordProvisioningState } from '../common/repositories/provisioning-states';
 import { currentConfig } from '../common/repositories/tenants';
 import type { ActivityDeps } from './deps';
 import { lifecycleMetrics } from './lifecycle-metrics';
 import { renderInvitation, renderSubject } from './mail-templates';
 import { audit, stepOrigin } from './step-context';
-import { FAILURE_TYPES, type InvitationResult, type StepInput } from './types';
+import { FAILURE_TYPES, type InvitationResult, type StepInput, type VisibleState } from './types';
 
 export interface SendInvitationInput extends StepInput {
   /** Starts at 1; a resend after expiry is the next round (a new invitation and link). */
   round: number;
   expiresInMs: number;
+  /**
+   * The workflow's visible state once the invitation is out, recorded in the same transaction as
+   * the invitation's status (as recordState would); its wait ends `waitingInMs` after the send
+   * (the first reminder or the expiry), or at `waitingUntilAtMost` (an HR end date) if earlier.
+   */
+  visible?: VisibleState & { waitingInMs: number; waitingUntilAtMost: number | null };
 }
 
 export interface SendReminderInput extends StepInput {
@@ -42,15 +49,23 @@ function permanentRefusal(err: unknown): string | undefined {
 export function invitationActivities({ db, mailer, publicUrl, mailFrom, allowedFromDomains = [], logger, metrics = appMetrics() }: ActivityDeps) {
   const observe = lifecycleMetrics(db, metrics);
 
-  async function deliver(input: StepInput, key: string, kind: string, invitationId: string, reminder: number | null): Promise<void> {
+  /** `known`: the invitation and its token when the caller has them (a first send), else they are read. */
+  async function deliver(
+    input: StepInput,
+    key: string,
+    kind: string,
+    invitationId: string,
+    reminder: number | null,
+    known?: { inv: invitations.InvitationRow; token: string },
+  ): Promise<void> {
     // The message is prepared before the delivery is claimed: a crash while preparing leaves
     // nothing marked "sending", so only a crash during the SMTP exchange itself is uncertain.
     const user = await getAppUser(db, input.tenantId, input.userId);
     if (!user?.email) throw ApplicationFailure.nonRetryable('user has no email address', FAILURE_TYPES.invalidData);
     const { config } = await currentConfig(db, input.tenantId);
-    const inv = await invitations.getInvitation(db, invitationId);
+    const inv = known?.inv ?? (await invitations.getInvitation(db, invitationId));
     if (!inv) throw new Error(`invitation ${invitationId} not found`);
-    const token = await invitations.invitationToken(db, invitationId);
+    const token = known?.token ?? (await invitations.invitationToken(db, invitationId));
     const data = {
       applicationName: config.invitation.applicationName,
       firstName: user.firstName,
@@ -62,7 +77,7 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, allowedF
     const body = renderInvitation(data);
     const sender = senderOf(config.invitation, { platformFrom: mailFrom, allowedFromDomains });
     if (sender.refused) logger.warn({ tenantId: input.tenantId, reason: sender.refused }, 'tenant invitation sender refused; the platform sender is used');
-    const decision = await db.withTransaction((tx) => invitations.claimDelivery(tx, key, input.tenantId, input.userId, kind));
+    const decision = await invitations.claimDelivery(db, key, input.tenantId, input.userId, kind);
     if (decision !== 'send') {
       if (decision === 'uncertain') {
         await db.withTransaction((tx) =>
@@ -102,22 +117,28 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, allowedF
 
   return {
     async sendInvitation(input: SendInvitationInput): Promise<InvitationResult> {
+      const { visible, ...step } = input;
       const origin = stepOrigin();
       const key = `${origin.workflowId ?? input.userId}:invitation:${input.round}`;
-      const inv = await db.withTransaction((tx) => invitations.ensureInvitation(tx, key, input.tenantId, input.userId, input.expiresInMs));
+      const inv = await invitations.ensureInvitation(db, key, input.tenantId, input.userId, input.expiresInMs);
       if (inv.status === 'revoked' || inv.status === 'expired') {
         throw ApplicationFailure.nonRetryable(`invitation ${inv.id} is ${inv.status}`, FAILURE_TYPES.invalidData);
       }
-      await deliver(input, key, 'invitation', inv.id, null);
+      await deliver(step, key, 'invitation', inv.id, null, { inv, token: inv.token });
       const { sentAt, firstSend } = await db.withTransaction(async (tx) => {
         const at = await invitations.markInvitationSent(tx, inv.id);
         await setStatus(tx, input.tenantId, input.userId, 'invited', true);
         // The new link replaces every earlier one: an old link now says so and accepts nothing.
         const superseded = await invitations.revokeInvitations(tx, input.tenantId, input.userId, 'superseded', inv.id);
-        if (inv.status === 'pending') await audit(tx, input, 'invitation.sent', { invitationId: inv.id, round: input.round, superseded });
+        if (inv.status === 'pending') await audit(tx, step, 'invitation.sent', { invitationId: inv.id, round: input.round, superseded });
+        if (visible) {
+          const { waitingInMs, waitingUntilAtMost, ...state } = visible;
+          const waitingUntil = Math.min(Date.now() + waitingInMs, waitingUntilAtMost ?? Infinity);
+          await recordProvisioningState(tx, { tenantId: input.tenantId, userId: input.userId, ...state, waitingUntil, runId: origin.runId, step: origin.step });
+        }
         return { sentAt: at, firstSend: inv.status === 'pending' };
       });
-      if (firstSend) await observe.invitationSent(input, input.round);
+      if (firstSend) await observe.invitationSent(step, input.round);
       return { invitationId: inv.id, sentAt: new Date(sentAt).getTime() };
     },
 

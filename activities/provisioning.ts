@@ -12,19 +12,20 @@ import { diffStates, stateOf } from '../domain/directory-diff';
 import { keepWhileHeld, type HeldAccess } from '../domain/least-privilege';
 import { SETTING_KINDS } from '../domain/roles';
 import { lifecycleTimings } from '../domain/tenant-config';
-import { desiredStateOf, type DesiredState } from '../policy/desired-state';
-import { settingsOf, syncAccessSettings } from '../common/repositories/access-settings';
-import { appUsersOf, getAppUser, markRehired, setHold, upsertProfile } from '../common/repositories/app-users';
-import { observedStates } from '../common/repositories/entitlements';
-import { activeLicencesOf, syncLicences } from '../common/repositories/licences';
+import { readDesiredState, type DesiredState } from '../policy/desired-state';
+import { NO_ACCESS, syncAccessSettings } from '../common/repositories/access-settings';
+import { markRehired, setHold, upsertProfile } from '../common/repositories/app-users';
+import { comparableState, directoryOf, type UserDirectory } from '../common/repositories/entitlements';
+import { syncLicences } from '../common/repositories/licences';
 import { claimLogins, loginHolders, waitForLogins, type LoginWanted } from '../common/repositories/login-claims';
-import { membershipsOf, syncMemberships } from '../common/repositories/memberships';
+import { syncMemberships } from '../common/repositories/memberships';
 import { deletionRequestId } from '../common/repositories/outbox';
-import { providerAccountsOf, syncProviderAccounts } from '../common/repositories/provider-accounts';
-import { currentConfig } from '../common/repositories/tenants';
+import { recordProvisioningState } from '../common/repositories/provisioning-states';
+import { syncProviderAccounts } from '../common/repositories/provider-accounts';
 import { isUuid } from '../domain/uuid';
 import type { ActivityDeps } from './deps';
-import { audit } from './step-context';
+import { appendAudit } from '../common/repositories/audit-log';
+import { auditBatch, stepOrigin, type AuditBatch } from './step-context';
 import {
   FAILURE_TYPES,
   type AccessCheck,
@@ -43,8 +44,7 @@ import {
  * policy/desired-state.ts, which policy changes, previews and drift repair share.
  */
 async function readDesired(db: Queryable, input: StepInput): Promise<DesiredState | undefined> {
-  const { config } = await currentConfig(db, input.tenantId);
-  return desiredStateOf(db, input.tenantId, input.userId, config);
+  return (await readDesiredState(db, input.tenantId, input.userId)).state;
 }
 
 /** The desired state, or a non-retryable failure when the user is gone. */
@@ -80,21 +80,19 @@ function takenReason(taken: { kind: string; value: string; holder: string }[]): 
   return taken.map((t) => `${t.kind === 'email' ? 'email' : 'mobile phone'} ${t.value} is already the login of user ${t.holder}`);
 }
 
-/** What the user holds now, for keepWhileHeld; undefined before its profile exists. */
-async function heldAccessOf(tx: Queryable, tenantId: string, userId: string): Promise<HeldAccess | undefined> {
-  const [user] = await appUsersOf(tx, tenantId, [userId]);
-  if (!user) return undefined;
+/** What the user holds now, for keepWhileHeld. */
+function heldAccessOf(dir: UserDirectory): HeldAccess {
   const settings = Object.fromEntries(SETTING_KINDS.map((k) => [k, [] as string[]])) as HeldAccess['settings'];
-  for (const row of await settingsOf(tx, tenantId, [userId])) settings[row.kind].push(row.value);
+  for (const row of dir.settings) settings[row.kind].push(row.value);
   return {
-    memberships: (await membershipsOf(tx, tenantId, [userId])).map((m) => ({ orgKey: m.orgKey, kind: m.kind, role: m.role as DesiredMembership['role'] })),
-    licences: (await activeLicencesOf(tx, tenantId, [userId])).map((l) => ({ orgKey: l.orgKey, licenceLevel: l.licenceLevel, mobileLicence: l.mobileLicence })),
-    providerAccounts: (await providerAccountsOf(tx, tenantId, [userId])).map((p) => ({ providerType: p.providerType, orgKey: p.orgKey })),
-    securityRole: user.securityRole,
-    employeeType: user.employeeType,
-    caseManager: user.caseManager,
-    allowGridExport: user.allowGridExport,
-    receivesDocumentation: user.receivesDocumentation,
+    memberships: dir.memberships.map((m) => ({ orgKey: m.orgKey, kind: m.kind, role: m.role as DesiredMembership['role'] })),
+    licences: dir.licences.map((l) => ({ orgKey: l.orgKey, licenceLevel: l.licenceLevel, mobileLicence: l.mobileLicence })),
+    providerAccounts: dir.providerAccounts.map((p) => ({ providerType: p.providerType, orgKey: p.orgKey })),
+    securityRole: dir.user.securityRole,
+    employeeType: dir.user.employeeType,
+    caseManager: dir.user.caseManager,
+    allowGridExport: dir.user.allowGridExport,
+    receivesDocumentation: dir.user.receivesDocumentation,
     settings,
   };
 }
@@ -103,54 +101,65 @@ async function heldAccessOf(tx: Queryable, tenantId: string, userId: string): Pr
 type Step = StepInput & { step: string };
 
 /**
+ * What the convergence steps share in one transaction: the user's directory rows as read (and
+ * locked) at its start (undefined: no profile yet; createProfile makes one), and the audit
+ * entries, written together at its end.
+ */
+interface StepContext {
+  dir: UserDirectory | undefined;
+  audits: AuditBatch;
+}
+
+/**
  * The convergence steps, each applying one part of the desired state inside the caller's
  * transaction and auditing what it changed; `convergeUser` runs them in order.
  */
 const apply = {
-  async createProfile(tx: Queryable, input: Step, read: DesiredState): Promise<{ created: boolean; changed: string[] }> {
+  async createProfile(tx: Queryable, input: Step, read: DesiredState, ctx: StepContext): Promise<{ created: boolean; changed: string[] }> {
     const desired = complete(read);
-    const result = await upsertProfile(tx, input.tenantId, input.userId, desired);
+    const result = await upsertProfile(tx, input.tenantId, input.userId, desired, ctx.dir?.user ?? null);
     if (result.created && read.rehiredFrom) {
       await markRehired(tx, input.tenantId, input.userId, read.rehiredFrom);
-      await audit(tx, input, 'user.rehired', { earlierUserId: read.rehiredFrom });
+      ctx.audits.add(input, 'user.rehired', { earlierUserId: read.rehiredFrom });
     }
-    if (result.created) await audit(tx, input, 'profile.created', { fields: result.changed });
-    else if (result.changed.length) await audit(tx, input, 'profile.updated', { fields: result.changed });
+    if (result.created) ctx.audits.add(input, 'profile.created', { fields: result.changed });
+    else if (result.changed.length) ctx.audits.add(input, 'profile.updated', { fields: result.changed });
     return result;
   },
 
-  async assignOrganisations(tx: Queryable, input: Step, read: DesiredState, held = false): Promise<{ changed: boolean }> {
+  async assignOrganisations(tx: Queryable, input: Step, read: DesiredState, ctx: StepContext, held = false): Promise<{ changed: boolean }> {
     const desired = held ? read.desired : complete(read);
-    const r = await syncMemberships(tx, input.tenantId, input.userId, desired.memberships);
+    const r = await syncMemberships(tx, input.tenantId, input.userId, desired.memberships, ctx.dir?.memberships ?? []);
     const changed = r.added.length + r.removed.length + r.changed.length > 0;
-    if (changed) await audit(tx, input, 'organisations.synced', { ...r });
+    if (changed) ctx.audits.add(input, 'organisations.synced', { ...r });
     return { changed };
   },
 
-  async assignLicences(tx: Queryable, input: Step, read: DesiredState, held = false): Promise<LicenceResult> {
+  async assignLicences(tx: Queryable, input: Step, read: DesiredState, ctx: StepContext, held = false): Promise<LicenceResult> {
     const desired = held ? read.desired : complete(read);
-    const r = await syncLicences(tx, input.tenantId, input.userId, desired.licences);
+    const r = await syncLicences(tx, input.tenantId, input.userId, desired.licences, ctx.dir?.licences ?? []);
     const changed = r.assigned.length + r.released.length + r.updated.length > 0;
-    if (changed) await audit(tx, input, 'licences.synced', { assigned: r.assigned, released: r.released, updated: r.updated });
+    if (changed) ctx.audits.add(input, 'licences.synced', { assigned: r.assigned, released: r.released, updated: r.updated });
     if (r.noSeatIn) return { status: 'waitingForSeat', orgKey: r.noSeatIn };
     return { status: 'assigned', changed };
   },
 
-  async assignProviderAccounts(tx: Queryable, input: Step, read: DesiredState, held = false): Promise<{ changed: boolean }> {
+  async assignProviderAccounts(tx: Queryable, input: Step, read: DesiredState, ctx: StepContext, held = false): Promise<{ changed: boolean }> {
     const desired = held ? read.desired : complete(read);
-    const r = await syncProviderAccounts(tx, input.tenantId, input.userId, desired.providerAccounts);
+    const r = await syncProviderAccounts(tx, input.tenantId, input.userId, desired.providerAccounts, ctx.dir?.providerAccounts ?? []);
     const changed = r.added.length + r.removed.length > 0;
-    if (changed) await audit(tx, input, 'providerAccounts.synced', r);
+    if (changed) ctx.audits.add(input, 'providerAccounts.synced', r);
     return { changed };
   },
 
-  async applyAccessSettings(tx: Queryable, input: Step, read: DesiredState, held = false): Promise<AccessSettingsResult> {
+  async applyAccessSettings(tx: Queryable, input: Step, read: DesiredState, ctx: StepContext, held = false): Promise<AccessSettingsResult> {
     const desired = held ? read.desired : complete(read);
-    const r = await syncAccessSettings(tx, input.tenantId, input.userId, desired);
+    const current = ctx.dir ? { ...ctx.dir.user, settings: ctx.dir.settings } : NO_ACCESS;
+    const r = await syncAccessSettings(tx, input.tenantId, input.userId, desired, current);
     if (r.changedFields.length || Object.keys(r.settingsAdded).length || Object.keys(r.settingsRemoved).length) {
       // Old → new for the role, employee type and flags (no personal data), as the provisioning log shows them.
       const changes = r.changedFields.map((f) => ({ field: f, from: r.previous[f as keyof typeof r.previous], to: desired[f as keyof typeof r.previous] }));
-      await audit(tx, input, 'accessSettings.synced', { fields: r.changedFields, changes, added: r.settingsAdded, removed: r.settingsRemoved });
+      ctx.audits.add(input, 'accessSettings.synced', { fields: r.changedFields, changes, added: r.settingsAdded, removed: r.settingsRemoved });
     }
     return { roleChanged: r.roleChanged, tagsChanged: r.tagsChanged, applied: appliedAccess(desired) };
   },
@@ -163,7 +172,7 @@ function appliedAccess(desired: DesiredUser): AppliedAccess {
 }
 
 type StepName = keyof typeof apply;
-type Apply<R> = (tx: Queryable, input: Step, read: DesiredState) => Promise<R>;
+type Apply<R> = (tx: Queryable, input: Step, read: DesiredState, ctx: StepContext) => Promise<R>;
 
 /** Names the step in a failure of `convergeUser` (the workflow's `lastError`), keeping its type and retryability. */
 async function named<T>(step: StepName, run: () => Promise<T>): Promise<T> {
@@ -190,9 +199,8 @@ export function provisioningActivities({ db }: ActivityDeps) {
      * user is told when it is released).
      */
     async planUser(input: StepInput): Promise<UserPlan> {
-      const { config } = await currentConfig(db, input.tenantId);
-      const timings = lifecycleTimings(config);
-      const read = await desiredStateOf(db, input.tenantId, input.userId, config);
+      const { config: current, state: read } = await readDesiredState(db, input.tenantId, input.userId);
+      const timings = lifecycleTimings(current.config);
       if (!read) {
         // Gone before its `deleted` change reached the workflow: terminate under the deleting request.
         const deletedBy = isUuid(input.userId) ? await deletionRequestId(db, input.tenantId, input.userId) : undefined;
@@ -227,24 +235,36 @@ export function provisioningActivities({ db }: ActivityDeps) {
      * already in place. Without `seats`, licences are released and none is taken.
      */
     async convergeUser(input: ConvergeInput): Promise<ConvergeResult> {
+      const { visible, ...step } = input;
       return db.withTransaction(async (tx) => {
-        const read = await mustRead(tx, input);
+        const read = await mustRead(tx, step);
         const logins = loginsOf(complete(read));
+        const ctx: StepContext = { dir: (await directoryOf(tx, input.tenantId, [input.userId], { lock: true })).get(input.userId), audits: auditBatch() };
+        if (visible) {
+          const origin = stepOrigin();
+          await recordProvisioningState(tx, { tenantId: input.tenantId, userId: input.userId, ...visible, runId: origin.runId, step: origin.step });
+        }
         const claim = await claimLogins(tx, input.tenantId, input.userId, logins, ['email', 'phone']);
         if (claim.taken.length > 0) {
           await waitForLogins(tx, input.tenantId, input.userId, claim.taken);
           return { status: 'loginTaken', reason: takenReason(claim.taken).join('; ') };
         }
         const withSeats: DesiredState = input.seats ? read : { ...read, desired: { ...read.desired, licences: [] } };
-        const run = <R>(step: StepName, fn: Apply<R>): Promise<R> => named(step, () => fn(tx, { ...input, step }, withSeats));
-        await run('createProfile', apply.createProfile);
-        await run('assignOrganisations', apply.assignOrganisations);
-        const licences = await run('assignLicences', apply.assignLicences);
-        if (licences.status === 'waitingForSeat') return licences;
-        await run('assignProviderAccounts', apply.assignProviderAccounts);
-        const access = await run('applyAccessSettings', apply.applyAccessSettings);
-        if (await setHold(tx, input.tenantId, input.userId, null)) await audit(tx, { ...input, step: 'convergeUser' }, 'user.released', {});
-        return { status: 'converged', ...access };
+        const run = <R>(name: StepName, fn: Apply<R>): Promise<R> => named(name, () => fn(tx, { ...step, step: name }, withSeats, ctx));
+        const converged = async (): Promise<ConvergeResult> => {
+          await run('createProfile', apply.createProfile);
+          await run('assignOrganisations', apply.assignOrganisations);
+          const licences = await run('assignLicences', apply.assignLicences);
+          if (licences.status === 'waitingForSeat') return licences;
+          await run('assignProviderAccounts', apply.assignProviderAccounts);
+          const access = await run('applyAccessSettings', apply.applyAccessSettings);
+          if (ctx.dir?.user.holdReason && (await setHold(tx, input.tenantId, input.userId, null)))
+            ctx.audits.add({ ...step, step: 'convergeUser' }, 'user.released');
+          return { status: 'converged', ...access };
+        };
+        const result = await converged();
+        await ctx.audits.flush(tx);
+        return result;
       });
     },
 
@@ -255,17 +275,19 @@ export function provisioningActivities({ db }: ActivityDeps) {
      */
     async restrictUser(input: StepInput & { reason: string }): Promise<{ changed: boolean }> {
       return db.withTransaction(async (tx) => {
-        const held = await heldAccessOf(tx, input.tenantId, input.userId);
-        const read = await readDesired(tx, input);
-        if (!held || !read) return { changed: false };
-        const restricted: DesiredState = { ...read, desired: keepWhileHeld(read.desired, held) };
+        const dir = (await directoryOf(tx, input.tenantId, [input.userId], { lock: true })).get(input.userId);
+        const read = dir && (await readDesired(tx, input));
+        if (!dir || !read) return { changed: false };
+        const restricted: DesiredState = { ...read, desired: keepWhileHeld(read.desired, heldAccessOf(dir)) };
+        const ctx: StepContext = { dir, audits: auditBatch() };
         const step = (name: string) => ({ ...input, step: name });
-        const organisations = await apply.assignOrganisations(tx, step('assignOrganisations'), restricted, true);
-        const licences = await apply.assignLicences(tx, step('assignLicences'), restricted, true);
-        const providers = await apply.assignProviderAccounts(tx, step('assignProviderAccounts'), restricted, true);
-        const access = await apply.applyAccessSettings(tx, step('applyAccessSettings'), restricted, true);
+        const organisations = await apply.assignOrganisations(tx, step('assignOrganisations'), restricted, ctx, true);
+        const licences = await apply.assignLicences(tx, step('assignLicences'), restricted, ctx, true);
+        const providers = await apply.assignProviderAccounts(tx, step('assignProviderAccounts'), restricted, ctx, true);
+        const access = await apply.applyAccessSettings(tx, step('applyAccessSettings'), restricted, ctx, true);
         const blocked = await setHold(tx, input.tenantId, input.userId, input.reason);
-        if (blocked) await audit(tx, step('restrictUser'), 'user.held', { reason: input.reason });
+        if (blocked) ctx.audits.add(step('restrictUser'), 'user.held', { reason: input.reason });
+        await ctx.audits.flush(tx);
         const changed =
           organisations.changed || (licences.status === 'assigned' && licences.changed) || providers.changed || access.roleChanged || access.tagsChanged;
         return { changed: changed || blocked };
@@ -279,17 +301,18 @@ export function provisioningActivities({ db }: ActivityDeps) {
      */
     async verifyAccess(input: StepInput): Promise<AccessCheck> {
       const desired = complete(await mustRead(db, input));
-      const user = await getAppUser(db, input.tenantId, input.userId);
+      const dir = (await directoryOf(db, input.tenantId, [input.userId])).get(input.userId);
       const differences: string[] = [];
-      if (!user) differences.push('no profile');
+      if (!dir) differences.push('no profile');
       else {
-        if (user.status === 'terminated') differences.push('user is terminated');
-        if (user.holdReason) differences.push(`held: ${user.holdReason}`);
-        const observed = (await observedStates(db, input.tenantId, [input.userId])).get(input.userId);
-        if (observed) differences.push(...diffStates(observed, stateOf(desired)).map((c) => c.field));
+        if (dir.user.status === 'terminated') differences.push('user is terminated');
+        if (dir.user.holdReason) differences.push(`held: ${dir.user.holdReason}`);
+        differences.push(...diffStates(comparableState(dir), stateOf(desired)).map((c) => c.field));
       }
       if (differences.length > 0) return { verified: false, differences };
-      await db.withTransaction((tx) => audit(tx, input, 'access.verified'));
+      // One statement, atomic on its own.
+      const origin = stepOrigin();
+      await appendAudit(db, { tenantId: input.tenantId, userId: input.userId, action: 'access.verified', requestId: input.requestId, ...origin });
       return { verified: true };
     },
   };

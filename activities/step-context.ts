@@ -4,7 +4,7 @@
  */
 import { Context } from '@temporalio/activity';
 import type { Queryable } from '../common/db';
-import { appendAudit } from '../common/repositories/audit-log';
+import { appendAudit, appendAudits, type AuditEntry } from '../common/repositories/audit-log';
 import type { StepInput } from './types';
 
 export interface StepOrigin {
@@ -27,4 +27,26 @@ export async function audit(tx: Queryable, input: StepInput & { step?: string },
   const origin = stepOrigin();
   if (input.step) origin.step = input.step;
   await appendAudit(tx, { tenantId: input.tenantId, userId: input.userId, action, detail, requestId: input.requestId, ...origin });
+}
+
+/**
+ * The audit entries of several steps in one transaction, written together by one statement at
+ * its end (`flush`), in the order they were added.
+ */
+export interface AuditBatch {
+  add(input: StepInput & { step?: string }, action: string, detail?: Record<string, unknown>): void;
+  flush(tx: Queryable): Promise<void>;
+}
+
+export function auditBatch(): AuditBatch {
+  const entries: AuditEntry[] = [];
+  const origin = stepOrigin();
+  return {
+    add(input, action, detail = {}) {
+      entries.push({ tenantId: input.tenantId, userId: input.userId, action, detail, requestId: input.requestId, ...origin, step: input.step ?? origin.step });
+    },
+    async flush(tx) {
+      await appendAudits(tx, entries.splice(0));
+    },
+  };
 }

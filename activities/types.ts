@@ -65,6 +65,8 @@ export interface ConvergeInput extends StepInput {
    * invitation is due) and after an invitation expired (the seat is freed; a resend takes one).
    */
   seats: boolean;
+  /** The workflow's visible state to record in the convergence's transaction (as recordState would), when it changes with this step. */
+  visible?: VisibleState;
 }
 
 /** The access check: the directory holds exactly what the user should have, and login is not held. */
@@ -91,6 +93,9 @@ export interface RecordStateInput {
   lastError: string | null;
   workflowId: string;
 }
+
+/** A state change a step records in its own transaction instead of a separate recordState. */
+export type VisibleState = Omit<RecordStateInput, 'tenantId' | 'userId'>;
 
 /** Stable `type`s of non-retryable failures. */
 export const FAILURE_TYPES = {

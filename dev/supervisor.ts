@@ -7,6 +7,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { withNice } from './priority';
 
 export interface SupervisedProcess {
   readonly name: string;
@@ -32,6 +33,8 @@ export function superviseProcess(options: {
   onStarted?: (pid: number) => void;
   /** Longest wait for a drain on stop before SIGKILL. */
   stopLimitMs: number;
+  /** Nice value to run the process at (dev/priority.ts). Default 0. */
+  nice?: number;
 }): SupervisedProcess {
   let child: ChildProcess | undefined;
   let stopping = false;
@@ -49,7 +52,8 @@ export function superviseProcess(options: {
   const start = () => {
     const startedAt = Date.now();
     // Own process group: Ctrl-C reaches `npm start` only, which stops the children in order.
-    const c = spawn(process.execPath, ['--import', 'tsx', options.script], {
+    const run = withNice(process.execPath, ['--import', 'tsx', options.script], options.nice ?? 0);
+    const c = spawn(run.command, run.args, {
       cwd: ROOT,
       env: options.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

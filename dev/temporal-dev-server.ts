@@ -3,6 +3,7 @@
  * when asked (workflows survive a restart), with the web UI, and with our search attributes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { withNice } from './priority';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -20,6 +21,8 @@ export interface DevServerOptions {
   /** Remote codec endpoint shown to the UI. */
   codecEndpoint?: string;
   logFile?: string;
+  /** Nice value to run the server at (dev/priority.ts). Default 0. */
+  nice?: number;
 }
 
 export interface DevServer {
@@ -69,7 +72,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const logFd = options.logFile ? fs.openSync(options.logFile, 'a') : 'ignore';
   // Its own process group: Ctrl-C reaches the process that started it, which stops it after the
   // worker has drained.
-  const child = spawn(options.cliPath, args, { stdio: ['ignore', logFd, logFd], detached: true });
+  const run = withNice(options.cliPath, args, options.nice ?? 0);
+  const child = spawn(run.command, run.args, { stdio: ['ignore', logFd, logFd], detached: true });
   let exited: number | null = null;
   child.on('exit', (code) => {
     exited = code ?? -1;

@@ -11,6 +11,8 @@ import { parseDuration } from '../domain/duration';
 import { rehireSources } from '../common/repositories/app-users';
 import { groupNamesOfUsers } from '../common/repositories/scim-groups';
 import { getUser } from '../common/repositories/scim-users';
+import { desiredInputsOf } from '../common/repositories/desired-inputs';
+import type { ConfigVersion } from '../common/repositories/tenants';
 
 type Json = Record<string, unknown>;
 
@@ -72,4 +74,23 @@ export async function desiredStateOf(db: Queryable, tenantId: string, userId: st
   if (!scim) return undefined;
   const [states] = await desiredStatesUnder(db, tenantId, [{ id: userId, doc: scim.doc, version: scim.version }], [config]);
   return states.get(userId);
+}
+
+/**
+ * The tenant's current configuration and one user's desired state under it (undefined when the
+ * SCIM user no longer exists), from one statement: what each onboarding step reads.
+ */
+export async function readDesiredState(db: Queryable, tenantId: string, userId: string): Promise<{ config: ConfigVersion; state?: DesiredState }> {
+  const { config, user } = await desiredInputsOf(db, tenantId, userId);
+  if (!user) return { config };
+  const retentionMs = parseDuration(config.config.rehireRetention);
+  const rehire = user.rehireCandidates.find((c) => c.terminatedMsAgo !== null && c.terminatedMsAgo < retentionMs);
+  return {
+    config,
+    state: {
+      desired: desiredUser(withRehireSnapshot(user.doc, rehire?.snapshot), config.config, user.groups),
+      rehiredFrom: rehire?.userId,
+      version: user.version,
+    },
+  };
 }

@@ -34,6 +34,10 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Signals in flight at once. Default 32. */
   concurrency?: number;
+  /** Whether the API is answering requests now: then at most `busyConcurrency` signals are in flight (back-pressure). */
+  busy?: () => boolean;
+  /** Signals in flight while busy(). Default 2. */
+  busyConcurrency?: number;
   /** Delivered/failed counters and the healthy gauge. */
   metrics?: AppMetrics;
   /** Delivered rows older than this many days are deleted; 0 keeps them. Default 30. */
@@ -59,10 +63,15 @@ export interface OutboxRelay {
   health(): { ok: boolean; reason?: string };
 }
 
+/** How long a lane held back by a busy API waits before it looks again. */
+const BUSY_WAIT_MS = 25;
+
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollMs = options.pollMs ?? 500;
   const batchSize = options.batchSize ?? 200;
   const concurrency = options.concurrency ?? 32;
+  const busyConcurrency = Math.min(options.busyConcurrency ?? 2, concurrency);
+  const busy = options.busy ?? (() => false);
   const retentionDays = options.retentionDays ?? 30;
   const retentionIntervalMs = options.retentionIntervalMs ?? 3_600_000;
   const retentionBatchSize = options.retentionBatchSize ?? 1000;
@@ -143,8 +152,10 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     const queues = [...byUser.values()];
     let failures = 0;
     await Promise.all(
-      Array.from({ length: Math.min(concurrency, queues.length) }, async () => {
+      Array.from({ length: Math.min(concurrency, queues.length) }, async (_, lane) => {
         for (let q = queues.shift(); q; q = queues.shift()) {
+          // Back-pressure: while the API is busy only the first lanes deliver; the others wait their turn.
+          while (lane >= busyConcurrency && busy() && running) await new Promise((r) => setTimeout(r, BUSY_WAIT_MS));
           for (const c of q) {
             try {
               await deliver(client, c);

@@ -20,6 +20,9 @@ import { FailureThrottle, throttleInvitationLinks } from '../common/failure-thro
 import { invitationsRouter } from './invitations/routes';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 
+/** How long after the last answered request the API still counts as busy for the relay. */
+const API_QUIET_MS = 200;
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -69,8 +72,14 @@ export async function runScimServer(options: {
   registerDatabaseGauges(metrics, options.db);
   /** Known once the port is bound (port 0 picks one). */
   const bound: { publicUrl?: string } = {};
+  // The API first: while requests are being answered, the relay keeps few signals in flight, so
+  // its work does not queue in front of the requests on this event loop (it catches up after).
+  let inFlight = 0;
+  let lastRequestAt = 0;
+  const apiBusy = () => inFlight > 0 || Date.now() - lastRequestAt < API_QUIET_MS;
   const relay = createOutboxRelay({
     db: options.db,
+    busy: apiBusy,
     temporal: options.temporal,
     taskQueue: options.taskQueue,
     logger: options.logger,
@@ -157,7 +166,14 @@ export async function runScimServer(options: {
       }),
     ],
   });
-  server.on('request', app);
+  server.on('request', (req, res) => {
+    inFlight += 1;
+    res.once('close', () => {
+      inFlight -= 1;
+      lastRequestAt = Date.now();
+    });
+    app(req, res);
+  });
   relay.start();
   const drainMs = options.drainMs ?? 10_000;
   return {

@@ -45,7 +45,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { AccessCheck, AccessRemovalCause, AccessSettingsResult, AppliedAccess, DeprovisionDecision, UserPlan } from '../activities/types';
+import type { AccessCheck, AccessRemovalCause, AccessSettingsResult, AppliedAccess, DeprovisionDecision, UserPlan, VisibleState } from '../activities/types';
 import type { ProvisioningState } from '../domain/roles';
 import { SA_STATE } from '../common/temporal/constants';
 import {
@@ -157,6 +157,13 @@ interface Visible {
   lastError?: string;
 }
 
+/**
+ * States a user passes through within a workflow task or two: shown in the status query, the UI's
+ * details and the database, but not indexed (no search attribute or memo update: each is a
+ * visibility write in Temporal).
+ */
+const TRANSIENT: readonly ProvisioningState[] = ['onboarding'];
+
 /** Why a wait ended: a change (or deletion or retry) arrived, the deadline passed, or a signal the wait listens for came. */
 type Woken = 'change' | 'timeout' | 'signal';
 
@@ -260,8 +267,20 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
   let plan!: UserPlan;
   let terminationCause: AccessRemovalCause = 'scimRequest';
 
-  /** The one place the visible state changes: status query, search attribute, memo, Temporal UI details, database. */
-  async function show(v: Visible): Promise<void> {
+  /** What recordState writes for `v`; a step that changes the state itself records it in its own transaction. */
+  const recordOf = (v: Visible): VisibleState => ({
+    state: v.state,
+    waitingFor: v.waitingFor ?? null,
+    waitingUntil: v.waitingUntil ?? null,
+    lastError: v.lastError ?? null,
+    workflowId: workflowInfo().workflowId,
+  });
+
+  /**
+   * The one place the visible state changes: status query, search attribute and memo (not for a
+   * transient state), Temporal UI details, database (`recorded`: the step's own activity wrote it).
+   */
+  async function show(v: Visible, recorded = false): Promise<void> {
     const next: UserStatus = {
       state: v.state,
       waitingFor: v.waitingFor,
@@ -274,18 +293,12 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
       next.state === status.state && next.waitingFor === status.waitingFor && next.waitingUntil === status.waitingUntil && next.lastError === status.lastError;
     status = next;
     if (same) return;
-    if (input.indexState !== false) upsertSearchAttributes([{ key: SA_STATE, value: v.state }]);
-    upsertMemo({ summary: `${v.state}${v.waitingFor ? ` (waiting for ${v.waitingFor})` : ''}` });
+    if (!TRANSIENT.includes(v.state)) {
+      if (input.indexState !== false) upsertSearchAttributes([{ key: SA_STATE, value: v.state }]);
+      upsertMemo({ summary: `${v.state}${v.waitingFor ? ` (waiting for ${v.waitingFor})` : ''}` });
+    }
     setCurrentDetails(describeStatus(next));
-    await local.recordState({
-      tenantId,
-      userId,
-      state: v.state,
-      waitingFor: v.waitingFor ?? null,
-      waitingUntil: v.waitingUntil ?? null,
-      lastError: v.lastError ?? null,
-      workflowId: workflowInfo().workflowId,
-    });
+    if (!recorded) await local.recordState({ tenantId, userId, ...recordOf(v) });
   }
 
   /** Shows `v` and waits for a change (or deletion or retry), for `until`, or for `signal()` to hold. */
@@ -387,9 +400,12 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
         // The suspension revoked the open invitation: a reactivated user who had not accepted gets a new one.
         if (s.invitation && !s.invitation.expired && !s.accepted) startNewRound();
       }
-      if (status.state === 'pending' || status.state === 'awaitingData' || status.state === 'failed') await show({ state: 'onboarding' });
+      // Entering onboarding: the convergence records the state in its own transaction.
+      const entering = status.state === 'pending' || status.state === 'awaitingData' || status.state === 'failed';
+      const onboarding: Visible = { state: 'onboarding' };
+      if (entering) await show(onboarding, true);
       const seats = wantsSeats();
-      const result = await call('convergeUser', () => localSteps.convergeUser({ ...ref(), seats }));
+      const result = await call('convergeUser', () => localSteps.convergeUser({ ...ref(), seats, visible: entering ? recordOf(onboarding) : undefined }));
       if (result.status === 'loginTaken') {
         holdReason = result.reason;
         return 'awaitData';
@@ -467,9 +483,19 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
       }
       unverified = 0;
       if (inbox.changed || s.deleted) return 'plan';
-      const sent = await call('sendInvitation', () => localMail.sendInvitation({ ...ref(), round: s.invitationRound, expiresInMs: plan.timings.expiryMs }));
+      // The wait for acceptance is recorded with the invitation (in its transaction): its deadline, counted from the send.
+      const firstDeadline = invitationDeadline({ id: '', round: s.invitationRound, sentAt: 0, reminders: 0, expired: false }, { ...plan, endAt: null });
+      const sent = await call('sendInvitation', () =>
+        localMail.sendInvitation({
+          ...ref(),
+          round: s.invitationRound,
+          expiresInMs: plan.timings.expiryMs,
+          visible: { ...recordOf({ state: 'invited', waitingFor: 'acceptance' }), waitingInMs: firstDeadline.at, waitingUntilAtMost: plan.endAt },
+        }),
+      );
       // Reminders and expiry run on workflow time (the database's clock is not the workflow's).
       s.invitation = { id: sent.invitationId, round: s.invitationRound, sentAt: Date.now(), reminders: 0, expired: false };
+      await show({ state: 'invited', waitingFor: 'acceptance', waitingUntil: invitationDeadline(s.invitation, plan).at }, true);
       return 'awaitAcceptance';
     },
 

@@ -105,16 +105,33 @@ const PROFILE_COLUMNS: [keyof DesiredProfile | 'clientKey' | 'caseManager', stri
   ['caseManager', 'case_manager'],
 ];
 
-/** Creates the profile or brings it in line; returns the names of the fields that changed. */
-export async function upsertProfile(tx: Queryable, tenantId: string, userId: string, desired: DesiredUser): Promise<{ created: boolean; changed: string[] }> {
+/**
+ * Creates the profile or brings it in line; returns the names of the fields that changed.
+ * `current`: the record as the caller's transaction read it with the row locked (directoryOf;
+ * null: there is none), else it is read and locked here.
+ */
+export async function upsertProfile(
+  tx: Queryable,
+  tenantId: string,
+  userId: string,
+  desired: DesiredUser,
+  current?: AppUserRecord | null,
+): Promise<{ created: boolean; changed: string[] }> {
   const values: Record<string, unknown> = { ...desired.profile, clientKey: desired.clientKey, caseManager: desired.caseManager };
-  const current = (
-    await tx.query<Record<string, unknown>>(
-      `SELECT ${PROFILE_COLUMNS.map(([, c]) => c).join(', ')}, status FROM app_users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE`,
-      [tenantId, userId],
-    )
-  ).rows[0];
-  if (!current) {
+  const stored: Record<string, unknown> | undefined =
+    current === undefined
+      ? (
+          await tx.query<Record<string, unknown>>(
+            `SELECT ${PROFILE_COLUMNS.map(([, c]) => c).join(', ')}, status FROM app_users WHERE tenant_id = $1 AND user_id = $2 FOR UPDATE`,
+            [tenantId, userId],
+          )
+        ).rows[0]
+      : current === null
+        ? undefined
+        : Object.fromEntries(
+            PROFILE_COLUMNS.map(([k, c]) => [c, k === 'clientKey' ? current.clientKey : k === 'caseManager' ? current.caseManager : current.profile[k]]),
+          );
+  if (!stored) {
     await tx.query(
       `INSERT INTO app_users (tenant_id, user_id, ${PROFILE_COLUMNS.map(([, c]) => c).join(', ')})
        VALUES ($1, $2, ${PROFILE_COLUMNS.map((_, i) => `$${i + 3}`).join(', ')})`,
@@ -122,7 +139,7 @@ export async function upsertProfile(tx: Queryable, tenantId: string, userId: str
     );
     return { created: true, changed: PROFILE_COLUMNS.map(([k]) => k) };
   }
-  const changed = PROFILE_COLUMNS.filter(([k, c]) => JSON.stringify(current[c] ?? null) !== JSON.stringify(values[k] ?? null)).map(([k]) => k);
+  const changed = PROFILE_COLUMNS.filter(([k, c]) => JSON.stringify(stored[c] ?? null) !== JSON.stringify(values[k] ?? null)).map(([k]) => k);
   if (changed.length > 0) {
     await tx.query(
       `UPDATE app_users SET ${PROFILE_COLUMNS.map(([, c], i) => `${c} = $${i + 3}`).join(', ')}, updated_at = now() WHERE tenant_id = $1 AND user_id = $2`,

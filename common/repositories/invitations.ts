@@ -43,21 +43,27 @@ function toRow(r: Record<string, never>): InvitationRow {
 
 const COLUMNS = 'id::text AS id, tenant_id, user_id::text AS user_id, status, revoked_reason, sent_at, expires_at';
 
-/** The invitation of this workflow round, created on first call (idempotent by key). */
-export async function ensureInvitation(tx: Queryable, key: string, tenantId: string, userId: string, expiresInMs: number): Promise<InvitationRow> {
-  const existing = (await tx.query<Record<string, never>>(`SELECT ${COLUMNS} FROM invitations WHERE idempotency_key = $1 FOR UPDATE`, [key])).rows[0];
-  if (existing) return toRow(existing);
+/** The invitation of this workflow round, created on first call (idempotent by key), with its link's token. */
+export async function ensureInvitation(
+  db: Queryable,
+  key: string,
+  tenantId: string,
+  userId: string,
+  expiresInMs: number,
+): Promise<InvitationRow & { token: string }> {
   const id = crypto.randomUUID();
-  const token = await invitationToken(tx, id);
-  return toRow(
-    (
-      await tx.query<Record<string, never>>(
-        `INSERT INTO invitations (id, tenant_id, user_id, idempotency_key, token_hash, status, expires_at)
-         VALUES ($1, $2, $3, $4, $5, 'pending', now() + ($6::bigint * interval '1 millisecond')) RETURNING ${COLUMNS}`,
-        [id, tenantId, userId, key, tokenHash(token), expiresInMs],
-      )
-    ).rows[0],
-  );
+  const token = await invitationToken(db, id);
+  const created = (
+    await db.query<Record<string, never>>(
+      `INSERT INTO invitations (id, tenant_id, user_id, idempotency_key, token_hash, status, expires_at)
+       VALUES ($1, $2, $3, $4, $5, 'pending', now() + ($6::bigint * interval '1 millisecond'))
+       ON CONFLICT (idempotency_key) DO NOTHING RETURNING ${COLUMNS}`,
+      [id, tenantId, userId, key, tokenHash(token), expiresInMs],
+    )
+  ).rows[0];
+  if (created) return { ...toRow(created), token };
+  const existing = toRow((await db.query<Record<string, never>>(`SELECT ${COLUMNS} FROM invitations WHERE idempotency_key = $1`, [key])).rows[0]);
+  return { ...existing, token: await invitationToken(db, existing.id) };
 }
 
 export async function getInvitation(db: Queryable, id: string): Promise<InvitationRow | undefined> {
@@ -93,16 +99,17 @@ export type DeliveryDecision = 'send' | 'alreadySent' | 'uncertain';
  * crash between "sending" and "sent" we cannot know whether the SMTP server took it, so it is
  * not sent again ('uncertain') and the audit log says so.
  */
-export async function claimDelivery(tx: Queryable, key: string, tenantId: string, userId: string, kind: string): Promise<DeliveryDecision> {
-  const row = (await tx.query<{ status: string }>('SELECT status FROM mail_deliveries WHERE idempotency_key = $1 FOR UPDATE', [key])).rows[0];
-  if (row?.status === 'sent') return 'alreadySent';
-  if (row?.status === 'sending') return 'uncertain';
-  await tx.query(
+export async function claimDelivery(db: Queryable, key: string, tenantId: string, userId: string, kind: string): Promise<DeliveryDecision> {
+  // One statement: a new or failed delivery becomes 'sending'; a row that is 'sent' or 'sending' is left as it is (and locked until the statement ends).
+  const claimed = await db.query(
     `INSERT INTO mail_deliveries (idempotency_key, tenant_id, user_id, kind, status, attempts) VALUES ($1, $2, $3, $4, 'sending', 1)
-     ON CONFLICT (idempotency_key) DO UPDATE SET status = 'sending', attempts = mail_deliveries.attempts + 1`,
+     ON CONFLICT (idempotency_key) DO UPDATE SET status = 'sending', attempts = mail_deliveries.attempts + 1
+       WHERE mail_deliveries.status NOT IN ('sent', 'sending')`,
     [key, tenantId, userId, kind],
   );
-  return 'send';
+  if (claimed.rowCount > 0) return 'send';
+  const row = (await db.query<{ status: string }>('SELECT status FROM mail_deliveries WHERE idempotency_key = $1', [key])).rows[0];
+  return row?.status === 'sent' ? 'alreadySent' : 'uncertain';
 }
 
 export async function completeDelivery(db: Queryable, key: string, outcome: { sent: true; messageId: string } | { sent: false; error: string }): Promise<void> {

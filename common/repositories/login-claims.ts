@@ -41,7 +41,9 @@ export async function waitForLogins(tx: Queryable, tenantId: string, userId: str
 /**
  * Makes `logins` the user's own: claims each free one, and releases the user's other claims of
  * the same kinds (a changed email frees the old one). Returns the logins another user holds
- * (then nothing of that kind is released or claimed) and the released values.
+ * and the released values. One statement when every login is free or already the user's (the
+ * onboarding case); another to name the holders when one is not, and one each to tell the
+ * users waiting for released logins and to end this user's own waits.
  */
 export async function claimLogins(
   tx: Queryable,
@@ -50,18 +52,31 @@ export async function claimLogins(
   logins: LoginWanted[],
   kinds: LoginKind[],
 ): Promise<{ taken: (LoginWanted & { holder: string })[]; released: LoginWanted[] }> {
-  for (const l of logins) {
-    await tx.query('INSERT INTO login_claims (tenant_id, kind, value, user_id) VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, kind, value) DO NOTHING', [
-      tenantId,
-      l.kind,
-      l.value,
-      userId,
-    ]);
-  }
-  const taken = await loginHolders(tx, tenantId, userId, logins);
+  // A claim is released only when it is not among `logins`: another user's login is never this
+  // user's claim, so what is released does not depend on which of `logins` turn out taken.
+  const rows = (
+    await tx.query<{ what: 'claimed' | 'held' | 'released' | 'waiting'; kind: LoginKind; value: string }>(
+      `WITH w AS (SELECT * FROM unnest($3::text[], $4::text[]) AS w(kind, value)),
+         ins AS (INSERT INTO login_claims (tenant_id, kind, value, user_id) SELECT $1, w.kind, w.value, $2::uuid FROM w
+                 ON CONFLICT (tenant_id, kind, value) DO NOTHING RETURNING kind, value),
+         rel AS (DELETE FROM login_claims c WHERE c.tenant_id = $1 AND c.user_id = $2::uuid AND c.kind = ANY($5::text[])
+                   AND NOT EXISTS (SELECT 1 FROM w WHERE w.kind = c.kind AND w.value = c.value)
+                 RETURNING c.kind, c.value)
+       SELECT 'claimed' AS what, kind, value FROM ins
+       UNION ALL SELECT 'held', c.kind, c.value FROM login_claims c JOIN w ON w.kind = c.kind AND w.value = c.value WHERE c.tenant_id = $1 AND c.user_id = $2::uuid
+       UNION ALL SELECT 'released', kind, value FROM rel
+       UNION ALL SELECT 'waiting', NULL, NULL WHERE EXISTS (SELECT 1 FROM login_waiters WHERE tenant_id = $1 AND user_id = $2::uuid)`,
+      [tenantId, userId, logins.map((l) => l.kind), logins.map((l) => l.value), kinds],
+    )
+  ).rows;
+  const mine = (l: LoginWanted) => rows.some((r) => (r.what === 'claimed' || r.what === 'held') && r.kind === l.kind && r.value === l.value);
+  const others = logins.filter((l) => !mine(l));
+  const taken = others.length ? await loginHolders(tx, tenantId, userId, others) : [];
   const keep = logins.filter((l) => !taken.some((t) => t.kind === l.kind && t.value === l.value));
-  const released = await releaseLogins(tx, tenantId, userId, kinds, keep);
-  if (keep.length) await tx.query('DELETE FROM login_waiters WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
+  const released = rows.filter((r) => r.what === 'released').map((r) => ({ kind: r.kind, value: r.value }));
+  await tellWaiters(tx, tenantId, userId, released);
+  if (keep.length && rows.some((r) => r.what === 'waiting'))
+    await tx.query('DELETE FROM login_waiters WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId]);
   return { taken, released };
 }
 
@@ -84,7 +99,13 @@ export async function releaseLogins(
       [tenantId, userId, kinds, keep.map((k) => k.kind), keep.map((k) => k.value)],
     )
   ).rows;
-  if (released.length === 0) return released;
+  await tellWaiters(tx, tenantId, userId, released);
+  return released;
+}
+
+/** Tells the users waiting for `released` logins (an outbox `login` change each, in this transaction). */
+async function tellWaiters(tx: Queryable, tenantId: string, userId: string, released: LoginWanted[]): Promise<void> {
+  if (released.length === 0) return;
   const waiters = (
     await tx.query<{ user_id: string; version: number }>(
       `DELETE FROM login_waiters w USING unnest($2::text[], $3::text[]) AS r(kind, value)
@@ -105,5 +126,4 @@ export async function releaseLogins(
       requestId: `login:${userId}`,
     })),
   );
-  return released;
 }

@@ -7,7 +7,9 @@
  *  - a user's write and its outbox row are one statement; every writer's rows are written alike;
  *  - the outbox retention deletes only delivered rows older than the retention, in batches, and
  *    the relay runs it at most once per interval;
- *  - licences lock the organisation row only when it has a seat limit.
+ *  - licences lock the organisation row only when it has a seat limit;
+ *  - the onboarding's one-statement reads and writes (directory, audit entries, login claims,
+ *    mail ledger, invitation) behave as the statements they replaced.
  */
 import crypto from 'node:crypto';
 import { type Db, type Queryable } from '../db';
@@ -15,7 +17,13 @@ import { openTestDatabase } from '../../test/harness';
 import { createLogger } from '../logger';
 import { parseListRequest } from '../../scim-server/list-params';
 import { createOutboxRelay } from '../../scim-server/outbox-relay';
-import { syncLicences } from './licences';
+import { activeLicencesOf, syncLicences } from './licences';
+import { appendAudits } from './audit-log';
+import { comparableState, directoryOf } from './entitlements';
+import { claimDelivery, completeDelivery, ensureInvitation } from './invitations';
+import { claimLogins, loginHolders, waitForLogins } from './login-claims';
+import { membershipsOf, syncMemberships } from './memberships';
+import { providerAccountsOf, syncProviderAccounts } from './provider-accounts';
 import { deleteDelivered, recordChanges, userChanges, type RecordedChange } from './outbox';
 import * as groups from './scim-groups';
 import * as users from './scim-users';
@@ -448,5 +456,103 @@ describe('licences and the organisation row', () => {
     const results = await Promise.all([c, d].map((u) => db.withTransaction((tx) => syncLicences(tx, 't1', u, licence('one-seat')))));
     expect(results.map((r) => r.assigned.length).sort()).toEqual([0, 1]);
     expect(results.filter((r) => r.noSeatIn === 'one-seat')).toHaveLength(1);
+  });
+});
+
+describe('onboarding reads and writes in few statements', () => {
+  const tenant = 't1';
+  const appUser = async () => {
+    const id = crypto.randomUUID();
+    await db.query(`INSERT INTO app_users (tenant_id, user_id, email, security_role) VALUES ($1, $2, 'x@example.org', 'Nurse')`, [tenant, id]);
+    return id;
+  };
+
+  test("when a user's directory is read in one statement, then it holds the same rows as the tables read one by one", async () => {
+    const id = await appUser();
+    await db.query(
+      `INSERT INTO organisations (tenant_id, key, name, kind, licence_level) VALUES ($1, 'dir-org', 'Dir', 'client', 'Basic') ON CONFLICT DO NOTHING`,
+      [tenant],
+    );
+    await db.withTransaction(async (tx) => {
+      await syncMemberships(tx, tenant, id, [{ orgKey: 'dir-org', kind: 'primary', role: 'Client Staff' }]);
+      await syncLicences(tx, tenant, id, [{ orgKey: 'dir-org', licenceLevel: 'Basic', mobileLicence: null }]);
+      await syncProviderAccounts(tx, tenant, id, [{ providerType: 'RN', orgKey: 'dir-org' }]);
+    });
+    await db.query(`INSERT INTO app_user_settings (tenant_id, user_id, kind, value) VALUES ($1, $2, 'team', 'B'), ($1, $2, 'team', 'A')`, [tenant, id]);
+    const dir = (await db.withTransaction((tx) => directoryOf(tx, tenant, [id, crypto.randomUUID()], { lock: true }))).get(id)!;
+    expect(dir.user).toMatchObject({ userId: id, securityRole: 'Nurse', status: 'provisioning', holdReason: null, profile: { email: 'x@example.org' } });
+    expect(dir.memberships).toEqual(await membershipsOf(db, tenant, [id]));
+    expect(dir.licences).toEqual(await activeLicencesOf(db, tenant, [id]));
+    expect(dir.providerAccounts).toEqual(await providerAccountsOf(db, tenant, [id]));
+    expect(comparableState(dir).settings.team).toEqual(['A', 'B']);
+  });
+
+  test('when several audit entries are written at once, then they keep their order', async () => {
+    const id = crypto.randomUUID();
+    const actions = ['first', 'second', 'third', 'fourth'];
+    await appendAudits(
+      db,
+      actions.map((action, i) => ({ tenantId: tenant, userId: id, action, detail: { i }, requestId: 'r', workflowId: 'w', runId: 'run', step: `s${i}` })),
+    );
+    const rows = (
+      await db.query<{ action: string; detail: { i: number }; step: string }>('SELECT action, detail, step FROM audit_log WHERE user_id = $1 ORDER BY id', [id])
+    ).rows;
+    expect(rows.map((r) => r.action)).toEqual(actions);
+    expect(rows.map((r) => [r.detail.i, r.step])).toEqual(actions.map((_, i) => [i, `s${i}`]));
+  });
+
+  test('when logins are claimed in one statement, then free ones are taken, a taken one names its holder, and a changed one is released to its waiter', async () => {
+    const [a, b] = [crypto.randomUUID(), crypto.randomUUID()];
+    const email = (v: string) => ({ kind: 'email' as const, value: v });
+    expect(
+      await db.withTransaction((tx) => claimLogins(tx, tenant, a, [email('a@x.org'), { kind: 'phone', value: '+15550000001' }], ['email', 'phone'])),
+    ).toEqual({
+      taken: [],
+      released: [],
+    });
+    // Claiming again changes nothing.
+    expect(await db.withTransaction((tx) => claimLogins(tx, tenant, a, [email('a@x.org')], ['email']))).toEqual({ taken: [], released: [] });
+    const taken = await db.withTransaction(async (tx) => {
+      const claim = await claimLogins(tx, tenant, b, [email('a@x.org')], ['email']);
+      await waitForLogins(tx, tenant, b, claim.taken);
+      return claim;
+    });
+    expect(taken.taken).toEqual([{ kind: 'email', value: 'a@x.org', holder: a }]);
+    // a's email changes: the old one is released, and b (waiting for it) gets a `login` change.
+    expect(await db.withTransaction((tx) => claimLogins(tx, tenant, a, [email('a2@x.org')], ['email']))).toEqual({
+      taken: [],
+      released: [email('a@x.org')],
+    });
+    const told = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE resource_id = $1 AND change = 'login'`, [b])).rows[0].n;
+    expect(told).toBe(1);
+    // b claims the released email; its wait ends.
+    expect(await db.withTransaction((tx) => claimLogins(tx, tenant, b, [email('a@x.org')], ['email']))).toEqual({ taken: [], released: [] });
+    expect((await db.query('SELECT 1 FROM login_waiters WHERE user_id = $1', [b])).rowCount).toBe(0);
+    expect(await loginHolders(db, tenant, crypto.randomUUID(), [email('a@x.org'), email('a2@x.org')])).toEqual(
+      expect.arrayContaining([
+        { kind: 'email', value: 'a@x.org', holder: b },
+        { kind: 'email', value: 'a2@x.org', holder: a },
+      ]),
+    );
+  });
+
+  test('when a mail delivery is claimed, then it is sent once: a sent one is not sent again, one cut off mid-send is uncertain, a failed one is retried', async () => {
+    const user = crypto.randomUUID();
+    const key = `k-${user}`;
+    expect(await claimDelivery(db, key, tenant, user, 'invitation')).toBe('send');
+    expect(await claimDelivery(db, key, tenant, user, 'invitation')).toBe('uncertain');
+    await completeDelivery(db, key, { sent: false, error: 'connection refused' });
+    expect(await claimDelivery(db, key, tenant, user, 'invitation')).toBe('send');
+    await completeDelivery(db, key, { sent: true, messageId: '<m@x>' });
+    expect(await claimDelivery(db, key, tenant, user, 'invitation')).toBe('alreadySent');
+    expect((await db.query<{ attempts: number }>('SELECT attempts FROM mail_deliveries WHERE idempotency_key = $1', [key])).rows[0].attempts).toBe(2);
+  });
+
+  test('when the invitation of a round is ensured twice, then the second call returns the same invitation and token', async () => {
+    const user = await appUser();
+    const first = await ensureInvitation(db, `inv-${user}`, tenant, user, 60_000);
+    const again = await ensureInvitation(db, `inv-${user}`, tenant, user, 60_000);
+    expect(again).toEqual(first);
+    expect(first.status).toBe('pending');
   });
 });

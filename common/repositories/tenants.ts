@@ -37,16 +37,29 @@ export interface ConfigVersion {
 const parsedConfigs = new Map<string, { stamp: string; config: TenantConfig }>();
 const PARSED_CONFIGS_MAX = 1_000;
 
-export async function currentConfig(db: Queryable, tenantId: string): Promise<ConfigVersion> {
-  const cached = parsedConfigs.get(tenantId);
-  const row = (
-    await db.query<{ version: number; config: unknown; stamp: string; created_by: string; created_at: Date }>(
-      `SELECT version, created_by, created_at, version || '@' || created_at::text AS stamp,
-              CASE WHEN version || '@' || created_at::text = $2 THEN NULL ELSE config END AS config
-       FROM tenant_config_versions WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1`,
-      [tenantId, cached?.stamp ?? ''],
-    )
-  ).rows[0];
+/** The current version row of tenant `$tenant`, with its JSON only when its stamp is not `$stamp` (the cached one); parameters numbered as given. */
+export function currentConfigSql(tenantParam: number, stampParam: number): string {
+  return `SELECT version, created_by, created_at, version || '@' || created_at::text AS stamp,
+              CASE WHEN version || '@' || created_at::text = $${stampParam} THEN NULL ELSE config END AS config
+       FROM tenant_config_versions WHERE tenant_id = $${tenantParam} ORDER BY version DESC LIMIT 1`;
+}
+
+/** A row of currentConfigSql. */
+export interface CurrentConfigRow {
+  version: number;
+  config: unknown;
+  stamp: string;
+  created_by: string;
+  created_at: Date;
+}
+
+/** The tenant's parsed configuration in this process, if any: its stamp is currentConfigSql's `$stamp`, and configOfRow takes it back. */
+export function cachedConfig(tenantId: string): { stamp: string; config: TenantConfig } | undefined {
+  return parsedConfigs.get(tenantId);
+}
+
+/** The configuration of a currentConfigSql row queried with `cached`'s stamp (no row: the tenant has no version), parsed once per version. */
+export function configOfRow(tenantId: string, row: CurrentConfigRow | undefined, cached: { stamp: string; config: TenantConfig } | undefined): ConfigVersion {
   if (!row) return { version: 0, config: parseTenantConfig({}), createdBy: 'default', createdAt: new Date(0) };
   let config = cached && row.config === null ? cached.config : undefined;
   if (!config) {
@@ -55,6 +68,12 @@ export async function currentConfig(db: Queryable, tenantId: string): Promise<Co
     parsedConfigs.set(tenantId, { stamp: row.stamp, config });
   }
   return { version: row.version, config, createdBy: row.created_by, createdAt: row.created_at };
+}
+
+export async function currentConfig(db: Queryable, tenantId: string): Promise<ConfigVersion> {
+  const cached = cachedConfig(tenantId);
+  const row = (await db.query<CurrentConfigRow>(currentConfigSql(1, 2), [tenantId, cached?.stamp ?? ''])).rows[0];
+  return configOfRow(tenantId, row, cached);
 }
 
 function deepFreeze<T>(value: T): T {

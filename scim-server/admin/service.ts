@@ -36,6 +36,14 @@ import * as users from '../users/service';
 import { adviceFor } from './advice';
 import { buildTimeline, timelineCsv } from './timeline';
 
+/**
+ * Reads from Temporal shown beside the database's view (a workflow's status, the repair schedule)
+ * are bounded: with no worker polling, a query would otherwise wait for Temporal's own timeout
+ * while the page or the admin call hangs.
+ */
+const TEMPORAL_READ_MS = 5_000;
+const boundedRead = <R>(client: Client, read: () => Promise<R>): Promise<R> => client.connection.withDeadline(Date.now() + TEMPORAL_READ_MS, read);
+
 export interface AdminDeps {
   db: Db;
   temporal: () => Promise<Client>;
@@ -240,7 +248,8 @@ export async function describeUser(deps: AdminDeps, caller: Caller, tenantId: st
   const directory = (await observedStates(deps.db, tenantId, [row.userId])).get(row.userId);
   let workflow: UserStatus | { unavailable: string } | undefined;
   try {
-    workflow = await (await deps.temporal()).workflow.getHandle(userWorkflowId(tenantId, row.userId)).query(statusQuery);
+    const client = await deps.temporal();
+    workflow = await boundedRead(client, () => client.workflow.getHandle(userWorkflowId(tenantId, row.userId)).query(statusQuery));
   } catch (err) {
     workflow = { unavailable: (err as Error).message.slice(0, 200) };
   }
@@ -338,6 +347,7 @@ export async function createUser(deps: AdminDeps, caller: Caller, tenantId: stri
 }
 
 const PATCH_OP_URN = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
+
 const activePatch = (active: boolean) => ({ schemas: [PATCH_OP_URN], Operations: [{ op: 'replace', path: 'active', value: active }] });
 
 /** Suspend / reactivate: `active` on the SCIM resource, as the IdP would (which may set it back on its next push). */
@@ -492,7 +502,8 @@ export async function decideHeldChange(deps: AdminDeps, caller: Caller, tenantId
 
 async function reconcileStatus(deps: AdminDeps, tenantId: string) {
   try {
-    const d = await (await deps.temporal()).schedule.getHandle(reconcileScheduleId(tenantId)).describe();
+    const client = await deps.temporal();
+    const d = await boundedRead(client, () => client.schedule.getHandle(reconcileScheduleId(tenantId)).describe());
     return {
       paused: d.state.paused,
       note: d.state.note ?? null,
