@@ -8,6 +8,44 @@ import { ScimError } from './scim-error';
 /** The limits this server enforces beyond those RFC 7643 §5 has a place for (limits.ts; docs/reliability.md "Limits"). */
 export const LIMITS_EXTENSION_URN = 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:ServiceProviderConfig';
 
+/** What each limit of the extension means, for its schema in /Schemas (RFC 7643 §7). */
+const LIMIT_DESCRIPTIONS: Record<string, string> = {
+  patchOperations: 'Operations in one PATCH request.',
+  multiValuedAttributeValues: 'Values of one multi-valued core attribute (emails, phoneNumbers, addresses, roles, ...).',
+  multiValuedExtensionAttributeValues: 'Values of one multi-valued extension attribute (teams, tags, facilities, ...).',
+  groupMembersPerRequest: 'Group members added or replaced in one request.',
+  indexedAttributeLength: 'Characters of a value that is looked up by filters (userName, externalId, displayName).',
+  stringLength: 'Characters of any other string value.',
+  referenceLength: 'Characters of a reference (a URI).',
+  binaryLength: 'Characters of a binary value (base64).',
+  filterLength: 'Characters of a filter.',
+  filterDepth: 'Levels of parentheses and value paths in a filter.',
+  filterComparisons: 'Comparisons in one filter.',
+  jsonDepth: 'Nesting levels of a request body.',
+  bodyBytes: 'Bytes of a request body.',
+};
+
+function limitsSchema(baseUrl: string) {
+  return {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
+    id: LIMITS_EXTENSION_URN,
+    name: 'Limits',
+    description: 'The limits this server enforces per request; exceeding one is a 400 naming it (docs/reliability.md "Limits").',
+    attributes: Object.entries(LIMIT_DESCRIPTIONS).map(([name, description]) => ({
+      name,
+      type: 'integer',
+      multiValued: false,
+      description,
+      required: true,
+      caseExact: false,
+      mutability: 'readOnly',
+      returned: 'always',
+      uniqueness: 'none',
+    })),
+    meta: { resourceType: 'Schema', location: `${baseUrl}/Schemas/${LIMITS_EXTENSION_URN}` },
+  };
+}
+
 function serviceProviderConfig(baseUrl: string, bodyLimitBytes: number) {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig', LIMITS_EXTENSION_URN],
@@ -64,8 +102,16 @@ export function discoveryRouter(baseUrl: string, bodyLimitBytes: number): Router
   };
   const schemas = listOrOne(SCIMMY.Resources.Schema, 'Schema');
   const types = listOrOne(SCIMMY.Resources.ResourceType, 'ResourceType');
-  router.get('/Schemas', async (_req, res) => sendScim(res, 200, await schemas(undefined)));
-  router.get('/Schemas/:id', async (req, res) => sendScim(res, 200, await schemas(req.params.id)));
+  // scimmy knows the resource schemas; the limits extension of /ServiceProviderConfig is this server's own.
+  const limits = limitsSchema(baseUrl);
+  router.get('/Schemas', async (_req, res) => {
+    const list = JSON.parse(JSON.stringify(await schemas(undefined))) as { totalResults: number; itemsPerPage?: number; Resources: unknown[] };
+    list.Resources.push(limits);
+    list.totalResults = list.Resources.length;
+    if (list.itemsPerPage !== undefined) list.itemsPerPage = list.Resources.length;
+    sendScim(res, 200, list);
+  });
+  router.get('/Schemas/:id', async (req, res) => sendScim(res, 200, req.params.id === LIMITS_EXTENSION_URN ? limits : await schemas(req.params.id)));
   router.get('/ResourceTypes', async (_req, res) => sendScim(res, 200, await types(undefined)));
   router.get('/ResourceTypes/:id', async (req, res) => sendScim(res, 200, await types(req.params.id)));
   return router;

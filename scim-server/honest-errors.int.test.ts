@@ -37,6 +37,7 @@ async function declaredPaths(): Promise<{ resource: 'Users' | 'Groups'; path: st
   const schemas = (await h.scim('GET', '/Schemas')).body.Resources as { id: string; attributes: SchemaAttribute[] }[];
   const out: { resource: 'Users' | 'Groups'; path: string }[] = [];
   for (const schema of schemas) {
+    if (schema.id.endsWith(':ServiceProviderConfig')) continue; // the limits extension describes no resource
     const resource = schema.id.endsWith(':Group') ? 'Groups' : 'Users';
     const prefix = schema.id.includes(':core:') ? '' : `${schema.id}:`;
     for (const a of schema.attributes) {

@@ -85,6 +85,15 @@ describe('finding 1: one PATCH must not freeze the service', () => {
       groupMembersPerRequest: LIMITS.groupMembersPerRequest,
     });
     expect(res.body.documentationUri).toMatch(/reliability\.md#limits$/);
+    // The extension's schema is discoverable like the resource schemas, with every limit it carries.
+    const urn = 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:ServiceProviderConfig';
+    const all = await h.scim('GET', '/Schemas');
+    const listed = (all.body.Resources as { id: string }[]).find((r) => r.id === urn);
+    expect(all.body.totalResults).toBe(all.body.Resources.length);
+    const one = await h.scim('GET', `/Schemas/${urn}`);
+    expect(one.status).toBe(200);
+    expect(one.body).toEqual(listed);
+    expect((one.body.attributes as { name: string }[]).map((a) => a.name).sort()).toEqual(Object.keys(limits).sort());
   });
 
   test('when the worst PATCHes the caps allow run, then each is answered and /healthz answers within 1 s throughout', async () => {
