@@ -104,12 +104,10 @@ export default tseslint.config(
         {
           paths: [
             ...NODE_BUILTINS.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflow code must be deterministic: no Node built-ins.' })),
-            ...['pg', 'nodemailer', 'express', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'].map(
-              (name) => ({
-                name,
-                message: 'Workflow code does no I/O: call an activity instead.',
-              }),
-            ),
+            ...['pg', 'nodemailer', 'express', 'pino', '@temporalio/client', '@temporalio/worker', '@temporalio/activity'].map((name) => ({
+              name,
+              message: 'Workflow code does no I/O: call an activity instead.',
+            })),
           ],
           patterns: [
             {
