@@ -144,7 +144,7 @@ export async function runScimServer(options: {
     failures: authFailures,
     trustProxy: options.trustProxy,
     extraRouters: [
-      consoleRouter({ ...adminDeps, publicUrl, bodyLimitBytes: options.bodyLimitBytes }),
+      consoleRouter({ ...adminDeps, publicUrl, bodyLimitBytes: options.bodyLimitBytes, failures: authFailures }),
       invitationGuard,
       invitationsRouter({ db: options.db, publicUrl, onCommitted: () => relay.nudge() }),
       remoteCodecRouter({

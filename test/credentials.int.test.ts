@@ -24,12 +24,21 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const consoleSignIn = (harness: Harness, token: string) =>
+  fetch(`${harness.publicUrl}/console/sign-in`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }).toString(),
+    redirect: 'manual',
+  });
 const users = (token: string, harness = h) => fetch(`${harness.baseUrl}/Users?count=1`, { headers: { Authorization: `Bearer ${token}` } });
 
 describe('finding 10: failures are throttled per client address', () => {
-  test('when one client sends 300 wrong bearer tokens, then after the burst it gets 429 with Retry-After (no lookup), and a valid token still passes', async () => {
-    // The IdP's token at work from this address before the guessing starts.
+  test('when one client sends 300 wrong bearer tokens, then after the burst it gets 429 with Retry-After (no lookup) on the SCIM API, the admin API and the console sign-in, and a valid token still passes', async () => {
+    // The IdP's token and an operator's console sign-in at work from this address before the guessing starts.
     expect((await users(t.token, t)).status).toBe(200);
+    const operator = await createToken(t.db, t.tenantId, 'operator', 'admin', 'Super User');
+    expect((await consoleSignIn(t, operator.token)).status).toBe(303);
     const statuses: number[] = [];
     let retryAfter: string | null = null;
     for (let i = 0; i < 300; i++) {
@@ -52,6 +61,12 @@ describe('finding 10: failures are throttled per client address', () => {
     const admin = await fetch(`${t.publicUrl}/admin/v1/tenants`, { headers: { Authorization: 'Bearer sfa_wrong' } });
     expect(admin.status).toBe(429);
     expect(admin.headers.get('retry-after')).toBeTruthy();
+    // So does the console's sign-in: a guessed admin token is refused before it is looked up,
+    // while the operator's token, valid from this address before the guessing, still signs in.
+    const guessed = await consoleSignIn(t, `sfa_${crypto.randomBytes(32).toString('base64url')}`);
+    expect(guessed.status).toBe(429);
+    expect(await guessed.text()).toMatch(/Too many failed sign-ins from this address/);
+    expect((await consoleSignIn(t, operator.token)).status).toBe(303);
   });
 
   test('when one client tries 100 guessed invitation links, then after the burst it gets 429 with Retry-After, and a link it used before still opens', async () => {

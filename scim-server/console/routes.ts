@@ -23,6 +23,7 @@ import { ScimError } from '../scim-error';
 import * as admin from '../admin/service';
 import { html, trusted, type Html } from './html';
 import { CONSOLE_PATH, type Notice, type Viewer } from './layout';
+import type { FailureThrottle } from '../../common/failure-throttle';
 import { confirmPage, errorPage, signInPage } from './pages/basic';
 import { connectionPage, GUIDES, guidePage } from './pages/connection';
 import { overviewPage } from './pages/overview';
@@ -40,6 +41,8 @@ export interface ConsoleOptions extends admin.AdminDeps {
   bodyLimitBytes: number;
   /** Where docs/okta.md and docs/entra-id.md are (absent in the container image: the guide pages say so). */
   docsDir?: string;
+  /** Failed sign-ins per client address, shared with the SCIM and admin APIs' failed authentications. */
+  failures?: FailureThrottle;
 }
 
 export const CONTENT_SECURITY_POLICY = [
@@ -82,7 +85,7 @@ const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 export function consoleRouter(options: ConsoleOptions): Router {
   const router = Router();
   const sessions = { db: options.db, publicUrl: options.publicUrl };
-  const signIn = signInHandler(sessions);
+  const signIn = signInHandler({ ...sessions, failures: options.failures });
   const docsDir = options.docsDir ?? path.join(__dirname, '..', '..', 'docs');
   let nextCleanup = 0;
 

@@ -10,9 +10,9 @@ import { parse as parseCookies } from 'cookie';
 import type { Request, RequestHandler, Response } from 'express';
 import type { Db } from '../../common/db';
 import { createConsoleSession, deleteConsoleSession, findConsoleSession, type ConsoleSession } from '../../common/repositories/console-sessions';
-import { ADMIN_WRITE_ROLE, touchToken, verifyToken } from '../../common/repositories/tokens';
+import { ADMIN_WRITE_ROLE, hashToken, touchToken, verifyToken } from '../../common/repositories/tokens';
 import { getTenant } from '../../common/repositories/tenants';
-import { RateLimiter } from '../auth';
+import { clientAddress, FailureThrottle } from '../../common/failure-throttle';
 import { CONSOLE_PATH, type Notice, type Viewer } from './layout';
 
 export const SESSION_COOKIE = 'scimflow_console';
@@ -112,17 +112,23 @@ export const requireCsrf: RequestHandler = (req, res, next) => {
 
 export type SignInResult = { ok: true } | { ok: false; status: number; message: string };
 
-/** Checks an admin token and starts a session (cookie set on `res`). Failed attempts are limited per client address. */
-export function signInHandler(options: SessionOptions) {
-  const failures = new RateLimiter(1 / 6, 10); // 10 failed attempts at once, then one every 6 s, per client address
+/**
+ * Checks an admin token and starts a session (cookie set on `res`). Failed sign-ins count against
+ * the client address's failure budget (the one the SCIM and admin APIs use when given): an
+ * address over it is answered 429 before the token is looked up, unless that token was valid lately.
+ */
+export function signInHandler(options: SessionOptions & { failures?: FailureThrottle }) {
+  const failures = options.failures ?? new FailureThrottle({ perMinute: 10, burst: 20 });
   return async (req: Request, res: Response): Promise<SignInResult> => {
-    const client = req.ip ?? 'unknown';
+    const client = clientAddress(req);
     if (!sameOrigin(req)) return { ok: false, status: 403, message: 'Sign in from this console\u2019s own page.' };
     const token = typeof req.body?.token === 'string' ? req.body.token.trim() : '';
+    const hash = hashToken(token);
+    const wait = failures.knownGood(hash) ? 0 : failures.retryAfter(client);
+    if (wait > 0) return { ok: false, status: 429, message: `Too many failed sign-ins from this address; try again in ${wait} s.` };
     const found = /^sf[as]_[A-Za-z0-9_-]{20,100}$/.test(token) ? await verifyToken(options.db, token) : undefined;
     if (!found || found.kind !== 'admin') {
-      const wait = failures.take(client);
-      if (wait > 0) return { ok: false, status: 429, message: `Too many failed sign-ins from this address; try again in ${wait} s.` };
+      failures.fail(client);
       return {
         ok: false,
         status: 401,
@@ -132,6 +138,7 @@ export function signInHandler(options: SessionOptions) {
             : 'The token is unknown or revoked. Ask for an admin token (npm run tokens -- create --tenant <id> --name <you> --admin).',
       };
     }
+    failures.succeeded(hash);
     await touchToken(options.db, found.id); // a sign-in is a use of the token ("last used")
     const lifetimeMs = options.lifetimeMs ?? SESSION_LIFETIME_MS;
     const session = await createConsoleSession(options.db, { tenantId: found.tenantId, tokenId: found.id, lifetimeMs });
