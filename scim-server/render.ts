@@ -29,6 +29,9 @@ export function renderUser(row: ScimUserRow, baseUrl: string): ScimResource {
     };
     resource[SCIMFLOW_USER_URN] = ext;
   }
+  // Read-only (RFC 7643 §4.1.2): from the groups' memberships, never from what a client sent.
+  delete resource.groups;
+  if (row.groups?.length) resource.groups = row.groups.map((g) => ({ value: g.value, $ref: `${baseUrl}/Groups/${g.value}`, display: g.display, type: g.type }));
   resource.schemas = [CORE_USER_URN, ...EXTENSION_URNS.filter((urn) => resource[urn] !== undefined)];
   resource.meta = {
     resourceType: 'User',

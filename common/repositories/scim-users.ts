@@ -15,8 +15,16 @@ export interface ScimUserRow {
   createdAt: Date;
   updatedAt: Date;
   provisioning?: ProvisioningRow | null;
+  /** The groups the user is in (RFC 7643 §4.1.2), directly or through nested groups. */
+  groups?: GroupOfUser[];
   /** created_at to the microsecond, set by list queries: the cursor key (a Date keeps only milliseconds). */
   cursorCreatedAt?: string;
+}
+
+export interface GroupOfUser {
+  value: string;
+  display: string;
+  type: 'direct' | 'indirect';
 }
 
 export interface ProvisioningRow {
@@ -39,8 +47,11 @@ function columnsOf(doc: Record<string, unknown>) {
   };
 }
 
+/** The user's groups, read with the user (scim_user_groups, migration 015: one index probe when it is in none). */
+const GROUPS_COLUMN = `scim_user_groups(r.tenant_id, r.id) AS groups`;
 const COLUMNS = `r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at,
-  p.state AS p_state, p.waiting_for AS p_waiting_for, p.waiting_until AS p_waiting_until, p.last_error AS p_last_error, p.workflow_id AS p_workflow_id`;
+  p.state AS p_state, p.waiting_for AS p_waiting_for, p.waiting_until AS p_waiting_until, p.last_error AS p_last_error, p.workflow_id AS p_workflow_id,
+  ${GROUPS_COLUMN}`;
 /** The user's provisioning state (written by its workflow), shown as the scimflow extension's `provisioning`. */
 const PROVISIONING_JOIN = `LEFT JOIN provisioning_states p ON p.tenant_id = r.tenant_id AND p.user_id = r.id`;
 
@@ -56,6 +67,7 @@ function toRow(r: Record<string, never>): ScimUserRow {
     provisioning: r.p_state
       ? { state: r.p_state, waitingFor: r.p_waiting_for, waitingUntil: r.p_waiting_until, lastError: r.p_last_error, workflowId: r.p_workflow_id }
       : null,
+    groups: (r.groups as GroupOfUser[] | null) ?? [],
   };
 }
 

@@ -197,6 +197,36 @@ describe('PATCH /Groups/:id', () => {
   });
 });
 
+describe("a user's groups (RFC 7643 §4.1.2)", () => {
+  test('when a user is in a group that is in another, then GET /Users lists both, direct and indirect, with $ref; groups sent on PUT change nothing', async () => {
+    const user = await createUser();
+    const ward = await createGroup(`Ward 7 ${user.slice(0, 8)}`, [user]);
+    const nursing = await createGroup(`Nursing ${user.slice(0, 8)}`, [ward.id]);
+    const read = await h.scim('GET', `/Users/${user}`);
+    expect(read.status).toBe(200);
+    expect(read.body.groups).toEqual(
+      expect.arrayContaining([
+        { value: ward.id, $ref: expect.stringMatching(new RegExp(`/Groups/${ward.id}$`)), display: ward.body.displayName, type: 'direct' },
+        { value: nursing.id, $ref: expect.stringMatching(new RegExp(`/Groups/${nursing.id}$`)), display: nursing.body.displayName, type: 'indirect' },
+      ]),
+    );
+    expect(read.body.groups).toHaveLength(2);
+    // The same in a filtered list, and left out when excluded.
+    const listed = await h.scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${read.body.userName}"`)}`);
+    expect(listed.body.Resources[0].groups).toEqual(read.body.groups);
+    expect((await h.scim('GET', `/Users/${user}?excludedAttributes=groups`)).body.groups).toBeUndefined();
+    // A client that sends the resource back with other groups (read-only) changes no membership.
+    const { id: _id, meta: _meta, ...body } = read.body;
+    const put = await h.scim('PUT', `/Users/${user}`, { ...body, groups: [{ value: nursing.id }] });
+    expect(put.status).toBe(200);
+    expect(put.body.groups).toEqual(read.body.groups);
+    expect(await memberIds(nursing.id)).toEqual([ward.id]);
+    // Leaving the inner group leaves both.
+    expect((await h.scim('PATCH', `/Groups/${ward.id}`, patch({ op: 'remove', path: `members[value eq "${user}"]` }))).status).toBeLessThan(300);
+    expect((await h.scim('GET', `/Users/${user}`)).body.groups).toBeUndefined();
+  });
+});
+
 describe('GET /Groups (list)', () => {
   test('when filtering by displayName eq or by a member, then exactly the matching groups are returned', async () => {
     const a = await createUser();
