@@ -149,13 +149,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     // Changes of one user go in order; different users in parallel.
     const byUser = new Map<string, outbox.OutboxChange[]>();
     for (const c of due) byUser.set(`${c.tenantId}/${c.resourceId}`, [...(byUser.get(`${c.tenantId}/${c.resourceId}`) ?? []), c]);
-    const queues = [...byUser.values()];
+    // Users whose changes remove access first; they are not held back while the API is busy.
+    const urgent = (q: outbox.OutboxChange[]) => q.some((c) => c.urgent);
+    const queues = [...byUser.values()].sort((a, b) => Number(urgent(b)) - Number(urgent(a)));
     let failures = 0;
     await Promise.all(
       Array.from({ length: Math.min(concurrency, queues.length) }, async (_, lane) => {
         for (let q = queues.shift(); q; q = queues.shift()) {
           // Back-pressure: while the API is busy only the first lanes deliver; the others wait their turn.
-          while (lane >= busyConcurrency && busy() && running) await new Promise((r) => setTimeout(r, BUSY_WAIT_MS));
+          while (!urgent(q) && lane >= busyConcurrency && busy() && running) await new Promise((r) => setTimeout(r, BUSY_WAIT_MS));
           for (const c of q) {
             try {
               await deliver(client, c);

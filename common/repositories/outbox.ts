@@ -21,6 +21,8 @@ export interface RecordedChange {
   source?: ChangeSource;
   /** The invitation of an `invitationAccepted` change. */
   subjectId?: string | null;
+  /** It removes access (a deactivation, a deletion): the relay delivers it, and the user's changes before it, ahead of the others. */
+  urgent?: boolean;
 }
 
 export interface OutboxChange {
@@ -33,10 +35,11 @@ export interface OutboxChange {
   requestId: string;
   subjectId: string | null;
   attempts: number;
+  urgent: boolean;
 }
 
-const OUTBOX_COLUMNS = 'tenant_id, resource_type, resource_id, change, resource_version, request_id, subject_id, source';
-const COLUMN_TYPES = ['text', 'text', 'uuid', 'text', 'int', 'text', 'uuid', 'text'];
+const OUTBOX_COLUMNS = 'tenant_id, resource_type, resource_id, change, resource_version, request_id, subject_id, source, urgent';
+const COLUMN_TYPES = ['text', 'text', 'uuid', 'text', 'int', 'text', 'uuid', 'text', 'bool'];
 const valuesOf = (c: RecordedChange): unknown[] => [
   c.tenantId,
   c.resourceType,
@@ -46,13 +49,14 @@ const valuesOf = (c: RecordedChange): unknown[] => [
   c.requestId,
   c.subjectId ?? null,
   c.source ?? SOURCE_OF_KIND[c.change] ?? null,
+  c.urgent ?? false,
 ];
 
 /**
  * The one statement that writes outbox rows, with parameters numbered from `first`. One change
  * (every SCIM write of a user) is one row of plain parameters; more are parallel arrays through
  * unnest, so that thousands of rows (a group rename, a policy change) are still one statement
- * of eight parameters. (unnest for a single row costs a create about a fifth more PostgreSQL
+ * of nine parameters. (unnest for a single row costs a create about a fifth more PostgreSQL
  * time.) `ofRow`: in a CTE after the write `r` (one row at most), write only when `r` has a row.
  */
 function insertChanges(changes: readonly RecordedChange[], first: number, ofRow = false): { sql: string; params: unknown[] } {
@@ -101,32 +105,55 @@ export function userChanges(
 }
 
 /**
- * Claims up to `limit` due rows by pushing their next attempt `leaseMs` into the future, so
- * another relay (or this one after a crash) only retries them once the lease has run out.
+ * Claims up to `limit` due changes by pushing their next attempt `leaseMs` into the future, so
+ * another relay (or this one after a crash) only retries them once the lease has run out. Changes that remove access come first, each with the earlier pending changes of its
+ * user (so one user's changes still go in order); then the oldest others. Sorted by id.
  */
 export async function claimDue(db: Queryable, limit: number, leaseMs: number): Promise<OutboxChange[]> {
+  const urgent = await claim(
+    db,
+    `SELECT o.id FROM outbox o
+     WHERE o.delivered_at IS NULL AND o.next_attempt_at <= now()
+       AND (o.tenant_id, o.resource_id) IN (SELECT tenant_id, resource_id FROM outbox WHERE delivered_at IS NULL AND urgent AND next_attempt_at <= now()
+                                            ORDER BY id LIMIT $1)
+       AND o.id <= (SELECT max(id) FROM outbox u WHERE u.delivered_at IS NULL AND u.urgent AND u.tenant_id = o.tenant_id AND u.resource_id = o.resource_id)
+     ORDER BY o.id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    limit,
+    leaseMs,
+  );
+  const rest =
+    urgent.length < limit
+      ? await claim(
+          db,
+          `SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= now() ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+          limit - urgent.length,
+          leaseMs,
+        )
+      : [];
+  return [...urgent, ...rest].sort((a, b) => a.id - b.id);
+}
+
+async function claim(db: Queryable, select: string, limit: number, leaseMs: number): Promise<OutboxChange[]> {
   const rows = (
     await db.query<Record<string, never>>(
       `UPDATE outbox SET next_attempt_at = now() + ($2::int * interval '1 millisecond'), attempts = attempts + 1
-       WHERE id IN (SELECT id FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= now()
-                    ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING id::int AS id, tenant_id, resource_type, resource_id::text AS resource_id, change, resource_version, request_id, subject_id::text AS subject_id, attempts`,
+       WHERE id IN (${select})
+       RETURNING id::int AS id, tenant_id, resource_type, resource_id::text AS resource_id, change, resource_version, request_id, subject_id::text AS subject_id, attempts, urgent`,
       [limit, leaseMs],
     )
   ).rows;
-  return rows
-    .map((r) => ({
-      id: r.id,
-      tenantId: r.tenant_id,
-      resourceType: r.resource_type,
-      resourceId: r.resource_id,
-      change: r.change,
-      resourceVersion: r.resource_version,
-      requestId: r.request_id,
-      subjectId: r.subject_id,
-      attempts: r.attempts,
-    }))
-    .sort((a, b) => a.id - b.id);
+  return rows.map((r) => ({
+    id: r.id,
+    tenantId: r.tenant_id,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    change: r.change,
+    resourceVersion: r.resource_version,
+    requestId: r.request_id,
+    subjectId: r.subject_id,
+    attempts: r.attempts,
+    urgent: r.urgent,
+  }));
 }
 
 export async function markDelivered(db: Queryable, ids: number[]): Promise<void> {

@@ -24,7 +24,7 @@ import { claimDelivery, completeDelivery, ensureInvitation } from './invitations
 import { claimLogins, loginHolders, waitForLogins } from './login-claims';
 import { membershipsOf, syncMemberships } from './memberships';
 import { providerAccountsOf, syncProviderAccounts } from './provider-accounts';
-import { deleteDelivered, recordChanges, userChanges, type RecordedChange } from './outbox';
+import { claimDue, deleteDelivered, markDelivered, recordChanges, userChanges, type RecordedChange } from './outbox';
 import * as groups from './scim-groups';
 import * as users from './scim-users';
 
@@ -333,6 +333,28 @@ describe('recording changes', () => {
       { resource: a, change: 'invitationAccepted', resource_version: 0, subject: invitation },
     ]);
     expect(await recordChanges(db, [])).toBe(0);
+  });
+});
+
+describe('claiming changes for the relay', () => {
+  test('when a change removes access, then it is claimed ahead of older changes, with the earlier changes of its user, in order', async () => {
+    const [a, b, c] = [crypto.randomUUID(), crypto.randomUUID(), crypto.randomUUID()];
+    await recordChanges(db, [change(a, 'created', 1, 'req-claim'), change(b, 'created', 1, 'req-claim')]);
+    await recordChanges(db, [{ ...change(b, 'updated', 2, 'req-claim'), urgent: true }]);
+    await recordChanges(db, [change(c, 'created', 1, 'req-claim')]);
+    // Older undelivered rows of other tests are due too; b's deactivation and its creation come first.
+    const first = await claimDue(db, 2, 60_000);
+    expect(first.map((x) => [x.resourceId, x.change, x.urgent])).toEqual([
+      [b, 'created', false],
+      [b, 'updated', true],
+    ]);
+    await markDelivered(
+      db,
+      first.map((x) => x.id),
+    );
+    const rest = await claimDue(db, 10_000, 60_000);
+    const ours = rest.filter((x) => [a, b, c].some((id) => id === x.resourceId)).map((x) => x.resourceId);
+    expect(ours).toEqual([a, c]);
   });
 });
 

@@ -116,9 +116,12 @@ function uniqueness(err: unknown, userName: unknown): unknown {
 }
 
 /** The outbox row of this request's change to user `id`, which its workflow receives as a signal. */
-function changeOf(ctx: ScimContext, id: string, change: ChangeKind, resourceVersion: number): RecordedChange {
-  return { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change, resourceVersion, requestId: ctx.requestId, source: ctx.source };
+function changeOf(ctx: ScimContext, id: string, change: ChangeKind, resourceVersion: number, urgent = false): RecordedChange {
+  return { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change, resourceVersion, requestId: ctx.requestId, source: ctx.source, urgent };
 }
+
+/** A change that removes access (active true → false) is relayed ahead of the others (least privilege). */
+const deactivates = (before: Record<string, unknown>, after: Record<string, unknown>) => before.active !== false && after.active === false;
 
 function render(ctx: ScimContext, row: users.ScimUserRow): ScimResource {
   return renderUser(row, ctx.baseUrl);
@@ -188,7 +191,7 @@ async function writeUser(
       attemptedUserName = next.userName;
       changed = true;
       // The update, its 'updated' outbox row, and the row as rendered (provisioning state joined) in one statement.
-      return users.updateUser(tx, ctx.tenantId, id, next, [changeOf(ctx, id, 'updated', current.version + 1)]);
+      return users.updateUser(tx, ctx.tenantId, id, next, [changeOf(ctx, id, 'updated', current.version + 1, deactivates(current.doc, next))]);
     })
     .catch((err) => {
       throw uniqueness(err, attemptedUserName);
@@ -275,7 +278,7 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
     if (!current) throw ScimError.notFound(`User "${id}" not found.`);
     checkIfMatch(ifMatch, current.version);
     await users.deleteUser(tx, ctx.tenantId, id);
-    await recordChanges(tx, [changeOf(ctx, id, 'deleted', current.version + 1)]);
+    await recordChanges(tx, [changeOf(ctx, id, 'deleted', current.version + 1, true)]);
   });
   ctx.onCommitted();
 }

@@ -311,6 +311,28 @@ describe('DELETE /Users/:id', () => {
   });
 });
 
+describe('changes that remove access are urgent', () => {
+  test('when a user is deactivated or deleted, then its outbox row is marked urgent (relayed first); other changes are not', async () => {
+    const created = await h.scim('POST', '/Users', newUser());
+    const id = created.body.id as string;
+    expect((await h.scim('PATCH', `/Users/${id}`, patch({ op: 'replace', path: 'title', value: 'Charge Nurse' }))).status).toBe(200);
+    expect((await h.scim('PATCH', `/Users/${id}`, patch({ op: 'replace', path: 'active', value: false }))).status).toBe(200);
+    expect((await h.scim('PATCH', `/Users/${id}`, patch({ op: 'replace', path: 'active', value: true }))).status).toBe(200);
+    expect((await h.scim('DELETE', `/Users/${id}`)).status).toBe(204);
+    const rows = await h.db.query<{ change: string; urgent: boolean }>(
+      'SELECT change, urgent FROM outbox WHERE tenant_id = $1 AND resource_id = $2::uuid ORDER BY id',
+      [h.tenantId, id],
+    );
+    expect(rows.rows).toEqual([
+      { change: 'created', urgent: false },
+      { change: 'updated', urgent: false },
+      { change: 'updated', urgent: true },
+      { change: 'updated', urgent: false },
+      { change: 'deleted', urgent: true },
+    ]);
+  });
+});
+
 describe('GET /Users (list)', () => {
   const tag = `list${Date.now()}`;
   const users: Record<string, { id: string; userName: string }> = {};
