@@ -11,12 +11,11 @@
  * embedded one; an empty database), ONBOARDING_NICE, BENCH_FIRST_SYNC_RESULTS
  * (bench/results/first-sync-latest.json).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { freePort } from '../dev/temporal-dev-server';
-import { loadAverage } from './lib/proc';
+import { startFreshStack } from './lib/fresh-stack';
+import { cpuByRole, loadAverage } from './lib/proc';
 
 /** The checkout whose `npm start` runs (another one, e.g. the commit before a change, through BENCH_FIRST_SYNC_REPO). */
 const ROOT = process.env.BENCH_FIRST_SYNC_REPO ?? path.join(__dirname, '..');
@@ -32,46 +31,6 @@ const t0 = Date.now();
 const log = (msg: string) => process.stderr.write(`[bench:first-sync +${((Date.now() - t0) / 1000).toFixed(0)}s] ${msg}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const round1 = (x: number) => Math.round(x * 10) / 10;
-
-const CLK_TCK = 100;
-/** CPU seconds so far of each kind of process under `root` (Linux /proc). */
-function cpuByRole(root: number): Record<string, number> {
-  const table = new Map<number, { ppid: number; ticks: number; cmd: string }>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      table.set(Number(entry), {
-        ppid: Number(rest[1]),
-        ticks: Number(rest[11]) + Number(rest[12]),
-        cmd: fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' '),
-      });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const out: Record<string, number> = {};
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop() as number;
-    const p = table.get(pid);
-    if (p) {
-      const role = /scim-server\/main/.test(p.cmd)
-        ? 'server'
-        : /worker\/main/.test(p.cmd)
-          ? 'worker'
-          : /start-dev/.test(p.cmd)
-            ? 'temporal'
-            : /postgres/.test(p.cmd)
-              ? 'postgres'
-              : 'start';
-      out[role] = (out[role] ?? 0) + p.ticks / CLK_TCK;
-    }
-    for (const [child, q] of table) if (q.ppid === pid) stack.push(child);
-  }
-  return out;
-}
 
 function userBody(prefix: string, i: number) {
   const userName = `${prefix}.${i}@example.org`;
@@ -102,44 +61,16 @@ interface RoundResult {
 }
 
 async function oneRound(round: number): Promise<RoundResult> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-first-sync-'));
-  fs.chmodSync(work, 0o755); // as root, the embedded PostgreSQL runs as `postgres` and must reach DATA_DIR
-  const dataDir = path.join(work, 'data');
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    DATA_DIR: dataDir,
-    PORT: String(await freePort()),
-    TEMPORAL_DEV_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    EMBEDDED_POSTGRES_PORT: String(await freePort()),
-    TAG_PROPAGATION_DELAY: '0s',
-    ROLE_PROPAGATION_DELAY: '0s',
-    SETTLE_DELAY: '0s',
-    LOG_LEVEL: 'warn',
-  };
-  const out = path.join(work, 'out');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'cli/start-all.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', fs.openSync(out, 'w'), fs.openSync(path.join(work, 'err'), 'w')],
-  });
+  const stack = await startFreshStack(ROOT, 'scimflow-first-sync-', {});
   try {
-    let text = '';
-    for (let i = 0; i < 240 && !/^TEMPORAL_UI_URL=/m.test(text); i++) {
-      if (child.exitCode !== null) throw new Error(`npm start exited: ${fs.readFileSync(path.join(work, 'err'), 'utf8').slice(-2000)}`);
-      await sleep(500);
-      text = fs.readFileSync(out, 'utf8');
-    }
-    const base = /^SCIM_BASE_URL=(.*)$/m.exec(text)?.[1];
-    const token = /^SCIM_TOKEN=(.*)$/m.exec(text)?.[1];
-    if (!base || !token) throw new Error('npm start printed no SCIM_BASE_URL/SCIM_TOKEN');
+    const { baseUrl: base, token, dataDir } = stack;
     const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json', Accept: 'application/scim+json' };
     const outbox = path.join(dataDir, 'outbox');
     const mails = () => (fs.existsSync(outbox) ? fs.readdirSync(outbox).map((f) => fs.statSync(path.join(outbox, f)).mtimeMs) : []);
     await sleep(3_000); // let the start-up settle (the worker's first poll, the dev server's namespace)
     const prefix = `fs${Date.now().toString(36)}`;
     const load1 = loadAverage();
-    const cpu0 = cpuByRole(child.pid as number);
+    const cpu0 = cpuByRole(stack.pid);
     const start = Date.now();
     let next = 0;
     let createErrors = 0;
@@ -157,7 +88,7 @@ async function oneRound(round: number): Promise<RoundResult> {
     );
     const lastCreateSeconds = (Date.now() - start) / 1000;
     while (mails().length < cfg.users && Date.now() - start < cfg.timeoutSeconds * 1000) await sleep(250);
-    const cpu1 = cpuByRole(child.pid as number);
+    const cpu1 = cpuByRole(stack.pid);
     const times = mails()
       .map((t) => (t - start) / 1000)
       .sort((a, b) => a - b);
@@ -175,11 +106,7 @@ async function oneRound(round: number): Promise<RoundResult> {
       load1,
     };
   } finally {
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
-    fs.rmSync(work, { recursive: true, force: true });
+    await stack.stop();
   }
 }
 

@@ -26,14 +26,15 @@
  * (passed to `npm start`), PEERS_SH, PEERS_LOAD, BENCH_PEERS_RESULTS
  * (bench/results/peers-latest.json).
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { openDatabase } from '../common/db';
 import { workflowCountsByState } from '../common/repositories/provisioning-states';
 import { freePort } from '../dev/temporal-dev-server';
-import { loadAverage } from './lib/proc';
+import { startFreshStack } from './lib/fresh-stack';
+import { cpuByRole, loadAverage, treeCpuSeconds } from './lib/proc';
 
 /** The checkout whose `npm start` runs (another one, e.g. the commit before a change, through BENCH_PEERS_REPO). */
 const ROOT = process.env.BENCH_PEERS_REPO ?? path.join(__dirname, '..');
@@ -98,129 +99,41 @@ function peers(env: Record<string, string>, ...args: string[]): string {
 
 const kv = (text: string, key: string) => new RegExp(`^${key}=(.*)$`, 'm').exec(text)?.[1];
 
-// --- CPU per process of a process tree (Linux /proc) ------------------------------------------
-const CLK_TCK = 100;
-function processTable(): Map<number, { ppid: number; ticks: number; cmd: string }> {
-  const table = new Map<number, { ppid: number; ticks: number; cmd: string }>();
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      const cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      table.set(Number(entry), { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]), cmd });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return table;
-}
-
-/** CPU seconds so far of each kind of process under `root`: scim-server, worker, temporal, postgres, start (the supervisor). */
-function cpuByRole(root: number): Record<string, number> {
-  const table = processTable();
-  const out: Record<string, number> = {};
-  const stack = [root];
-  while (stack.length) {
-    const pid = stack.pop() as number;
-    const p = table.get(pid);
-    if (p) {
-      const role = /scim-server\/main/.test(p.cmd)
-        ? 'server'
-        : /worker\/main/.test(p.cmd)
-          ? 'worker'
-          : /start-dev/.test(p.cmd)
-            ? 'temporal'
-            : /postgres/.test(p.cmd)
-              ? 'postgres'
-              : /start-all/.test(p.cmd)
-                ? 'start'
-                : 'other';
-      out[role] = (out[role] ?? 0) + p.ticks / CLK_TCK;
-    }
-    for (const [child, q] of table) if (q.ppid === pid) stack.push(child);
-  }
-  return out;
-}
-
 /** CPU seconds so far of the peers' PostgreSQL (postmaster and backends), for the DATABASE_URL target. */
 function postgresCpu(): number {
-  const postmaster = Number(fs.readFileSync(path.join(cfg.peersDir, 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const table = processTable();
-  let ticks = 0;
-  const stack = [postmaster];
-  while (stack.length) {
-    const pid = stack.pop() as number;
-    ticks += table.get(pid)?.ticks ?? 0;
-    for (const [child, q] of table) if (q.ppid === pid) stack.push(child);
-  }
-  return ticks / CLK_TCK;
+  return treeCpuSeconds(Number(fs.readFileSync(path.join(cfg.peersDir, 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0]));
 }
 
 const diff = (a: Record<string, number>, b: Record<string, number>) =>
   Object.fromEntries(Object.keys(b).map((k) => [k, Math.round((b[k] - (a[k] ?? 0)) * 10) / 10]));
 
 async function runScimflow(target: 'embedded' | 'database-url', round: number, pgPort: number): Promise<TargetResult> {
-  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-peers-bench-'));
-  fs.chmodSync(work, 0o755); // as root, the embedded PostgreSQL runs as `postgres` and must reach DATA_DIR
-  const dataDir = path.join(work, 'data');
-  const env: Record<string, string> = {
-    ...(process.env as Record<string, string>),
-    DATA_DIR: dataDir,
-    PORT: String(await freePort()),
-    TEMPORAL_DEV_PORT: String(await freePort()),
-    TEMPORAL_UI_PORT: String(await freePort()),
-    EMBEDDED_POSTGRES_PORT: String(await freePort()),
-    TAG_PROPAGATION_DELAY: '0s',
-    ROLE_PROPAGATION_DELAY: '0s',
-    SETTLE_DELAY: '0s',
-    LOG_LEVEL: 'warn',
-    // One token sends the whole load: the per-token budget (1,000/s by default) would cap it, and the peers have none.
-    RATE_LIMIT_PER_SECOND: '1000000',
-    RATE_LIMIT_BURST: '1000000',
-  };
-  delete env.DATABASE_URL;
+  // One token sends the whole load: the per-token budget (1,000/s by default) would cap it, and the peers have none.
+  const env: Record<string, string | undefined> = { RATE_LIMIT_PER_SECOND: '1000000', RATE_LIMIT_BURST: '1000000', DATABASE_URL: undefined };
   if (target === 'database-url') {
     const db = `scimflow_bench_${Date.now().toString(36)}`;
     execFileSync('/usr/lib/postgresql/15/bin/psql', ['-X', '-q', '-h', '127.0.0.1', '-p', String(pgPort), '-U', 'postgres', '-c', `create database ${db}`]);
     env.DATABASE_URL = `postgres://postgres@127.0.0.1:${pgPort}/${db}`;
   }
-  const out = path.join(work, 'out');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'cli/start-all.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', fs.openSync(out, 'w'), fs.openSync(path.join(work, 'err'), 'w')],
-  });
+  const stack = await startFreshStack(ROOT, 'scimflow-peers-bench-', env);
   const stop = async () => {
     cleanups.delete(stop);
-    if (child.exitCode === null) {
-      child.kill('SIGTERM');
-      await new Promise((r) => child.once('exit', r));
-    }
-    fs.rmSync(work, { recursive: true, force: true });
+    await stack.stop();
   };
   cleanups.add(stop);
   try {
-    let text = '';
-    for (let i = 0; i < 240 && !/^TEMPORAL_UI_URL=/m.test(text); i++) {
-      if (child.exitCode !== null) throw new Error(`npm start exited: ${fs.readFileSync(path.join(work, 'err'), 'utf8').slice(-2000)}`);
-      await sleep(500);
-      text = fs.readFileSync(out, 'utf8');
-    }
-    const base = kv(text, 'SCIM_BASE_URL');
-    const token = kv(text, 'SCIM_TOKEN');
-    if (!base || !token) throw new Error(`npm start printed no SCIM_BASE_URL/SCIM_TOKEN: ${fs.readFileSync(path.join(work, 'err'), 'utf8').slice(-2000)}`);
+    const { baseUrl: base, token, dataDir } = stack;
     const invited = () => (fs.existsSync(path.join(dataDir, 'outbox')) ? fs.readdirSync(path.join(dataDir, 'outbox')).length : 0);
-    const db = await openDatabase({ databaseUrl: kv(text, 'DATABASE_URL') as string, poolSize: 1 });
+    const db = await openDatabase({ databaseUrl: stack.databaseUrl, poolSize: 1 });
     /** Users whose onboarding has reached its resting state: invited, or waiting for a seat. */
     const settled = async () =>
       (await workflowCountsByState(db)).filter((c) => c.state === 'invited' || c.state === 'waitingForSeat').reduce((n, c) => n + c.n, 0);
-    const cpu0 = cpuByRole(child.pid as number);
+    const cpu0 = cpuByRole(stack.pid);
     const pg0 = target === 'database-url' ? postgresCpu() : 0;
     const load1 = loadAverage();
     const load = runLoad(base, token);
     log(`  ${JSON.stringify(load)}`);
-    const cpu1 = cpuByRole(child.pid as number);
+    const cpu1 = cpuByRole(stack.pid);
     const cpu = diff(cpu0, cpu1);
     if (target === 'database-url') cpu.postgres = Math.round((postgresCpu() - pg0) * 10) / 10;
     const invitedDuringLoad = invited();

@@ -82,3 +82,59 @@ export function machineCpu(): { busy: number; total: number } {
 }
 
 export const MB = 1024 * 1024;
+
+/** Every process's parent and CPU ticks so far, and its command line. */
+function processTable(): Map<number, { ppid: number; ticks: number; cmd: string }> {
+  const table = new Map<number, { ppid: number; ticks: number; cmd: string }>();
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const s = statOf(Number(entry));
+    if (!s) continue;
+    let cmd = '';
+    try {
+      cmd = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ');
+    } catch {
+      // gone meanwhile
+    }
+    table.set(Number(entry), { ppid: s.ppid, ticks: s.cpuTicks, cmd });
+  }
+  return table;
+}
+
+/** The role of a process `npm start` runs, from its command line. */
+function roleOf(cmd: string): string {
+  if (/scim-server\/main/.test(cmd)) return 'server';
+  if (/worker\/main/.test(cmd)) return 'worker';
+  if (/start-dev/.test(cmd)) return 'temporal';
+  if (/postgres/.test(cmd)) return 'postgres';
+  if (/start-all/.test(cmd)) return 'start';
+  return 'other';
+}
+
+/** CPU seconds so far of each kind of process under `root` (an `npm start`): server, worker, temporal, postgres, start, other. */
+export function cpuByRole(root: number): Record<string, number> {
+  const table = processTable();
+  const out: Record<string, number> = {};
+  for (const pid of treeOf(root, table)) {
+    const p = table.get(pid);
+    if (p) out[roleOf(p.cmd)] = (out[roleOf(p.cmd)] ?? 0) + p.ticks / CLK_TCK;
+  }
+  return out;
+}
+
+/** CPU seconds so far of `root` and its descendants. */
+export function treeCpuSeconds(root: number): number {
+  const table = processTable();
+  return treeOf(root, table).reduce((s, pid) => s + (table.get(pid)?.ticks ?? 0), 0) / CLK_TCK;
+}
+
+function treeOf(root: number, table: Map<number, { ppid: number }>): number[] {
+  const out: number[] = [];
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop() as number;
+    out.push(pid);
+    for (const [child, q] of table) if (q.ppid === pid) stack.push(child);
+  }
+  return out;
+}
