@@ -118,6 +118,23 @@ export async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolea
   }
 }
 
+/** Calls the admin API with an admin token: JSON in and out, with the response's request id. */
+export async function adminRequest(
+  publicUrl: string,
+  token: string,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<{ status: number; body: any; requestId: string | null }> {
+  const res = await fetch(`${publicUrl}/admin/v1${route}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, requestId: res.headers.get('x-request-id') };
+}
+
 /** Accepts an invitation link as a person's browser does: GET the page, then POST its form with the page's Origin. */
 export async function acceptInvitation(link: string): Promise<{ status: number; text: string }> {
   const page = await fetch(link);

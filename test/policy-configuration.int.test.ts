@@ -13,7 +13,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createToken } from '../common/repositories/tokens';
 import { reconcileScheduleId } from '../common/temporal/reconcile-schedule';
-import { EXT, newUser, PATCH_OP, SCIM_GROUP, startHarness, testTenantConfig, type Harness } from './harness';
+import { adminRequest, EXT, newUser, PATCH_OP, SCIM_GROUP, startHarness, testTenantConfig, type Harness } from './harness';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..');
@@ -49,15 +49,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function adminCall(method: string, route: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${h.publicUrl}/admin/v1${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${superToken}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const adminCall = (method: string, route: string, body?: unknown) => adminRequest(h.publicUrl, superToken, method, route, body);
 
 const appUser = async (id: string) =>
   (await h.db.query<Record<string, any>>('SELECT * FROM app_users WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows[0];

@@ -7,7 +7,7 @@
 import { saveConfigVersion } from '../common/repositories/tenants';
 import { createToken } from '../common/repositories/tokens';
 import type { TenantConfigInput } from '../domain/tenant-config';
-import { EXT, newUser, PATCH_OP, SCIM_GROUP, startHarness, testTenantConfig, type Harness, eventually } from './harness';
+import { adminRequest, EXT, newUser, PATCH_OP, SCIM_GROUP, startHarness, testTenantConfig, type Harness, eventually } from './harness';
 
 let h: Harness;
 let superToken: string;
@@ -21,15 +21,7 @@ afterAll(async () => h?.close());
 /** Each test states the configuration it needs; saved as a new version of the harness tenant's. */
 const configure = (overrides: Partial<TenantConfigInput> = {}) => saveConfigVersion(h.db, h.tenantId, testTenantConfig(overrides), 'test');
 
-async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(`${h.publicUrl}/admin/v1/tenants/${h.tenantId}${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${superToken}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined };
-}
+const admin = (method: string, path: string, body?: unknown) => adminRequest(h.publicUrl, superToken, method, `/tenants/${h.tenantId}${path}`, body);
 
 const appUser = async (id: string) =>
   (await h.db.query<Record<string, any>>('SELECT * FROM app_users WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows[0];

@@ -7,7 +7,7 @@
 import { createToken } from '../common/repositories/tokens';
 import { reconcileScheduleId } from '../common/temporal/reconcile-schedule';
 import type { ReconcileTotals } from '../activities/reconcile';
-import { ENTERPRISE, EXT, newUser, PATCH_OP, SCIM_GROUP, startHarness, testTenantConfig, type Harness, eventually } from './harness';
+import { adminRequest, ENTERPRISE, EXT, newUser, PATCH_OP, SCIM_GROUP, startHarness, testTenantConfig, type Harness, eventually } from './harness';
 
 const VOB_RULE = { name: 'VOB team', when: { group: 'VOB Team' }, set: { securityRole: 'VOB Worker' as const } };
 const ADMISSIONS_RULE = {
@@ -33,15 +33,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function adminCall(method: string, path: string, body?: unknown, token = superToken): Promise<{ status: number; body: any; requestId: string | null }> {
-  const res = await fetch(`${h.publicUrl}/admin/v1${path}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : undefined, requestId: res.headers.get('x-request-id') };
-}
+const adminCall = (method: string, path: string, body?: unknown, token = superToken) => adminRequest(h.publicUrl, token, method, path, body);
 
 const appUser = async (id: string) =>
   (await h.db.query<Record<string, any>>('SELECT * FROM app_users WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])).rows[0];

@@ -71,7 +71,12 @@ export async function appUsersOf(db: Queryable, tenantId: string, userIds: strin
       [tenantId, userIds],
     )
   ).rows;
-  return rows.map((u) => ({
+  return rows.map(appUserRecordOf);
+}
+
+/** An app_users row (its columns by name, user_id as text) as the record. */
+export function appUserRecordOf(u: Record<string, any>): AppUserRecord {
+  return {
     userId: u.user_id,
     profile: {
       externalId: u.external_id,
@@ -89,7 +94,7 @@ export async function appUsersOf(db: Queryable, tenantId: string, userIds: strin
     employeeType: u.employee_type,
     allowGridExport: u.allow_grid_export,
     receivesDocumentation: u.receives_documentation,
-  }));
+  };
 }
 
 const PROFILE_COLUMNS: [keyof DesiredProfile | 'clientKey' | 'caseManager', string][] = [

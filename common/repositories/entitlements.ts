@@ -7,7 +7,7 @@ import type { Queryable } from '../db';
 import { emptySettings, licenceKey, membershipKey, providerKey, type DirectoryState } from '../../domain/directory-diff';
 import { SETTING_KINDS, type SettingKind } from '../../domain/roles';
 import { deleteSettings, type SettingRow } from './access-settings';
-import { saveEntitlementsSnapshot, type AppUserRecord, type AppUserStatus } from './app-users';
+import { appUserRecordOf, saveEntitlementsSnapshot, type AppUserRecord, type AppUserStatus } from './app-users';
 import { revokeInvitations } from './invitations';
 import { releaseLicences, type LicenceRow } from './licences';
 import { deleteMemberships, type MembershipRow } from './memberships';
@@ -53,27 +53,7 @@ export async function directoryOf(db: Queryable, tenantId: string, userIds: stri
     const userId: string = u.user_id;
     const withUser = <T>(list: T[] | null): (T & { userId: string })[] => (list ?? []).map((x) => ({ ...x, userId }));
     result.set(userId, {
-      user: {
-        userId,
-        profile: {
-          externalId: u.external_id,
-          firstName: u.first_name,
-          lastName: u.last_name,
-          title: u.title,
-          email: u.email,
-          primaryPhone: u.primary_phone,
-          alternatePhones: u.alternate_phones ?? [],
-          displayName: u.display_name,
-        },
-        clientKey: u.client_key,
-        caseManager: u.case_manager,
-        securityRole: u.security_role,
-        employeeType: u.employee_type,
-        allowGridExport: u.allow_grid_export,
-        receivesDocumentation: u.receives_documentation,
-        status: u.status,
-        holdReason: u.hold_reason,
-      },
+      user: { ...appUserRecordOf(u), status: u.status, holdReason: u.hold_reason },
       memberships: withUser<Omit<MembershipRow, 'userId'>>(u.memberships),
       licences: withUser<Omit<LicenceRow, 'userId'>>(u.licences),
       providerAccounts: withUser<Omit<ProviderAccountRow, 'userId'>>(u.provider_accounts),
