@@ -59,11 +59,11 @@ describe('onboarding', () => {
     // A prefetching mail scanner (GET) changes nothing.
     const page = await fetch(link);
     expect(page.status).toBe(200);
-    // The page runs no script, cannot be framed, and sends no Referer with the token in it.
+    // The page runs no script, cannot be framed, and sends its Referer (with the token) to this server only.
     expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'.*frame-ancestors 'none'/);
     expect(page.headers.get('content-security-policy')).not.toContain('script-src');
     expect(page.headers.get('x-frame-options')).toBe('DENY');
-    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(page.headers.get('referrer-policy')).toBe('same-origin');
     expect(await page.text()).toContain('<form method="post">');
     // A scanner that posts without the page (no confirmation field), even from the same origin, accepts nothing.
     const scanner = await fetch(link, { method: 'POST', headers: { Origin: new URL(link).origin } });

@@ -3,16 +3,20 @@
  *
  * - GET shows a confirmation page and changes nothing, so mail scanners that prefetch links
  *   cannot accept on the user's behalf; only the POST of that page accepts.
- * - The POST must come from the page itself: its Origin is this server's, and it carries the
- *   page's confirmation field (an HMAC of the token and the time the page was shown, valid for
- *   an hour). A form posted from another site, or by a scanner that never rendered the page,
- *   accepts nothing.
+ * - The POST must come from the page itself: a browser says it is same-origin (its Origin is
+ *   this server's, or `Sec-Fetch-Site: same-origin` where the Origin is hidden), and it carries
+ *   the page's confirmation field (an HMAC of the token and the time the page was shown, valid
+ *   for an hour). A form posted from another site, or by a scanner that never rendered the
+ *   page, accepts nothing.
  * - Every answer tells the truth about the link: replaced by a newer invitation, the account
  *   suspended, closed or on hold, expired, already accepted. Only a current invitation of a
  *   user who may log in is accepted.
  * - Acceptance is committed with an outbox row, so it reaches the workflow even if Temporal is
  *   down at that moment; the page says the account is being activated, not that it is active.
- * - Pages carry a Content-Security-Policy without scripts, cannot be framed, and send no Referer.
+ * - Pages carry a Content-Security-Policy without scripts, cannot be framed, and send a Referer
+ *   (with the token in its path) to this server only: `Referrer-Policy: same-origin`. Not
+ *   `no-referrer`: under it a browser's form POST carries `Origin: null` (Fetch standard,
+ *   "serializing a request origin"), and the same-origin check would refuse every person.
  */
 import crypto from 'node:crypto';
 import express, { Router, type Response } from 'express';
@@ -36,7 +40,7 @@ function send(res: Response, status: number, title: string, body: string): void 
   res
     .status(status)
     .setHeader('Cache-Control', 'no-store')
-    .setHeader('Referrer-Policy', 'no-referrer')
+    .setHeader('Referrer-Policy', 'same-origin')
     .setHeader('Content-Security-Policy', CSP)
     .setHeader('X-Frame-Options', 'DENY')
     .setHeader('X-Content-Type-Options', 'nosniff')
@@ -84,6 +88,25 @@ function refusal(inv: InvitationForPage | undefined, now: number): { status: num
   return undefined;
 }
 
+export interface SameOriginHeaders {
+  origin: string | undefined;
+  /** Sec-Fetch-Site (Fetch Metadata), sent by current browsers on every request. */
+  fetchSite: string | undefined;
+  host: string | undefined;
+  protocol: string;
+}
+
+/**
+ * Whether a browser sent this POST from a page of one of `origins`. A cross-site form carries
+ * its own Origin (or "null") and `Sec-Fetch-Site: cross-site`; a scanner or script outside a
+ * browser sends neither header and is refused.
+ */
+export function sameOriginPost(h: SameOriginHeaders, origins: readonly string[]): boolean {
+  if (h.fetchSite !== undefined && h.fetchSite !== 'same-origin') return false;
+  if (h.origin !== undefined && h.origin !== 'null') return origins.includes(h.origin);
+  return h.fetchSite === 'same-origin';
+}
+
 export function invitationsRouter(options: { db: Db; publicUrl: string; onCommitted: () => void }): Router {
   const { db } = options;
   const router = Router();
@@ -95,10 +118,13 @@ export function invitationsRouter(options: { db: Db; publicUrl: string; onCommit
       .update(`${token}.${at}`)
       .digest('base64url')}`;
 
-  /** The POST came from this server's own page: same Origin (browsers send it on every POST) and a fresh confirmation of this token. */
-  async function fromOwnPage(origin: string | undefined, host: string | undefined, protocol: string, token: string, confirm: unknown): Promise<boolean> {
-    const allowed = new Set([new URL(options.publicUrl).origin, host ? `${protocol}://${host}` : '']);
-    if (!origin || !allowed.has(origin)) return false;
+  /**
+   * The POST came from this server's own page: the browser says it is same-origin (an Origin of
+   * this server, or, where the Origin is hidden as "null", `Sec-Fetch-Site: same-origin`; both are
+   * headers a page cannot forge), and it carries a fresh confirmation of this token.
+   */
+  async function fromOwnPage(headers: SameOriginHeaders, token: string, confirm: unknown): Promise<boolean> {
+    if (!sameOriginPost(headers, [new URL(options.publicUrl).origin, headers.host ? `${headers.protocol}://${headers.host}` : ''])) return false;
     if (typeof confirm !== 'string' || !/^\d{1,15}\.[A-Za-z0-9_-]{43}$/.test(confirm)) return false;
     const at = Number(confirm.slice(0, confirm.indexOf('.')));
     if (!(Date.now() - at < CONFIRM_TTL_MS && at <= Date.now() + 60_000)) return false;
@@ -125,7 +151,8 @@ export function invitationsRouter(options: { db: Db; publicUrl: string; onCommit
   router.post('/invitations/:token', async (req, res) => {
     const token = req.params.token;
     if (!TOKEN.test(token)) return void send(res, 404, 'Invitation not found', '<p>This link is not valid.</p>');
-    if (!(await fromOwnPage(req.get('Origin'), req.get('Host'), req.protocol, token, (req.body as Record<string, unknown> | undefined)?.confirm))) {
+    const headers = { origin: req.get('Origin'), fetchSite: req.get('Sec-Fetch-Site'), host: req.get('Host'), protocol: req.protocol };
+    if (!(await fromOwnPage(headers, token, (req.body as Record<string, unknown> | undefined)?.confirm))) {
       return void send(
         res,
         403,
