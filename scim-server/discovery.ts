@@ -1,15 +1,28 @@
-/** Discovery endpoints (RFC 7644 §4): advertise exactly what this server does. */
+/**
+ * Discovery endpoints (RFC 7644 §4): advertise exactly what this server does. The standard
+ * documents (/ServiceProviderConfig, /ResourceTypes, /Schemas) hold only what RFC 7643 §5-7
+ * declares, so strict clients parse them (scim2-models refuses any other attribute or schema
+ * URN: "Extra inputs are not permitted"). The limits that RFC 7643 §5 has no place for are a
+ * document of their own at LIMITS_PATH, described by LIMITS_SCHEMA_URN in /Schemas.
+ */
 import { Router } from 'express';
 import { LIMITS } from './limits';
 import { sendScim } from './respond';
 import { SCIMMY } from './schemas';
 import { ScimError } from './scim-error';
 
-/** The limits this server enforces beyond those RFC 7643 §5 has a place for (limits.ts; docs/reliability.md "Limits"). */
-export const LIMITS_EXTENSION_URN = 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:ServiceProviderConfig';
+/**
+ * Where the limits this server enforces are served (limits.ts; docs/reliability.md "Limits"),
+ * relative to the SCIM base URL. Not in /ServiceProviderConfig: an attribute RFC 7643 §5 does
+ * not declare there makes strict clients refuse the whole document.
+ */
+export const LIMITS_PATH = '/ServiceProviderConfig/limits';
 
-/** What each limit of the extension means, for its schema in /Schemas (RFC 7643 §7). */
-const LIMIT_DESCRIPTIONS: Record<string, string> = {
+/** The schema of the limits document, listed in /Schemas (RFC 7643 §7). */
+export const LIMITS_SCHEMA_URN = 'urn:ietf:params:scim:schemas:scimflow:2.0:Limits';
+
+/** What each limit means, for its schema in /Schemas. */
+const LIMIT_DESCRIPTIONS = {
   patchOperations: 'Operations in one PATCH request.',
   multiValuedAttributeValues: 'Values of one multi-valued core attribute (emails, phoneNumbers, addresses, roles, ...).',
   multiValuedExtensionAttributeValues: 'Values of one multi-valued extension attribute (teams, tags, facilities, ...).',
@@ -23,14 +36,14 @@ const LIMIT_DESCRIPTIONS: Record<string, string> = {
   filterComparisons: 'Comparisons in one filter.',
   jsonDepth: 'Nesting levels of a request body.',
   bodyBytes: 'Bytes of a request body.',
-};
+} as const;
 
 function limitsSchema(baseUrl: string) {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:Schema'],
-    id: LIMITS_EXTENSION_URN,
+    id: LIMITS_SCHEMA_URN,
     name: 'Limits',
-    description: 'The limits this server enforces per request; exceeding one is a 400 naming it (docs/reliability.md "Limits").',
+    description: `The limits this server enforces per request, served at GET ${LIMITS_PATH}; exceeding one is a 400 naming it (413 for bodyBytes).`,
     attributes: Object.entries(LIMIT_DESCRIPTIONS).map(([name, description]) => ({
       name,
       type: 'integer',
@@ -42,13 +55,35 @@ function limitsSchema(baseUrl: string) {
       returned: 'always',
       uniqueness: 'none',
     })),
-    meta: { resourceType: 'Schema', location: `${baseUrl}/Schemas/${LIMITS_EXTENSION_URN}` },
+    meta: { resourceType: 'Schema', location: `${baseUrl}/Schemas/${LIMITS_SCHEMA_URN}` },
   };
 }
 
+/** The limits document (LIMITS_PATH): one integer per limit its schema declares. */
+function limitsDocument(baseUrl: string, bodyLimitBytes: number) {
+  const limits: Record<keyof typeof LIMIT_DESCRIPTIONS, number> = {
+    patchOperations: LIMITS.patchOperations,
+    multiValuedAttributeValues: LIMITS.multiValued,
+    multiValuedExtensionAttributeValues: LIMITS.multiValuedExtension,
+    groupMembersPerRequest: LIMITS.groupMembersPerRequest,
+    indexedAttributeLength: LIMITS.indexedLength,
+    stringLength: LIMITS.stringLength,
+    referenceLength: LIMITS.referenceLength,
+    binaryLength: LIMITS.binaryLength,
+    filterLength: LIMITS.filterLength,
+    filterDepth: LIMITS.filterDepth,
+    filterComparisons: LIMITS.filterTerms,
+    jsonDepth: LIMITS.jsonDepth,
+    bodyBytes: bodyLimitBytes,
+  };
+  // A resource's id is always returned (RFC 7643 §3.1); there is one limits document per server.
+  return { schemas: [LIMITS_SCHEMA_URN], id: 'limits', ...limits, meta: { resourceType: 'Limits', location: `${baseUrl}${LIMITS_PATH}` } };
+}
+
+/** RFC 7643 §5 (and RFC 9865's pagination), nothing else: strict clients refuse any other attribute. */
 function serviceProviderConfig(baseUrl: string, bodyLimitBytes: number) {
   return {
-    schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig', LIMITS_EXTENSION_URN],
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
     documentationUri: 'https://github.com/scimflow/scimflow/blob/main/docs/reliability.md#limits',
     patch: { supported: true },
     bulk: { supported: true, maxOperations: LIMITS.bulkOperations, maxPayloadSize: bodyLimitBytes },
@@ -66,21 +101,6 @@ function serviceProviderConfig(baseUrl: string, bodyLimitBytes: number) {
         primary: true,
       },
     ],
-    [LIMITS_EXTENSION_URN]: {
-      patchOperations: LIMITS.patchOperations,
-      multiValuedAttributeValues: LIMITS.multiValued,
-      multiValuedExtensionAttributeValues: LIMITS.multiValuedExtension,
-      groupMembersPerRequest: LIMITS.groupMembersPerRequest,
-      indexedAttributeLength: LIMITS.indexedLength,
-      stringLength: LIMITS.stringLength,
-      referenceLength: LIMITS.referenceLength,
-      binaryLength: LIMITS.binaryLength,
-      filterLength: LIMITS.filterLength,
-      filterDepth: LIMITS.filterDepth,
-      filterComparisons: LIMITS.filterTerms,
-      jsonDepth: LIMITS.jsonDepth,
-      bodyBytes: bodyLimitBytes,
-    },
     meta: { resourceType: 'ServiceProviderConfig', location: `${baseUrl}/ServiceProviderConfig` },
   };
 }
@@ -92,6 +112,8 @@ export function discoveryRouter(baseUrl: string, bodyLimitBytes: number): Router
   }
   const config = serviceProviderConfig(baseUrl, bodyLimitBytes);
   router.get('/ServiceProviderConfig', (_req, res) => sendScim(res, 200, config));
+  const limitsDoc = limitsDocument(baseUrl, bodyLimitBytes);
+  router.get(LIMITS_PATH, (_req, res) => sendScim(res, 200, limitsDoc));
 
   const listOrOne = (Resource: typeof SCIMMY.Resources.Schema | typeof SCIMMY.Resources.ResourceType, kind: string) => async (id: string | undefined) => {
     try {
@@ -102,7 +124,7 @@ export function discoveryRouter(baseUrl: string, bodyLimitBytes: number): Router
   };
   const schemas = listOrOne(SCIMMY.Resources.Schema, 'Schema');
   const types = listOrOne(SCIMMY.Resources.ResourceType, 'ResourceType');
-  // scimmy knows the resource schemas; the limits extension of /ServiceProviderConfig is this server's own.
+  // scimmy knows the resource schemas; the limits document's schema is this server's own.
   const limits = limitsSchema(baseUrl);
   router.get('/Schemas', async (_req, res) => {
     const list = JSON.parse(JSON.stringify(await schemas(undefined))) as { totalResults: number; itemsPerPage?: number; Resources: unknown[] };
@@ -111,8 +133,13 @@ export function discoveryRouter(baseUrl: string, bodyLimitBytes: number): Router
     if (list.itemsPerPage !== undefined) list.itemsPerPage = list.Resources.length;
     sendScim(res, 200, list);
   });
-  router.get('/Schemas/:id', async (req, res) => sendScim(res, 200, req.params.id === LIMITS_EXTENSION_URN ? limits : await schemas(req.params.id)));
-  router.get('/ResourceTypes', async (_req, res) => sendScim(res, 200, await types(undefined)));
+  router.get('/Schemas/:id', async (req, res) => sendScim(res, 200, req.params.id === LIMITS_SCHEMA_URN ? limits : await schemas(req.params.id)));
+  router.get('/ResourceTypes', async (_req, res) => {
+    // scimmy reports its default page size (20) as itemsPerPage; RFC 7644 §3.4.2: the number of resources returned.
+    const list = JSON.parse(JSON.stringify(await types(undefined))) as { itemsPerPage?: number; Resources: unknown[] };
+    if (list.itemsPerPage !== undefined) list.itemsPerPage = list.Resources.length;
+    sendScim(res, 200, list);
+  });
   router.get('/ResourceTypes/:id', async (req, res) => sendScim(res, 200, await types(req.params.id)));
   return router;
 }

@@ -6,6 +6,7 @@
 import crypto from 'node:crypto';
 import { createToken } from '../common/repositories/tokens';
 import { ENTERPRISE, newUser, startHarness, type Harness } from '../test/harness';
+import { LIMITS_SCHEMA_URN } from './discovery';
 
 let h: Harness;
 let adminToken: string;
@@ -37,7 +38,7 @@ async function declaredPaths(): Promise<{ resource: 'Users' | 'Groups'; path: st
   const schemas = (await h.scim('GET', '/Schemas')).body.Resources as { id: string; attributes: SchemaAttribute[] }[];
   const out: { resource: 'Users' | 'Groups'; path: string }[] = [];
   for (const schema of schemas) {
-    if (schema.id.endsWith(':ServiceProviderConfig')) continue; // the limits extension describes no resource
+    if (schema.id === LIMITS_SCHEMA_URN) continue; // the limits document's schema describes no resource
     const resource = schema.id.endsWith(':Group') ? 'Groups' : 'Users';
     const prefix = schema.id.includes(':core:') ? '' : `${schema.id}:`;
     for (const a of schema.attributes) {

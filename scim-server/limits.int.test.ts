@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { newUser, PATCH_OP, SCIM_USER, startHarness, type Harness } from '../test/harness';
+import { LIMITS_PATH, LIMITS_SCHEMA_URN } from './discovery';
 import { LIMITS } from './limits';
 
 let h: Harness;
@@ -73,24 +74,28 @@ describe('finding 1: one PATCH must not freeze the service', () => {
     expect(await outboxRows(h)).toBe(before);
   });
 
-  test('when the caps are read from /ServiceProviderConfig, then they are the ones enforced', async () => {
-    const res = await h.scim('GET', '/ServiceProviderConfig');
-    const limits = res.body['urn:ietf:params:scim:schemas:extension:scimflow:2.0:ServiceProviderConfig'];
-    expect(res.body.schemas).toContain('urn:ietf:params:scim:schemas:extension:scimflow:2.0:ServiceProviderConfig');
+  test('when the caps are read from the limits document, then they are the ones enforced', async () => {
+    const res = await h.scim('GET', LIMITS_PATH);
+    expect(res.status).toBe(200);
+    expect(res.body.schemas).toEqual([LIMITS_SCHEMA_URN]);
+    const { schemas: _schemas, id: _id, meta: _meta, ...limits } = res.body as Record<string, unknown>;
     expect(limits).toMatchObject({
       patchOperations: LIMITS.patchOperations,
       multiValuedAttributeValues: LIMITS.multiValued,
       stringLength: LIMITS.stringLength,
       filterComparisons: LIMITS.filterTerms,
       groupMembersPerRequest: LIMITS.groupMembersPerRequest,
+      bodyBytes: 4 * 1024 * 1024,
     });
-    expect(res.body.documentationUri).toMatch(/reliability\.md#limits$/);
-    // The extension's schema is discoverable like the resource schemas, with every limit it carries.
-    const urn = 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:ServiceProviderConfig';
+    // /ServiceProviderConfig points to the documentation of the limits, and carries only RFC 7643 §5's.
+    const config = await h.scim('GET', '/ServiceProviderConfig');
+    expect(config.body.documentationUri).toMatch(/reliability\.md#limits$/);
+    expect(config.body.schemas).toEqual(['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig']);
+    // The document's schema is discoverable like the resource schemas, with every limit it carries.
     const all = await h.scim('GET', '/Schemas');
-    const listed = (all.body.Resources as { id: string }[]).find((r) => r.id === urn);
+    const listed = (all.body.Resources as { id: string }[]).find((r) => r.id === LIMITS_SCHEMA_URN);
     expect(all.body.totalResults).toBe(all.body.Resources.length);
-    const one = await h.scim('GET', `/Schemas/${urn}`);
+    const one = await h.scim('GET', `/Schemas/${LIMITS_SCHEMA_URN}`);
     expect(one.status).toBe(200);
     expect(one.body).toEqual(listed);
     expect((one.body.attributes as { name: string }[]).map((a) => a.name).sort()).toEqual(Object.keys(limits).sort());

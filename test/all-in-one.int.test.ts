@@ -13,6 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../dev/temporal-dev-server';
+import { LIMITS_PATH, LIMITS_SCHEMA_URN } from '../scim-server/discovery';
 import { acceptInvitation, requireEnv, SCIM_USER } from './harness';
 
 interface Started {
@@ -85,6 +86,11 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
     const { SCIM_BASE_URL, SCIM_TOKEN, TEMPORAL_UI_URL, METRICS_URL } = run.lines;
     const auth = { Authorization: `Bearer ${SCIM_TOKEN}` };
     expect((await fetch(`${SCIM_BASE_URL}/ServiceProviderConfig`, { headers: auth })).status).toBe(200);
+    // The limits are a document of their own (RFC 7643 §5 has no place for them), with the default body limit.
+    expect(await (await fetch(`${SCIM_BASE_URL}${LIMITS_PATH}`, { headers: auth })).json()).toMatchObject({
+      schemas: [LIMITS_SCHEMA_URN],
+      bodyBytes: 4 * 1024 * 1024,
+    });
     expect((await fetch(TEMPORAL_UI_URL)).status).toBe(200);
 
     // Monitoring on the ops port (loopback), not on the public one.
