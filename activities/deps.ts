@@ -13,6 +13,12 @@ export interface ActivityDeps {
   mailFrom: string;
   /** Domains tenants may send from besides mailFrom's (MAIL_ALLOWED_FROM_DOMAINS; common/mail/sender.ts). Default none. */
   allowedFromDomains?: string[];
+  /**
+   * How long a claimed mail delivery is reserved for the try that claimed it (MAIL_SEND_LEASE).
+   * A try that has not reported back by then is taken as cut off, and the mail is sent again.
+   * Longer than one SMTP exchange can last (the mail activity's 1-minute timeout). Default 2 min.
+   */
+  mailSendLeaseMs?: number;
   /** Lines written while an activity runs carry its workflowId, runId and requestId (worker/activity-interceptor.ts). */
   logger: Logger;
   /** Where the lifecycle metrics go (activities/lifecycle-metrics.ts). Default: the process's (appMetrics()). */

@@ -1,6 +1,8 @@
 /**
- * Invitation mail: sent once per invitation round and once per reminder, even across worker
- * crashes and activity retries (the delivery ledger is claimed before the SMTP call).
+ * Invitation mail: sent once per invitation round and once per reminder across activity
+ * retries (the delivery ledger is claimed before the SMTP call), and at least once across worker
+ * crashes: a try cut off inside the SMTP exchange is repeated once its lease is over, with the
+ * same link and Message-ID (docs/reliability.md "Mail: at least once").
  */
 import { ApplicationFailure } from '@temporalio/activity';
 import { senderOf } from '../common/mail/sender';
@@ -46,7 +48,19 @@ function permanentRefusal(err: unknown): string | undefined {
   return undefined;
 }
 
-export function invitationActivities({ db, mailer, publicUrl, mailFrom, allowedFromDomains = [], logger, metrics = appMetrics() }: ActivityDeps) {
+/** MAIL_SEND_LEASE's default: twice the mail activity's timeout (workflows/user-lifecycle.ts, localMail). */
+export const DEFAULT_MAIL_SEND_LEASE_MS = 120_000;
+
+export function invitationActivities({
+  db,
+  mailer,
+  publicUrl,
+  mailFrom,
+  allowedFromDomains = [],
+  logger,
+  metrics = appMetrics(),
+  mailSendLeaseMs = DEFAULT_MAIL_SEND_LEASE_MS,
+}: ActivityDeps) {
   const observe = lifecycleMetrics(db, metrics);
 
   /** `known`: the invitation and its token when the caller has them (a first send), else they are read. */
@@ -77,14 +91,15 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, allowedF
     const body = renderInvitation(data);
     const sender = senderOf(config.invitation, { platformFrom: mailFrom, allowedFromDomains });
     if (sender.refused) logger.warn({ tenantId: input.tenantId, reason: sender.refused }, 'tenant invitation sender refused; the platform sender is used');
-    const decision = await invitations.claimDelivery(db, key, input.tenantId, input.userId, kind);
-    if (decision !== 'send') {
-      if (decision === 'uncertain') {
-        await db.withTransaction((tx) =>
-          audit(tx, input, 'mail.uncertain', { kind, invitationId, note: 'an earlier attempt stopped mid-send; not resent (at most once)' }),
-        );
-      }
-      return;
+    const decision = await invitations.claimDelivery(db, key, input.tenantId, input.userId, kind, mailSendLeaseMs);
+    if (decision === 'alreadySent') return;
+    if (decision === 'inProgress') {
+      // Another try holds the delivery (a slow mail server, or a worker that died inside the
+      // exchange): retried with backoff, it sends again once that try's lease is over.
+      throw ApplicationFailure.retryable(
+        `the ${kind} is being sent by an earlier try; checking again once it reports back or its lease ends`,
+        FAILURE_TYPES.mailInProgress,
+      );
     }
     try {
       const sent = await mailer.send({
@@ -112,6 +127,17 @@ export function invitationActivities({ db, mailer, publicUrl, mailFrom, allowedF
       }
       logger.warn({ tenantId: input.tenantId, userId: input.userId, kind, err: (err as Error).message }, 'mail not sent; will retry');
       throw err;
+    }
+    if (decision === 'resend') {
+      metrics.mailResent.inc({ tenant: input.tenantId, kind });
+      logger.warn({ tenantId: input.tenantId, userId: input.userId, kind }, 'mail sent again after an interrupted try');
+      await db.withTransaction((tx) =>
+        audit(tx, input, 'mail.resent', {
+          kind,
+          invitationId,
+          note: 're-sent after an interrupted attempt (same link and Message-ID: a copy that did arrive shows once)',
+        }),
+      );
     }
   }
 

@@ -103,4 +103,6 @@ export const FAILURE_TYPES = {
   accessNotEffective: 'AccessNotEffective',
   /** The mail server refused the message for good (5xx, no valid recipient): retrying cannot help. */
   mailRejected: 'MailRejected',
+  /** Another try holds the mail's delivery lease: retried until it reports back or the lease ends. */
+  mailInProgress: 'MailInProgress',
 } as const;

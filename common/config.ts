@@ -50,6 +50,8 @@ export interface Config {
   mailFrom: string;
   /** MAIL_ALLOWED_FROM_DOMAINS: domains tenants may send invitations from besides MAIL_FROM's ("x.org" or "*.x.org", comma-separated). Default none. */
   mailAllowedFromDomains: string[];
+  /** MAIL_SEND_LEASE: how long one try holds a mail's delivery; a try silent for longer is taken as cut off and the mail is sent again. Default 2 min (twice the mail activity's timeout), 1 s to 1 h. */
+  mailSendLeaseMs: number;
   /** Base of links in e-mails (accept links). Default http://localhost:<port>. */
   publicUrl: string;
   /** Demo-tenant overrides of the propagation windows (all-in-one mode). */
@@ -328,6 +330,7 @@ export function loadConfig(env: Env = process.env): Config {
       .map((d) => d.trim().toLowerCase())
       .filter(Boolean),
     publicUrl: (url('PUBLIC_URL', ['http:', 'https:']) ?? `http://localhost:${port}`).replace(/\/+$/, ''),
+    mailSendLeaseMs: boundedDuration('MAIL_SEND_LEASE', 120_000, 1_000, 3_600_000),
     tagPropagationDelayMs: duration('TAG_PROPAGATION_DELAY'),
     settleDelayMs: duration('SETTLE_DELAY'),
     rolePropagationDelayMs: duration('ROLE_PROPAGATION_DELAY'),

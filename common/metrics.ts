@@ -62,6 +62,8 @@ export interface AppMetrics {
   invitationsExpired: Counter<'tenant'>;
   /** Mails the mail server refused for good (5xx, no valid recipient), by tenant and kind (invitation, reminder). */
   mailRejected: Counter<'tenant' | 'kind'>;
+  /** Mails sent again because an earlier try was cut off inside the SMTP exchange (at least once), by tenant and kind. */
+  mailResent: Counter<'tenant' | 'kind'>;
   /** Seconds from the SCIM create of a user to the first invitation sent to them. */
   timeToInvitation: Histogram<'tenant'>;
   /** Seconds from the SCIM request that deactivated (active=false) or deleted a user to login blocked. */
@@ -142,6 +144,12 @@ export function createMetrics(): AppMetrics {
     mailRejected: new Counter({
       name: 'scimflow_mail_rejected_total',
       help: 'Mails the mail server refused for good (5xx reply, no valid recipient), by tenant and kind; the user waits in failed with the reason.',
+      labelNames: ['tenant', 'kind'],
+      registers,
+    }),
+    mailResent: new Counter({
+      name: 'scimflow_mail_resent_total',
+      help: 'Mails sent again, with the same link and Message-ID, because an earlier try was cut off inside the SMTP exchange (a worker crash), by tenant and kind.',
       labelNames: ['tenant', 'kind'],
       registers,
     }),

@@ -3,6 +3,8 @@
  * (all-in-one mode: DATA_DIR/outbox) and in memory (tests read `messages`). Loopback only.
  * Like a real server, it refuses recipients in the reserved `.invalid` top-level domain
  * (RFC 2606) for good: 550, no such domain. That is how a refused invitation can be tried.
+ * With `replyDelayMs` (fault tests) it answers the recipient, and so the step into DATA, and the
+ * final dot that late: a slow mail server, so that a sender can be killed inside the exchange.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -20,14 +22,20 @@ export interface SmtpCatcher {
   port: number;
   url: string;
   messages: CaughtMessage[];
+  /** Messages whose SMTP exchange has begun (RCPT TO) and not yet been answered at the final dot. */
+  inExchange(): number;
   /** Makes the server refuse mail (tests of an outage) until set back. */
   setRefusing(refusing: boolean): void;
   close(): Promise<void>;
 }
 
-export async function startSmtpCatcher(options: { port?: number; outboxDir?: string } = {}): Promise<SmtpCatcher> {
+export async function startSmtpCatcher(options: { port?: number; outboxDir?: string; replyDelayMs?: number } = {}): Promise<SmtpCatcher> {
   const messages: CaughtMessage[] = [];
   let refusing = false;
+  const delay = options.replyDelayMs ?? 0;
+  /** Sessions inside an exchange: from the recipient to the answer of the final dot (or the connection's end). */
+  const exchanging = new Set<string>();
+  const later = (fn: () => void) => (delay > 0 ? void setTimeout(fn, delay) : fn());
   if (options.outboxDir) fs.mkdirSync(options.outboxDir, { recursive: true });
   const server = new SMTPServer({
     authOptional: true,
@@ -41,13 +49,17 @@ export async function startSmtpCatcher(options: { port?: number; outboxDir?: str
       }
       callback();
     },
-    onRcptTo(address, _session, callback) {
+    onRcptTo(address, session, callback) {
       if (/\.invalid$/i.test(address.address)) {
         const err = new Error(`5.1.2 ${address.address}: bad destination system address (no such domain)`) as Error & { responseCode: number };
         err.responseCode = 550;
         return callback(err);
       }
-      callback();
+      exchanging.add(session.id);
+      later(() => callback());
+    },
+    onClose(session) {
+      exchanging.delete(session.id);
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
@@ -66,7 +78,10 @@ export async function startSmtpCatcher(options: { port?: number; outboxDir?: str
           message.file = file;
         }
         messages.push(message);
-        callback();
+        later(() => {
+          exchanging.delete(session.id);
+          callback();
+        });
       });
     },
   });
@@ -80,6 +95,7 @@ export async function startSmtpCatcher(options: { port?: number; outboxDir?: str
     port,
     url: `smtp://127.0.0.1:${port}`,
     messages,
+    inExchange: () => exchanging.size,
     setRefusing(value) {
       refusing = value;
     },

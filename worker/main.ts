@@ -43,6 +43,7 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     mailFrom: config.mailFrom,
     allowedFromDomains: config.mailAllowedFromDomains,
+    mailSendLeaseMs: config.mailSendLeaseMs,
     logger,
     metrics,
     workflowBundlePath,

@@ -30,6 +30,8 @@ export async function runWorker(options: {
   mailFrom: string;
   /** MAIL_ALLOWED_FROM_DOMAINS: domains tenants may send invitations from besides MAIL_FROM's (common/mail/sender.ts). Default none. */
   allowedFromDomains?: string[];
+  /** MAIL_SEND_LEASE: how long a mail try holds its delivery before it is taken as cut off (activities/deps.ts). */
+  mailSendLeaseMs?: number;
   logger: Logger;
   mailer?: Mailer;
   metrics?: AppMetrics;
@@ -52,6 +54,7 @@ export async function runWorker(options: {
       publicUrl: options.publicUrl,
       mailFrom: options.mailFrom,
       allowedFromDomains: options.allowedFromDomains ?? [],
+      mailSendLeaseMs: options.mailSendLeaseMs,
       logger: options.logger,
     },
     payloadCodecs: options.target.payloadCodecs,

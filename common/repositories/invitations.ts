@@ -92,35 +92,52 @@ export async function expireInvitation(tx: Queryable, id: string): Promise<boole
   return (await tx.query(`UPDATE invitations SET status = 'expired' WHERE id = $1 AND status IN ('pending', 'sent')`, [id])).rowCount > 0;
 }
 
-export type DeliveryDecision = 'send' | 'alreadySent' | 'uncertain';
+/**
+ * - send: nobody has tried this mail yet, or the last try failed (nothing was delivered).
+ * - resend: an earlier try was cut off inside the SMTP exchange (its lease ran out while
+ *   'sending'); whether the server took it is unknown, so it is sent again, with the same
+ *   Message-ID so that mail clients show one copy if both arrive.
+ * - inProgress: another try holds the lease now (a slow SMTP server); ask again later.
+ * - alreadySent: the mail server accepted it.
+ */
+export type DeliveryDecision = 'send' | 'resend' | 'inProgress' | 'alreadySent';
 
 /**
- * Claims the right to send the mail named by `key`. A mail is sent at most once: after a
- * crash between "sending" and "sent" we cannot know whether the SMTP server took it, so it is
- * not sent again ('uncertain') and the audit log says so.
+ * Claims the right to send the mail named by `key` for `leaseMs`. At least once: a try that
+ * never reported back is repeated once its lease is over, never taken for sent. The lease
+ * must outlast one SMTP exchange (the activity's timeout), or two tries could overlap.
  */
-export async function claimDelivery(db: Queryable, key: string, tenantId: string, userId: string, kind: string): Promise<DeliveryDecision> {
-  // One statement: a new or failed delivery becomes 'sending'; a row that is 'sent' or 'sending' is left as it is (and locked until the statement ends).
-  const claimed = await db.query(
-    `INSERT INTO mail_deliveries (idempotency_key, tenant_id, user_id, kind, status, attempts) VALUES ($1, $2, $3, $4, 'sending', 1)
-     ON CONFLICT (idempotency_key) DO UPDATE SET status = 'sending', attempts = mail_deliveries.attempts + 1
-       WHERE mail_deliveries.status NOT IN ('sent', 'sending')`,
-    [key, tenantId, userId, kind],
-  );
-  if (claimed.rowCount > 0) return 'send';
+export async function claimDelivery(db: Queryable, key: string, tenantId: string, userId: string, kind: string, leaseMs: number): Promise<DeliveryDecision> {
+  // One statement: a new or failed delivery, or one whose 'sending' lease ran out, becomes
+  // 'sending' with a new lease; 'previous' tells a re-send after an interrupted try from a first one.
+  const claimed = (
+    await db.query<{ previous: string | null }>(
+      `WITH prev AS (SELECT status FROM mail_deliveries WHERE idempotency_key = $1)
+       INSERT INTO mail_deliveries (idempotency_key, tenant_id, user_id, kind, status, attempts, lease_until)
+       VALUES ($1, $2, $3, $4, 'sending', 1, now() + $5::bigint * interval '1 millisecond')
+       ON CONFLICT (idempotency_key) DO UPDATE SET status = 'sending', attempts = mail_deliveries.attempts + 1,
+         lease_until = EXCLUDED.lease_until,
+         resends = mail_deliveries.resends + (mail_deliveries.status = 'sending')::int
+       WHERE mail_deliveries.status = 'failed'
+          OR (mail_deliveries.status = 'sending' AND coalesce(mail_deliveries.lease_until, '-infinity') < now())
+       RETURNING (SELECT status FROM prev) AS previous`,
+      [key, tenantId, userId, kind, leaseMs],
+    )
+  ).rows[0];
+  if (claimed) return claimed.previous === 'sending' ? 'resend' : 'send';
   const row = (await db.query<{ status: string }>('SELECT status FROM mail_deliveries WHERE idempotency_key = $1', [key])).rows[0];
-  return row?.status === 'sent' ? 'alreadySent' : 'uncertain';
+  return row?.status === 'sent' ? 'alreadySent' : 'inProgress';
 }
 
 export async function completeDelivery(db: Queryable, key: string, outcome: { sent: true; messageId: string } | { sent: false; error: string }): Promise<void> {
   if (outcome.sent) {
-    await db.query(`UPDATE mail_deliveries SET status = 'sent', message_id = $2, sent_at = now(), last_error = NULL WHERE idempotency_key = $1`, [
+    await db.query(`UPDATE mail_deliveries SET status = 'sent', message_id = $2, sent_at = now(), last_error = NULL, lease_until = NULL WHERE idempotency_key = $1`, [
       key,
       outcome.messageId,
     ]);
   } else {
     // The SMTP server refused or was unreachable: nothing was delivered, so a retry may send.
-    await db.query(`UPDATE mail_deliveries SET status = 'failed', last_error = $2 WHERE idempotency_key = $1`, [key, outcome.error.slice(0, 500)]);
+    await db.query(`UPDATE mail_deliveries SET status = 'failed', last_error = $2, lease_until = NULL WHERE idempotency_key = $1`, [key, outcome.error.slice(0, 500)]);
   }
 }
 

@@ -558,16 +558,30 @@ describe('onboarding reads and writes in few statements', () => {
     );
   });
 
-  test('when a mail delivery is claimed, then it is sent once: a sent one is not sent again, one cut off mid-send is uncertain, a failed one is retried', async () => {
+  test('when a mail delivery is claimed, then a sent one is not sent again, one in progress waits, one cut off mid-send is sent again once its lease is over, a failed one is retried', async () => {
     const user = crypto.randomUUID();
     const key = `k-${user}`;
-    expect(await claimDelivery(db, key, tenant, user, 'invitation')).toBe('send');
-    expect(await claimDelivery(db, key, tenant, user, 'invitation')).toBe('uncertain');
+    const LEASE = 60_000;
+    expect(await claimDelivery(db, key, tenant, user, 'invitation', LEASE)).toBe('send');
+    // Another try while the first holds its lease (a slow SMTP exchange): not now.
+    expect(await claimDelivery(db, key, tenant, user, 'invitation', LEASE)).toBe('inProgress');
+    // The first try's worker died mid-send: once the lease is over, the mail is sent again (not taken for sent).
+    await db.query(`UPDATE mail_deliveries SET lease_until = now() - interval '1 second' WHERE idempotency_key = $1`, [key]);
+    expect(await claimDelivery(db, key, tenant, user, 'invitation', LEASE)).toBe('resend');
+    expect(await claimDelivery(db, key, tenant, user, 'invitation', LEASE)).toBe('inProgress');
     await completeDelivery(db, key, { sent: false, error: 'connection refused' });
-    expect(await claimDelivery(db, key, tenant, user, 'invitation')).toBe('send');
+    expect(await claimDelivery(db, key, tenant, user, 'invitation', LEASE)).toBe('send');
     await completeDelivery(db, key, { sent: true, messageId: '<m@x>' });
-    expect(await claimDelivery(db, key, tenant, user, 'invitation')).toBe('alreadySent');
-    expect((await db.query<{ attempts: number }>('SELECT attempts FROM mail_deliveries WHERE idempotency_key = $1', [key])).rows[0].attempts).toBe(2);
+    expect(await claimDelivery(db, key, tenant, user, 'invitation', LEASE)).toBe('alreadySent');
+    const row = (await db.query<{ attempts: number; resends: number; lease_until: Date | null }>('SELECT attempts, resends, lease_until FROM mail_deliveries WHERE idempotency_key = $1', [key])).rows[0];
+    expect(row).toEqual({ attempts: 3, resends: 1, lease_until: null });
+  });
+
+  test('when a delivery claimed before leases existed is still sending, then it is sent again', async () => {
+    const user = crypto.randomUUID();
+    const key = `legacy-${user}`;
+    await db.query(`INSERT INTO mail_deliveries (idempotency_key, tenant_id, user_id, kind, status, attempts) VALUES ($1, $2, $3, 'invitation', 'sending', 1)`, [key, tenant, user]);
+    expect(await claimDelivery(db, key, tenant, user, 'invitation', 60_000)).toBe('resend');
   });
 
   test('when the invitation of a round is ensured twice, then the second call returns the same invitation and token', async () => {

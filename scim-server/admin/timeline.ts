@@ -150,7 +150,10 @@ function titleOf(action: string, d: Record<string, any>): string {
     case 'drift.detected':
       return 'Drift repair found the directory different from the policy';
     case 'mail.uncertain':
+      // Written by versions before 0.3, which did not send again after an interrupted attempt.
       return `Mail not resent: ${d.note ?? 'an earlier attempt stopped mid-send'}`;
+    case 'mail.resent':
+      return `${d.kind === 'reminder' ? 'Reminder' : 'Invitation'} re-sent after an interrupted attempt (same link and Message-ID)`;
     case 'state.changed':
       return `State: ${d.state}${d.waitingFor ? `, waiting for ${d.waitingFor}` : ''}`;
     default:

@@ -20,7 +20,7 @@ async function privateDevServer(port: number, dbFile: string): Promise<DevServer
 }
 
 function countIn(catcher: SmtpCatcher) {
-  return (address: string) => catcher.messages.filter((m) => m.to.includes(address)).length;
+  return (address: string) => catcher.messages.filter((m) => m.to.includes(address)).map((m) => m.raw);
 }
 
 async function postAll(h: Harness, count: number) {
