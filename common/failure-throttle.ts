@@ -3,12 +3,18 @@
  * expired, or an invitation link that names no invitation, takes one token from its address's
  * bucket (`burst` at once, refilled at `perMinute`). While the bucket is empty the address is
  * answered 429 with Retry-After before anything is looked up, so guessing costs the database
- * nothing. Successes take nothing, and a credential that was valid within the last
- * `knownGoodMs` passes even while its address is throttled: an IdP that shares an address
- * (a NAT, a proxy) with a guesser is not slowed.
+ * nothing.
+ *
+ * A valid credential is always served; only failures are throttled. Successes take nothing, and
+ * a token that is live now (`liveCredentials`: the hashes of every live token, kept current by
+ * common/live-credentials.ts) passes even while its address is throttled, whether this process
+ * has seen it before or not: an IdP that shares an address (a NAT, a proxy) with a guesser is
+ * not slowed, however rarely it calls or however new its token. Without `liveCredentials` every
+ * token from a throttled address is refused. Invitation links are not tokens of the table: a
+ * link that worked passes from its address for `knownGoodMs` (throttleInvitationLinks).
  *
  * Addresses are req.ip: behind a reverse proxy set TRUST_PROXY, or every client is the proxy.
- * Memory is bounded: at most `maxAddresses` buckets and known-good credentials (oldest dropped).
+ * Memory is bounded: at most `maxAddresses` buckets and known-good links (oldest dropped).
  */
 import crypto from 'node:crypto';
 import type { Request, RequestHandler } from 'express';
@@ -18,9 +24,11 @@ export interface FailureThrottleOptions {
   perMinute: number;
   /** Failures an address may make at once. Default 20. */
   burst: number;
-  /** How long a credential seen valid bypasses a throttled address. Default 15 min. */
+  /** The live tokens (by hash): they pass a throttled address. */
+  liveCredentials?: { has(hash: string): boolean };
+  /** How long an invitation link that worked passes a throttled address. Default 15 min. */
   knownGoodMs?: number;
-  /** Buckets and known-good credentials kept. Default 100,000 each. */
+  /** Buckets and known-good links kept. Default 100,000 each. */
   maxAddresses?: number;
 }
 
@@ -57,15 +65,16 @@ export class FailureThrottle {
     if (this.buckets.size > this.max) this.buckets.delete(this.buckets.keys().next().value as string);
   }
 
-  /** Remembers a credential (by its hash) as valid now. */
-  succeeded(credentialHash: string, now = Date.now()): void {
-    this.good.delete(credentialHash);
-    this.good.set(credentialHash, now + this.knownGoodMs);
+  /** Remembers an invitation link (its `link:` key) as working now. Tokens are not remembered: `liveCredentials` knows them. */
+  succeeded(linkKey: string, now = Date.now()): void {
+    this.good.delete(linkKey);
+    this.good.set(linkKey, now + this.knownGoodMs);
     if (this.good.size > this.max) this.good.delete(this.good.keys().next().value as string);
   }
 
-  /** Whether the credential was seen valid within knownGoodMs. */
+  /** Whether the credential passes a throttled address: a live token's hash, or a link that worked within knownGoodMs. */
   knownGood(credentialHash: string, now = Date.now()): boolean {
+    if (this.options.liveCredentials?.has(credentialHash)) return true;
     const until = this.good.get(credentialHash);
     if (until === undefined) return false;
     if (until < now) this.good.delete(credentialHash);

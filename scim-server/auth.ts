@@ -3,7 +3,7 @@
  * tenant; everything downstream sees only that tenant's rows. Failed attempts (no token, an
  * unknown, revoked or expired one) are throttled per client address (failure-throttle.ts):
  * once an address is over its budget it is answered 429 before any database lookup, while
- * valid tokens pass.
+ * live tokens (common/live-credentials.ts) are looked up and served as usual.
  */
 import type { RequestHandler } from 'express';
 import type { Db } from '../common/db';
@@ -80,7 +80,7 @@ export function bearerAuth(options: AuthOptions): RequestHandler {
     const now = Date.now();
     let auth = hash ? cache.get(hash) : undefined;
     if (!auth || auth.until < now) {
-      // An address over its failure budget is not looked up, unless the token it sends was valid lately.
+      // An address over its failure budget is not looked up, unless the token it sends is a live token's.
       const wait = options.failures && !(hash && options.failures.knownGood(hash, now)) ? options.failures.retryAfter(address, now) : 0;
       if (wait > 0) {
         return sendScimError(
@@ -103,7 +103,6 @@ export function bearerAuth(options: AuthOptions): RequestHandler {
         const until = Math.min(now + cacheMs, found.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
         auth = { tokenId: found.id, tenantId: found.tenantId, adminRole: found.adminRole, until, touchedAt: auth?.touchedAt ?? 0 };
         cache.set(hash, auth);
-        options.failures?.succeeded(hash, now);
       } catch (err) {
         return next(err);
       }

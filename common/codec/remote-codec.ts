@@ -78,6 +78,7 @@ export function remoteCodecRouter(options: RemoteCodecOptions): Router {
   const router = Router();
   const origins = new Set(options.corsOrigins.map((o) => o.replace(/\/+$/, '')));
   const operatorHash = options.operatorToken ? crypto.createHash('sha256').update(options.operatorToken).digest() : undefined;
+  const isOperator = (presented: string) => !!operatorHash && crypto.timingSafeEqual(crypto.createHash('sha256').update(presented).digest(), operatorHash);
 
   const cors = (req: Request, res: Response): boolean => {
     const origin = req.get('Origin');
@@ -103,10 +104,9 @@ export function remoteCodecRouter(options: RemoteCodecOptions): Router {
     if (options.auth === 'none') return { all: true };
     const presented = typeof req.params.token === 'string' ? req.params.token : /^Bearer\s+(\S+)\s*$/i.exec(req.get('Authorization') ?? '')?.[1];
     if (!presented) return undefined;
-    if (operatorHash && crypto.timingSafeEqual(crypto.createHash('sha256').update(presented).digest(), operatorHash)) return { all: true };
+    if (isOperator(presented)) return { all: true };
     const token = await verifyToken(options.db, presented);
     if (token?.kind !== 'codec') return undefined;
-    options.failures?.succeeded(hashToken(presented));
     return { all: false, scope: `tenant:${token.tenantId}` };
   };
 
@@ -125,8 +125,10 @@ export function remoteCodecRouter(options: RemoteCodecOptions): Router {
     if (!options.codec) return void res.json({ payloads: payloads.map(toJson) });
     const address = req.ip ?? req.socket.remoteAddress ?? 'unknown';
     const presented = typeof req.params.token === 'string' ? req.params.token : /^Bearer\s+(\S+)\s*$/i.exec(req.get('Authorization') ?? '')?.[1];
-    const wait =
-      options.auth === 'token' && !(presented && options.failures?.knownGood(hashToken(presented))) ? (options.failures?.retryAfter(address) ?? 0) : 0;
+    // A throttled address is answered 429 before any look-up, unless it sends a valid credential:
+    // the operator token (not in the table: compared here) or a live token.
+    const valid = !!presented && (isOperator(presented) || !!options.failures?.knownGood(hashToken(presented)));
+    const wait = options.auth === 'token' && !valid ? (options.failures?.retryAfter(address) ?? 0) : 0;
     if (wait > 0) {
       res.setHeader('Retry-After', String(wait));
       return void res.status(429).json({ message: `too many failed attempts from this address; retry after ${wait} s` });

@@ -21,6 +21,25 @@ export interface Db extends Queryable {
   withTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Cheap round trip, for readiness checks. */
   ping(): Promise<void>;
+  /**
+   * LISTENs on `channel` over a connection of its own (not one of the pool's; same server, same
+   * schema), calling `onNotify` with each notification's payload. A dropped connection is opened
+   * again with backoff. Resolves after the first attempt, connected or not (it keeps trying).
+   * Optional: a Db without it (a test's wrapper) gets no notifications.
+   */
+  listen?(channel: string, onNotify: (payload: string) => void, events?: ListenEvents): Promise<Listener>;
+  close(): Promise<void>;
+}
+
+export interface ListenEvents {
+  /** After each connection, once LISTEN is in place: notifications sent while not connected were missed, so re-read what they announce. */
+  onConnect?(): void;
+  /** The connection could not be opened or was lost; it is opened again after a backoff (0.5 s, doubling to 30 s). */
+  onError?(err: Error): void;
+}
+
+export interface Listener {
+  /** Stops listening and closes the connection. */
   close(): Promise<void>;
 }
 

@@ -77,6 +77,22 @@ export async function verifyToken(
   return { id: row.id, tenantId: row.tenant_id, kind: row.kind, adminRole: row.admin_role, expiresAt };
 }
 
+/**
+ * The hashes of the live tokens (every kind; not revoked, not expired), newest first, at most
+ * `limit`, with when each expires (null: never). Tokens are few: the SCIM server keeps them in
+ * memory (common/live-credentials.ts).
+ */
+export async function liveTokenHashes(db: Queryable, limit: number): Promise<{ hash: string; expiresAt: Date | null }[]> {
+  return (
+    await db.query<{ token_hash: string; expires_at: Date | null }>(
+      `SELECT token_hash, expires_at FROM scim_tokens
+       WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+       ORDER BY created_at DESC LIMIT $1`,
+      [limit],
+    )
+  ).rows.map((r) => ({ hash: r.token_hash, expiresAt: r.expires_at ? new Date(r.expires_at) : null }));
+}
+
 /** Live tokens (not revoked) that expire within `withinMs` from now, counted by tenant and kind (scimflow_tokens_expiring_soon). */
 export async function expiringTokenCounts(db: Queryable, withinMs: number): Promise<{ tenantId: string; kind: TokenKind; n: number }[]> {
   return (

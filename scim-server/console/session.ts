@@ -115,7 +115,8 @@ export type SignInResult = { ok: true } | { ok: false; status: number; message: 
 /**
  * Checks an admin token and starts a session (cookie set on `res`). Failed sign-ins count against
  * the client address's failure budget (the one the SCIM and admin APIs use when given): an
- * address over it is answered 429 before the token is looked up, unless that token was valid lately.
+ * address over it is answered 429 before the token is looked up, unless that token is live
+ * (the throttle's `liveCredentials`).
  */
 export function signInHandler(options: SessionOptions & { failures?: FailureThrottle }) {
   const failures = options.failures ?? new FailureThrottle({ perMinute: 10, burst: 20 });
@@ -138,7 +139,6 @@ export function signInHandler(options: SessionOptions & { failures?: FailureThro
             : 'The token is unknown or revoked. Ask for an admin token (npm run tokens -- create --tenant <id> --name <you> --admin).',
       };
     }
-    failures.succeeded(hash);
     await touchToken(options.db, found.id); // a sign-in is a use of the token ("last used")
     const lifetimeMs = options.lifetimeMs ?? SESSION_LIFETIME_MS;
     const session = await createConsoleSession(options.db, { tenantId: found.tenantId, tokenId: found.id, lifetimeMs });
