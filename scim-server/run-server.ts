@@ -17,6 +17,7 @@ import { adminRouter } from './admin/routes';
 import { createScimApp } from './app';
 import { CONSOLE_PATH, consoleRouter } from './console/routes';
 import { FailureThrottle, throttleInvitationLinks } from '../common/failure-throttle';
+import { LiveCredentials } from '../common/live-credentials';
 import { invitationsRouter } from './invitations/routes';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 
@@ -72,8 +73,9 @@ export async function runScimServer(options: {
   registerDatabaseGauges(metrics, options.db);
   /** Known once the port is bound (port 0 picks one). */
   const bound: { publicUrl?: string } = {};
-  // The API first: while requests are being answered, the relay keeps few signals in flight, so
-  // its work does not queue in front of the requests on this event loop (it catches up after).
+  // The API first, never alone: while requests are being answered, the relay's passes are short
+  // and keep few signals in flight, so its work does not queue in front of the requests on this
+  // event loop; it never stops, however long the requests keep coming (outbox-relay.ts).
   let inFlight = 0;
   let lastRequestAt = 0;
   const apiBusy = () => inFlight > 0 || Date.now() - lastRequestAt < API_QUIET_MS;
@@ -109,7 +111,10 @@ export async function runScimServer(options: {
   const codec = options.codec ?? { auth: 'token' as const, corsOrigins: [] };
   const failureLimit = options.failureLimit ?? { perMinute: 10, burst: 20 };
   // One budget for failed authentications of every credential kind, one for invitation links.
-  const authFailures = new FailureThrottle(failureLimit);
+  // Live tokens (kept current through LISTEN/NOTIFY) pass a throttled address: a valid credential is always served.
+  const liveCredentials = new LiveCredentials({ db: options.db, logger: options.logger });
+  await liveCredentials.start();
+  const authFailures = new FailureThrottle({ ...failureLimit, liveCredentials });
   const linkFailures = new FailureThrottle(failureLimit);
   const readiness = {
     database: () => options.db.ping(),
@@ -189,6 +194,7 @@ export async function runScimServer(options: {
       });
       await relay.stop();
       await ops.close();
+      await liveCredentials.stop();
     },
   };
 }
