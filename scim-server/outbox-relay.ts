@@ -22,6 +22,11 @@ import type { userLifecycle } from '../workflows/user-lifecycle';
 
 const userLifecycleWorkflow: typeof userLifecycle = 'userLifecycle' as never;
 
+/** Temporal's highest task priority (1..5, default 3): changes that remove access go first. */
+const URGENT_PRIORITY = 1;
+/** gRPC status NOT_FOUND: the workflow has not started yet. */
+const GRPC_NOT_FOUND = 5;
+
 export interface OutboxRelayOptions {
   db: Db;
   /** Resolves a connected client; rejects while Temporal is unreachable. */
@@ -34,10 +39,15 @@ export interface OutboxRelayOptions {
   batchSize?: number;
   /** Signals in flight at once. Default 32. */
   concurrency?: number;
-  /** Whether the API is answering requests now: then at most `busyConcurrency` signals are in flight (back-pressure). */
+  /**
+   * Whether the API is answering requests now. Then a pass claims at most `busyBatchSize` rows
+   * and keeps at most `busyConcurrency` signals in flight: the API comes first, never alone.
+   */
   busy?: () => boolean;
-  /** Signals in flight while busy(). Default 2. */
+  /** Signals in flight while busy(). Default 4. */
   busyConcurrency?: number;
+  /** Rows per claim while busy(): short passes, so a change that removes access waits at most one. Default 16. */
+  busyBatchSize?: number;
   /** Delivered/failed counters and the healthy gauge. */
   metrics?: AppMetrics;
   /** Delivered rows older than this many days are deleted; 0 keeps them. Default 30. */
@@ -63,14 +73,12 @@ export interface OutboxRelay {
   health(): { ok: boolean; reason?: string };
 }
 
-/** How long a lane held back by a busy API waits before it looks again. */
-const BUSY_WAIT_MS = 25;
-
 export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const pollMs = options.pollMs ?? 500;
   const batchSize = options.batchSize ?? 200;
   const concurrency = options.concurrency ?? 32;
-  const busyConcurrency = Math.min(options.busyConcurrency ?? 2, concurrency);
+  const busyConcurrency = Math.min(options.busyConcurrency ?? 4, concurrency);
+  const busyBatchSize = Math.min(options.busyBatchSize ?? 16, batchSize);
   const busy = options.busy ?? (() => false);
   const retentionDays = options.retentionDays ?? 30;
   const retentionIntervalMs = options.retentionIntervalMs ?? 3_600_000;
@@ -98,6 +106,28 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     return base ? { staticDetails: `[Open this user in the scimflow console](${base}/users/${userId})` } : {};
   };
 
+  /**
+   * A change that removes access must not wait behind an import's backlog in the task queue:
+   * the user's workflow is raised to the top priority before the signal, so its workflow and
+   * activity tasks are dispatched ahead of every onboarding (Temporal task queue priority). It
+   * stays there: a user who lost access once has little work left, and it is done first.
+   * A workflow not started yet is started at that priority by the signal-with-start.
+   */
+  async function raisePriority(client: Client, workflowId: string): Promise<void> {
+    try {
+      await client.workflowService.updateWorkflowExecutionOptions({
+        namespace: client.options.namespace,
+        workflowExecution: { workflowId },
+        workflowExecutionOptions: { priority: { priorityKey: URGENT_PRIORITY } },
+        updateMask: { paths: ['priority'] },
+      });
+    } catch (err) {
+      if ((err as { code?: number }).code === GRPC_NOT_FOUND) return;
+      // A server without priority overrides still delivers the change, at the default priority.
+      options.logger.debug({ workflowId, err: (err as Error).message }, 'workflow priority not raised');
+    }
+  }
+
   async function deliver(client: Client, change: outbox.OutboxChange): Promise<void> {
     if (change.resourceType !== 'User') return; // group changes drive users through their memberships (tenant policy)
     const workflowId = userWorkflowId(change.tenantId, change.resourceId);
@@ -114,12 +144,14 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       ],
       ...consoleLink(change.resourceId),
     };
+    if (change.urgent) await raisePriority(client, workflowId);
     if (change.change === 'invitationAccepted') {
       await client.workflow.getHandle(workflowId).signal(invitationAcceptedSignal, { invitationId: change.subjectId as string });
     } else {
       // Starts the workflow on the first change, signals the running one afterwards.
       await client.workflow.signalWithStart(userLifecycleWorkflow, {
         ...start,
+        ...(change.urgent ? { priority: { priorityKey: URGENT_PRIORITY } } : {}),
         signal: resourceChangedSignal,
         signalArgs: [{ version: change.resourceVersion, change: change.change, requestId: change.requestId }],
       });
@@ -131,7 +163,11 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   }
 
   async function deliverBatch(): Promise<number> {
-    const due = await outbox.claimDue(options.db, batchSize, 30_000);
+    // Back-pressure without starvation: while the API is busy a pass is small and few signals are
+    // in flight, but it always runs to its end, so the next pass (and the urgent changes it claims
+    // first) is never more than one short pass away, however long the requests keep coming.
+    const limited = busy();
+    const due = await outbox.claimDue(options.db, limited ? busyBatchSize : batchSize, 30_000);
     if (due.length === 0) return 0;
     let client: Client;
     try {
@@ -149,15 +185,13 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
     // Changes of one user go in order; different users in parallel.
     const byUser = new Map<string, outbox.OutboxChange[]>();
     for (const c of due) byUser.set(`${c.tenantId}/${c.resourceId}`, [...(byUser.get(`${c.tenantId}/${c.resourceId}`) ?? []), c]);
-    // Users whose changes remove access first; they are not held back while the API is busy.
+    // Users whose changes remove access first (claimDue claims them first too).
     const urgent = (q: outbox.OutboxChange[]) => q.some((c) => c.urgent);
     const queues = [...byUser.values()].sort((a, b) => Number(urgent(b)) - Number(urgent(a)));
     let failures = 0;
     await Promise.all(
-      Array.from({ length: Math.min(concurrency, queues.length) }, async (_, lane) => {
+      Array.from({ length: Math.min(limited ? busyConcurrency : concurrency, queues.length) }, async () => {
         for (let q = queues.shift(); q; q = queues.shift()) {
-          // Back-pressure: while the API is busy only the first lanes deliver; the others wait their turn.
-          while (!urgent(q) && lane >= busyConcurrency && busy() && running) await new Promise((r) => setTimeout(r, BUSY_WAIT_MS));
           for (const c of q) {
             try {
               await deliver(client, c);

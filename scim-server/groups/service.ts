@@ -93,11 +93,25 @@ async function resolveMembers(tx: Queryable, ctx: ScimContext, ids: string[], gr
   return unique.map((id) => ({ id, type: found.get(id) as 'User' | 'Group' }));
 }
 
-/** Tells the workflows of the users among `memberIds`, and of the users in the groups among them (nested), that a group of theirs changed. */
-async function signalMembers(tx: Queryable, ctx: ScimContext, memberIds: Iterable<string>): Promise<void> {
+/**
+ * Tells the workflows of the users among `memberIds`, and of the users in the groups among them
+ * (nested), that a group of theirs changed. Those among `lostIds` (removed from the group, or
+ * its members when it is deleted) may lose access by it: their changes are urgent, relayed ahead
+ * of the others like a deactivation (least privilege).
+ */
+async function signalMembers(tx: Queryable, ctx: ScimContext, memberIds: Iterable<string>, lostIds: Iterable<string> = []): Promise<void> {
   const ids = [...memberIds];
   const users = await currentVersions(tx, ctx.tenantId, [...ids, ...(await groups.userIdsUnder(tx, ctx.tenantId, ids))]);
-  await recordChanges(tx, userChanges(ctx.tenantId, 'membership', ctx.requestId, users, ctx.source));
+  const lost = [...lostIds];
+  const losing = new Set(lost.length > 0 ? [...lost, ...(await groups.userIdsUnder(tx, ctx.tenantId, lost))] : []);
+  const changes = userChanges(ctx.tenantId, 'membership', ctx.requestId, users, ctx.source).map((c) => (losing.has(c.resourceId) ? { ...c, urgent: true } : c));
+  await recordChanges(tx, changes);
+}
+
+/** The members a group write added or removed (`changed`), and of those the ones removed (`removed`). */
+interface MemberChanges {
+  changed: Set<string>;
+  removed: Set<string>;
 }
 
 /** The outbox row of this request's change to group `id`. */
@@ -139,14 +153,14 @@ async function writeGroup(
   ctx: ScimContext,
   id: string,
   ifMatch: string | undefined,
-  apply: (tx: Queryable, current: groups.ScimGroupRow, changedMembers: Set<string>) => Promise<{ fields?: GroupFields; membersChanged: boolean }>,
+  apply: (tx: Queryable, current: groups.ScimGroupRow, changedMembers: MemberChanges) => Promise<{ fields?: GroupFields; membersChanged: boolean }>,
 ) {
   let changed = false;
   await ctx.db.withTransaction(async (tx) => {
     const current = await groups.getGroup(tx, ctx.tenantId, id, true);
     if (!current) throw ScimError.notFound(`Group "${id}" not found.`);
     checkIfMatch(ifMatch, current.version);
-    const changedMembers = new Set<string>();
+    const changedMembers: MemberChanges = { changed: new Set(), removed: new Set() };
     const result = await apply(tx, current, changedMembers);
     const fieldsChanged = result.fields !== undefined && (result.fields.displayName !== current.displayName || result.fields.externalId !== current.externalId);
     if (!fieldsChanged && !result.membersChanged) return;
@@ -157,7 +171,7 @@ async function writeGroup(
     await recordChanges(tx, [changeOf(ctx, id, result.membersChanged ? 'membership' : 'updated', updated.version)]);
     // A rename changes what every member's group conditions see; otherwise only the members that came or went.
     const renamed = result.fields !== undefined && result.fields.displayName !== current.displayName;
-    await signalMembers(tx, ctx, renamed ? [...changedMembers, id] : changedMembers);
+    await signalMembers(tx, ctx, renamed ? [...changedMembers.changed, id] : changedMembers.changed, changedMembers.removed);
   });
   if (changed) ctx.onCommitted();
   return changed;
@@ -181,7 +195,8 @@ export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, 
       id,
       wanted.filter((m) => !currentIds.has(m.id)),
     );
-    for (const m of [...removed, ...added]) changedMembers.add(m);
+    for (const m of [...removed, ...added]) changedMembers.changed.add(m);
+    for (const m of removed) changedMembers.removed.add(m);
     return { fields, membersChanged: removed.length + added.length > 0 };
   });
   return { ...(await getGroupResource(ctx, id)), changed };
@@ -206,13 +221,15 @@ async function applyGroupOperation(
   fields: GroupFields,
   op: PatchOperation,
   index: number,
-  changed: Set<string>,
+  changed: MemberChanges,
   budget: MemberBudget,
 ): Promise<boolean> {
-  const record = (ids: string[]) => {
-    for (const m of ids) changed.add(m);
+  const record = (ids: string[], removed: string[] = []) => {
+    for (const m of ids) changed.changed.add(m);
+    for (const m of removed) changed.removed.add(m);
     return ids.length > 0;
   };
+  const removal = (ids: string[]) => record(ids, ids);
   const where = `Operation ${index + 1}`;
   if (!op.path) {
     // No-path form: the value is an object of attributes (RFC 7644 §3.5.2.1/.3).
@@ -261,11 +278,11 @@ async function applyGroupOperation(
     if (parsed.filter) {
       const ids = idsFromMemberFilter(parsed.filter);
       if (!ids) throw ScimError.badRequest('invalidFilter', `${where}: member removal supports filters of the form members[value eq "id"].`);
-      return record(await groups.removeMembers(tx, ctx.tenantId, groupId, ids));
+      return removal(await groups.removeMembers(tx, ctx.tenantId, groupId, ids));
     }
     // Entra's form: remove with a value array removes exactly those members, never everyone.
-    if (op.value !== undefined) return record(await groups.removeMembers(tx, ctx.tenantId, groupId, memberIds(op.value, where, budget)));
-    return record(await groups.removeMembers(tx, ctx.tenantId, groupId, 'all'));
+    if (op.value !== undefined) return removal(await groups.removeMembers(tx, ctx.tenantId, groupId, memberIds(op.value, where, budget)));
+    return removal(await groups.removeMembers(tx, ctx.tenantId, groupId, 'all'));
   }
   const wanted = await resolveMembers(tx, ctx, memberIds(op.value, where, budget), groupId);
   if (op.op === 'replace') {
@@ -279,7 +296,7 @@ async function applyGroupOperation(
       current.map((m) => m.value).filter((m) => !keep.has(m)),
     );
     const added = await groups.addMembers(tx, ctx.tenantId, groupId, wanted);
-    return record([...removed, ...added]);
+    return record([...removed, ...added], removed);
   }
   // add: re-adding an existing member is a no-op, not a duplicate.
   return record(await groups.addMembers(tx, ctx.tenantId, groupId, wanted));
@@ -306,7 +323,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
     const members = await groups.userIdsUnder(tx, ctx.tenantId, [id]);
     await groups.deleteGroup(tx, ctx.tenantId, id);
     await recordChanges(tx, [changeOf(ctx, id, 'deleted', current.version + 1)]);
-    await signalMembers(tx, ctx, members);
+    await signalMembers(tx, ctx, members, members);
   });
   ctx.onCommitted();
 }

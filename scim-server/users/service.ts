@@ -2,6 +2,7 @@
  * SCIM /Users use cases: validate, look up, decide, persist. Every write commits the
  * resource and its outbox row in one transaction; the relay turns the row into a workflow signal.
  */
+import { removesAccess } from '../../domain/access-loss';
 import crypto from 'node:crypto';
 import { UniqueViolationError, type Queryable } from '../../common/db';
 import { CORE_USER_URN, ENTERPRISE_USER_URN, SCIMFLOW_USER_URN } from '../../domain/desired-user';
@@ -120,9 +121,6 @@ function changeOf(ctx: ScimContext, id: string, change: ChangeKind, resourceVers
   return { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change, resourceVersion, requestId: ctx.requestId, source: ctx.source, urgent };
 }
 
-/** A change that removes access (active true → false) is relayed ahead of the others (least privilege). */
-const deactivates = (before: Record<string, unknown>, after: Record<string, unknown>) => before.active !== false && after.active === false;
-
 function render(ctx: ScimContext, row: users.ScimUserRow): ScimResource {
   return renderUser(row, ctx.baseUrl);
 }
@@ -191,7 +189,7 @@ async function writeUser(
       attemptedUserName = next.userName;
       changed = true;
       // The update, its 'updated' outbox row, and the row as rendered (provisioning state joined) in one statement.
-      return users.updateUser(tx, ctx.tenantId, id, next, [changeOf(ctx, id, 'updated', current.version + 1, deactivates(current.doc, next))]);
+      return users.updateUser(tx, ctx.tenantId, id, next, [changeOf(ctx, id, 'updated', current.version + 1, removesAccess(current.doc, next))]);
     })
     .catch((err) => {
       throw uniqueness(err, attemptedUserName);
