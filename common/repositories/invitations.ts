@@ -131,13 +131,16 @@ export async function claimDelivery(db: Queryable, key: string, tenantId: string
 
 export async function completeDelivery(db: Queryable, key: string, outcome: { sent: true; messageId: string } | { sent: false; error: string }): Promise<void> {
   if (outcome.sent) {
-    await db.query(`UPDATE mail_deliveries SET status = 'sent', message_id = $2, sent_at = now(), last_error = NULL, lease_until = NULL WHERE idempotency_key = $1`, [
-      key,
-      outcome.messageId,
-    ]);
+    await db.query(
+      `UPDATE mail_deliveries SET status = 'sent', message_id = $2, sent_at = now(), last_error = NULL, lease_until = NULL WHERE idempotency_key = $1`,
+      [key, outcome.messageId],
+    );
   } else {
     // The SMTP server refused or was unreachable: nothing was delivered, so a retry may send.
-    await db.query(`UPDATE mail_deliveries SET status = 'failed', last_error = $2, lease_until = NULL WHERE idempotency_key = $1`, [key, outcome.error.slice(0, 500)]);
+    await db.query(`UPDATE mail_deliveries SET status = 'failed', last_error = $2, lease_until = NULL WHERE idempotency_key = $1`, [
+      key,
+      outcome.error.slice(0, 500),
+    ]);
   }
 }
 

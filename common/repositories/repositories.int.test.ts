@@ -573,14 +573,22 @@ describe('onboarding reads and writes in few statements', () => {
     expect(await claimDelivery(db, key, tenant, user, 'invitation', LEASE)).toBe('send');
     await completeDelivery(db, key, { sent: true, messageId: '<m@x>' });
     expect(await claimDelivery(db, key, tenant, user, 'invitation', LEASE)).toBe('alreadySent');
-    const row = (await db.query<{ attempts: number; resends: number; lease_until: Date | null }>('SELECT attempts, resends, lease_until FROM mail_deliveries WHERE idempotency_key = $1', [key])).rows[0];
+    const row = (
+      await db.query<{ attempts: number; resends: number; lease_until: Date | null }>(
+        'SELECT attempts, resends, lease_until FROM mail_deliveries WHERE idempotency_key = $1',
+        [key],
+      )
+    ).rows[0];
     expect(row).toEqual({ attempts: 3, resends: 1, lease_until: null });
   });
 
   test('when a delivery claimed before leases existed is still sending, then it is sent again', async () => {
     const user = crypto.randomUUID();
     const key = `legacy-${user}`;
-    await db.query(`INSERT INTO mail_deliveries (idempotency_key, tenant_id, user_id, kind, status, attempts) VALUES ($1, $2, $3, 'invitation', 'sending', 1)`, [key, tenant, user]);
+    await db.query(
+      `INSERT INTO mail_deliveries (idempotency_key, tenant_id, user_id, kind, status, attempts) VALUES ($1, $2, $3, 'invitation', 'sending', 1)`,
+      [key, tenant, user],
+    );
     expect(await claimDelivery(db, key, tenant, user, 'invitation', 60_000)).toBe('resend');
   });
 

@@ -105,8 +105,9 @@ test('when SCIM servers and workers are SIGKILLed mid-import, one worker inside 
     invitedAtWorkerKill = await invitedCount();
     // The other worker dies inside SMTP exchanges (between the recipient and the answer to the final dot).
     while (smtp.inExchange() === 0) await sleep(5);
-    await killHard(workers[1]);
+    // Read before the kill: once the worker is gone its sessions close.
     inExchangeAtKill = smtp.inExchange();
+    await killHard(workers[1]);
     const replacement = spawnWorker({ ...shared, METRICS_PORT: String(replacementPort), PUBLIC_URL: publicUrl });
     children.push(replacement);
   })();
@@ -184,10 +185,9 @@ test('when SCIM servers and workers are SIGKILLed mid-import, one worker inside 
   }
   // Nobody is said to be invited without a completed send of the round.
   const invitedWithoutMail = (
-    await db.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM mail_deliveries WHERE tenant_id = $1 AND kind = 'invitation' AND status <> 'sent'`,
-      [tenantId],
-    )
+    await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM mail_deliveries WHERE tenant_id = $1 AND kind = 'invitation' AND status <> 'sent'`, [
+      tenantId,
+    ])
   ).rows[0].n;
   expect(invitedWithoutMail).toBe(0);
 });

@@ -112,13 +112,8 @@ test('when the SCIM server is killed mid-import and restarted, then every acknow
   for (const a of acknowledged) await h.waitForState(a.id, 'invited', 90_000);
   const rows = (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM scim_users WHERE tenant_id = $1', [h.tenantId])).rows[0].n;
   expect(rows).toBe(users.length);
-  const figures = await checkLedger(
-    h.db,
-    h.tenantId,
-    'SCIM server SIGKILLed mid-import, IdP retries',
-    requests,
-    acknowledged,
-    (address) => h.mailsTo(address).map((m) => m.raw),
+  const figures = await checkLedger(h.db, h.tenantId, 'SCIM server SIGKILLed mid-import, IdP retries', requests, acknowledged, (address) =>
+    h.mailsTo(address).map((m) => m.raw),
   );
   expect(figures).toMatchObject({ acknowledged: users.length, applied: users.length, duplicated: 0, invitations: users.length, duplicateInvitations: 0 });
 });

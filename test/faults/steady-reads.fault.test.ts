@@ -14,6 +14,8 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Db } from '../../common/db';
 import { createTenant, saveConfigVersion } from '../../common/repositories/tenants';
+import { connectClient } from '../../common/temporal/connection';
+import { userWorkflowId } from '../../common/temporal/constants';
 import { createToken } from '../../common/repositories/tokens';
 import { freePort } from '../../dev/temporal-dev-server';
 import { newUser, openTestDatabase, PATCH_OP, requireEnv, testTenantConfig } from '../harness';
@@ -155,6 +157,28 @@ test('when reads never pause while 200 users are pushed and 5 deactivated, then 
   const readSeconds = (Date.now() - readStarted) / 1000;
 
   const removal = [...blockedAfter.values()];
+  // Inside the worker: from the signal to its workflow task's start (the wait for a slot), to
+  // its end (the plan and the guard, local activities), then the suspension's activity task.
+  const client = await connectClient({ address: requireEnv('SCIMFLOW_TEST_TEMPORAL_ADDRESS'), namespace: 'default' });
+  const inWorker = await Promise.all(
+    leaving.map(async (id) => {
+      const events = (await client.workflow.getHandle(userWorkflowId(tenantId, id)).fetchHistory()).events ?? [];
+      const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+      const lastSignal = events.map((e, i) => ({ e, i })).filter(({ e }) => e.workflowExecutionSignaledEventAttributes).pop();
+      if (!lastSignal) return null;
+      const after = events.slice(lastSignal.i);
+      const first = (pred: (e: (typeof events)[number]) => unknown) => after.find((e) => pred(e));
+      const t0 = at(lastSignal.e);
+      const since = (e: (typeof events)[number] | undefined) => (e ? at(e) - t0 : null);
+      return {
+        taskStarted: since(first((e) => e.workflowTaskStartedEventAttributes)),
+        taskCompleted: since(first((e) => e.workflowTaskCompletedEventAttributes)),
+        activityStarted: since(first((e) => e.activityTaskStartedEventAttributes)),
+        activityCompleted: since(first((e) => e.activityTaskCompletedEventAttributes)),
+      };
+    }),
+  );
+  await client.connection.close();
   // Where the time went: accepted → signalled (the relay) → login blocked (the worker), database clock.
   const legs = (
     await db.query<{ relay_ms: number; worker_ms: number }>(
@@ -172,6 +196,7 @@ test('when reads never pause while 200 users are pushed and 5 deactivated, then 
     deactivationToLoginBlockedMs: { max: removal.length ? Math.max(...removal) : null, p50: removal.length ? percentile(removal, 50) : null, all: removal },
     othersInvitedWithinAMinute: invitedWithinAMinute,
     legsMs: legs.map((l) => [l.relay_ms, l.worker_ms]),
+    inWorkerMs: inWorker,
   };
   fs.mkdirSync(path.join(__dirname, '..', '..', 'test-results'), { recursive: true });
   fs.appendFileSync(path.join(__dirname, '..', '..', 'test-results', 'steady-reads.jsonl'), `${JSON.stringify(figures)}\n`);

@@ -82,13 +82,8 @@ test('when the worker is killed during activities and during a propagation wait,
   ).rows[0];
   expect(counts).toEqual({ invitations: users.length, profiles: users.length, licences: users.length });
   const acknowledged = ids.map((id, i) => ({ id, userName: users[i].userName }));
-  const figures = await checkLedger(
-    h.db,
-    h.tenantId,
-    'Worker SIGKILLed during activities and during a propagation wait',
-    users.length,
-    acknowledged,
-    (a) => h.mailsTo(a).map((m) => m.raw),
+  const figures = await checkLedger(h.db, h.tenantId, 'Worker SIGKILLed during activities and during a propagation wait', users.length, acknowledged, (a) =>
+    h.mailsTo(a).map((m) => m.raw),
   );
   expect(figures).toMatchObject({ applied: users.length, duplicated: 0, invitations: users.length, duplicateInvitations: 0 });
 });
