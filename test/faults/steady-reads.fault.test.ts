@@ -164,7 +164,10 @@ test('when reads never pause while 200 users are pushed and 5 deactivated, then 
     leaving.map(async (id) => {
       const events = (await client.workflow.getHandle(userWorkflowId(tenantId, id)).fetchHistory()).events ?? [];
       const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
-      const lastSignal = events.map((e, i) => ({ e, i })).filter(({ e }) => e.workflowExecutionSignaledEventAttributes).pop();
+      const lastSignal = events
+        .map((e, i) => ({ e, i }))
+        .filter(({ e }) => e.workflowExecutionSignaledEventAttributes)
+        .pop();
       if (!lastSignal) return null;
       const after = events.slice(lastSignal.i);
       const first = (pred: (e: (typeof events)[number]) => unknown) => after.find((e) => pred(e));
