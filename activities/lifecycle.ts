@@ -8,6 +8,7 @@ import { getAppUser, setStatus } from '../common/repositories/app-users';
 import { requestDeprovision, type DeprovisionAction } from '../common/repositories/deprovision-requests';
 import { releaseEntitlements } from '../common/repositories/entitlements';
 import { revokeInvitations } from '../common/repositories/invitations';
+import { sourceOfRequest } from '../common/repositories/outbox';
 import { releaseLicences } from '../common/repositories/licences';
 import { releaseLogins } from '../common/repositories/login-claims';
 import { recordProvisioningState } from '../common/repositories/provisioning-states';
@@ -78,6 +79,12 @@ export function lifecycleActivities({ db, mailer, mailFrom, logger, metrics = ap
       const { config } = await currentConfig(db, input.tenantId);
       const guard = config.deprovisionGuard;
       if (!guard.enabled) return 'proceed';
+      // A Super User's own suspension or termination (admin API, console) is a decision already:
+      // the guard, there to stop an identity provider's accident, does not count or hold it.
+      if ((await sourceOfRequest(db, input.tenantId, input.userId, input.requestId)) === 'admin') {
+        await db.withTransaction((tx) => audit(tx, input, 'deprovision.notCounted', { action: input.action, reason: "a Super User's own action" }));
+        return 'proceed';
+      }
       const result = await db.withTransaction(async (tx) => {
         const r = await requestDeprovision(tx, {
           tenantId: input.tenantId,

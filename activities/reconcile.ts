@@ -26,6 +26,12 @@ import { audit, stepOrigin } from './step-context';
  */
 const SETTLED: readonly ProvisioningState[] = ['invited', 'active', 'expired', 'scheduled', 'waitingPropagation'];
 
+/**
+ * States in which the user holds no licence seat on purpose: its invitation is not due yet (an
+ * HR start date) or expired unaccepted. Their released seats are the desired state, not drift.
+ */
+const HOLDS_NO_SEATS: readonly ProvisioningState[] = ['scheduled', 'expired'];
+
 export interface ReconcilePageInput {
   tenantId: string;
   /** Last user id of the previous page; null for the first. */
@@ -86,7 +92,9 @@ export function reconcileActivities({ db }: ActivityDeps) {
         const have = observed.get(r.id);
         // A user whose data became incomplete or inactive is its workflow's to handle, not a drift.
         if (!want || !have || !want.active || want.missing.length > 0) continue;
-        const changes = diffStates(have, stateOf(want));
+        const wanted = stateOf(want);
+        if (HOLDS_NO_SEATS.includes(r.state as ProvisioningState)) wanted.licences = [];
+        const changes = diffStates(have, wanted);
         if (changes.length > 0) drifted.push({ id: r.id, version: r.version, changes });
       }
       if (drifted.length > 0) {

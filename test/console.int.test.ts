@@ -7,10 +7,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { saveConfigVersion } from '../common/repositories/tenants';
 import { createToken } from '../common/repositories/tokens';
 import { parseTenantConfigDocument } from '../domain/tenant-config-document';
+import { USER_ACTIONS } from '../scim-server/console/pages/user';
 import { axeViolations, launchBrowser } from './browser';
-import { EXT, newUser, startHarness, testTenantConfig, type Harness } from './harness';
+import { EXT, newUser, PATCH_OP, startHarness, testTenantConfig, type Harness } from './harness';
 
 const SCREENSHOTS = process.env.SCIMFLOW_SCREENSHOTS === '1';
 const IMAGES = path.join(__dirname, '..', 'docs', 'images');
@@ -203,7 +205,7 @@ describe('a Super User', () => {
     await expectAccessible(page, 'confirm');
     await page.getByRole('button', { name: 'Resend invitation' }).click();
     await page.waitForURL(`${consoleUrl}/users/${jane.id}`);
-    expect(await page.getByRole('status').first().textContent()).toContain('resendInvitation');
+    expect(await page.getByRole('status').first().textContent()).toContain('Invitation round 2 requested');
     await page.getByText('Invitation sent (round 2)').waitFor({ timeout: 30_000 });
     expect(h.mailsTo(jane.userName)).toHaveLength(2);
     const csv = await page.request.get(`${consoleUrl}/users/${jane.id}/timeline.csv`);
@@ -213,6 +215,23 @@ describe('a Super User', () => {
     expect(text.match(/invitation\.sent/g)?.length).toBe(2);
     const json = await (await page.request.get(`${consoleUrl}/users/${jane.id}/timeline.json`)).json();
     expect(json.groups.flatMap((g: any) => g.steps.map((s: any) => s.action))).toEqual(expect.arrayContaining(['admin.resendInvitation', 'invitation.sent']));
+  });
+
+  test('when a user is held for data, then neither resend nor retry is offered, and a retry asked for anyway says why nothing was retried', async () => {
+    const held = await pushUser({ name: { familyName: 'Heldfordata' } });
+    await h.waitForState(held.id, 'awaitingData');
+    await page.goto(`${consoleUrl}/users/${held.id}`);
+    expect(await page.getByRole('link', { name: USER_ACTIONS['resend-invitation'].label, exact: true }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: USER_ACTIONS.retry.label, exact: true }).count()).toBe(0);
+    await page.goto(`${consoleUrl}/users/${held.id}/confirm/retry`);
+    await page.getByRole('button', { name: USER_ACTIONS.retry.label }).click();
+    await page.waitForURL(`${consoleUrl}/users/${held.id}`);
+    expect(await page.getByRole('alert').first().textContent()).toContain('Nothing was retried: it is held for missing or conflicting data');
+    // The resend's refusal is the workflow's own (the admin API's 409), not a silent no-op.
+    await page.goto(`${consoleUrl}/users/${held.id}/confirm/resend-invitation`);
+    await page.getByRole('button', { name: USER_ACTIONS['resend-invitation'].label }).click();
+    await page.waitForURL(`${consoleUrl}/users/${held.id}`);
+    expect(await page.getByRole('alert').first().textContent()).toContain('Nothing was resent: nothing to resend: the user is held for missing data');
   });
 
   test('when the overview is opened, then it shows users per state as a chart, the held user with what to do, and passes axe', async () => {
@@ -413,6 +432,47 @@ describe('a tenant loaded from config/examples', () => {
     const other = await pushUser();
     const res = await page.request.get(`${consoleUrl}/users/${other.id}`);
     expect(res.status()).toBe(404);
+    await context.close();
+  });
+});
+
+describe('the mass-deprovisioning guard in an incident', () => {
+  test('when a Super User allows one held deactivation and rejects another, then each click answers with what was applied and the list empties', async () => {
+    // Every deprovisioning from here on is beyond the threshold: held for a decision.
+    const counted = (await h.db.query<{ n: number }>('SELECT count(*)::int AS n FROM deprovision_requests WHERE tenant_id = $1', [h.tenantId])).rows[0].n;
+    await saveConfigVersion(
+      h.db,
+      h.tenantId,
+      testTenantConfig({ propagation: { tags: '0s', securityRole: '0s' }, deprovisionGuard: { threshold: Math.max(1, counted) } }),
+      'test',
+    );
+    if (counted === 0) {
+      const first = await pushUser();
+      await h.waitForState(first.id, 'invited');
+      await h.scim('PATCH', `/Users/${first.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
+      await h.waitForState(first.id, 'suspended');
+    }
+    const [allowed, rejected] = [await pushUser(), await pushUser()];
+    for (const u of [allowed, rejected]) {
+      await h.waitForState(u.id, 'invited');
+      expect((await h.scim('PATCH', `/Users/${u.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] })).status).toBe(
+        200,
+      );
+      await h.waitForState(u.id, 'deprovisionHeld');
+    }
+
+    const { context, page } = await signedIn(superToken);
+    await page.getByRole('button', { name: `Allow the suspension of Test ${allowed.familyName}` }).click();
+    await page.waitForURL(consoleUrl);
+    expect(await page.textContent('body')).toContain(`Allowed: the suspension is being applied (user ${allowed.id}).`);
+    await h.waitForState(allowed.id, 'suspended');
+
+    await page.getByRole('button', { name: `Reject the suspension of Test ${rejected.familyName}` }).click();
+    await page.waitForURL(consoleUrl);
+    expect(await page.textContent('body')).toContain(`Rejected: the user keeps its access`);
+    await h.waitForState(rejected.id, 'invited');
+    expect(await page.textContent('body')).not.toContain(`Test ${rejected.familyName}</a>`);
+    await expectAccessible(page, 'overview after the guard decisions');
     await context.close();
   });
 });

@@ -332,13 +332,15 @@ describe('mass-deprovisioning guard', () => {
       await h.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deprovision_requests WHERE tenant_id = $1 AND status <> 'rejected'", [h.tenantId])
     ).rows[0].n;
     await configure({ deprovisionGuard: { threshold: counted, window: '1h' } });
-    const id = await create(newUser());
+    const user = newUser();
+    const id = await create(user);
     await h.waitForState(id, 'invited');
     expect((await h.scim('DELETE', `/Users/${id}`)).status).toBe(204);
     const held = await h.waitForState(id, 'deprovisionHeld');
     expect(held.waitingFor).toBe('decision:terminate');
     const change = (await admin('GET', '/held-changes')).body.held.find((c: { userId: string }) => c.userId === id);
-    expect(change).toMatchObject({ change: 'terminate', userName: null });
+    // Named though the SCIM user is gone: the login email and the name the application keeps.
+    expect(change).toMatchObject({ change: 'terminate', userName: user.userName, name: `Test ${(user.name as { familyName: string }).familyName}` });
 
     expect((await admin('POST', `/held-changes/${change.id}/reject`)).status).toBe(200);
     await h.waitForState(id, 'deletionRejected');
@@ -352,5 +354,42 @@ describe('mass-deprovisioning guard', () => {
       'terminated after the late allow',
     );
     expect(await seats(id)).toEqual([]);
+  });
+
+  test("when a Super User suspends and terminates users past the guard's threshold, then neither is held and the answers say so", async () => {
+    const counted = (
+      await h.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deprovision_requests WHERE tenant_id = $1 AND status <> 'rejected'", [h.tenantId])
+    ).rows[0].n;
+    await configure({ deprovisionGuard: { threshold: counted, window: '1h' } }); // the next SCIM deprovisioning would be held
+    const [suspended, terminated] = [await create(newUser()), await create(newUser())];
+    await h.waitForState(suspended, 'invited');
+    await h.waitForState(terminated, 'invited');
+
+    const suspend = await admin('POST', `/users/${suspended}/suspend`);
+    expect(suspend.status).toBe(202);
+    expect(suspend.body.guard).toMatch(/^not counted by the mass-deprovisioning guard/);
+    await h.waitForState(suspended, 'suspended');
+    expect((await appUser(suspended)).login_enabled).toBe(false);
+
+    const terminate = await admin('POST', `/users/${terminated}/terminate`);
+    expect(terminate.status).toBe(202);
+    expect(terminate.body).toMatchObject({ terminated: true, guard: expect.stringMatching(/^not counted/) });
+    await eventually(
+      () => appUser(terminated),
+      (u) => u.status === 'terminated' && u.login_enabled === false,
+      'terminated by the Super User',
+    );
+    expect(await actions(terminated)).toContain('deprovision.notCounted');
+    expect((await admin('GET', '/held-changes')).body.held.filter((c: { userId: string }) => [suspended, terminated].includes(c.userId))).toEqual([]);
+
+    // The identity provider's own deactivation past the threshold is held; made active again, the held change is superseded and drops out.
+    const idp = await create(newUser());
+    await h.waitForState(idp, 'invited');
+    expect((await patch(idp, [{ op: 'replace', path: 'active', value: false }])).status).toBe(200);
+    await h.waitForState(idp, 'deprovisionHeld');
+    expect((await admin('GET', '/held-changes')).body.held.map((c: { userId: string }) => c.userId)).toContain(idp);
+    expect((await patch(idp, [{ op: 'replace', path: 'active', value: true }])).status).toBe(200);
+    await h.waitForState(idp, 'invited');
+    expect((await admin('GET', '/held-changes')).body.held.map((c: { userId: string }) => c.userId)).not.toContain(idp);
   });
 });

@@ -255,6 +255,18 @@ describe('policy versions', () => {
     // Nothing else drifted, and after the repair nothing is left.
     expect((await reconcile()).totals).toMatchObject({ drifted: 0 });
   });
+
+  test('when a user is scheduled for a later HR start date, then its seat not yet taken is not drift', async () => {
+    const startDate = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const created = await h.scim('POST', '/Users', newUser({ [EXT]: { startDate } }));
+    expect(created.status).toBe(201);
+    const id = created.body.id as string;
+    await h.waitForState(id, 'scheduled');
+    const run = await reconcile();
+    expect(run.totals.drifted).toBe(0);
+    expect((await auditOf(id)).filter((a) => a.action === 'drift.detected')).toEqual([]);
+    expect((await outboxOf(id)).filter((o) => o.change === 'drift')).toEqual([]);
+  });
 });
 
 describe('drift-repair schedule', () => {

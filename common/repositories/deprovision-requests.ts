@@ -64,13 +64,27 @@ export async function requestDeprovision(
   return { request, created: true, firstHeld: status === 'held' && counts.held === 0 };
 }
 
-/** The held requests of a tenant, oldest first, with the user's userName when the SCIM user still exists. */
-export async function heldDeprovisions(db: Queryable, tenantId: string, limit = 1000): Promise<(DeprovisionRequest & { userName: string | null })[]> {
+/**
+ * The held requests of a tenant that still stand, oldest first, with who they are about: the
+ * SCIM userName (or, once the SCIM user was deleted, the login email the application keeps) and
+ * the name. A held suspension whose user the identity provider has since made active again is
+ * superseded: it is not listed (the workflow has moved on; deciding it would change nothing).
+ */
+export async function heldDeprovisions(
+  db: Queryable,
+  tenantId: string,
+  limit = 1000,
+): Promise<(DeprovisionRequest & { userName: string | null; displayName: string | null })[]> {
   return (
-    await db.query<DeprovisionRequest & { userName: string | null }>(
-      `SELECT ${columns('d')}, u.user_name AS "userName"
-       FROM deprovision_requests d LEFT JOIN scim_users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
-       WHERE d.tenant_id = $1 AND d.status = 'held' ORDER BY d.created_at LIMIT $2`,
+    await db.query<DeprovisionRequest & { userName: string | null; displayName: string | null }>(
+      `SELECT ${columns('d')}, COALESCE(u.user_name, a.email) AS "userName",
+              NULLIF(trim(concat_ws(' ', a.first_name, a.last_name)), '') AS "displayName"
+       FROM deprovision_requests d
+       LEFT JOIN scim_users u ON u.tenant_id = d.tenant_id AND u.id = d.user_id
+       LEFT JOIN app_users a ON a.tenant_id = d.tenant_id AND a.user_id = d.user_id
+       WHERE d.tenant_id = $1 AND d.status = 'held'
+         AND NOT (d.action = 'suspend' AND u.active AND u.version > d.scim_version)
+       ORDER BY d.created_at LIMIT $2`,
       [tenantId, limit],
     )
   ).rows;

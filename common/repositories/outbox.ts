@@ -21,7 +21,7 @@ export interface RecordedChange {
   source?: ChangeSource;
   /** The invitation of an `invitationAccepted` change. */
   subjectId?: string | null;
-  /** It removes access (a deactivation, a deletion): the relay delivers it, and the user's changes before it, ahead of the others. */
+  /** It may remove access (a deactivation, a deletion, a dropped role, tag or group; domain/access-loss.ts): the relay delivers it, and the user's changes before it, ahead of the others. */
   urgent?: boolean;
 }
 
@@ -245,6 +245,20 @@ export async function changesOfUser(db: Queryable, tenantId: string, userId: str
       lastError: r.last_error,
     }))
     .reverse();
+}
+
+/**
+ * Who made the change that request `requestId` recorded for the user (its latest row), from
+ * the credential that wrote it; undefined when none is recorded (older rows, a foreign id).
+ */
+export async function sourceOfRequest(db: Queryable, tenantId: string, userId: string, requestId: string): Promise<ChangeSource | undefined> {
+  const row = (
+    await db.query<{ source: ChangeSource | null }>(
+      `SELECT source FROM outbox WHERE tenant_id = $1 AND resource_type = 'User' AND resource_id = $2::uuid AND request_id = $3 ORDER BY id DESC LIMIT 1`,
+      [tenantId, userId, requestId],
+    )
+  ).rows[0];
+  return row?.source ?? undefined;
 }
 
 /** The request that deleted a user (its latest `deleted` change), so the termination is audited under it. */

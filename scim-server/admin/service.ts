@@ -350,6 +350,10 @@ const PATCH_OP_URN = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
 
 const activePatch = (active: boolean) => ({ schemas: [PATCH_OP_URN], Operations: [{ op: 'replace', path: 'active', value: active }] });
 
+/** What the answer of a Super User's suspension or termination says about the mass-deprovisioning guard. */
+const NOT_COUNTED =
+  "not counted by the mass-deprovisioning guard (a Super User's own action); the workflow blocks login as soon as it applies the change, within seconds";
+
 /** Suspend / reactivate: `active` on the SCIM resource, as the IdP would (which may set it back on its next push). */
 export async function setActive(deps: AdminDeps, caller: Caller, tenantId: string, id: string, active: boolean) {
   await tenantOf(deps, caller, tenantId);
@@ -357,7 +361,12 @@ export async function setActive(deps: AdminDeps, caller: Caller, tenantId: strin
   const uid = userId(id);
   const result = await users.patchUser(scimContext(deps, caller), uid, activePatch(active));
   await auditAction(deps, caller, uid, active ? 'reactivate' : 'suspend', { changed: result.changed });
-  return { requestId: caller.requestId, changed: result.changed, user: result.resource };
+  return {
+    requestId: caller.requestId,
+    changed: result.changed,
+    ...(active ? {} : { guard: NOT_COUNTED }),
+    user: result.resource,
+  };
 }
 
 /** Terminate: DELETE of the SCIM resource; the workflow releases everything and keeps the record for audit. */
@@ -367,7 +376,7 @@ export async function terminate(deps: AdminDeps, caller: Caller, tenantId: strin
   const uid = userId(id);
   await users.deleteUser(scimContext(deps, caller), uid);
   await auditAction(deps, caller, uid, 'terminate');
-  return { requestId: caller.requestId, terminated: true };
+  return { requestId: caller.requestId, terminated: true, guard: NOT_COUNTED };
 }
 
 /**
@@ -434,7 +443,10 @@ export const OVERVIEW_DAYS = 30;
 export interface HeldChange {
   id: string;
   userId: string;
+  /** The SCIM userName; once the SCIM user is deleted (a held termination), the login email the application keeps. */
   userName: string | null;
+  /** First and last name in the application, when it has them. */
+  name: string | null;
   change: 'suspend' | 'terminate';
   requestId: string;
   heldAt: string;
@@ -459,6 +471,7 @@ export async function listHeldChanges(deps: AdminDeps, caller: Caller, tenantId:
       id: h.id,
       userId: h.userId,
       userName: h.userName,
+      name: h.displayName,
       change: h.action,
       requestId: h.requestId,
       heldAt: h.createdAt.toISOString(),

@@ -149,6 +149,10 @@ function titleOf(action: string, d: Record<string, any>): string {
       return 'Re-hire: earlier entitlements carried over';
     case 'drift.detected':
       return 'Drift repair found the directory different from the policy';
+    case 'deprovision.held':
+      return `${d.action === 'terminate' ? 'Termination' : 'Suspension'} held by the mass-deprovisioning guard: waits for a Super User to allow or reject it`;
+    case 'deprovision.notCounted':
+      return `${d.action === 'terminate' ? 'Termination' : 'Suspension'} by a Super User: not counted or held by the mass-deprovisioning guard`;
     case 'mail.uncertain':
       // Written by versions before 0.3, which did not send again after an interrupted attempt.
       return `Mail not resent: ${d.note ?? 'an earlier attempt stopped mid-send'}`;

@@ -29,7 +29,7 @@ import { connectionPage, GUIDES, guidePage } from './pages/connection';
 import { overviewPage } from './pages/overview';
 import { policyPage, type DraftCheck } from './pages/policy';
 import { previewPage, type PreviewForm } from './pages/preview';
-import { liveFragment, USER_ACTIONS, userPage, type UserAction } from './pages/user';
+import { liveFragment, retryRefusal, USER_ACTIONS, userPage, type UserAction } from './pages/user';
 import { usersPage } from './pages/users';
 import { loadSession, requireCsrf, requireSession, setNotice, signInHandler, signOut, takeNotice } from './session';
 
@@ -186,9 +186,11 @@ export function consoleRouter(options: ConsoleOptions): Router {
   );
   pages.post(
     '/held-changes/:id/:decision',
-    page(async (req) => {
+    page(async (req, res) => {
       const decision = req.params.decision === 'allow' ? 'allow' : 'reject';
-      await admin.decideHeldChange(options, caller(req), tenant(req), String(req.params.id), decision);
+      // Answered like every console action: back to the overview with what was applied (it used to hang).
+      const r = await admin.decideHeldChange(options, caller(req), tenant(req), String(req.params.id), decision);
+      go(req, res, CONSOLE_PATH, { kind: 'ok', text: `${decision === 'allow' ? 'Allowed' : 'Rejected'}: ${r.outcome} (user ${r.userId}).` });
     }),
   );
 
@@ -294,13 +296,24 @@ export function consoleRouter(options: ConsoleOptions): Router {
           text = `The SCIM resource is deleted (request ${r.requestId}); the workflow releases licences and seats and revokes invitations, as the log below shows.`;
           break;
         }
-        case 'resend-invitation':
+        case 'resend-invitation': {
+          // The same workflow update as the admin API: refused with the workflow's reason when there is nothing to resend.
+          try {
+            const r = await admin.resendInvitation(options, c, tenant(req), id);
+            text = `Invitation round ${r.round} requested (request ${r.requestId}): a new link goes out now and replaces the earlier ones; it appears in the log below.`;
+          } catch (err) {
+            if (!(err instanceof admin.AdminError) || err.status !== 409) throw err;
+            return go(req, res, `${CONSOLE_PATH}/users/${id}`, { kind: 'error', text: `Nothing was resent: ${err.message}.` });
+          }
+          break;
+        }
         case 'retry': {
-          const r = await admin.signalUser(options, c, tenant(req), id, action === 'retry' ? 'retry' : 'resendInvitation');
-          text =
-            action === 'retry'
-              ? `Signalled "retry" to workflow ${r.workflowId} (request ${r.requestId}): it runs its steps again now; they appear in the log below.`
-              : `Signalled "resendInvitation" to workflow ${r.workflowId} (request ${r.requestId}): an invitation in a new round goes out when the user is waiting for acceptance or expired; it appears in the log below.`;
+          const detail = await admin.describeUser(options, c, tenant(req), id);
+          const state = (detail.workflow as { state?: string } | undefined)?.state ?? detail.state;
+          const refused = retryRefusal(state);
+          if (refused) return go(req, res, `${CONSOLE_PATH}/users/${id}`, { kind: 'error', text: `Nothing was retried: ${refused}.` });
+          const r = await admin.signalUser(options, c, tenant(req), id, 'retry');
+          text = `Retry sent to workflow ${r.workflowId} (request ${r.requestId}): it runs its steps again now; they appear in the log below.`;
           break;
         }
       }

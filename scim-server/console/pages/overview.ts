@@ -171,18 +171,32 @@ export function overviewPage(viewer: Viewer, o: Overview, temporalUiSchedule: st
                         ${o.heldChanges.held.map(
                           (h) =>
                             html`<tr>
-                              <td><a href="${CONSOLE_PATH}/users/${h.userId}">${h.userName ?? h.userId}</a></td>
-                              <td>${h.change}</td>
+                              <td>
+                                <a href="${CONSOLE_PATH}/users/${h.userId}">${h.name ?? h.userName ?? h.userId}</a>
+                                ${h.name && h.userName ? html`<br /><small>${h.userName}</small>` : ''}
+                              </td>
+                              <td>${h.change === 'terminate' ? 'termination' : 'suspension'}</td>
                               <td>${time(h.heldAt)}</td>
                               <td>${h.reason}</td>
                               ${
                                 viewer.canWrite
                                   ? html`<td class="actions">
                                       <form method="post" action="${CONSOLE_PATH}/held-changes/${h.id}/allow">
-                                        ${csrfField(viewer)}<button type="submit" class="danger">Allow</button>
+                                        ${csrfField(viewer)}<button
+                                          type="submit"
+                                          class="danger"
+                                          aria-label="Allow the ${h.change === 'terminate' ? 'termination' : 'suspension'} of ${h.name ?? h.userName ?? h.userId}"
+                                        >
+                                          Allow
+                                        </button>
                                       </form>
                                       <form method="post" action="${CONSOLE_PATH}/held-changes/${h.id}/reject">
-                                        ${csrfField(viewer)}<button type="submit">Reject</button>
+                                        ${csrfField(viewer)}<button
+                                          type="submit"
+                                          aria-label="Reject the ${h.change === 'terminate' ? 'termination' : 'suspension'} of ${h.name ?? h.userName ?? h.userId}"
+                                        >
+                                          Reject
+                                        </button>
                                       </form>
                                     </td>`
                                   : ''

@@ -195,13 +195,35 @@ export function liveFragment(viewer: Viewer, u: UserDetail, timeline: Timeline |
     </section>`;
 }
 
+/**
+ * Why a retry would change nothing in this state (the workflow is waiting for something a retry
+ * does not bring), or undefined where it does something: a failed step or a seat check runs
+ * again, and an invited, active, expired or suspended user is converged again (drift repaired).
+ */
+export function retryRefusal(state: string | null | undefined): string | undefined {
+  const why: Record<string, string> = {
+    pending: 'its onboarding has not started yet; it starts by itself',
+    onboarding: 'its onboarding is running now',
+    waitingPropagation: "it is waiting out the application's propagation window and continues by itself when the window ends",
+    scheduled: 'its invitation is scheduled for the HR start date and goes out by itself',
+    awaitingData: 'it is held for missing or conflicting data and continues when the identity provider sends it',
+    deprovisionHeld: "its suspension or termination waits for a Super User's decision (Allow or Reject on the overview)",
+    deletionRejected: "its deletion was rejected and waits for a Super User's decision (Allow on the overview)",
+    terminated: 'it is terminated',
+  };
+  return why[state ?? 'pending'];
+}
+
 export function userPage(viewer: Viewer, u: UserDetail, timeline: Timeline | undefined, notice?: Notice): Html {
   const base = `${CONSOLE_PATH}/users/${u.userId}`;
   const state = (u.workflow as { state?: string } | undefined)?.state ?? u.state;
   const busy = ['pending', 'onboarding', 'waitingPropagation', 'scheduled', 'waitingForSeat'].includes(state ?? 'pending');
   const actions: UserAction[] = [];
   if (u.scimVersion !== null && state !== 'terminated') {
-    actions.push('resend-invitation', 'retry');
+    // Only what can do something now: a resend where an invitation is open or expired, a retry
+    // where it runs something (retryRefusal).
+    if (state === 'invited' || state === 'expired') actions.push('resend-invitation');
+    if (!retryRefusal(state)) actions.push('retry');
     actions.push(u.scimActive === false ? 'reactivate' : 'suspend');
     actions.push('terminate');
   }
