@@ -3,6 +3,7 @@
  * - save a configuration version and tell exactly the users whose desired state it changes;
  * - preview a draft for the whole tenant, or one user, without changing anything.
  */
+import { countOpenInvitations } from '../common/repositories/invitations';
 import type { Db, Queryable } from '../common/db';
 import { desiredUser, type DesiredUser } from '../domain/desired-user';
 import { diffDesired, diffStates, stateOf, summariseChanges, type ChangeSummary, type DirectoryState, type FieldChange } from '../domain/directory-diff';
@@ -146,7 +147,7 @@ export interface TenantPreview {
   /** The first `sampleLimit` users that would change, with their changes. */
   users: UserChanges[];
   truncated: boolean;
-  /** Rules of the draft that can never change anything ("path: message"). */
+  /** Rules of the draft that can never change anything, and what a changed invitation expiry does to open links ("path: message"). */
   warnings: string[];
 }
 
@@ -161,13 +162,21 @@ export async function previewTenantConfig(db: Queryable, tenantId: string, draft
     perUser.push(...changed.map((c) => c.changes));
     for (const c of changed) if (users.length < sampleLimit) users.push({ userId: c.userId, userName: c.userName, changes: c.changes });
   });
+  // Not a directory change, so not in the summary: say what a new expiry does to the links already out.
+  const notes = [...warnings];
+  if (draft.invitation.expiresAfter !== current.config.invitation.expiresAfter) {
+    const open = await countOpenInvitations(db, tenantId);
+    notes.push(
+      `invitation.expiresAfter: ${draft.invitation.expiresAfter} applies to invitations sent from now on; the ${open} open invitation${open === 1 ? '' : 's'} keep${open === 1 ? 's' : ''} the expiry ${open === 1 ? 'its link was' : 'their links were'} sent with (${current.config.invitation.expiresAfter})`,
+    );
+  }
   return {
     currentVersion: current.version,
     usersCompared,
     summary: summariseChanges(perUser, usersCompared),
     users,
     truncated: perUser.length > users.length,
-    warnings,
+    warnings: notes,
   };
 }
 

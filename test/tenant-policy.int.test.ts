@@ -202,6 +202,21 @@ describe('policy versions', () => {
     const tenantWide = await adminCall('POST', `/tenants/${h.tenantId}/preview`, { config: draft }, readerToken);
     expect(tenantWide.status).toBe(200);
     expect(tenantWide.body.summary.text).toEqual(['1 user would gain security role Analytics Only']);
+    expect(tenantWide.body.warnings).toEqual([]);
+    // A shorter invitation expiry is said to apply to new invitations only, with the open ones counted.
+    const open = (await h.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM invitations WHERE tenant_id = $1 AND status = 'sent'`, [h.tenantId])).rows[0]
+      .n;
+    const shorter = await adminCall(
+      'POST',
+      `/tenants/${h.tenantId}/preview`,
+      { config: { ...draft, invitation: { ...draft.invitation, expiresAfter: '2d' } } },
+      readerToken,
+    );
+    expect(shorter.body.warnings).toEqual([
+      expect.stringMatching(
+        new RegExp(`^invitation\\.expiresAfter: 2d applies to invitations sent from now on; the ${open} open invitations? keeps? the expiry`),
+      ),
+    ]);
     expect(tenantWide.body.users).toEqual([
       expect.objectContaining({ userId: finance, changes: [{ field: 'securityRole', from: null, to: 'Analytics Only' }] }),
     ]);

@@ -192,3 +192,25 @@ test('when the history grows past its limit, then the workflow continues as new 
   expect(await mails(id)).toEqual(['invitation', 'reminder', 'reminder']);
   expect((await status(id)).invitationId).toBeDefined();
 });
+
+test('when expiresAfter is shortened while an invitation is open, then that invitation keeps the expiry its link was sent with; new ones get the new one', async () => {
+  await saveConfigVersion(db, tenantId, testTenantConfig(), 'test'); // 14 days
+  const { id } = await pushUser();
+  await settle(id, 'invited');
+
+  // The policy changes to 2 days and the workflow re-plans (as a saved policy signals it).
+  await saveConfigVersion(db, tenantId, testTenantConfig({ invitation: { expiresAfter: '2d', reminders: [] } }), 'test');
+  const handle = env.client.workflow.getHandle(userWorkflowId(tenantId, id));
+  await handle.signal(resourceChangedSignal, { version: 1, change: 'policy', requestId: 'test' });
+  await env.sleep('3d');
+  expect((await status(id)).state).toBe('invited');
+  const link = (
+    await db.query<{ status: string; expires_at: Date }>('SELECT status, expires_at FROM invitations WHERE tenant_id = $1 AND user_id::text = $2', [
+      tenantId,
+      id,
+    ])
+  ).rows[0];
+  expect(link.status).toBe('sent'); // its link still works, as the mail said
+  await env.sleep('12d');
+  await settle(id, 'expired');
+});

@@ -116,7 +116,12 @@ export interface LifecycleState {
   lastChangeAt?: number;
   /** The role and tags last applied, to tell a convergence re-run after a crash from a no-op. */
   applied: AppliedAccess;
-  invitation?: { id: string; round: number; sentAt: number; reminders: number; expired: boolean };
+  /**
+   * The open invitation. `expiryMs`: its lifetime when sent (the tenant's `expiresAfter` then, as
+   * its link's `expires_at` in the database says): a later change of `expiresAfter` applies to
+   * new invitations only. Absent in invitations sent by 0.2 (they follow the current policy).
+   */
+  invitation?: { id: string; round: number; sentAt: number; reminders: number; expired: boolean; expiryMs?: number };
   invitationRound: number;
   accepted: boolean;
   /** An HR end date's suspension has been applied (reset by a reactivation). */
@@ -208,9 +213,9 @@ function windowsOpened(access: AccessSettingsResult, known: AppliedAccess): { ta
 
 /** The next moment the invitation needs attention: a reminder, its expiry, or the HR end date. */
 function invitationDeadline(inv: NonNullable<LifecycleState['invitation']>, plan: UserPlan): { at: number; nextReminder?: number; expiresAt: number } {
-  const offsets = plan.timings.reminderOffsetsMs.filter((o) => o < plan.timings.expiryMs);
+  const offsets = plan.timings.reminderOffsetsMs.filter((o) => o < (inv.expiryMs ?? plan.timings.expiryMs));
   const nextReminder = inv.reminders < offsets.length ? inv.sentAt + offsets[inv.reminders] : undefined;
-  const expiresAt = inv.sentAt + plan.timings.expiryMs;
+  const expiresAt = inv.sentAt + (inv.expiryMs ?? plan.timings.expiryMs);
   return { at: Math.min(nextReminder ?? Infinity, expiresAt, plan.endAt ?? Infinity), nextReminder, expiresAt };
 }
 
@@ -494,7 +499,7 @@ export async function userLifecycle(input: UserLifecycleInput): Promise<{ state:
         }),
       );
       // Reminders and expiry run on workflow time (the database's clock is not the workflow's).
-      s.invitation = { id: sent.invitationId, round: s.invitationRound, sentAt: Date.now(), reminders: 0, expired: false };
+      s.invitation = { id: sent.invitationId, round: s.invitationRound, sentAt: Date.now(), reminders: 0, expired: false, expiryMs: plan.timings.expiryMs };
       await show({ state: 'invited', waitingFor: 'acceptance', waitingUntil: invitationDeadline(s.invitation, plan).at }, true);
       return 'awaitAcceptance';
     },

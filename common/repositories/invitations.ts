@@ -202,3 +202,8 @@ export async function invitationCountsByStatus(db: Queryable): Promise<{ tenantI
   ).rows;
   return rows.map((r) => ({ tenantId: r.tenant_id, status: r.status, n: r.n }));
 }
+
+/** Invitations of the tenant whose link is out and open (sent, not accepted, expired or revoked). */
+export async function countOpenInvitations(db: Queryable, tenantId: string): Promise<number> {
+  return (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM invitations WHERE tenant_id = $1 AND status = 'sent'`, [tenantId])).rows[0].n;
+}
