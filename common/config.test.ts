@@ -25,6 +25,14 @@ describe('loadConfig', () => {
     }
   });
 
+  test('when REQUEST_LOG_RETENTION_DAYS is unset, then the request log keeps 14 days; 0 turns it off; anything else is refused', () => {
+    expect(loadConfig({}).requestLogRetentionDays).toBe(14);
+    expect(loadConfig({ REQUEST_LOG_RETENTION_DAYS: '0' }).requestLogRetentionDays).toBe(0);
+    for (const bad of ['-1', '2.5', 'forever']) {
+      expect(() => loadConfig({ REQUEST_LOG_RETENTION_DAYS: bad })).toThrow(/REQUEST_LOG_RETENTION_DAYS/);
+    }
+  });
+
   test('when the worker sizing is set, then it is validated, and a bundle path must exist', () => {
     expect(loadConfig({}).worker).toEqual({ workflowBundlePath: undefined, maxCachedWorkflows: 100, maxConcurrentActivities: 20 });
     expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '100', WORKER_MAX_CONCURRENT_ACTIVITIES: '8', WORKFLOW_BUNDLE_PATH: __filename }).worker).toEqual({

@@ -98,6 +98,8 @@ export interface Config {
   trustProxy: boolean | number | string;
   /** Days delivered outbox rows are kept before the relay deletes them; 0 keeps them. Default 30. */
   outboxRetentionDays: number;
+  /** REQUEST_LOG_RETENTION_DAYS: days the SCIM request log keeps its rows; 0 records nothing. Default 14. */
+  requestLogRetentionDays: number;
   /** SCIM_STATEMENT_TIMEOUT: longest a statement of the SCIM server may run (PostgreSQL statement_timeout of its pool), in ms. Default 5 s. */
   scimStatementTimeoutMs: number;
 }
@@ -353,6 +355,7 @@ export function loadConfig(env: Env = process.env): Config {
     failedAuth: { perMinute: int('FAILED_AUTH_PER_MINUTE', 10, 1, 100_000), burst: int('FAILED_AUTH_BURST', 20, 1, 1_000_000) },
     trustProxy,
     outboxRetentionDays: int('OUTBOX_RETENTION_DAYS', 30, 0, 36_500),
+    requestLogRetentionDays: int('REQUEST_LOG_RETENTION_DAYS', 14, 0, 3_650),
     scimStatementTimeoutMs: boundedDuration('SCIM_STATEMENT_TIMEOUT', 5_000, 100, 600_000),
   };
   const from = parseMailbox(config.mailFrom);

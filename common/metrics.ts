@@ -55,6 +55,8 @@ export interface AppMetrics {
   outboxDelivered: Counter<string>;
   outboxDeliveryFailures: Counter<string>;
   outboxRelayHealthy: Gauge<string>;
+  /** Request log rows dropped: the buffer was full while PostgreSQL could not be written (scim-server/request-log.ts). */
+  requestLogDropped: Counter<string>;
   activityRuns: Counter<'activity' | 'outcome'>;
   activityDuration: Histogram<'activity'>;
   invitationsSent: Counter<'tenant'>;
@@ -109,6 +111,11 @@ export function createMetrics(): AppMetrics {
     outboxDeliveryFailures: new Counter({
       name: 'scimflow_outbox_delivery_failures_total',
       help: 'Outbox delivery attempts that failed and will be retried.',
+      registers,
+    }),
+    requestLogDropped: new Counter({
+      name: 'scimflow_request_log_dropped_total',
+      help: 'SCIM request log rows dropped (buffer full while the database could not be written, or refused by it).',
       registers,
     }),
     outboxRelayHealthy: new Gauge({

@@ -8,7 +8,8 @@
  * Every SCIM request gets a request id (X-Request-Id, offered or generated), which follows
  * the change into the outbox, the workflow signal and the activities' audit entries and log
  * lines; one JSON log line per request (method, route pattern, status, ms, requestId, tenant;
- * never the query string, body or token) and the request metrics are written when it ends.
+ * never the query string, body or token) and the request metrics are written when it ends, and
+ * the request goes to its tenant's request log (request-log.ts: identifiers only, batched).
  */
 import { isUtf8 } from 'node:buffer';
 import crypto from 'node:crypto';
@@ -24,6 +25,7 @@ import { errorBoundary, sendScimError } from './error-boundary';
 import type { FailureThrottle } from '../common/failure-throttle';
 import { groupsRouter } from './groups/routes';
 import { LIMITS } from './limits';
+import { entryOf, type RequestLog } from './request-log';
 import { declareSchemas } from './schemas';
 import { ScimError } from './scim-error';
 import { usersRouter } from './users/routes';
@@ -48,6 +50,8 @@ export interface ScimAppOptions {
   failures?: FailureThrottle;
   /** Express `trust proxy` (TRUST_PROXY): which proxies' X-Forwarded-For names the client address. Default: none. */
   trustProxy?: boolean | number | string;
+  /** The tenants' request log (request-log.ts): every SCIM request of a known tenant, recorded off the request's path. */
+  requestLog?: RequestLog;
 }
 
 const MAX_JSON_DEPTH = LIMITS.jsonDepth;
@@ -107,9 +111,15 @@ export function createScimApp(options: ScimAppOptions): express.Express {
     const resource = scimResourceOf(req.path);
     const route = `/${[resource, ...segments.slice(1, 3).map((s) => (s === '.search' ? s : ':id'))].join('/')}`;
     const started = process.hrtime.bigint();
+    const startedAt = Date.now();
+    const path = req.path;
     res.once('close', () => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const status = res.writableFinished ? res.statusCode : 499; // 499: the client went away first
+      if (options.requestLog?.enabled) {
+        const entry = entryOf(req, res, { path, startedAt, durationMs: seconds * 1000, status });
+        if (entry) options.requestLog.record(entry);
+      }
       metrics?.scimRequests.inc({ method: req.method, resource, status: String(status) });
       metrics?.scimRequestDuration.observe({ method: req.method, resource }, seconds);
       options.logger.info(

@@ -97,6 +97,8 @@ export function bearerAuth(options: AuthOptions): RequestHandler {
         }
         if (found.expiresAt && found.expiresAt.getTime() <= now) {
           cache.delete(hash);
+          // The tenant is known: the refusal goes to its request log (request-log.ts).
+          res.locals.refusedCredential = { tokenId: found.id, tenantId: found.tenantId };
           return refuse(req, res, `The bearer token expired at ${found.expiresAt.toISOString()}; ask the operator for a new one.`);
         }
         // Trusted without a look-up for cacheMs, never beyond its expiry.
@@ -109,6 +111,7 @@ export function bearerAuth(options: AuthOptions): RequestHandler {
     }
     const wait = limiter.take(auth.tokenId, now);
     if (wait > 0) {
+      res.locals.refusedCredential = { tokenId: auth.tokenId, tenantId: auth.tenantId };
       return sendScimError(res, new ScimError(429, undefined, `Too many requests for this token; retry after ${wait} s.`, { retryAfterSeconds: wait }));
     }
     // Record use at most once a minute per token, off the request's path.

@@ -14,6 +14,8 @@ import { SCIMMY } from './schemas';
 import { ScimError, scimErrorBody } from './scim-error';
 
 export function sendScimError(res: Response, err: ScimError): void {
+  // For the request log (request-log.ts): what the client was told.
+  res.locals.scimError = { scimType: err.scimType, detail: err.detail };
   if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
   res
     .status(err.status)

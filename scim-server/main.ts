@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     bodyLimitBytes: config.bodyLimitBytes,
     rateLimit: config.rateLimit,
     outboxRetentionDays: config.outboxRetentionDays,
+    requestLogRetentionDays: config.requestLogRetentionDays,
     temporalUi: config.temporal.uiUrl ? { url: config.temporal.uiUrl, namespace: config.temporal.namespace } : undefined,
     codec: { codec: keys.codec, auth: config.codecAuth ?? 'token', operatorToken: config.codecToken, corsOrigins: config.codecCorsOrigins },
     ops: { ...config.ops, token: config.opsToken },

@@ -20,6 +20,10 @@ import { FailureThrottle, throttleInvitationLinks } from '../common/failure-thro
 import { LiveCredentials } from '../common/live-credentials';
 import { invitationsRouter } from './invitations/routes';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
+import { createRequestLog, type RequestLog } from './request-log';
+
+/** The longest a readiness check's call to Temporal may take (the ops server gives each check 3 s). */
+const READINESS_DEADLINE_MS = 2_500;
 
 /** How long after the last answered request the API still counts as busy for the relay. */
 const API_QUIET_MS = 200;
@@ -30,6 +34,8 @@ export interface RunningServer {
   /** The ops server's base URL (…/metrics, …/readyz, …/healthz). */
   opsUrl: string;
   relay: OutboxRelay;
+  /** The SCIM request log's writer (flush and clean-up, for tests). */
+  requestLog: RequestLog;
   /** Stops accepting connections, lets in-flight requests finish (idle keep-alive connections are closed at once; all are cut after `drainMs`), then stops the relay. */
   close(): Promise<void>;
 }
@@ -49,6 +55,8 @@ export async function runScimServer(options: {
   relayPollMs?: number;
   /** Days delivered outbox rows are kept (OUTBOX_RETENTION_DAYS); 0 keeps them. Default 30. */
   outboxRetentionDays?: number;
+  /** Days the SCIM request log keeps its rows (REQUEST_LOG_RETENTION_DAYS); 0 records nothing. Default 14. */
+  requestLogRetentionDays?: number;
   metrics?: AppMetrics;
   /**
    * The remote codec endpoint (/codec/decode, /codec/encode); the codec is the clients'
@@ -90,7 +98,14 @@ export async function runScimServer(options: {
     retentionDays: options.outboxRetentionDays,
     consoleUrl: () => (bound.publicUrl ? `${bound.publicUrl}${CONSOLE_PATH}` : undefined),
   });
+  const requestLog = createRequestLog({ db: options.db, logger: options.logger, metrics, retentionDays: options.requestLogRetentionDays });
   const server = http.createServer();
+  // The port is bound before the app exists (a port of 0 is known only then, and the app's links
+  // need it). A request arriving in between waits for the app instead of hanging unanswered: a
+  // 'request' event nobody listens to is lost, and that client waits forever.
+  const ready: { handle?: http.RequestListener } = {};
+  const early: (() => void)[] = [];
+  server.on('request', (req, res) => (ready.handle ? ready.handle(req, res) : early.push(() => ready.handle!(req, res))));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
@@ -120,7 +135,9 @@ export async function runScimServer(options: {
     database: () => options.db.ping(),
     temporal: async () => {
       const client = await options.temporal();
-      await client.workflowService.getSystemInfo({});
+      // Bounded like the check itself: a call left retrying in the background would fire into a
+      // closed connection after shutdown (an uncaught "Channel has been shut down").
+      await client.connection.withDeadline(Date.now() + READINESS_DEADLINE_MS, () => client.workflowService.getSystemInfo({}));
     },
     outboxRelay: async () => {
       const health = relay.health();
@@ -148,6 +165,7 @@ export async function runScimServer(options: {
     metrics,
     failures: authFailures,
     trustProxy: options.trustProxy,
+    requestLog,
     extraRouters: [
       consoleRouter({ ...adminDeps, publicUrl, bodyLimitBytes: options.bodyLimitBytes, failures: authFailures }),
       invitationGuard,
@@ -171,21 +189,24 @@ export async function runScimServer(options: {
       }),
     ],
   });
-  server.on('request', (req, res) => {
+  ready.handle = (req, res) => {
     inFlight += 1;
     res.once('close', () => {
       inFlight -= 1;
       lastRequestAt = Date.now();
     });
     app(req, res);
-  });
+  };
+  for (const answer of early.splice(0)) answer();
   relay.start();
+  requestLog.start();
   const drainMs = options.drainMs ?? 10_000;
   return {
     url: publicUrl,
     port,
     opsUrl: ops.url,
     relay,
+    requestLog,
     async close() {
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -193,6 +214,7 @@ export async function runScimServer(options: {
         setTimeout(() => server.closeAllConnections(), drainMs).unref();
       });
       await relay.stop();
+      await requestLog.stop();
       await ops.close();
       await liveCredentials.stop();
     },

@@ -169,6 +169,10 @@ export function adminRouter(options: AdminRouterOptions): Router {
     '/tenants/:tenant/tokens/:token/revoke',
     handle((req) => admin.revokeScimToken(options, caller(req), p(req, 'tenant'), p(req, 'token'))),
   );
+  api.get(
+    '/tenants/:tenant/requests',
+    handle((req) => admin.listRequests(options, caller(req), p(req, 'tenant'), req.query as admin.RequestFilters)),
+  );
   api.post(
     '/tenants/:tenant/connection-test',
     handle((req) => admin.testConnection(options, caller(req), p(req, 'tenant'), req.body)),

@@ -22,6 +22,7 @@ export interface Notice {
 const NAV: { key: string; href: string; label: string }[] = [
   { key: 'overview', href: `${CONSOLE_PATH}`, label: 'Overview' },
   { key: 'users', href: `${CONSOLE_PATH}/users`, label: 'Users' },
+  { key: 'requests', href: `${CONSOLE_PATH}/requests`, label: 'Requests' },
   { key: 'preview', href: `${CONSOLE_PATH}/preview`, label: 'Provision on demand' },
   { key: 'policy', href: `${CONSOLE_PATH}/policy`, label: 'Policy' },
   { key: 'connection', href: `${CONSOLE_PATH}/connection`, label: 'Connection' },

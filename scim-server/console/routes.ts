@@ -30,6 +30,7 @@ import { overviewPage } from './pages/overview';
 import { policyPage, type DraftCheck } from './pages/policy';
 import { previewPage, type PreviewForm } from './pages/preview';
 import { liveFragment, retryRefusal, USER_ACTIONS, userPage, type UserAction } from './pages/user';
+import { requestsPage } from './pages/requests';
 import { usersPage } from './pages/users';
 import { loadSession, requireCsrf, requireSession, setNotice, signInHandler, signOut, takeNotice } from './session';
 
@@ -207,6 +208,16 @@ export function consoleRouter(options: ConsoleOptions): Router {
       };
       const list = await admin.listUsers(options, caller(req), tenant(req), { ...f, limit: '50' });
       send(res, 200, usersPage(viewer(req), f, list.users, list.next));
+    }),
+  );
+
+  // --- requests (the SCIM request log) ------------------------------------------------------
+  pages.get(
+    '/requests',
+    page(async (req, res) => {
+      const f = { q: str(req.query.q), status: str(req.query.status), method: str(req.query.method), after: str(req.query.after) };
+      const list = await admin.listRequests(options, caller(req), tenant(req), { ...f, limit: '50' });
+      send(res, 200, requestsPage(viewer(req), f, list.requests, list.next));
     }),
   );
 

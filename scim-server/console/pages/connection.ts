@@ -66,6 +66,8 @@ export function connectionPage(options: {
                       <th scope="col">Starts with</th>
                       <th scope="col">Created</th>
                       <th scope="col">Last used</th>
+                      <th scope="col">Last request</th>
+                      <th scope="col">Last error</th>
                       <th scope="col">Status</th>
                       ${viewer.canWrite ? html`<th scope="col"><span class="visually-hidden">Action</span></th>` : ''}
                     </tr>
@@ -78,6 +80,18 @@ export function connectionPage(options: {
                           <td><code>${t.prefix}…</code></td>
                           <td>${time(t.createdAt)}</td>
                           <td>${t.lastUsedAt ? time(t.lastUsedAt) : 'never'}</td>
+                          <td>
+                            ${t.lastRequest ? html`${time(t.lastRequest.at)} <span class="badge">${t.lastRequest.status}</span>` : html`<span class="muted">none recorded</span>`}
+                          </td>
+                          <td>
+                            ${
+                              t.lastError
+                                ? html`${time(t.lastError.at)} <span class="badge state-failed">${t.lastError.status}</span>
+                                    <div class="error-text small">${t.lastError.detail ?? ''}</div>
+                                    <a class="small" href="${CONSOLE_PATH}/requests?status=4xx">Refused requests</a>`
+                                : html`<span class="muted">none recorded</span>`
+                            }
+                          </td>
                           <td>${t.revokedAt ? html`revoked ${time(t.revokedAt)}` : 'live'}</td>
                           ${viewer.canWrite ? html`<td>${t.revokedAt ? '' : html`<a href="${CONSOLE_PATH}/connection/tokens/${t.id}/revoke">Revoke<span class="visually-hidden"> ${t.name}</span></a>`}</td>` : ''}
                         </tr>`,
