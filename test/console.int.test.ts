@@ -452,8 +452,8 @@ describe('the mass-deprovisioning guard in an incident', () => {
       await h.scim('PATCH', `/Users/${first.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] });
       await h.waitForState(first.id, 'suspended');
     }
-    const [allowed, rejected] = [await pushUser(), await pushUser()];
-    for (const u of [allowed, rejected]) {
+    const [allowed, rejected, onItsPage] = [await pushUser(), await pushUser(), await pushUser()];
+    for (const u of [allowed, rejected, onItsPage]) {
       await h.waitForState(u.id, 'invited');
       expect((await h.scim('PATCH', `/Users/${u.id}`, { schemas: [PATCH_OP], Operations: [{ op: 'replace', path: 'active', value: false }] })).status).toBe(
         200,
@@ -473,6 +473,17 @@ describe('the mass-deprovisioning guard in an incident', () => {
     await h.waitForState(rejected.id, 'invited');
     expect(await page.textContent('body')).not.toContain(`Test ${rejected.familyName}</a>`);
     await expectAccessible(page, 'overview after the guard decisions');
+
+    // The same decision on the user's own page, which it answers on.
+    await page.goto(`${consoleUrl}/users/${onItsPage.id}`);
+    expect(await page.textContent('section.held')).toContain('Waiting for a decision: suspension');
+    await expectAccessible(page, 'user page with a held change');
+    await page.getByRole('button', { name: 'Allow the suspension' }).click();
+    await page.waitForURL(`${consoleUrl}/users/${onItsPage.id}`);
+    expect(await page.getByRole('status').first().textContent()).toContain('Allowed: the suspension is being applied');
+    await h.waitForState(onItsPage.id, 'suspended');
+    await page.reload();
+    expect(await page.locator('section.held').count()).toBe(0);
     await context.close();
   });
 });

@@ -124,6 +124,18 @@ export async function decideDeprovision(
   return row;
 }
 
+/** The user's change that waits for a Super User: held, or a rejected deletion that can still be allowed (newest first). */
+export async function pendingDecisionOf(db: Queryable, tenantId: string, userId: string): Promise<DeprovisionRequest | undefined> {
+  return (
+    await db.query<DeprovisionRequest>(
+      `SELECT ${COLUMNS} FROM deprovision_requests
+       WHERE tenant_id = $1 AND user_id = $2::uuid AND (status = 'held' OR (status = 'rejected' AND action = 'terminate'))
+       ORDER BY created_at DESC LIMIT 1`,
+      [tenantId, userId],
+    )
+  ).rows[0];
+}
+
 export async function getDeprovision(db: Queryable, tenantId: string, id: string): Promise<DeprovisionRequest | undefined> {
   return (await db.query<DeprovisionRequest>(`SELECT ${COLUMNS} FROM deprovision_requests WHERE tenant_id = $1 AND id = $2::uuid`, [tenantId, id])).rows[0];
 }

@@ -23,7 +23,7 @@ import * as insights from '../../common/repositories/admin-insights';
 import { searchUsers } from '../../common/repositories/admin-search';
 import * as views from '../../common/repositories/admin-views';
 import { appendAudit } from '../../common/repositories/audit-log';
-import { decideDeprovision, heldDeprovisions } from '../../common/repositories/deprovision-requests';
+import { decideDeprovision, heldDeprovisions, pendingDecisionOf } from '../../common/repositories/deprovision-requests';
 import { observedStates } from '../../common/repositories/entitlements';
 import { changesOfUser } from '../../common/repositories/outbox';
 import { searchRequestLog, tokenActivity } from '../../common/repositories/request-log';
@@ -254,9 +254,12 @@ export async function describeUser(deps: AdminDeps, caller: Caller, tenantId: st
   } catch (err) {
     workflow = { unavailable: (err as Error).message.slice(0, 200) };
   }
+  const pending = await pendingDecisionOf(deps.db, tenantId, row.userId);
   return {
     ...row,
     workflow,
+    /** A suspension or termination the guard holds for a Super User (or a rejected deletion that can still be allowed). */
+    heldChange: pending ? { id: pending.id, change: pending.action, status: pending.status, heldAt: pending.createdAt.toISOString() } : null,
     advice: adviceFor({ state: row.state, waitingFor: row.waitingFor, lastError: row.lastError }) ?? null,
     links: { temporalUi: temporalUiLink(deps, userWorkflowId(tenantId, row.userId)) },
     directory: directory ?? null,

@@ -191,7 +191,9 @@ export function consoleRouter(options: ConsoleOptions): Router {
       const decision = req.params.decision === 'allow' ? 'allow' : 'reject';
       // Answered like every console action: back to the overview with what was applied (it used to hang).
       const r = await admin.decideHeldChange(options, caller(req), tenant(req), String(req.params.id), decision);
-      go(req, res, CONSOLE_PATH, { kind: 'ok', text: `${decision === 'allow' ? 'Allowed' : 'Rejected'}: ${r.outcome} (user ${r.userId}).` });
+      // Decided on the user's page: back there (only a user page of this console, never another address).
+      const back = (req.body as Record<string, unknown> | undefined)?.back === 'user' ? `${CONSOLE_PATH}/users/${r.userId}` : CONSOLE_PATH;
+      go(req, res, back, { kind: 'ok', text: `${decision === 'allow' ? 'Allowed' : 'Rejected'}: ${r.outcome} (user ${r.userId}).` });
     }),
   );
 

@@ -9,7 +9,7 @@ import { fieldLabel, type DirectoryState } from '../../../domain/directory-diff'
 import { SETTING_KINDS } from '../../../domain/roles';
 import { changeList, countdown, stateBadge, time, waitingText } from '../format';
 import { html, type Html } from '../html';
-import { CONSOLE_PATH, page, type Notice, type Viewer } from '../layout';
+import { CONSOLE_PATH, csrfField, page, type Notice, type Viewer } from '../layout';
 
 export type UserDetail = Awaited<ReturnType<typeof describeUser>>;
 
@@ -214,6 +214,37 @@ export function retryRefusal(state: string | null | undefined): string | undefin
   return why[state ?? 'pending'];
 }
 
+/** A suspension or termination the mass-deprovisioning guard holds for this user: the decision, here as on the overview. */
+function heldChangeSection(viewer: Viewer, u: UserDetail): Html | '' {
+  const held = u.heldChange;
+  if (!held) return '';
+  const what = held.change === 'terminate' ? 'termination' : 'suspension';
+  const why =
+    held.status === 'held'
+      ? `The identity provider asked for the ${what} beyond the mass-deprovisioning guard's threshold: nothing was changed, the user keeps its access until a Super User decides.`
+      : 'The deletion was rejected: the user keeps its access. It can still be allowed, which terminates the user.';
+  return html`<section class="held" aria-labelledby="h-held">
+    <h2 id="h-held">Waiting for a decision: ${what}</h2>
+    <p>${why} Held since ${time(held.heldAt)}.</p>
+    ${
+      viewer.canWrite
+        ? html`<div class="actions">
+            <form method="post" action="${CONSOLE_PATH}/held-changes/${held.id}/allow">
+              ${csrfField(viewer)}<input type="hidden" name="back" value="user" /><button type="submit" class="danger">Allow the ${what}</button>
+            </form>
+            ${
+              held.status === 'held'
+                ? html`<form method="post" action="${CONSOLE_PATH}/held-changes/${held.id}/reject">
+                    ${csrfField(viewer)}<input type="hidden" name="back" value="user" /><button type="submit">Reject the ${what}</button>
+                  </form>`
+                : ''
+            }
+          </div>`
+        : ''
+    }
+  </section>`;
+}
+
 export function userPage(viewer: Viewer, u: UserDetail, timeline: Timeline | undefined, notice?: Notice): Html {
   const base = `${CONSOLE_PATH}/users/${u.userId}`;
   const state = (u.workflow as { state?: string } | undefined)?.state ?? u.state;
@@ -253,6 +284,7 @@ export function userPage(viewer: Viewer, u: UserDetail, timeline: Timeline | und
             </nav>`
           : ''
       }
+      ${heldChangeSection(viewer, u)}
       <div id="live" data-live="${base}/live" data-poll-ms="${busy ? 2000 : 10000}">${liveFragment(viewer, u, timeline)}</div>
       <section aria-labelledby="h-compare">
         <h2 id="h-compare">Should have and has</h2>
