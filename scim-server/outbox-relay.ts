@@ -15,6 +15,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
 import type { AppMetrics } from '../common/metrics';
+import { pacedCleanup } from '../common/paced-cleanup';
 import * as outbox from '../common/repositories/outbox';
 import { SA_STATE, SA_TENANT, SA_USER_ID, userWorkflowId } from '../common/temporal/constants';
 import { invitationAcceptedSignal, resourceChangedSignal } from '../workflows/definitions';
@@ -83,10 +84,15 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
   const retentionDays = options.retentionDays ?? 30;
   const retentionIntervalMs = options.retentionIntervalMs ?? 3_600_000;
   const retentionBatchSize = options.retentionBatchSize ?? 1000;
-  /** When the next clean-up may start; while one runs (`cleaning`), one batch per relay pass. */
-  let nextCleanupAt = 0;
-  let cleaning = false;
-  let cleanedRows = 0;
+  /** One batch of the retention clean-up per relay pass, so a large backlog never holds deliveries up. */
+  const cleanUp = pacedCleanup({
+    deleteBatch: (limit) => outbox.deleteDelivered(options.db, retentionDays, limit),
+    what: 'outbox retention (delivered changes)',
+    logger: options.logger,
+    enabled: retentionDays > 0,
+    intervalMs: retentionIntervalMs,
+    batchSize: retentionBatchSize,
+  });
   let running = false;
   let timer: NodeJS.Timeout | undefined;
   let wake: (() => void) | undefined;
@@ -221,31 +227,6 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
 
   const backoff = (attempts: number) => Math.min(30_000, 250 * 2 ** Math.min(attempts, 7));
 
-  /**
-   * One batch of the retention clean-up when one is due or running. Batches interleave with
-   * delivery passes, so a large backlog never holds deliveries up; the clean-up ends at the
-   * first short batch (or an error) and the next starts `retentionIntervalMs` after this one began.
-   */
-  async function cleanUpStep(): Promise<void> {
-    if (retentionDays <= 0 || (!cleaning && Date.now() < nextCleanupAt)) return;
-    if (!cleaning) {
-      cleaning = true;
-      cleanedRows = 0;
-      nextCleanupAt = Date.now() + retentionIntervalMs;
-    }
-    try {
-      const n = await outbox.deleteDelivered(options.db, retentionDays, retentionBatchSize);
-      cleanedRows += n;
-      if (n < retentionBatchSize) {
-        cleaning = false;
-        if (cleanedRows > 0) options.logger.info({ deleted: cleanedRows, retentionDays }, 'outbox retention: delivered changes deleted');
-      }
-    } catch (err) {
-      cleaning = false;
-      options.logger.warn({ err: (err as Error).message }, 'outbox retention clean-up failed; will retry at the next one');
-    }
-  }
-
   async function run(): Promise<void> {
     while (running) {
       let delivered = 0;
@@ -258,7 +239,7 @@ export function createOutboxRelay(options: OutboxRelayOptions): OutboxRelay {
       }
       lastPassAt = Date.now();
       if (!running) break;
-      await cleanUpStep();
+      await cleanUp.step();
       if (!running) break;
       if (delivered === 0) {
         await new Promise<void>((resolve) => {

@@ -29,6 +29,7 @@ import type { Request, Response } from 'express';
 import { DatabaseUnavailableError, StatementTimeoutError, type Db } from '../common/db';
 import type { Logger } from '../common/logger';
 import type { AppMetrics } from '../common/metrics';
+import { pacedCleanup } from '../common/paced-cleanup';
 import { deleteOldRequestLog, insertRequestLog, type RequestLogEntry } from '../common/repositories/request-log';
 
 export type { RequestLogEntry };
@@ -88,8 +89,15 @@ export function createRequestLog(options: RequestLogOptions): RequestLog {
   let retryAt = 0;
   let failures = 0;
   let lastWarnAt = 0;
-  let nextCleanupAt = Date.now() + 60_000; // not in the start-up's rush
-  let cleaning = false;
+  const cleanUp = pacedCleanup({
+    deleteBatch: (limit) => deleteOldRequestLog(options.db, retentionDays, limit),
+    what: 'request log retention',
+    logger: options.logger,
+    enabled,
+    intervalMs: retentionIntervalMs,
+    batchSize: retentionBatchSize,
+    firstAfterMs: 60_000,
+  });
 
   const drop = (n: number, why: string) => {
     if (n <= 0) return;
@@ -139,26 +147,11 @@ export function createRequestLog(options: RequestLogOptions): RequestLog {
     return flushing;
   }
 
-  async function cleanUpStep(): Promise<void> {
-    if (!enabled || (!cleaning && Date.now() < nextCleanupAt)) return;
-    if (!cleaning) {
-      cleaning = true;
-      nextCleanupAt = Date.now() + retentionIntervalMs;
-    }
-    try {
-      const n = await deleteOldRequestLog(options.db, retentionDays, retentionBatchSize);
-      if (n < retentionBatchSize) cleaning = false;
-    } catch (err) {
-      cleaning = false;
-      options.logger.warn({ err: (err as Error).message }, 'request log retention clean-up failed; will retry at the next one');
-    }
-  }
-
   const tick = () => {
     if (flushing) return;
     if (buffer.length > 0 && Date.now() >= retryAt) {
-      void flush().then(cleanUpStep);
-    } else void cleanUpStep();
+      void flush().then(cleanUp.step);
+    } else void cleanUp.step();
   };
 
   return {

@@ -22,22 +22,12 @@ export interface RequestLogEntry {
   durationMs: number;
 }
 
-/** One row as the admin API answers it. */
-export interface RequestLogRow {
+/** One row as the admin API answers it: the entry with its id, the time as ISO text and the token with its name. */
+export type RequestLogRow = Omit<RequestLogEntry, 'tenantId' | 'at' | 'tokenId'> & {
   id: string;
   at: string;
-  method: string;
-  path: string;
-  resourceId: string | null;
-  userName: string | null;
-  externalId: string | null;
-  status: number;
-  scimType: string | null;
-  detail: string | null;
   token: { id: string; name: string | null } | null;
-  requestId: string;
-  durationMs: number;
-}
+};
 
 export interface RequestLogSearch {
   /** Inclusive status range (4xx: 400..499). */
