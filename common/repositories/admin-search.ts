@@ -29,8 +29,8 @@ export interface UserSearch {
   /** Free text: an id, or part of a name, userName or email. */
   q?: string;
   state?: string;
-  /** What the user waits for: exact (`data`) or the kind before the colon (`seat` matches `seat:north`). */
-  waitingFor?: string;
+  /** What the user waits for: a stored `waitingFor` exactly, or its start (domain/visible-state.ts waitSearch). */
+  waitingFor?: { exact: string } | { prefix: string };
   /** Only users waiting for something. */
   waiting?: boolean;
   afterId?: string;
@@ -61,7 +61,8 @@ export async function searchUsers(db: Queryable, tenantId: string, s: UserSearch
        LEFT JOIN provisioning_states p ON p.tenant_id = $1 AND p.user_id = ids.user_id
        LEFT JOIN app_users a ON a.tenant_id = $1 AND a.user_id = ids.user_id
        WHERE ($2::text IS NULL OR p.state = $2)
-         AND ($3::text IS NULL OR p.waiting_for = $3 OR p.waiting_for LIKE $3 || ':%')
+         AND ($3::text IS NULL OR p.waiting_for = $3)
+         AND ($9::text IS NULL OR starts_with(p.waiting_for, $9))
          AND (NOT $4::boolean OR p.waiting_for IS NOT NULL)
          AND ($5::uuid IS NULL OR ids.user_id > $5::uuid)
          AND ($6::uuid IS NULL OR ids.user_id = $6::uuid)
@@ -71,7 +72,17 @@ export async function searchUsers(db: Queryable, tenantId: string, s: UserSearch
               OR lower(concat_ws(' ', a.first_name, a.last_name)) LIKE $7 OR lower(a.email) LIKE $7
               OR EXISTS (SELECT 1 FROM unnest(u.email_values) AS e(v) WHERE e.v LIKE $7))
        ORDER BY ids.user_id LIMIT $8`,
-      [tenantId, s.state ?? null, s.waitingFor ?? null, s.waiting ?? false, s.afterId ?? null, exactId, pattern, s.limit],
+      [
+        tenantId,
+        s.state ?? null,
+        s.waitingFor && 'exact' in s.waitingFor ? s.waitingFor.exact : null,
+        s.waiting ?? false,
+        s.afterId ?? null,
+        exactId,
+        pattern,
+        s.limit,
+        s.waitingFor && 'prefix' in s.waitingFor ? s.waitingFor.prefix : null,
+      ],
     )
   ).rows;
   return rows.map((r) => ({

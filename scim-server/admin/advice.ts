@@ -2,6 +2,14 @@
  * What an admin can do about a state or an error the workflow reports: the "recommended action"
  * of a provisioning log. Pure. The first matching rule wins; new lastError texts add a rule.
  */
+import { decodeWait } from '../../domain/visible-state';
+
+/** The organisation a seat wait names. */
+function seatOrg(waitingFor: string | null | undefined): string | undefined {
+  const w = decodeWait(waitingFor);
+  return w?.kind === 'seat' ? w.orgKey : undefined;
+}
+
 export interface AdviceInput {
   state: string | null;
   waitingFor?: string | null;
@@ -41,7 +49,7 @@ const RULES: Rule[] = [
   {
     when: (i) => i.state === 'waitingForSeat',
     advice: (i) =>
-      `Every seat of ${i.waitingFor?.replace(/^seat:/, '') ?? 'the organisation'} is taken. Raise its seatLimit in the policy or free a seat ` +
+      `Every seat of ${seatOrg(i.waitingFor) ?? 'the organisation'} is taken. Raise its seatLimit in the policy or free a seat ` +
       '(terminate a leaver); the workflow checks again by itself.',
   },
   {

@@ -34,6 +34,7 @@ import { ensureReconcileSchedule, reconcileScheduleId, RECONCILE_WORKFLOW_TYPE, 
 import { requestResendUpdate, resendInvitationSignal, retrySignal, statusQuery, type ResendRequested, type UserStatus } from '../../workflows/definitions';
 import type { ScimContext } from '../context';
 import * as users from '../users/service';
+import { WAIT_FILTERS, waitSearch } from '../../domain/visible-state';
 import { adviceFor } from './advice';
 import { buildTimeline, timelineCsv } from './timeline';
 
@@ -228,10 +229,12 @@ export async function listUsers(
   const limit = Math.min(Math.max(Number(q.limit ?? 100) || 100, 1), 1000);
   if (q.after !== undefined && q.after !== '' && !isUuid(q.after)) throw new AdminError(400, '"after" must be a user id (the last id of the previous page)');
   if (q.q !== undefined && q.q.length > 200) throw new AdminError(400, '"q" is longer than 200 characters');
+  const waitingFor = q.waitingFor ? waitSearch(q.waitingFor) : undefined;
+  if (q.waitingFor && !waitingFor) throw new AdminError(400, `"waitingFor" must be one of ${WAIT_FILTERS.join(', ')}, or a waitingFor value as users show it`);
   const rows = await searchUsers(deps.db, tenantId, {
     q: q.q || undefined,
     state: q.state || undefined,
-    waitingFor: q.waitingFor || undefined,
+    waitingFor,
     waiting: q.waiting === 'true',
     afterId: q.after || undefined,
     limit,

@@ -51,7 +51,7 @@ describe('buildTimeline', () => {
       'Profile created',
       'Security role, tags, teams, facilities and notifications',
       'Invitation sent (round 1)',
-      'State: invited, waiting for acceptance',
+      'State: invited, waiting for the user to accept the invitation',
     ]);
     expect(g.steps[1].changes).toEqual([{ field: 'profile.firstName' }, { field: 'profile.email' }]);
     expect(g.steps[2].changes).toEqual([

@@ -10,6 +10,7 @@
  * settings show old → new or added / removed.
  */
 import type { AuditRecord } from '../../common/repositories/admin-views';
+import { waitingText } from '../../domain/visible-state';
 import { adviceFor } from './advice';
 
 export interface OutboxEvent {
@@ -159,7 +160,7 @@ function titleOf(action: string, d: Record<string, any>): string {
     case 'mail.resent':
       return `${d.kind === 'reminder' ? 'Reminder' : 'Invitation'} re-sent after an interrupted attempt (same link and Message-ID)`;
     case 'state.changed':
-      return `State: ${d.state}${d.waitingFor ? `, waiting for ${d.waitingFor}` : ''}`;
+      return `State: ${d.state}${d.waitingFor ? `, waiting for ${waitingText(d.waitingFor)}` : ''}`;
     default:
       if (action.startsWith('admin.')) return `Admin action: ${action.slice('admin.'.length)}`;
       return action;

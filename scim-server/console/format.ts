@@ -49,28 +49,8 @@ export function stateBadge(state: string | null | undefined): Html {
   return html`<span class="badge state-${state}">${STATE_TEXT[state] ?? state}</span>`;
 }
 
-/** What a `waitingFor` value means, in words. */
-export function waitingText(waitingFor: string | null | undefined): string {
-  if (!waitingFor) return '';
-  if (waitingFor.startsWith('seat:')) return `a free seat in ${waitingFor.slice(5)}`;
-  if (waitingFor.startsWith('propagation:'))
-    return `the application to pick up the ${waitingFor
-      .slice(12)
-      .split(',')
-      .map((k) => (k === 'securityRole' ? 'security role' : k))
-      .join(' and ')}`;
-  const words: Record<string, string> = {
-    data: 'missing data from the identity provider',
-    startDate: 'the HR start date',
-    acceptance: 'the user to accept the invitation',
-    resendInvitation: 'someone to resend the invitation',
-    reactivation: 'reactivation',
-    'change or retry': 'a change or a retry',
-    endDate: 'the HR end date',
-    'endDate change': 'a change of the HR end date',
-  };
-  return words[waitingFor] ?? waitingFor;
-}
+/** What a `waitingFor` value means, in words (one wording: domain/visible-state.ts). */
+export { waitingText } from '../../domain/visible-state';
 
 const show = (v: unknown) => (v === null || v === undefined || v === '' ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v));
 

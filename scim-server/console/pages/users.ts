@@ -1,11 +1,10 @@
 /** The user list: search, filters, cursor paging; where each user is and since when. */
 import type { UserListRow } from '../../../common/repositories/admin-search';
 import { PROVISIONING_STATES } from '../../../domain/roles';
+import { WAIT_FILTERS, waitFilterText } from '../../../domain/visible-state';
 import { countdown, stateBadge, time, waitingText } from '../format';
 import { html, type Html } from '../html';
 import { CONSOLE_PATH, page, type Viewer } from '../layout';
-
-export const WAITING_FOR_FILTERS = ['data', 'seat', 'propagation', 'startDate', 'acceptance', 'resendInvitation', 'reactivation', 'change or retry'];
 
 export interface UserFilters {
   q?: string;
@@ -41,9 +40,7 @@ export function usersPage(viewer: Viewer, f: UserFilters, rows: UserListRow[], n
         <div>
           <label for="waitingFor">Waiting for</label
           ><select id="waitingFor" name="waitingFor">
-            ${option('', 'anything or nothing')}${WAITING_FOR_FILTERS.map((w) =>
-              option(w, waitingText(w === 'seat' ? 'seat:any organisation' : w === 'propagation' ? 'propagation:tags,securityRole' : w), f.waitingFor),
-            )}
+            ${option('', 'anything or nothing')}${WAIT_FILTERS.map((w) => option(w, waitFilterText(w), f.waitingFor))}
           </select>
         </div>
         <div class="filter-submit"><button type="submit">Search</button> <a href="${CONSOLE_PATH}/users">Clear</a></div>
