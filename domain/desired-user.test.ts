@@ -19,12 +19,12 @@ const core = {
 };
 
 describe('desiredUser', () => {
-  test('when only core attributes are sent, then the tenant defaults give a client, a role and its licence', () => {
+  test('when only core attributes are sent, then the tenant defaults give a client, a role and its licence (no mobile licence: not a mobile-app user)', () => {
     const d = desiredUser(core, config);
     expect(d.missing).toEqual([]);
     expect(d.profile).toMatchObject({ firstName: 'Jane', lastName: 'Doe', email: 'jane@example.org' });
     expect(d.memberships).toEqual([{ orgKey: 'north', kind: 'primary', role: 'Client Staff' }]);
-    expect(d.licences).toEqual([{ orgKey: 'north', licenceLevel: 'Professional', mobileLicence: 'Mobile Standard' }]);
+    expect(d.licences).toEqual([{ orgKey: 'north', licenceLevel: 'Professional', mobileLicence: null }]);
   });
 
   test('when the extension names organisations by name, roles and extra access, then licences follow each organisation and not the extra access', () => {
@@ -129,12 +129,30 @@ describe('desiredUser: identifiers, phones and the smaller rules of issue 15', (
   const user = (ext: Record<string, unknown> = {}, extra: Record<string, unknown> = {}) => ({ ...core, [SCIMFLOW_USER_URN]: ext, ...extra });
 
   test('when an organisation lists services, then only those give licences; without services its licences follow what it has', () => {
-    const d = desiredUser(user({ organisations: [{ value: 'north' }, { value: 'south' }, { value: 'dark' }, { value: 'legacy' }] }), tenant);
+    const phone = { phoneNumbers: [{ value: '+44 20 7946 0001', type: 'mobile', primary: true }] };
+    const d = desiredUser(user({ mobileAppUser: true, organisations: [{ value: 'north' }, { value: 'south' }, { value: 'dark' }, { value: 'legacy' }] }, phone), tenant);
     expect(d.licences).toEqual([
       { orgKey: 'north', licenceLevel: 'Professional', mobileLicence: 'Mobile Standard' },
       { orgKey: 'south', licenceLevel: 'Basic', mobileLicence: null },
       { orgKey: 'legacy', licenceLevel: 'Basic', mobileLicence: 'Mobile Basic' },
     ]);
+  });
+
+  test('when a user does not use the mobile app, then no organisation gives it a mobile licence', () => {
+    const d = desiredUser(user({ mobileAppUser: false, organisations: [{ value: 'north' }, { value: 'legacy' }] }), tenant);
+    expect(d.licences).toEqual([
+      { orgKey: 'north', licenceLevel: 'Professional', mobileLicence: null },
+      { orgKey: 'legacy', licenceLevel: 'Basic', mobileLicence: null },
+    ]);
+    expect(d.notes).toEqual([]);
+  });
+
+  test('when a mobile-app user is only in organisations without the mobile service, then it has no mobile licence and a note says why', () => {
+    const phone = { phoneNumbers: [{ value: '+44 20 7946 0001', type: 'mobile', primary: true }] };
+    const d = desiredUser(user({ mobileAppUser: true, client: 'south' }, phone), tenant);
+    expect(d.licences).toEqual([{ orgKey: 'south', licenceLevel: 'Basic', mobileLicence: null }]);
+    expect(d.missing).toEqual([]);
+    expect(d.notes).toEqual([expect.stringMatching(/^mobileLicence: none of the user's organisations \(south\) offers the mobile service/)]);
   });
 
   test('when facilities are sent by name in any case, then they are stored as the facility keys; other kinds and unknown names hold the user', () => {

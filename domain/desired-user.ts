@@ -221,15 +221,21 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
   const clientKey = memberships.find((m) => m.kind === 'primary')?.orgKey ?? null;
 
   // Licences: offered only where the organisation has the service (`app`; `mobile` for the mobile
-  // licence, which comes with the app licence); the level follows the organisation.
+  // licence, which comes with the app licence and only to users of the mobile app); the level
+  // follows the organisation.
+  const mobileAppUser = explicitBool(ext.mobileAppUser) ?? rules.mobileAppUser ?? false;
   const licences: DesiredLicence[] = [];
   for (const m of memberships) {
     if (m.kind === 'extra') continue;
     const org = findOrganisation(cfg, m.orgKey);
     const services = org ? servicesOf(org) : [];
     if (org?.licenceLevel && services.includes('app')) {
-      licences.push({ orgKey: org.key, licenceLevel: org.licenceLevel, mobileLicence: services.includes('mobile') ? (org.mobileLicence ?? null) : null });
+      const mobileLicence = mobileAppUser && services.includes('mobile') ? (org.mobileLicence ?? null) : null;
+      licences.push({ orgKey: org.key, licenceLevel: org.licenceLevel, mobileLicence });
     }
+  }
+  if (mobileAppUser && licences.length > 0 && licences.every((l) => l.mobileLicence === null)) {
+    notes.push(`mobileLicence: none of the user's organisations (${licences.map((l) => l.orgKey).join(', ')}) offers the mobile service; the user has no mobile licence`);
   }
   if (loginNeeded && !primaryEntry) {
     missing.push('phoneNumbers: a primary phone is required for mobile-app users (it is their mobile login id)');
@@ -328,6 +334,6 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
     missing,
     matchedRules: rules.matchedRules,
     notes,
-    mobileAppUser: explicitBool(ext.mobileAppUser) ?? rules.mobileAppUser ?? false,
+    mobileAppUser,
   };
 }

@@ -288,7 +288,7 @@ describe('a Super User', () => {
     await page.getByLabel('Configuration (YAML or JSON)').fill(current.replace('licenceLevel: Professional', 'licenceLevel: Enterprise'));
     await page.getByRole('button', { name: 'Check and preview' }).click();
     const preview = await page.locator('section.check').textContent();
-    expect(preview).toMatch(/\d+ users? would gain licence north: Enterprise \+ Mobile Standard/);
+    expect(preview).toMatch(/\d+ users? would gain licence north: Enterprise/);
     expect(preview).toContain(jane.userName);
     await expectAccessible(page, 'policy (preview)');
     await screenshot(page, 'policy', '#h-check');
@@ -300,7 +300,7 @@ describe('a Super User', () => {
 
     await page.goto(`${consoleUrl}/users/${jane.id}`);
     await page.getByText('policy change').first().waitFor({ timeout: 30_000 });
-    await page.getByText('north: Enterprise + Mobile Standard').first().waitFor({ timeout: 30_000 });
+    await page.getByText('north: Enterprise').first().waitFor({ timeout: 30_000 });
     const licences = await h.db.query<{ licence_level: string }>(
       'SELECT licence_level FROM app_licences WHERE tenant_id = $1 AND user_id = $2 AND released_at IS NULL',
       [h.tenantId, jane.id],

@@ -177,8 +177,11 @@ describe('case 8: the smaller ones', () => {
     );
   });
 
-  test('when organisations list services, then services: [] gives no licence and services: [app] no mobile licence', async () => {
-    const id = await pushUser({ [EXT]: { organisations: [{ value: 'north', primary: true }, { value: 'south' }, { value: 'dark' }] } });
+  test('when organisations list services, then services: [] gives no licence and services: [app] no mobile licence to a mobile-app user', async () => {
+    const id = await pushUser({
+      phoneNumbers: [{ value: '+1 555 010 0142', type: 'mobile', primary: true }],
+      [EXT]: { mobileAppUser: true, organisations: [{ value: 'north', primary: true }, { value: 'south' }, { value: 'dark' }] },
+    });
     await h.waitForState(id, 'invited');
     expect(await licences(id)).toEqual([
       { org_key: 'north', licence_level: 'Professional', mobile_licence: 'Mobile Standard' },

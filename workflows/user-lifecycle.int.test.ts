@@ -49,7 +49,8 @@ describe('onboarding', () => {
     const licences = (
       await h.db.query('SELECT org_key, licence_level, mobile_licence FROM app_licences WHERE tenant_id = $1 AND user_id::text = $2', [h.tenantId, id])
     ).rows;
-    expect(licences).toEqual([{ org_key: 'north', licence_level: 'Professional', mobile_licence: 'Mobile Standard' }]);
+    // Not a mobile-app user: the app licence only (a mobile licence follows mobile use).
+    expect(licences).toEqual([{ org_key: 'north', licence_level: 'Professional', mobile_licence: null }]);
 
     const mails = h.mailsTo(user.userName);
     expect(mails).toHaveLength(1);
