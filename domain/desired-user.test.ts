@@ -130,7 +130,10 @@ describe('desiredUser: identifiers, phones and the smaller rules of issue 15', (
 
   test('when an organisation lists services, then only those give licences; without services its licences follow what it has', () => {
     const phone = { phoneNumbers: [{ value: '+44 20 7946 0001', type: 'mobile', primary: true }] };
-    const d = desiredUser(user({ mobileAppUser: true, organisations: [{ value: 'north' }, { value: 'south' }, { value: 'dark' }, { value: 'legacy' }] }, phone), tenant);
+    const d = desiredUser(
+      user({ mobileAppUser: true, organisations: [{ value: 'north' }, { value: 'south' }, { value: 'dark' }, { value: 'legacy' }] }, phone),
+      tenant,
+    );
     expect(d.licences).toEqual([
       { orgKey: 'north', licenceLevel: 'Professional', mobileLicence: 'Mobile Standard' },
       { orgKey: 'south', licenceLevel: 'Basic', mobileLicence: null },
@@ -153,6 +156,27 @@ describe('desiredUser: identifiers, phones and the smaller rules of issue 15', (
     expect(d.licences).toEqual([{ orgKey: 'south', licenceLevel: 'Basic', mobileLicence: null }]);
     expect(d.missing).toEqual([]);
     expect(d.notes).toEqual([expect.stringMatching(/^mobileLicence: none of the user's organisations \(south\) offers the mobile service/)]);
+  });
+
+  test('when the application has one Name field (requirements.name: full), then displayName or name.formatted alone is enough', () => {
+    const oneName = parseTenantConfig({
+      organisations: [{ key: 'north', name: 'North Office' }],
+      defaults: { client: 'north' },
+      requirements: { name: 'full' },
+    });
+    const withDisplayName = desiredUser({ userName: 'a@example.org', displayName: 'Ana María', emails: [{ value: 'a@example.org' }] }, oneName);
+    expect(withDisplayName.missing).toEqual([]);
+    expect(withDisplayName.profile).toMatchObject({ displayName: 'Ana María', firstName: null, lastName: null });
+    const formatted = desiredUser({ userName: 'b@example.org', name: { formatted: 'Bo Li' }, emails: [{ value: 'b@example.org' }] }, oneName);
+    expect(formatted.missing).toEqual([]);
+    expect(formatted.profile.displayName).toBe('Bo Li');
+    const nameless = desiredUser({ userName: 'c@example.org', emails: [{ value: 'c@example.org' }] }, oneName);
+    expect(nameless.missing).toEqual(['displayName: a name is required (displayName, name.formatted, or name.givenName and name.familyName)']);
+    // The default still asks for first and last name.
+    expect(desiredUser({ userName: 'a@example.org', displayName: 'Ana María', emails: [{ value: 'a@example.org' }] }, tenant).missing).toEqual([
+      'name.givenName: first name is required',
+      'name.familyName: last name is required',
+    ]);
   });
 
   test('when facilities are sent by name in any case, then they are stored as the facility keys; other kinds and unknown names hold the user', () => {

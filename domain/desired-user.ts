@@ -180,8 +180,13 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
     alternatePhones: alternatePhones.filter((p) => p !== primaryPhone),
     displayName: asString(doc.displayName) ?? asString(name.formatted) ?? (([firstName, lastName].filter(Boolean).join(' ') || null) as string | null),
   };
-  if (!profile.firstName) missing.push('name.givenName: first name is required');
-  if (!profile.lastName) missing.push('name.familyName: last name is required');
+  if (cfg.requirements.name === 'full') {
+    // One Name field: any one full name will do.
+    if (!profile.displayName) missing.push('displayName: a name is required (displayName, name.formatted, or name.givenName and name.familyName)');
+  } else {
+    if (!profile.firstName) missing.push('name.givenName: first name is required');
+    if (!profile.lastName) missing.push('name.familyName: last name is required');
+  }
 
   // Organisations: the primary client, further client memberships with a role each, extra access.
   const memberships: DesiredMembership[] = [];
@@ -235,7 +240,9 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
     }
   }
   if (mobileAppUser && licences.length > 0 && licences.every((l) => l.mobileLicence === null)) {
-    notes.push(`mobileLicence: none of the user's organisations (${licences.map((l) => l.orgKey).join(', ')}) offers the mobile service; the user has no mobile licence`);
+    notes.push(
+      `mobileLicence: none of the user's organisations (${licences.map((l) => l.orgKey).join(', ')}) offers the mobile service; the user has no mobile licence`,
+    );
   }
   if (loginNeeded && !primaryEntry) {
     missing.push('phoneNumbers: a primary phone is required for mobile-app users (it is their mobile login id)');

@@ -26,7 +26,7 @@ describe('tenant configuration: strict keys', () => {
 
   test('when an unknown key is nothing like a known one, then the known keys are listed', () => {
     expect(problems({ requirements: { frobnicate: true } })).toEqual([
-      'requirements.frobnicate: unknown key "frobnicate"; the keys here are: securityRole, employeeType, phoneForMobileUsers',
+      'requirements.frobnicate: unknown key "frobnicate"; the keys here are: securityRole, employeeType, phoneForMobileUsers, name',
     ]);
   });
 

@@ -6,6 +6,7 @@
  * is the reference.
  */
 import { z } from 'zod';
+import { connectorSchema } from './connector-config';
 import { parseDuration } from './duration';
 import { DEFAULT_PHONE_REGION, isPhoneRegion } from './phone-number';
 import { parseMailbox } from './mailbox';
@@ -74,8 +75,16 @@ const baseSchema = z.strictObject({
       employeeType: z.boolean().default(false),
       /** Mobile-app users need a primary phone: it is their mobile login id. */
       phoneForMobileUsers: z.boolean().default(true),
+      /**
+       * What the application's name fields need: `firstAndLast` (application A: first and last
+       * name, each required) or `full` (application B: one Name field; displayName, else
+       * name.formatted, else givenName and familyName together).
+       */
+      name: z
+        .enum(['firstAndLast', 'full'], { error: (iss) => `${JSON.stringify(iss.input)} is not a name requirement; use firstAndLast or full` })
+        .default('firstAndLast'),
     })
-    .default({ securityRole: false, employeeType: false, phoneForMobileUsers: true }),
+    .default({ securityRole: false, employeeType: false, phoneForMobileUsers: true, name: 'firstAndLast' }),
   /**
    * Region (ISO 3166-1 alpha-2) for phone numbers sent without a country code: "555-010-7777"
    * is read as +1 555 010 7777 with US. Default US.
@@ -167,6 +176,13 @@ const baseSchema = z.strictObject({
   seatRecheckInterval: duration.default('5m'),
   /** A re-hire (same externalId) within this window gets its earlier entitlements back. */
   rehireRetention: duration.default('90d'),
+  /**
+   * Where the users' accounts are made and changed (domain/connector-config.ts, docs/connectors.md):
+   * `directory` (absent: the default, scimflow's own ledger), `http` (a REST user API, declared) or
+   * `scim` (an outbound SCIM 2.0 client). Absent from the parsed configuration when not given, so
+   * configurations saved before connectors read and compare as they did.
+   */
+  connector: connectorSchema.optional(),
   /** Drift repair: a Temporal Schedule per tenant compares the application directory with the desired state. */
   reconcile: z
     .strictObject({
