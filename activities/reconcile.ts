@@ -80,7 +80,12 @@ export function reconcileActivities({ db }: ActivityDeps) {
         settleMs,
       );
       const candidates = settled.filter((r) => !inFlight.has(r.id));
-      const [desired] = await desiredStatesUnder(db, tenantId, candidates, [config]);
+      const [desired] = await desiredStatesUnder(
+        db,
+        tenantId,
+        candidates.map((r) => r.id),
+        [config],
+      );
       const observed = await observedStates(
         db,
         tenantId,

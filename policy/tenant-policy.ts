@@ -14,7 +14,7 @@ import { observedStates } from '../common/repositories/entitlements';
 import { recordChanges, userChanges } from '../common/repositories/outbox';
 import { pageOfUsers, type StoredUser } from '../common/repositories/scim-users';
 import { currentConfig, lockTenant, saveConfigVersion } from '../common/repositories/tenants';
-import { desiredStatesUnder, desiredStateOf } from './desired-state';
+import { desiredStatesUnder } from './desired-state';
 
 /** Users read per page when a whole tenant is compared. */
 const PAGE_SIZE = 500;
@@ -50,12 +50,20 @@ async function compareTenant(
     const page: StoredUser[] = await pageOfUsers(db, tenantId, cursor, PAGE_SIZE);
     if (page.length === 0) break;
     const live = page.filter((u) => u.appStatus !== 'terminated');
-    const [old, next] = await desiredStatesUnder(db, tenantId, live, [before, after]);
-    const changed = live.flatMap((u) => {
-      const changes = diffDesired(old.get(u.id)!.desired, next.get(u.id)!.desired);
-      return changes.length > 0 ? [{ userId: u.id, userName: u.userName, version: u.version, changes }] : [];
+    const [old, next] = await desiredStatesUnder(
+      db,
+      tenantId,
+      live.map((u) => u.id),
+      [before, after],
+    );
+    // A user deleted since the page was read is absent: its workflow ends, there is nothing to compare.
+    const comparable = live.filter((u) => old.has(u.id));
+    const changed = comparable.flatMap((u) => {
+      const [was, will] = [old.get(u.id)!, next.get(u.id)!];
+      const changes = diffDesired(was.desired, will.desired);
+      return changes.length > 0 ? [{ userId: u.id, userName: u.userName, version: was.version, changes }] : [];
     });
-    compared += live.length;
+    compared += comparable.length;
     await onPage(changed);
     if (page.length < PAGE_SIZE) break;
     cursor = page[page.length - 1].id;
@@ -207,10 +215,10 @@ export async function previewUser(
   let desired: DesiredUser;
   let changesFromDirectory: FieldChange[] | undefined;
   if ('userId' in subject) {
-    const now = await desiredStateOf(db, tenantId, subject.userId, current.config);
-    if (!now) return undefined;
-    today = now.desired;
-    desired = draft ? (await desiredStateOf(db, tenantId, subject.userId, draft))!.desired : today;
+    const [now, underDraft] = await desiredStatesUnder(db, tenantId, [subject.userId], draft ? [current.config, draft] : [current.config]);
+    if (!now.has(subject.userId)) return undefined;
+    today = now.get(subject.userId)!.desired;
+    desired = underDraft ? underDraft.get(subject.userId)!.desired : today;
     const observed = (await observedStates(db, tenantId, [subject.userId])).get(subject.userId);
     if (observed) changesFromDirectory = diffStates(observed, stateOf(desired));
   } else {

@@ -195,49 +195,24 @@ export async function setHold(tx: Queryable, tenantId: string, userId: string, r
   return r.rowCount > 0;
 }
 
-/** Keeps what a terminated user had (entitlements.ts), so a re-hire can be given the same (rehireSources). */
+/** Keeps what a terminated user had (entitlements.ts), so a re-hire can be given the same (desired-inputs.ts). */
 export async function saveEntitlementsSnapshot(tx: Queryable, tenantId: string, userId: string, snapshot: Record<string, unknown>): Promise<void> {
   await tx.query('UPDATE app_users SET entitlements_snapshot = $3::jsonb WHERE tenant_id = $1 AND user_id = $2', [tenantId, userId, JSON.stringify(snapshot)]);
 }
 
 /**
- * The re-hires' earlier selves: for each user with an externalId, the entitlements of the latest
- * other user with that externalId terminated within `retentionMs`.
+ * Users drift repair may compare: provisioned (an app_users row), not terminated, with their
+ * workflow's visible state. Their documents are read with their other inputs (desired-inputs.ts).
  */
-export async function rehireSources(
-  db: Queryable,
-  tenantId: string,
-  users: { userId: string; externalId: string }[],
-  retentionMs: number,
-): Promise<Map<string, { userId: string; snapshot: Record<string, unknown> }>> {
-  const result = new Map<string, { userId: string; snapshot: Record<string, unknown> }>();
-  if (users.length === 0) return result;
-  const rows = (
-    await db.query<{ user_id: string; external_id: string; entitlements_snapshot: Record<string, unknown> }>(
-      `SELECT user_id::text AS user_id, external_id, entitlements_snapshot FROM app_users
-       WHERE tenant_id = $1 AND external_id = ANY($2::text[]) AND status = 'terminated' AND entitlements_snapshot IS NOT NULL
-         AND terminated_at > now() - ($3::bigint * interval '1 millisecond')
-       ORDER BY terminated_at DESC`,
-      [tenantId, [...new Set(users.map((u) => u.externalId))], retentionMs],
-    )
-  ).rows;
-  for (const u of users) {
-    const source = rows.find((r) => r.external_id === u.externalId && r.user_id !== u.userId);
-    if (source) result.set(u.userId, { userId: source.user_id, snapshot: source.entitlements_snapshot });
-  }
-  return result;
-}
-
-/** Users drift repair may compare: provisioned (an app_users row), not terminated, with their workflow's visible state. */
 export async function reconcileCandidates(
   db: Queryable,
   tenantId: string,
   afterId: string | null,
   limit: number,
-): Promise<{ id: string; doc: Record<string, unknown>; version: number; status: AppUserStatus; state: string | null }[]> {
+): Promise<{ id: string; version: number; status: AppUserStatus; state: string | null }[]> {
   return (
-    await db.query<{ id: string; doc: Record<string, unknown>; version: number; status: AppUserStatus; state: string | null }>(
-      `SELECT u.id::text AS id, u.doc, u.version, a.status, p.state
+    await db.query<{ id: string; version: number; status: AppUserStatus; state: string | null }>(
+      `SELECT u.id::text AS id, u.version, a.status, p.state
        FROM scim_users u
        JOIN app_users a ON a.tenant_id = u.tenant_id AND a.user_id = u.id
        LEFT JOIN provisioning_states p ON p.tenant_id = u.tenant_id AND p.user_id = u.id

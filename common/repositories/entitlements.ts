@@ -92,7 +92,7 @@ export async function observedStates(db: Queryable, tenantId: string, userIds: s
 
 /**
  * What the user had, in the shape of the scimflow SCIM extension, so a re-hire can be given
- * the same entitlements (app-users.ts rehireSources).
+ * the same entitlements (desired-inputs.ts reads it back).
  */
 async function snapshotEntitlements(tx: Queryable, tenantId: string, userId: string): Promise<Record<string, unknown>> {
   const held = (await directoryOf(tx, tenantId, [userId])).get(userId);

@@ -187,23 +187,20 @@ export async function removeMembers(tx: Queryable, tenantId: string, groupId: st
 /**
  * displayNames of the groups each user is a member of, directly or through nested groups (a
  * member of G2, which is a member of G, is in G too): the tenant policy's group conditions test
- * them. UNION (not UNION ALL) keeps each (user, group) pair once, so a cycle of groups ends.
+ * them. The same groups as the user's SCIM representation and its desired state
+ * (desired-inputs.ts): scim_user_groups (migration 015) is the one place that walks them.
  */
 export async function groupNamesOfUsers(db: Queryable, tenantId: string, userIds: string[]): Promise<Map<string, string[]>> {
   const result = new Map<string, string[]>(userIds.map((id) => [id, []]));
-  if (userIds.length === 0) return result;
+  const ids = [...new Set(onlyUuids(userIds))];
+  if (ids.length === 0) return result;
   const rows = (
-    await db.query<{ user_id: string; display_name: string }>(
-      `WITH RECURSIVE up(user_id, group_id) AS (
-         SELECT m.member_id, m.group_id FROM scim_group_members m WHERE m.tenant_id = $1 AND m.member_id = ANY($2::uuid[])
-         UNION
-         SELECT up.user_id, m.group_id FROM up JOIN scim_group_members m ON m.tenant_id = $1 AND m.member_id = up.group_id)
-       SELECT up.user_id::text AS user_id, g.display_name FROM up
-       JOIN scim_groups g ON g.tenant_id = $1 AND g.id = up.group_id ORDER BY g.display_name`,
-      [tenantId, onlyUuids(userIds)],
+    await db.query<{ user_id: string; groups: { display: string }[] | null }>(
+      'SELECT u::text AS user_id, scim_user_groups($1, u) AS groups FROM unnest($2::uuid[]) AS u',
+      [tenantId, ids],
     )
   ).rows;
-  for (const r of rows) result.get(r.user_id)?.push(r.display_name);
+  for (const r of rows) result.get(r.user_id)?.push(...(r.groups ?? []).map((g) => g.display));
   return result;
 }
 

@@ -4,6 +4,7 @@ import { isUuid } from '../../domain/uuid';
 import type { Queryable } from '../db';
 import { countRows, listRows, listWithTotal, type ListQuery, type ListSource } from './list-query';
 import { recordChangesCte, type RecordedChange } from './outbox';
+import { appendEventsCte, type NewSecurityEvent } from './security-events';
 
 export type { ListQuery } from './list-query';
 
@@ -76,7 +77,8 @@ export const FIRST_VERSION = 1;
 
 /**
  * Writes the user and, in the same statement, the outbox rows of `record` (its 'created'
- * change, at FIRST_VERSION): a create is one round trip, atomic without a transaction.
+ * change, at FIRST_VERSION) and its security events (`events`, the feed: events/set.ts): a
+ * create is one round trip, atomic without a transaction.
  */
 export async function insertUser(
   tx: Queryable,
@@ -84,15 +86,17 @@ export async function insertUser(
   id: string,
   doc: Record<string, unknown>,
   record: readonly RecordedChange[] = [],
+  events: readonly NewSecurityEvent[] = [],
 ): Promise<ScimUserRow> {
   const c = columnsOf(doc);
   const outbox = recordChangesCte(record, 10);
+  const feed = appendEventsCte(events, 10 + outbox.params.length);
   const r = (
     await tx.query<Record<string, never>>(
       `WITH r AS (INSERT INTO scim_users (tenant_id, id, user_name, external_id, display_name, active, email_values, doc, user_name_key)
-                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) RETURNING *)${outbox.sql}
+                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) RETURNING *)${outbox.sql}${feed.sql}
        SELECT r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at FROM r`,
-      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc), c.userNameKey, ...outbox.params],
+      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc), c.userNameKey, ...outbox.params, ...feed.params],
     )
   ).rows[0];
   return toRow(r);
@@ -121,7 +125,7 @@ export async function getUserForUpdate(tx: Queryable, tenantId: string, id: stri
 /**
  * Bumps the version and returns the updated row as rendered (with its provisioning state), so
  * no re-read is needed. The same statement writes the outbox rows of `record` (its 'updated'
- * change, at the locked row's version + 1).
+ * change, at the locked row's version + 1) and its security events (`events`).
  */
 export async function updateUser(
   tx: Queryable,
@@ -129,16 +133,18 @@ export async function updateUser(
   id: string,
   doc: Record<string, unknown>,
   record: readonly RecordedChange[] = [],
+  events: readonly NewSecurityEvent[] = [],
 ): Promise<ScimUserRow> {
   const c = columnsOf(doc);
   const outbox = recordChangesCte(record, 10);
+  const feed = appendEventsCte(events, 10 + outbox.params.length);
   const r = (
     await tx.query<Record<string, never>>(
       `WITH r AS (UPDATE scim_users SET user_name = $3, external_id = $4, display_name = $5, active = $6, email_values = $7, doc = $8::jsonb,
                     user_name_key = $9, version = version + 1, updated_at = clock_timestamp()
-                  WHERE tenant_id = $1 AND id = $2::uuid RETURNING *)${outbox.sql}
+                  WHERE tenant_id = $1 AND id = $2::uuid RETURNING *)${outbox.sql}${feed.sql}
        SELECT ${COLUMNS} FROM r ${PROVISIONING_JOIN}`,
-      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc), c.userNameKey, ...outbox.params],
+      [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc), c.userNameKey, ...outbox.params, ...feed.params],
     )
   ).rows[0];
   return toRow(r);
@@ -203,9 +209,9 @@ export async function currentVersions(db: Queryable, tenantId: string, ids: stri
   ).rows;
 }
 
+/** A user as a whole-tenant pass pages through them; its document is read with its other inputs (desired-inputs.ts). */
 export interface StoredUser {
   id: string;
-  doc: Record<string, unknown>;
   version: number;
   userName: string;
   /** The application directory's status of the user; null before its profile exists. */
@@ -215,13 +221,13 @@ export interface StoredUser {
 /** A page of the tenant's SCIM users in id order, after `afterId` (keyset paging for whole-tenant passes). */
 export async function pageOfUsers(db: Queryable, tenantId: string, afterId: string | null, limit: number): Promise<StoredUser[]> {
   return (
-    await db.query<{ id: string; doc: Record<string, unknown>; version: number; user_name: string; app_status: string | null }>(
-      `SELECT r.id::text AS id, r.doc, r.version, r.user_name, a.status AS app_status
+    await db.query<{ id: string; version: number; user_name: string; app_status: string | null }>(
+      `SELECT r.id::text AS id, r.version, r.user_name, a.status AS app_status
        FROM scim_users r LEFT JOIN app_users a ON a.tenant_id = r.tenant_id AND a.user_id = r.id
        WHERE r.tenant_id = $1 AND ($2::uuid IS NULL OR r.id > $2::uuid) ORDER BY r.id LIMIT $3`,
       [tenantId, afterId, limit],
     )
-  ).rows.map((r) => ({ id: r.id, doc: r.doc, version: r.version, userName: r.user_name, appStatus: r.app_status }));
+  ).rows.map((r) => ({ id: r.id, version: r.version, userName: r.user_name, appStatus: r.app_status }));
 }
 
 /** Seconds, on the database clock, since the user was created (scimflow_time_to_invitation_seconds). */
