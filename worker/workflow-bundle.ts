@@ -15,7 +15,11 @@ import { bundleWorkflowCode } from '@temporalio/worker';
 import { OTEL_WORKFLOW_INTERCEPTORS_MODULE, tracingEnabled } from '../common/tracing';
 import { WORKFLOW_INTERCEPTORS_MODULE } from './create-worker';
 
-export const DEFAULT_BUNDLE_PATH = path.join(__dirname, '..', 'dist', 'workflows.js');
+/** Run compiled (dist/worker/workflow-bundle.js, `npm run build`) rather than from source through tsx. */
+const COMPILED = path.extname(__filename) === '.js';
+
+/** dist/workflows.js either way: from source `<root>/dist/`, compiled the out dir itself. */
+export const DEFAULT_BUNDLE_PATH = COMPILED ? path.join(__dirname, '..', 'workflows.js') : path.join(__dirname, '..', 'dist', 'workflows.js');
 
 /** Bundles the workflows (and the workflow interceptors the worker registers) into `outPath`. */
 export async function writeWorkflowBundle(outPath: string): Promise<void> {
@@ -39,10 +43,11 @@ export async function writeWorkflowBundle(outPath: string): Promise<void> {
   fs.renameSync(tmp, outPath);
 }
 
-/** Builds a fresh bundle in a child process (this file run through tsx) and returns its path. */
+/** Builds a fresh bundle in a child process (this file, through tsx unless compiled) and returns its path. */
 export async function buildWorkflowBundleInChild(): Promise<string> {
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'scimflow-workflows-')), 'workflows.js');
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', __filename, out], { maxBuffer: 16 * 1024 * 1024 });
+  // Compiled, production has no tsx (a dev dependency): the child runs the JavaScript itself.
+  await promisify(execFile)(process.execPath, [...(COMPILED ? [] : ['--import', 'tsx']), __filename, out], { maxBuffer: 16 * 1024 * 1024 });
   return out;
 }
 
