@@ -3,6 +3,8 @@ import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
 import type { Mailer } from '../common/mail/mailer';
 import type { AppMetrics } from '../common/metrics';
+import type { ConnectorRegistry } from '../connectors/registry';
+import type { SecretKey } from '../connectors/secrets';
 
 export interface ActivityDeps {
   db: Db;
@@ -23,4 +25,11 @@ export interface ActivityDeps {
   logger: Logger;
   /** Where the lifecycle metrics go (activities/lifecycle-metrics.ts). Default: the process's (appMetrics()). */
   metrics?: AppMetrics;
+  /**
+   * Each tenant's connector to its application (connectors/registry.ts). Default: built over `db`,
+   * its secrets decrypted with `connectorSecretKeys`.
+   */
+  connectors?: ConnectorRegistry;
+  /** CONNECTOR_SECRETS_KEYS, parsed (connectors/secrets.ts). Default: the key kept in the database (development). */
+  connectorSecretKeys?: SecretKey[];
 }

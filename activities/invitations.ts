@@ -12,6 +12,10 @@ import * as invitations from '../common/repositories/invitations';
 import { releaseLicences } from '../common/repositories/licences';
 import { recordProvisioningState } from '../common/repositories/provisioning-states';
 import { currentConfig } from '../common/repositories/tenants';
+import { ledgerWithConnector } from '../common/repositories/connector-accounts';
+import { accountStateOf } from '../connectors/account-state';
+import { readDesiredState } from '../policy/desired-state';
+import { connectorSync, connectorsOf } from './connector-sync';
 import type { ActivityDeps } from './deps';
 import { lifecycleMetrics } from './lifecycle-metrics';
 import { renderInvitation, renderSubject } from './mail-templates';
@@ -51,17 +55,10 @@ function permanentRefusal(err: unknown): string | undefined {
 /** MAIL_SEND_LEASE's default: twice the mail activity's timeout (workflows/user-lifecycle.ts, localMail). */
 export const DEFAULT_MAIL_SEND_LEASE_MS = 120_000;
 
-export function invitationActivities({
-  db,
-  mailer,
-  publicUrl,
-  mailFrom,
-  allowedFromDomains = [],
-  logger,
-  metrics = appMetrics(),
-  mailSendLeaseMs = DEFAULT_MAIL_SEND_LEASE_MS,
-}: ActivityDeps) {
+export function invitationActivities(deps: ActivityDeps) {
+  const { db, mailer, publicUrl, mailFrom, allowedFromDomains = [], logger, metrics = appMetrics(), mailSendLeaseMs = DEFAULT_MAIL_SEND_LEASE_MS } = deps;
   const observe = lifecycleMetrics(db, metrics);
+  const sync = connectorSync({ db, logger, connectors: connectorsOf(deps) });
 
   /** `known`: the invitation and its token when the caller has them (a first send), else they are read. */
   async function deliver(
@@ -192,6 +189,17 @@ export function invitationActivities({
         return true;
       });
       if (expired) observe.invitationExpired(input);
+      // The application gives the licences back too (a resend's convergence sends them again); its login was never enabled.
+      const view = await ledgerWithConnector(db, input.tenantId, input.userId);
+      const app = await sync.accountOf(input, view);
+      if (app) {
+        const read = (await readDesiredState(db, input.tenantId, input.userId)).state;
+        if (read)
+          await sync.bring(input, app.connector, app.row, view.scimVersion, {
+            account: accountStateOf({ ...read.desired, licences: [] }),
+            parts: ['licences'],
+          });
+      }
       return { expired };
     },
   };

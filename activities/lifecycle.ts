@@ -4,7 +4,11 @@
  */
 import { appMetrics } from '../common/metrics';
 import { clearEntitlementFlags } from '../common/repositories/access-settings';
-import { getAppUser, setStatus } from '../common/repositories/app-users';
+import { setStatus } from '../common/repositories/app-users';
+import { ledgerWithConnector } from '../common/repositories/connector-accounts';
+import { accountStateOf } from '../connectors/account-state';
+import { readDesiredState } from '../policy/desired-state';
+import { connectorSync, connectorsOf } from './connector-sync';
 import { requestDeprovision, type DeprovisionAction } from '../common/repositories/deprovision-requests';
 import { releaseEntitlements } from '../common/repositories/entitlements';
 import { revokeInvitations } from '../common/repositories/invitations';
@@ -25,9 +29,17 @@ const REASONS: Record<'suspend' | 'terminate', Record<AccessRemovalCause, string
   terminate: { scimRequest: 'SCIM delete', hrEndDate: 'HR end date' },
 };
 
-export function lifecycleActivities({ db, mailer, mailFrom, logger, metrics = appMetrics() }: ActivityDeps) {
+export function lifecycleActivities(deps: ActivityDeps) {
+  const { db, mailer, mailFrom, logger, metrics = appMetrics() } = deps;
   const observe = lifecycleMetrics(db, metrics);
+  const sync = connectorSync({ ...deps, connectors: connectorsOf(deps) });
+
   return {
+    /**
+     * The invitation was accepted: the user is active, and its login in the application is
+     * enabled now (an invited user's account is ready but its login waits for the acceptance:
+     * an invitation that expires unaccepted leaves no usable account behind).
+     */
     async markActive(input: StepInput & { invitationId: string }): Promise<void> {
       const activated = await db.withTransaction(async (tx) => {
         if (!(await setStatus(tx, input.tenantId, input.userId, 'active', true))) return false;
@@ -35,6 +47,10 @@ export function lifecycleActivities({ db, mailer, mailFrom, logger, metrics = ap
         return true;
       });
       if (activated && input.invitationId) observe.invitationAccepted(input);
+      // Also when the ledger had it already: an earlier try may have stopped before the application did.
+      const view = await ledgerWithConnector(db, input.tenantId, input.userId);
+      const app = await sync.accountOf(input, view);
+      if (app) await sync.bring(input, app.connector, app.row, view.scimVersion, { login: view.status === 'active' && !view.holdReason });
     },
 
     /**
@@ -43,16 +59,24 @@ export function lifecycleActivities({ db, mailer, mailFrom, logger, metrics = ap
      * roles and settings are kept for a reactivation.
      */
     async suspendUser(input: StepInput & { cause: AccessRemovalCause }): Promise<void> {
-      const suspended = await db.withTransaction(async (tx) => {
-        if (!(await getAppUser(tx, input.tenantId, input.userId))) return false;
+      const { suspended, view } = await db.withTransaction(async (tx) => {
+        const found = await ledgerWithConnector(tx, input.tenantId, input.userId);
+        if (!found.exists) return { suspended: false, view: found };
         const blocked = await setStatus(tx, input.tenantId, input.userId, 'suspended', false);
         const licences = await releaseLicences(tx, input.tenantId, input.userId);
         const invitations = await revokeInvitations(tx, input.tenantId, input.userId, 'suspended');
-        if (!blocked && licences + invitations === 0) return false;
+        if (!blocked && licences + invitations === 0) return { suspended: false, view: found };
         await audit(tx, input, 'user.suspended', { reason: REASONS.suspend[input.cause], licences, invitations });
-        return blocked;
+        return { suspended: blocked, view: found };
       });
       if (suspended) await observe.accessRemoved(input, 'suspend', input.cause);
+      // The application blocks login at once, then gives the licences back (the convergence after a reactivation sends them again).
+      const app = await sync.accountOf(input, view);
+      if (app) {
+        const read = (await readDesiredState(db, input.tenantId, input.userId)).state;
+        const account = read ? accountStateOf({ ...read.desired, licences: [] }) : undefined;
+        await sync.bring(input, app.connector, app.row, view.scimVersion, { login: false, account, parts: account ? ['licences'] : undefined });
+      }
     },
 
     /**
@@ -61,11 +85,16 @@ export function lifecycleActivities({ db, mailer, mailFrom, logger, metrics = ap
      * again by the convergence that follows.
      */
     async reactivateUser(input: StepInput & { accepted: boolean }): Promise<void> {
-      await db.withTransaction(async (tx) => {
-        if (!(await getAppUser(tx, input.tenantId, input.userId))) return;
+      const view = await db.withTransaction(async (tx) => {
+        const found = await ledgerWithConnector(tx, input.tenantId, input.userId);
+        if (!found.exists) return found;
         const status = input.accepted ? 'active' : 'provisioning';
         if (await setStatus(tx, input.tenantId, input.userId, status, input.accepted)) await audit(tx, input, 'user.reactivated', { status });
+        return found;
       });
+      // Login back in the application for a user who had accepted; one who had not waits for its new invitation's acceptance.
+      const app = await sync.accountOf(input, view);
+      if (app) await sync.bring(input, app.connector, app.row, view.scimVersion, { login: input.accepted && !view.holdReason });
     },
 
     /**
@@ -131,19 +160,23 @@ export function lifecycleActivities({ db, mailer, mailFrom, logger, metrics = ap
      */
     async terminateUser(input: StepInput & { cause: AccessRemovalCause }): Promise<void> {
       const reason = REASONS.terminate[input.cause];
-      const terminated = await db.withTransaction(async (tx) => {
-        if (!(await getAppUser(tx, input.tenantId, input.userId))) {
+      const { terminated, view } = await db.withTransaction(async (tx) => {
+        const found = await ledgerWithConnector(tx, input.tenantId, input.userId);
+        if (!found.exists) {
           await audit(tx, input, 'user.terminated', { reason, note: 'no profile had been created' });
-          return false; // no access existed to remove
+          return { terminated: false, view: found }; // no access existed to remove
         }
         const released = await releaseEntitlements(tx, input.tenantId, input.userId);
         await clearEntitlementFlags(tx, input.tenantId, input.userId);
         await releaseLogins(tx, input.tenantId, input.userId);
-        if (!(await setStatus(tx, input.tenantId, input.userId, 'terminated', false))) return false;
+        if (!(await setStatus(tx, input.tenantId, input.userId, 'terminated', false))) return { terminated: false, view: found };
         await audit(tx, input, 'user.terminated', { reason, ...released });
-        return true;
+        return { terminated: true, view: found };
       });
       if (terminated) await observe.accessRemoved(input, 'terminate', input.cause);
+      // Then the account in the application ends too (also when the ledger had ended it on an earlier try).
+      const app = await sync.accountOf(input, view);
+      if (app) await sync.bring(input, app.connector, app.row, view.scimVersion, { terminate: true });
     },
 
     /** The visible state, and its history in the audit log (the provisioning log of the admin console). */

@@ -26,6 +26,9 @@ import { isUuid } from '../domain/uuid';
 import type { ActivityDeps } from './deps';
 import { appendAudit } from '../common/repositories/audit-log';
 import { auditBatch, stepOrigin, type AuditBatch } from './step-context';
+import { connectorSync, connectorsOf } from './connector-sync';
+import { accountStateOf } from '../connectors/account-state';
+import type { ConfigVersion } from '../common/repositories/tenants';
 import {
   FAILURE_TYPES,
   type AccessCheck,
@@ -43,15 +46,15 @@ import {
  * re-hire's earlier entitlements where its SCIM data leaves them out; computed in
  * policy/desired-state.ts, which policy changes, previews and drift repair share.
  */
-async function readDesired(db: Queryable, input: StepInput): Promise<DesiredState | undefined> {
-  return (await readDesiredState(db, input.tenantId, input.userId)).state;
+async function readDesired(db: Queryable, input: StepInput): Promise<{ config: ConfigVersion; state?: DesiredState }> {
+  return readDesiredState(db, input.tenantId, input.userId);
 }
 
-/** The desired state, or a non-retryable failure when the user is gone. */
-async function mustRead(db: Queryable, input: StepInput): Promise<DesiredState> {
-  const read = await readDesired(db, input);
-  if (!read) throw ApplicationFailure.nonRetryable(`SCIM user ${input.userId} no longer exists`, FAILURE_TYPES.invalidData);
-  return read;
+/** The desired state (with the configuration it was computed under), or a non-retryable failure when the user is gone. */
+async function mustRead(db: Queryable, input: StepInput): Promise<DesiredState & { config: ConfigVersion }> {
+  const { config, state } = await readDesired(db, input);
+  if (!state) throw ApplicationFailure.nonRetryable(`SCIM user ${input.userId} no longer exists`, FAILURE_TYPES.invalidData);
+  return { ...state, config };
 }
 
 /** What the user should have, or a non-retryable failure while required data is missing. */
@@ -191,7 +194,10 @@ async function named<T>(step: StepName, run: () => Promise<T>): Promise<T> {
   }
 }
 
-export function provisioningActivities({ db }: ActivityDeps) {
+export function provisioningActivities(deps: ActivityDeps) {
+  const { db } = deps;
+  const connectors = connectorsOf(deps);
+  const sync = connectorSync(deps);
   return {
     /**
      * Reads the SCIM user and tenant configuration; returns only ids, flags, reasons and timings.
@@ -236,7 +242,7 @@ export function provisioningActivities({ db }: ActivityDeps) {
      */
     async convergeUser(input: ConvergeInput): Promise<ConvergeResult> {
       const { visible, ...step } = input;
-      return db.withTransaction(async (tx) => {
+      const outcome = await db.withTransaction(async (tx) => {
         const read = await mustRead(tx, step);
         const logins = loginsOf(complete(read));
         const ctx: StepContext = { dir: (await directoryOf(tx, input.tenantId, [input.userId], { lock: true })).get(input.userId), audits: auditBatch() };
@@ -247,7 +253,8 @@ export function provisioningActivities({ db }: ActivityDeps) {
         const claim = await claimLogins(tx, input.tenantId, input.userId, logins, ['email', 'phone']);
         if (claim.taken.length > 0) {
           await waitForLogins(tx, input.tenantId, input.userId, claim.taken);
-          return { status: 'loginTaken', reason: takenReason(claim.taken).join('; ') };
+          const held: ConvergeResult = { status: 'loginTaken', reason: takenReason(claim.taken).join('; ') };
+          return { result: held, account: undefined, read, loginEnabled: false };
         }
         const withSeats: DesiredState = input.seats ? read : { ...read, desired: { ...read.desired, licences: [] } };
         const run = <R>(name: StepName, fn: Apply<R>): Promise<R> => named(name, () => fn(tx, { ...step, step: name }, withSeats, ctx));
@@ -264,8 +271,26 @@ export function provisioningActivities({ db }: ActivityDeps) {
         };
         const result = await converged();
         await ctx.audits.flush(tx);
-        return result;
+        // The application's login follows acceptance: enabled once the user is active (markActive), blocked before.
+        return {
+          result,
+          account: result.status === 'converged' ? accountStateOf(withSeats.desired) : undefined,
+          read,
+          loginEnabled: ctx.dir?.user.status === 'active',
+        };
       });
+      // Then, the transaction committed, the same change to the application (nothing for `directory`).
+      const connector = connectors.forConfig(input.tenantId, outcome.read.config);
+      if (connector.kind !== 'directory' && outcome.account) {
+        await sync.pushAccount(step, {
+          connector,
+          account: outcome.account,
+          scimVersion: outcome.read.version,
+          loginEnabled: outcome.loginEnabled,
+          create: true,
+        });
+      }
+      return outcome.result;
     },
 
     /**
@@ -274,10 +299,10 @@ export function provisioningActivities({ db }: ActivityDeps) {
      * is complete (convergeUser ends the hold). Nothing to do before the profile exists.
      */
     async restrictUser(input: StepInput & { reason: string }): Promise<{ changed: boolean }> {
-      return db.withTransaction(async (tx) => {
+      const outcome = await db.withTransaction(async (tx) => {
         const dir = (await directoryOf(tx, input.tenantId, [input.userId], { lock: true })).get(input.userId);
-        const read = dir && (await readDesired(tx, input));
-        if (!dir || !read) return { changed: false };
+        const { config, state: read } = dir ? await readDesired(tx, input) : { config: undefined, state: undefined };
+        if (!dir || !read || !config) return { changed: false };
         const restricted: DesiredState = { ...read, desired: keepWhileHeld(read.desired, heldAccessOf(dir)) };
         const ctx: StepContext = { dir, audits: auditBatch() };
         const step = (name: string) => ({ ...input, step: name });
@@ -290,8 +315,20 @@ export function provisioningActivities({ db }: ActivityDeps) {
         await ctx.audits.flush(tx);
         const changed =
           organisations.changed || (licences.status === 'assigned' && licences.changed) || providers.changed || access.roleChanged || access.tagsChanged;
-        return { changed: changed || blocked };
+        // What the ledger now holds for the held user, for the application: the licences it kept (a full pool grants none).
+        const kept =
+          licences.status === 'assigned'
+            ? restricted.desired.licences
+            : dir.licences.map((l) => ({ orgKey: l.orgKey, licenceLevel: l.licenceLevel, mobileLicence: l.mobileLicence }));
+        return { changed: changed || blocked, account: accountStateOf({ ...restricted.desired, licences: kept }), config, version: read.version };
       });
+      // The application's account, if it has one, loses what the ledger took away, and its login is blocked; none is made while held.
+      if (outcome.account && outcome.config) {
+        const connector = connectors.forConfig(input.tenantId, outcome.config);
+        if (connector.kind !== 'directory')
+          await sync.pushAccount(input, { connector, account: outcome.account, scimVersion: outcome.version, loginEnabled: false, create: false });
+      }
+      return { changed: outcome.changed };
     },
 
     /**
@@ -300,7 +337,8 @@ export function provisioningActivities({ db }: ActivityDeps) {
      * login is not held. Not verified: the workflow converges again.
      */
     async verifyAccess(input: StepInput): Promise<AccessCheck> {
-      const desired = complete(await mustRead(db, input));
+      const read = await mustRead(db, input);
+      const desired = complete(read);
       const dir = (await directoryOf(db, input.tenantId, [input.userId])).get(input.userId);
       const differences: string[] = [];
       if (!dir) differences.push('no profile');
@@ -309,6 +347,9 @@ export function provisioningActivities({ db }: ActivityDeps) {
         if (dir.user.holdReason) differences.push(`held: ${dir.user.holdReason}`);
         differences.push(...diffStates(comparableState(dir), stateOf(desired)).map((c) => c.field));
       }
+      // And the application confirmed every part of it (no invitation for an account it refused).
+      const connector = connectors.forConfig(input.tenantId, read.config);
+      if (connector.kind !== 'directory' && differences.length === 0) differences.push(...(await sync.unconfirmed(input, connector, accountStateOf(desired))));
       if (differences.length > 0) return { verified: false, differences };
       // One statement, atomic on its own.
       const origin = stepOrigin();

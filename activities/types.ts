@@ -105,4 +105,10 @@ export const FAILURE_TYPES = {
   mailRejected: 'MailRejected',
   /** Another try holds the mail's delivery lease: retried until it reports back or the lease ends. */
   mailInProgress: 'MailInProgress',
+  /** The application refused a change for good (connectors: 400, 403, 422, an answer of an unknown shape…); its message is the reason. */
+  connectorRefused: 'ConnectorRefused',
+  /** The application holds something that clashes with the change (409): a person resolves it there, then retries. */
+  connectorConflict: 'ConnectorConflict',
+  /** The application did not answer (down, slow, 5xx, 429): retried, after its Retry-After. */
+  connectorUnavailable: 'ConnectorUnavailable',
 } as const;

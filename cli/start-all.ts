@@ -5,8 +5,12 @@
  * files unless SMTP_URL is set. The SCIM server and the worker run as two child processes, as in
  * production, so onboarding work never starves the SCIM API of its event loop; a child that dies
  * is restarted. Prints SCIM_BASE_URL, SCIM_TOKEN, TEMPORAL_UI_URL, DATABASE_URL, CONSOLE_URL
- * (the admin console) and METRICS_URL (/metrics on the SCIM server's ops port, loopback only,
- * /readyz beside it) when ready.
+ * (the admin console), METRICS_URL (/metrics on the SCIM server's ops port, loopback only,
+ * /readyz beside it) and EVENTS_URL (the demo tenant's RFC 8936 event feed, polled with
+ * SCIM_TOKEN: docs/events.md) when ready. With SAMPLE_APP=1 it also runs the sample application
+ * (dev/sample-app/), points the demo tenant's connector at it (config/examples/
+ * sample-app-connector.yaml, its token stored as the tenant's secret) and prints SAMPLE_APP_URL
+ * and SAMPLE_APP_TOKEN.
  * Ctrl-C (or SIGTERM) stops the SCIM server, then the worker (both drain), then the services; a
  * restart with the same DATA_DIR continues where it stopped. One `npm start` per DATA_DIR.
  *
@@ -16,6 +20,7 @@
  * operator's codec token (CODEC_TOKEN, else generated into DATA_DIR/codec-token), which the UI
  * carries in the endpoint URL it is given (it sends no header of its own).
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { allInOneCodecToken, allInOnePayloadKeys, payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
@@ -33,17 +38,36 @@ import { superviseProcess } from '../dev/supervisor';
 import { findOrInstallTemporalCli } from '../dev/temporal-cli';
 import { freePort, startDevServer, type DevServer } from '../dev/temporal-dev-server';
 import { formatDuration } from '../domain/duration';
-import { SCIM_BASE_PATH } from '../scim-server/app';
-import { CONSOLE_PATH } from '../scim-server/console/layout';
+import { EVENTS_POLL_PATH, SCIM_BASE_PATH } from '../scim-server/app';
+import { CONSOLE_PATH } from '../console/layout';
 import { buildWorkflowBundleInChild } from '../worker/workflow-bundle';
+import YAML from 'yaml';
+import { parseSecretKeys } from '../connectors/secret-crypto';
+import { secretStore } from '../connectors/secrets';
+import { startSampleApp, type RunningSampleApp } from '../dev/sample-app/server';
+import type { TenantConfigInput } from '../domain/tenant-config';
 
 const ALL_IN_ONE_TOKEN = 'all-in-one';
+/** The demo tenant's secret holding the sample application's token (config/examples/sample-app-connector.yaml names it). */
+const SAMPLE_APP_SECRET = 'sample-app-token';
+
+/** The shipped connector for the sample application, pointed at the one this start runs. */
+function sampleAppConnector(baseUrl: string): TenantConfigInput['connector'] {
+  const file = path.join(__dirname, '..', 'config', 'examples', 'sample-app-connector.yaml');
+  const doc = YAML.parse(fs.readFileSync(file, 'utf8')) as { connector: Record<string, unknown> };
+  return { ...doc.connector, baseUrl } as TenantConfigInput['connector'];
+}
 /** Times the embedded PostgreSQL is restarted after dying before `npm start` gives up. */
 const DATABASE_RESTARTS = 3;
 
-async function seedDemoTenant(db: Db, overrides: { tagPropagation?: string; rolePropagation?: string; settle?: string }): Promise<string> {
+async function seedDemoTenant(
+  db: Db,
+  overrides: { tagPropagation?: string; rolePropagation?: string; settle?: string },
+  connector?: TenantConfigInput['connector'],
+): Promise<string> {
   if (!(await getTenant(db, DEMO_TENANT_ID))) await createTenant(db, DEMO_TENANT_ID, 'Demo tenant');
-  const wanted = demoTenantConfig(overrides);
+  // With SAMPLE_APP=1 the demo tenant provisions into the sample application; without it, into the ledger (`directory`) again.
+  const wanted = { ...demoTenantConfig(overrides), ...(connector ? { connector } : {}) };
   const current = await currentConfig(db, DEMO_TENANT_ID);
   const { parseTenantConfig } = await import('../domain/tenant-config');
   if (current.version === 0 || JSON.stringify(current.config) !== JSON.stringify(parseTenantConfig(wanted))) {
@@ -54,6 +78,35 @@ async function seedDemoTenant(db: Db, overrides: { tagPropagation?: string; role
   return (await createToken(db, DEMO_TENANT_ID, ALL_IN_ONE_TOKEN)).token;
 }
 
+/** SAMPLE_APP=1: the sample application, in this process on a pool of its own (stopped with the rest). */
+async function startDemoSampleApp(
+  config: Config,
+  databaseUrl: string,
+  say: (msg: string) => void,
+  cleanups: (() => Promise<void>)[],
+): Promise<RunningSampleApp> {
+  const sampleDb = await openDatabase({ databaseUrl, poolSize: 3 });
+  const running = await startSampleApp({
+    db: sampleDb,
+    token: `sat_${crypto.randomBytes(24).toString('base64url')}`,
+    port: config.sampleApp.port,
+    tagDelayMs: config.sampleApp.tagDelayMs,
+    roleDelayMs: config.sampleApp.roleDelayMs,
+    log: say,
+  }).catch(async (err) => {
+    await sampleDb.close();
+    throw new StartError(
+      `the sample application could not start on port ${config.sampleApp.port} (${(err as Error).message}): set SAMPLE_APP_PORT, or 0 for a free port`,
+    );
+  });
+  cleanups.push(async () => {
+    await running.close();
+    await sampleDb.close();
+  });
+  say(`the sample application runs on ${running.url} (schema sample_app); the demo tenant provisions into it through the http connector`);
+  return running;
+}
+
 /** Every port this start will listen on must be free: one message naming the setting, before anything starts. */
 async function checkPorts(config: Config): Promise<void> {
   const ports: [number, string][] = [
@@ -61,6 +114,7 @@ async function checkPorts(config: Config): Promise<void> {
     [config.ops.port, 'OPS_PORT'],
   ];
   if (!config.temporal.address) ports.push([config.temporal.devServerPort, 'TEMPORAL_DEV_PORT'], [config.temporal.devUiPort, 'TEMPORAL_UI_PORT']);
+  if (config.sampleApp.enabled) ports.push([config.sampleApp.port, 'SAMPLE_APP_PORT']);
   // A server a crashed run left on this DATA_DIR holds its port until startEmbeddedPostgres stops it.
   const leftover = runningServer(embeddedLayout(config.dataDir).pgdata);
   if (!config.databaseUrl && leftover?.port !== config.embeddedPostgresPort) ports.push([config.embeddedPostgresPort, 'EMBEDDED_POSTGRES_PORT']);
@@ -198,12 +252,23 @@ async function main(): Promise<void> {
 
     const db = await openDatabase({ databaseUrl: childDatabaseUrl as string, poolSize: 2 });
     let token: string;
+    const sampleApp = config.sampleApp.enabled ? await startDemoSampleApp(config, childDatabaseUrl as string, say, cleanups) : undefined;
     try {
-      token = await seedDemoTenant(db, {
-        tagPropagation: config.tagPropagationDelayMs !== undefined ? formatDuration(config.tagPropagationDelayMs) : undefined,
-        settle: config.settleDelayMs !== undefined ? formatDuration(config.settleDelayMs) : undefined,
-        rolePropagation: config.rolePropagationDelayMs !== undefined ? formatDuration(config.rolePropagationDelayMs) : undefined,
-      });
+      if (sampleApp) {
+        // Its token is the demo tenant's secret the shipped connector names.
+        if (!(await getTenant(db, DEMO_TENANT_ID))) await createTenant(db, DEMO_TENANT_ID, 'Demo tenant');
+        const keys = config.connectorSecretsKeys ? parseSecretKeys(config.connectorSecretsKeys) : undefined;
+        await secretStore(db, { keys }).set(DEMO_TENANT_ID, SAMPLE_APP_SECRET, sampleApp.token);
+      }
+      token = await seedDemoTenant(
+        db,
+        {
+          tagPropagation: config.tagPropagationDelayMs !== undefined ? formatDuration(config.tagPropagationDelayMs) : undefined,
+          settle: config.settleDelayMs !== undefined ? formatDuration(config.settleDelayMs) : undefined,
+          rolePropagation: config.rolePropagationDelayMs !== undefined ? formatDuration(config.rolePropagationDelayMs) : undefined,
+        },
+        sampleApp ? sampleAppConnector(sampleApp.url) : undefined,
+      );
     } finally {
       await db.close();
     }
@@ -264,6 +329,12 @@ async function main(): Promise<void> {
     process.stdout.write(`DATABASE_URL=${config.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}\n`);
     process.stdout.write(`CONSOLE_URL=${publicUrl}${CONSOLE_PATH}\n`);
     process.stdout.write(`METRICS_URL=http://${config.ops.host === '0.0.0.0' ? '127.0.0.1' : config.ops.host}:${opsPort}/metrics\n`);
+    // RFC 8936 poll endpoint of the demo tenant's event feed, authorised by SCIM_TOKEN.
+    process.stdout.write(`EVENTS_URL=${scimBaseUrl}${EVENTS_POLL_PATH}\n`);
+    if (sampleApp) {
+      process.stdout.write(`SAMPLE_APP_URL=${sampleApp.url}\n`);
+      process.stdout.write(`SAMPLE_APP_TOKEN=${sampleApp.token}\n`);
+    }
     if (!devServer)
       say(`in your Temporal UI, set the codec endpoint to ${codecEndpoint} (CLI: --codec-endpoint ${publicUrl}/codec --codec-auth "Bearer <token>")`);
   } catch (err) {

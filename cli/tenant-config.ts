@@ -2,11 +2,17 @@
  * `npm run tenant-config -- <command>`: tenant configuration (organisations, catalogues,
  * defaults, mapping rules, windows, invitation, drift repair) from YAML or JSON files.
  *
- *   validate <file>                                     every problem with its path and line; exit 1 if any;
- *                                                       warnings (rules that can never change anything) too
- *   load --tenant <id> [--create-tenant] [--by <name>] <file>
- *                                                       a new version; users whose desired state changes are
- *                                                       told (outbox), the drift-repair Schedule follows
+ *   validate [--tenant <id>] [--offline] <file>         every problem with its path and line; exit 1 if any;
+ *                                                       warnings (rules that can never change anything) too;
+ *                                                       a connector's URLs are tried (not --offline), and with
+ *                                                       --tenant the secrets it names must exist
+ *   load --tenant <id> [--create-tenant] [--by <name>] [--offline] <file>
+ *                                                       a new version (after the connector's online checks);
+ *                                                       users whose desired state changes are told (outbox),
+ *                                                       the drift-repair Schedule follows
+ *   set-secret --tenant <id> --name <name>              stores a connector secret, its value read from stdin
+ *                                                       (never an argument), encrypted (CONNECTOR_SECRETS_KEYS)
+ *   secrets --tenant <id>                               the names of the tenant's connector secrets
  *   show --tenant <id> [--version <n>] [--json]         a version (default the current) as YAML or JSON
  *   versions --tenant <id>                              the versions, newest first
  *   preview --tenant <id> [--sample <n>] <draft-file>   what the draft would change, e.g. "37 users would
@@ -19,10 +25,15 @@ import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { allInOnePayloadKeys, payloadCodecsOf, resolvePayloadKeys } from '../common/codec/keys';
-import { cliOperator, loadConfig } from '../common/config';
+import { cliOperator, loadConfig, type Config } from '../common/config';
+import { connectorSecretNames } from '../common/repositories/connector-secrets';
+import { DB_KEY_ID, parseSecretKeys } from '../connectors/secret-crypto';
+import { secretStore } from '../connectors/secrets';
+import { connectorProblemsOnline } from '../connectors/validate';
+import { connectorOf, secretReferences } from '../domain/connector-config';
 import type { Db } from '../common/db';
 import { fieldLabel, type FieldChange } from '../domain/directory-diff';
-import { formatProblem, type TenantConfig } from '../domain/tenant-config';
+import { formatProblem, type ConfigProblem, type TenantConfig } from '../domain/tenant-config';
 import { parseTenantConfigDocument } from '../domain/tenant-config-document';
 import { configProblems, previewTenantConfig, saveTenantConfig } from '../policy/tenant-policy';
 import { createTenant, currentConfig, getConfigVersion, getTenant, listConfigVersions } from '../common/repositories/tenants';
@@ -31,8 +42,10 @@ import { ensureReconcileSchedule, reconcileScheduleId, scheduleSpecOf } from '..
 import { openCliDatabase } from './database';
 
 const USAGE = `usage:
-  npm run tenant-config -- validate <file>
-  npm run tenant-config -- load --tenant <id> [--create-tenant] [--by <name>] <file>
+  npm run tenant-config -- validate [--tenant <id>] [--offline] <file>
+  npm run tenant-config -- load --tenant <id> [--create-tenant] [--by <name>] [--offline] <file>
+  npm run tenant-config -- set-secret --tenant <id> --name <name>     (the value on stdin)
+  npm run tenant-config -- secrets --tenant <id>
   npm run tenant-config -- show --tenant <id> [--version <n>] [--json]
   npm run tenant-config -- versions --tenant <id>
   npm run tenant-config -- preview --tenant <id> [--sample <n>] <draft-file>`;
@@ -77,6 +90,8 @@ async function main(): Promise<number> {
       version: { type: 'string' },
       json: { type: 'boolean' },
       sample: { type: 'string' },
+      offline: { type: 'boolean' },
+      name: { type: 'string' },
     },
   });
   const [command, file] = positionals;
@@ -90,11 +105,19 @@ async function main(): Promise<number> {
       err(`  - ${formatProblem(problem)}`);
       return 1;
     }
+    // The connector's secrets (with --tenant: they live in the tenant's database rows) and URLs.
+    const online = await onlineProblems(read.config, values.tenant, !values.offline, settings);
+    if (!values.tenant && secretReferences(connectorOf(read.config)).length > 0) err(`${file}: the connector's secrets are not checked without --tenant`);
+    if (online.length > 0) {
+      err(`${file}: ${online.length} problem${online.length === 1 ? '' : 's'}`);
+      for (const p of online) err(`  - ${formatProblem(p)}`);
+      return 1;
+    }
     const warned = read.warnings.length > 0 ? `, ${read.warnings.length} warning${read.warnings.length === 1 ? '' : 's'}` : '';
     out(`${file}: valid (${read.config.organisations.length} organisations, ${read.config.rules.length} rules${warned})`);
     return 0;
   }
-  if (!['load', 'show', 'versions', 'preview'].includes(command ?? '')) {
+  if (!['load', 'show', 'versions', 'preview', 'set-secret', 'secrets'].includes(command ?? '')) {
     err(USAGE);
     return 2;
   }
@@ -110,6 +133,13 @@ async function main(): Promise<number> {
         if (!(await getTenant(db, values.tenant))) {
           if (!values['create-tenant']) throw new Error(`tenant "${values.tenant}" does not exist; add --create-tenant to create it`);
           await createTenant(db, values.tenant, values.tenant);
+        }
+        // The connector's secrets must exist and its URLs answer, before anything is saved.
+        const online = await connectorProblemsOnline(read.config, { tenantId: values.tenant, secrets: secretsOf(db, settings), reach: !values.offline });
+        if (online.length > 0) {
+          err(`${file}: ${online.length} problem${online.length === 1 ? '' : 's'}; nothing saved`);
+          for (const p of online) err(`  - ${formatProblem(p)}`);
+          return 1;
         }
         const by = values.by ?? cliOperator();
         const saved = await saveTenantConfig(db, values.tenant, read.input, {
@@ -150,6 +180,26 @@ async function main(): Promise<number> {
         process.stdout.write(values.json ? `${JSON.stringify(found.config, null, 2)}\n` : YAML.stringify(found.config));
         return 0;
       }
+      case 'set-secret': {
+        const tenant = await requireTenant(db, values.tenant);
+        if (!values.name) throw new Error('--name is required (the name the configuration gives, e.g. auth.bearer.secret)');
+        if (positionals.length > 1)
+          throw new Error('the secret is read from stdin, never from an argument: echo -n "$TOKEN" | npm run tenant-config -- set-secret …');
+        if (process.stdin.isTTY) err(`type the value of secret ${values.name}, then Enter and Ctrl-D`);
+        const value = (await readStdin()).replace(/\r?\n$/, '');
+        const stored = await secretsOf(db, settings).set(tenant, values.name, value);
+        out(`tenant ${tenant}: secret ${values.name} ${stored.outcome} (encrypted with key ${stored.keyId})`);
+        if (stored.keyId === DB_KEY_ID)
+          err(
+            'note: CONNECTOR_SECRETS_KEYS is not set, so the key kept in the database encrypted it (fine for development; set CONNECTOR_SECRETS_KEYS in production)',
+          );
+        return 0;
+      }
+      case 'secrets': {
+        const tenant = await requireTenant(db, values.tenant);
+        for (const s of await connectorSecretNames(db, tenant)) out(`${s.name}\t${s.updatedAt.toISOString()}\tkey ${s.keyId}`);
+        return 0;
+      }
       case 'versions': {
         const tenant = await requireTenant(db, values.tenant);
         for (const v of await listConfigVersions(db, tenant)) out(`${v.version}\t${v.createdAt.toISOString()}\t${v.createdBy}`);
@@ -172,6 +222,29 @@ async function main(): Promise<number> {
   } finally {
     await target.close();
   }
+}
+
+/** The connector's online problems: its URLs (unless `reach` is false) and, for a tenant, its secrets (read from the tenant's database). */
+async function onlineProblems(config: TenantConfig, tenantId: string | undefined, reach: boolean, settings: Config): Promise<ConfigProblem[]> {
+  if (!tenantId) return connectorProblemsOnline(config, { reach });
+  const target = await openCliDatabase(settings, 'npm run tenant-config', err);
+  try {
+    return await connectorProblemsOnline(config, { tenantId, secrets: secretsOf(target.db, settings), reach });
+  } finally {
+    await target.close();
+  }
+}
+
+/** Everything on stdin, as text. */
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The connector secret store of this database, with the operator's keys. */
+function secretsOf(db: Db, settings: Config) {
+  return secretStore(db, { keys: settings.connectorSecretsKeys ? parseSecretKeys(settings.connectorSecretsKeys) : undefined, cacheMs: 0 });
 }
 
 main().then(

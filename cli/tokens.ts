@@ -11,6 +11,12 @@
  *   list [--tenant <id>]
  *   revoke <token-id>
  *
+ * The keys a tenant's Security Event Tokens are signed with (docs/events.md):
+ *   event-keys --tenant <id>                 list them (kid, created, superseded, retired)
+ *   rotate-event-key --tenant <id>           the current key stops signing; the next SET gets a new
+ *                                            key (within 10 s); the old one stays in the JWKS
+ *   retire-event-key --tenant <id> <kid>     the key leaves the JWKS: SETs it signed no longer verify
+ *
  * Works beside a running `npm start` (it finds the embedded database through DATA_DIR and
  * prints that server's addresses), or with DATABASE_URL.
  */
@@ -19,12 +25,16 @@ import { loadConfig } from '../common/config';
 import { parseDuration } from '../domain/duration';
 import { createTenant, getTenant } from '../common/repositories/tenants';
 import { ADMIN_WRITE_ROLE, createToken, listTokens, revokeToken } from '../common/repositories/tokens';
+import { retireSigningKey, signingKeysOf, supersedeSigningKeys } from '../common/repositories/event-signing-keys';
 import { openCliDatabase } from './database';
 
 const USAGE = `usage:
   npm run tokens -- create --tenant <id> [--name <label>] [--admin --role <role> | --codec] [--expires <duration, e.g. 90d>] [--create-tenant]
   npm run tokens -- list [--tenant <id>]
-  npm run tokens -- revoke <token-id>`;
+  npm run tokens -- revoke <token-id>
+  npm run tokens -- event-keys --tenant <id>
+  npm run tokens -- rotate-event-key --tenant <id>
+  npm run tokens -- retire-event-key --tenant <id> <kid>`;
 
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
@@ -98,6 +108,33 @@ async function main(): Promise<number> {
         if (!arg) throw new Error('give the token id (see `list`)');
         if (!(await revokeToken(db, arg))) throw new Error(`no active token with id ${arg}`);
         process.stdout.write(`revoked ${arg}\n`);
+        return 0;
+      }
+      case 'event-keys': {
+        if (!values.tenant) throw new Error('--tenant is required');
+        for (const k of await signingKeysOf(db, values.tenant)) {
+          const state = k.retiredAt ? `retired=${k.retiredAt.toISOString()}` : k.supersededAt ? 'published (no longer signs)' : 'signing';
+          process.stdout.write(
+            `${k.kid}  alg=${k.alg}  created=${k.createdAt.toISOString()}  ${state}${k.supersededAt && !k.retiredAt ? `  superseded=${k.supersededAt.toISOString()}` : ''}\n`,
+          );
+        }
+        return 0;
+      }
+      case 'rotate-event-key': {
+        if (!values.tenant) throw new Error('--tenant is required');
+        if (!(await getTenant(db, values.tenant))) throw new Error(`tenant "${values.tenant}" does not exist`);
+        const superseded = await supersedeSigningKeys(db, values.tenant);
+        process.stdout.write(superseded.length > 0 ? `superseded ${superseded.join(', ')}\n` : 'no current key: one is made at the next SET\n');
+        process.stderr.write(
+          'The next SET is signed with a new key (every SCIM server within 10 s). The old key stays in the JWKS until: npm run tokens -- retire-event-key --tenant <id> <kid>\n',
+        );
+        return 0;
+      }
+      case 'retire-event-key': {
+        if (!values.tenant) throw new Error('--tenant is required');
+        if (!arg) throw new Error('give the key id (see `event-keys`)');
+        if (!(await retireSigningKey(db, values.tenant, arg))) throw new Error(`tenant "${values.tenant}" has no published key ${arg}`);
+        process.stdout.write(`retired ${arg}: it is no longer in the JWKS (receivers that cached it keep it up to 5 min)\n`);
         return 0;
       }
       default:

@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseDuration } from '../domain/duration';
 import { parseMailbox } from '../domain/mailbox';
+import { parseSecretKeys } from '../connectors/secret-crypto';
 
 export interface Config {
   /** SCIM server port. Default 8080. */
@@ -100,8 +101,22 @@ export interface Config {
   outboxRetentionDays: number;
   /** REQUEST_LOG_RETENTION_DAYS: days the SCIM request log keeps its rows; 0 records nothing. Default 14. */
   requestLogRetentionDays: number;
+  /** EVENTS_RETENTION_DAYS: days the event feed (docs/events.md) keeps its SETs, acknowledged or not; 0 keeps them. Default 14. */
+  eventsRetentionDays: number;
   /** SCIM_STATEMENT_TIMEOUT: longest a statement of the SCIM server may run (PostgreSQL statement_timeout of its pool), in ms. Default 5 s. */
   scimStatementTimeoutMs: number;
+  /**
+   * CONNECTOR_SECRETS_KEYS: "<key id>:<base64 of 32 bytes>,…", the first encrypts the connector
+   * secrets (connectors/secrets.ts), all decrypt. Unset: a key kept in the database (development).
+   */
+  connectorSecretsKeys?: string;
+  /**
+   * The sample application `npm start` runs beside scimflow with SAMPLE_APP=1 (dev/sample-app/):
+   * its port (SAMPLE_APP_PORT, default 8095; 0 picks a free one) and its caches: employee-area
+   * tags take effect SAMPLE_APP_TAG_DELAY after a change (default 10m), a security role
+   * SAMPLE_APP_ROLE_DELAY after (default 1h).
+   */
+  sampleApp: { enabled: boolean; port: number; tagDelayMs: number; roleDelayMs: number };
 }
 
 /** Worker sizing for a 2-core machine (docs/performance.md §5.5); createWorker uses them too. */
@@ -356,7 +371,15 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy,
     outboxRetentionDays: int('OUTBOX_RETENTION_DAYS', 30, 0, 36_500),
     requestLogRetentionDays: int('REQUEST_LOG_RETENTION_DAYS', 14, 0, 3_650),
+    eventsRetentionDays: int('EVENTS_RETENTION_DAYS', 14, 0, 3_650),
     scimStatementTimeoutMs: boundedDuration('SCIM_STATEMENT_TIMEOUT', 5_000, 100, 600_000),
+    connectorSecretsKeys: str('CONNECTOR_SECRETS_KEYS'),
+    sampleApp: {
+      enabled: bool('SAMPLE_APP', false),
+      port: int('SAMPLE_APP_PORT', 8095, 0, 65535),
+      tagDelayMs: boundedDuration('SAMPLE_APP_TAG_DELAY', 600_000, 0, 86_400_000),
+      roleDelayMs: boundedDuration('SAMPLE_APP_ROLE_DELAY', 3_600_000, 0, 86_400_000),
+    },
   };
   const from = parseMailbox(config.mailFrom);
   if (!from.ok) problems.push(`MAIL_FROM ${from.problem}`);
@@ -366,6 +389,13 @@ export function loadConfig(env: Env = process.env): Config {
   }
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(config.logLevel)) {
     problems.push(`LOG_LEVEL="${config.logLevel}" must be one of fatal, error, warn, info, debug, trace, silent`);
+  }
+  if (config.connectorSecretsKeys !== undefined) {
+    try {
+      parseSecretKeys(config.connectorSecretsKeys);
+    } catch (err) {
+      problems.push((err as Error).message);
+    }
   }
   const bundle = config.worker.workflowBundlePath;
   if (bundle !== undefined && !fs.existsSync(bundle))

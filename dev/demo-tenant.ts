@@ -38,5 +38,7 @@ export function demoTenantConfig(overrides: { tagPropagation?: string; rolePropa
     },
     endDateAction: 'suspend',
     seatRecheckInterval: '5m',
+    // The event feed (docs/events.md) is advertised in /ServiceProviderConfig; EVENTS_URL polls it.
+    events: {},
   };
 }

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { connectorSchema } from './connector-config';
+import { eventsConfigSchema } from './events-config';
 import { parseDuration } from './duration';
 import { DEFAULT_PHONE_REGION, isPhoneRegion } from './phone-number';
 import { parseMailbox } from './mailbox';
@@ -183,6 +184,12 @@ const baseSchema = z.strictObject({
    * configurations saved before connectors read and compare as they did.
    */
   connector: connectorSchema.optional(),
+  /**
+   * The event feed (domain/events-config.ts, docs/events.md): present, it is advertised in
+   * /ServiceProviderConfig; `push` delivers it to the tenant's receiver (RFC 8935). Absent from
+   * the parsed configuration when not given.
+   */
+  events: eventsConfigSchema.optional(),
   /** Drift repair: a Temporal Schedule per tenant compares the application directory with the desired state. */
   reconcile: z
     .strictObject({

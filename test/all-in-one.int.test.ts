@@ -35,8 +35,17 @@ async function startAllInOne(env: Record<string, string>): Promise<Started> {
     let buffer = '';
     child.stdout?.on('data', (d: Buffer) => {
       buffer += d.toString();
-      for (const m of buffer.matchAll(/^(SCIM_BASE_URL|SCIM_TOKEN|TEMPORAL_UI_URL|CONSOLE_URL|DATABASE_URL|METRICS_URL)=(.+)$/gm)) lines[m[1]] = m[2].trim();
-      if (lines.SCIM_BASE_URL && lines.SCIM_TOKEN && lines.TEMPORAL_UI_URL && lines.CONSOLE_URL && lines.DATABASE_URL && lines.METRICS_URL) {
+      for (const m of buffer.matchAll(/^(SCIM_BASE_URL|SCIM_TOKEN|TEMPORAL_UI_URL|CONSOLE_URL|DATABASE_URL|METRICS_URL|EVENTS_URL)=(.+)$/gm))
+        lines[m[1]] = m[2].trim();
+      if (
+        lines.SCIM_BASE_URL &&
+        lines.SCIM_TOKEN &&
+        lines.TEMPORAL_UI_URL &&
+        lines.CONSOLE_URL &&
+        lines.DATABASE_URL &&
+        lines.METRICS_URL &&
+        lines.EVENTS_URL
+      ) {
         clearTimeout(timer);
         resolve();
       }
@@ -118,6 +127,17 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
       }),
     });
     expect(created.status).toBe(201);
+    // The demo tenant's event feed (docs/events.md): polled with the SCIM token, advertised in /ServiceProviderConfig.
+    expect(run.lines.EVENTS_URL).toBe(`${SCIM_BASE_URL}/Events`);
+    const poll = await fetch(run.lines.EVENTS_URL, {
+      method: 'POST',
+      headers: { ...auth, 'Content-Type': 'application/json' },
+      body: '{"returnImmediately":true}',
+    });
+    expect(poll.status).toBe(200);
+    expect(Object.keys(((await poll.json()) as { sets: Record<string, string> }).sets).length).toBeGreaterThan(0);
+    const spc = (await (await fetch(`${SCIM_BASE_URL}/ServiceProviderConfig`, { headers: auth })).json()) as { securityEvents?: { eventUris: string[] } };
+    expect(spc.securityEvents?.eventUris).toContain('urn:ietf:params:scim:event:prov:create:notice');
     const outbox = path.join(dataDir, 'outbox');
     const mailFile = await until(async () => fs.readdirSync(outbox).find((f) => f.endsWith('.eml')), 60_000, 'the invitation mail');
     const mail = fs.readFileSync(path.join(outbox, mailFile), 'utf8').replace(/=\r?\n/g, '');

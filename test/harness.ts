@@ -177,6 +177,8 @@ export async function startHarness(
     opsToken?: string;
     /** MAIL_ALLOWED_FROM_DOMAINS of the server and worker; default none (the platform sender is scimflow-test@example.org). */
     allowedFromDomains?: string[];
+    /** The event feed's settings (runScimServer `events`): its push loop's pace, for tests of RFC 8935 push. */
+    events?: Parameters<typeof runScimServer>[0]['events'];
   } = {},
 ): Promise<Harness> {
   const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -209,6 +211,7 @@ export async function startHarness(
     metrics,
     senderPolicy: { platformFrom: MAIL_FROM, allowedFromDomains: options.allowedFromDomains ?? [] },
     ops: { host: '127.0.0.1', port: 0, token: options.opsToken },
+    events: options.events,
   });
   const startWorker = () =>
     runWorker({ target, taskQueue, db, smtpUrl, publicUrl: server.url, mailFrom: MAIL_FROM, allowedFromDomains: options.allowedFromDomains, logger, metrics });

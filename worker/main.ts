@@ -16,6 +16,7 @@ import { appMetrics } from '../common/metrics';
 import { shutdownTracing } from '../common/tracing';
 import { ensureSearchAttributes, connectClient, targetFromConfig } from '../common/temporal/connection';
 import { startOpsServer } from '../common/ops-server';
+import { parseSecretKeys } from '../connectors/secret-crypto';
 import { runWorker } from './run-worker';
 import { buildWorkflowBundleInChild } from './workflow-bundle';
 
@@ -48,6 +49,7 @@ async function main(): Promise<void> {
     metrics,
     workflowBundlePath,
     tuning: config.worker,
+    connectorSecretKeys: config.connectorSecretsKeys ? parseSecretKeys(config.connectorSecretsKeys) : undefined,
   });
   const ops = await startOpsServer({ host: config.host, port: config.metricsPort, metrics, readiness: worker.readiness ?? {}, logger, token: config.opsToken });
   logger.info({ taskQueue: config.temporal.taskQueue, namespace: target.namespace, metrics: `${ops.url}/metrics` }, 'worker running');

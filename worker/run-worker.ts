@@ -4,6 +4,7 @@ import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
 import { createMailer, type Mailer } from '../common/mail/mailer';
 import type { AppMetrics } from '../common/metrics';
+import type { SecretKey } from '../connectors/secrets';
 import { connectWorker, type TemporalTarget } from '../common/temporal/connection';
 import { syncReconcileSchedules } from '../common/temporal/reconcile-schedule';
 import { createWorker, installRuntime, type CreateWorkerOptions } from './create-worker';
@@ -40,6 +41,8 @@ export async function runWorker(options: {
   workflowBundlePath?: string;
   /** Cache and concurrency (WORKER_MAX_CACHED_WORKFLOWS, WORKER_MAX_CONCURRENT_ACTIVITIES); createWorker's defaults otherwise. */
   tuning?: { maxCachedWorkflows?: number; maxConcurrentActivities?: number };
+  /** CONNECTOR_SECRETS_KEYS, parsed (connectors/secrets.ts); default the key kept in the database. */
+  connectorSecretKeys?: SecretKey[];
 }): Promise<RunningWorker> {
   installRuntime(options.logger);
   const connection = await connectWorker(options.target);
@@ -56,6 +59,7 @@ export async function runWorker(options: {
       allowedFromDomains: options.allowedFromDomains ?? [],
       mailSendLeaseMs: options.mailSendLeaseMs,
       logger: options.logger,
+      connectorSecretKeys: options.connectorSecretKeys,
     },
     payloadCodecs: options.target.payloadCodecs,
     metrics: options.metrics,
