@@ -11,6 +11,29 @@ const OPENS_DATABASE = ['cli/**', 'worker/main.ts', 'scim-server/main.ts', 'test
 /** Tests arrange and inspect the database with SQL of their own; the benchmarks seed it and read its statistics. */
 const OWN_SQL = ['**/*.test.ts', 'bench/**'];
 
+/** The applications the server process serves, each a top-level folder. */
+const APPLICATIONS = ['scim-server', 'admin', 'console', 'invitations'];
+/** The layers below them. */
+const LOWER_LAYERS = ['common', 'domain', 'policy', 'scim', 'activities', 'workflows', 'connectors', 'events'];
+/** Drives the repositories through the SCIM API's list parameters and the outbox relay. */
+const MAY_IMPORT_APPLICATIONS = ['common/repositories/repositories.int.test.ts'];
+
+/**
+ * One block per folder depth: a file `depth` folders down reaches a top-level folder with exactly
+ * `depth` "../", so `../invitations` in a subfolder of activities/ (activities/invitations.ts) is
+ * not taken for the invitation pages.
+ */
+function belowApplications() {
+  const message = 'The layers below the applications do not import them: move what both need down (scim/ for the SCIM protocol, common/ for the rest).';
+  return [1, 2, 3, 4, 5, 6].map((depth) => ({
+    files: LOWER_LAYERS.map((layer) => `${layer}/${'*/'.repeat(depth - 1)}*.ts`),
+    ignores: MAY_IMPORT_APPLICATIONS,
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: `^(\\.\\./){${depth}}(${APPLICATIONS.join('|')})(/|$)`, message }] }],
+    },
+  }));
+}
+
 /** What callers of the data layer may take from common/db besides types: the errors they act on. */
 const DB_ERRORS = ['DatabaseUnavailableError', 'UniqueViolationError', 'StatementTimeoutError', 'InvalidDataError'];
 
@@ -124,6 +147,10 @@ export default tseslint.config(
       ],
     },
   },
+  // The layers below the applications: the SCIM protocol (scim/), the shared code, the policy,
+  // the workflows and their activities, the connectors. None of them imports an application (the
+  // SCIM API, the admin API, the console, the invitation pages), which import them.
+  ...belowApplications(),
   {
     // Configuration is read and validated once, in common/config.ts; everything else receives it.
     files: ['**/*.ts'],

@@ -15,6 +15,7 @@ import { currentConfig } from '../common/repositories/tenants';
 import { ledgerWithConnector } from '../common/repositories/connector-accounts';
 import { accountStateOf } from '../connectors/account-state';
 import { readDesiredState } from '../policy/desired-state';
+import { appendLifecycleEvent, reportOutcome } from '../events/lifecycle';
 import { connectorSync, connectorsOf } from './connector-sync';
 import type { ActivityDeps } from './deps';
 import { lifecycleMetrics } from './lifecycle-metrics';
@@ -154,6 +155,8 @@ export function invitationActivities(deps: ActivityDeps) {
         // The new link replaces every earlier one: an old link now says so and accepts nothing.
         const superseded = await invitations.revokeInvitations(tx, input.tenantId, input.userId, 'superseded', inv.id);
         if (inv.status === 'pending') await audit(tx, step, 'invitation.sent', { invitationId: inv.id, round: input.round, superseded });
+        // The event feed hears it in the same transaction (a retry repeats the same jti); an asynchronous SCIM request completes.
+        await reportOutcome(tx, { tenantId: input.tenantId, userId: input.userId, outcome: 'invited', key: inv.id });
         if (visible) {
           const { waitingInMs, waitingUntilAtMost, ...state } = visible;
           const waitingUntil = Math.min(Date.now() + waitingInMs, waitingUntilAtMost ?? Infinity);
@@ -186,6 +189,7 @@ export function invitationActivities(deps: ActivityDeps) {
         await setStatus(tx, input.tenantId, input.userId, 'provisioning', false);
         const licences = await releaseLicences(tx, input.tenantId, input.userId);
         await audit(tx, input, 'invitation.expired', { invitationId: input.invitationId, licences });
+        await appendLifecycleEvent(tx, { tenantId: input.tenantId, userId: input.userId, outcome: 'expired', key: input.invitationId });
         return true;
       });
       if (expired) observe.invitationExpired(input);

@@ -2,12 +2,14 @@
  * Status changes after onboarding: acceptance, suspension, reactivation, termination; the
  * mass-deprovisioning guard in front of the last two; and the workflow's visible state.
  */
+import { Context } from '@temporalio/activity';
 import { appMetrics } from '../common/metrics';
 import { clearEntitlementFlags } from '../common/repositories/access-settings';
 import { setStatus } from '../common/repositories/app-users';
 import { ledgerWithConnector } from '../common/repositories/connector-accounts';
 import { accountStateOf } from '../connectors/account-state';
 import { readDesiredState } from '../policy/desired-state';
+import { appendLifecycleEvent, completeAsyncRequests, reportOutcome } from '../events/lifecycle';
 import { connectorSync, connectorsOf } from './connector-sync';
 import { requestDeprovision, type DeprovisionAction } from '../common/repositories/deprovision-requests';
 import { releaseEntitlements } from '../common/repositories/entitlements';
@@ -22,6 +24,15 @@ import type { ActivityDeps } from './deps';
 import { lifecycleMetrics } from './lifecycle-metrics';
 import { audit, stepOrigin } from './step-context';
 import type { AccessRemovalCause, DeprovisionDecision, RecordStateInput, StepInput } from './types';
+
+/** This activity's id in its workflow run (stable across its retries); 'none' outside an activity. */
+function activityIdOrNone(): string {
+  try {
+    return Context.current().info.activityId;
+  } catch {
+    return 'none';
+  }
+}
 
 /** The `reason` of the audit entry, as the audit trail has always worded it. */
 const REASONS: Record<'suspend' | 'terminate', Record<AccessRemovalCause, string>> = {
@@ -44,6 +55,8 @@ export function lifecycleActivities(deps: ActivityDeps) {
       const activated = await db.withTransaction(async (tx) => {
         if (!(await setStatus(tx, input.tenantId, input.userId, 'active', true))) return false;
         await audit(tx, input, 'user.activated', { invitationId: input.invitationId });
+        if (input.invitationId)
+          await appendLifecycleEvent(tx, { tenantId: input.tenantId, userId: input.userId, outcome: 'accepted', key: input.invitationId });
         return true;
       });
       if (activated && input.invitationId) observe.invitationAccepted(input);
@@ -67,6 +80,7 @@ export function lifecycleActivities(deps: ActivityDeps) {
         const invitations = await revokeInvitations(tx, input.tenantId, input.userId, 'suspended');
         if (!blocked && licences + invitations === 0) return { suspended: false, view: found };
         await audit(tx, input, 'user.suspended', { reason: REASONS.suspend[input.cause], licences, invitations });
+        await completeAsyncRequests(tx, { tenantId: input.tenantId, userId: input.userId });
         return { suspended: blocked, view: found };
       });
       if (suspended) await observe.accessRemoved(input, 'suspend', input.cause);
@@ -77,6 +91,32 @@ export function lifecycleActivities(deps: ActivityDeps) {
         const account = read ? accountStateOf({ ...read.desired, licences: [] }) : undefined;
         await sync.bring(input, app.connector, app.row, view.scimVersion, { login: false, account, parts: account ? ['licences'] : undefined });
       }
+    },
+
+    /**
+     * A user that has not accepted an invitation and whose onboarding failed gives its licence
+     * seats back while it waits for a fix (others in a full pool may take them); the convergence
+     * after a change or a retry takes them again. An accepted user keeps them: it uses them.
+     */
+    async releaseSeats(input: StepInput & { reason: string }): Promise<{ released: number }> {
+      const { released, view } = await db.withTransaction(async (tx) => {
+        const found = await ledgerWithConnector(tx, input.tenantId, input.userId);
+        if (!found.exists) return { released: 0, view: found };
+        const count = await releaseLicences(tx, input.tenantId, input.userId);
+        if (count > 0) await audit(tx, input, 'licences.released', { licences: count, reason: input.reason });
+        return { released: count, view: found };
+      });
+      // The application too (a try cut short after the ledger's commit finds nothing left to release here, and sends what the application has not confirmed).
+      const app = await sync.accountOf(input, view);
+      if (app) {
+        const read = (await readDesiredState(db, input.tenantId, input.userId)).state;
+        if (read)
+          await sync.bring(input, app.connector, app.row, view.scimVersion, {
+            account: accountStateOf({ ...read.desired, licences: [] }),
+            parts: ['licences'],
+          });
+      }
+      return { released };
     },
 
     /**
@@ -171,6 +211,7 @@ export function lifecycleActivities(deps: ActivityDeps) {
         await releaseLogins(tx, input.tenantId, input.userId);
         if (!(await setStatus(tx, input.tenantId, input.userId, 'terminated', false))) return { terminated: false, view: found };
         await audit(tx, input, 'user.terminated', { reason, ...released });
+        await completeAsyncRequests(tx, { tenantId: input.tenantId, userId: input.userId });
         return { terminated: true, view: found };
       });
       if (terminated) await observe.accessRemoved(input, 'terminate', input.cause);
@@ -182,7 +223,22 @@ export function lifecycleActivities(deps: ActivityDeps) {
     /** The visible state, and its history in the audit log (the provisioning log of the admin console). */
     async recordState(input: RecordStateInput): Promise<void> {
       const origin = stepOrigin();
-      await recordProvisioningState(db, { ...input, runId: origin.runId, step: origin.step });
+      if (input.state !== 'failed') {
+        await recordProvisioningState(db, { ...input, runId: origin.runId, step: origin.step });
+        return;
+      }
+      // A failure is an outcome the event feed reports (without lastError: it may quote personal data), failing pending asynchronous requests.
+      await db.withTransaction(async (tx) => {
+        await recordProvisioningState(tx, { ...input, runId: origin.runId, step: origin.step });
+        await reportOutcome(tx, {
+          tenantId: input.tenantId,
+          userId: input.userId,
+          outcome: 'failed',
+          // The same for every try of this recording, another for a later failure.
+          key: `${origin.runId ?? input.workflowId}:${activityIdOrNone()}`,
+          reason: 'the onboarding failed; see the user in the admin console',
+        });
+      });
     },
   };
 }

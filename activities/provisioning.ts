@@ -26,7 +26,10 @@ import { isUuid } from '../domain/uuid';
 import type { ActivityDeps } from './deps';
 import { appendAudit } from '../common/repositories/audit-log';
 import { auditBatch, stepOrigin, type AuditBatch } from './step-context';
-import { connectorSync, connectorsOf } from './connector-sync';
+import { appendLifecycleEvent, completeAsyncRequests } from '../events/lifecycle';
+import { connectorSync, connectorsOf, failureOf, idempotencyKeyOf } from './connector-sync';
+import { ledgerWithConnector } from '../common/repositories/connector-accounts';
+import { ConnectorError, type AccountState, type ApplicationConnector } from '../connectors/port';
 import { accountStateOf } from '../connectors/account-state';
 import type { ConfigVersion } from '../common/repositories/tenants';
 import {
@@ -39,7 +42,27 @@ import {
   type LicenceResult,
   type StepInput,
   type UserPlan,
+  type CacheWindow,
+  type PropagationCheck,
+  type PropagationCheckInput,
+  type VerifyAccessInput,
 } from './types';
+
+/** Whether propagation can be verified in the application (the directory's read-back is the ledger itself: its windows stand in for caches). */
+function readsBack(connector: ApplicationConnector): boolean {
+  return connector.readsBack && connector.kind !== 'directory';
+}
+
+/** What of the windows' changes the application does not show in force yet, in words. */
+function pendingChanges(windows: CacheWindow[], desired: DesiredUser, held: AccountState): string[] {
+  const pending: string[] = [];
+  if (windows.includes('securityRole') && (held.access.securityRole ?? null) !== (desired.securityRole ?? null))
+    pending.push(`the security role is ${held.access.securityRole ?? 'none'} in the application, not ${desired.securityRole ?? 'none'}`);
+  const tags = (list: string[]) => [...list].sort().join('\u0000');
+  if (windows.includes('tags') && tags(held.access.settings.employeeArea ?? []) !== tags(desired.settings.employeeArea))
+    pending.push('the employee-area tags in the application differ from those applied');
+  return pending;
+}
 
 /**
  * SCIM data + the user's groups + tenant configuration (defaults and mapping rules), and a
@@ -229,7 +252,40 @@ export function provisioningActivities(deps: ActivityDeps) {
         startAt: epoch(desired.startDate),
         endAt: epoch(desired.endDate),
         timings,
+        ...(readsBack(connectors.forConfig(input.tenantId, current)) ? { verifiesPropagation: true } : {}),
       };
+    },
+
+    /**
+     * Reads the user's account back from the application and tells whether the security role and
+     * the employee-area tags the ledger holds are in force there (after the application's caches).
+     * Effective: the user's log says after how long. A user gone or without an account in the
+     * application is not effective (the check after the window makes that `failed`).
+     */
+    async checkPropagation(input: PropagationCheckInput): Promise<PropagationCheck> {
+      const { config, state: read } = await readDesired(db, input);
+      const connector = connectors.forConfig(input.tenantId, config);
+      const view = await ledgerWithConnector(db, input.tenantId, input.userId);
+      const appId = view.account?.connectorKind === connector.kind ? view.account.appId : null;
+      if (!read || !appId) return { effective: false, pending: ['the application has no account for the user'] };
+      const call = { tenantId: input.tenantId, userId: input.userId, idempotencyKey: idempotencyKeyOf(input, read.version) };
+      const held = await connector.readAccount(call, appId).catch((err: unknown) => {
+        if (err instanceof ConnectorError && err.kind === 'transient') return undefined; // read again at the next poll
+        throw err instanceof ConnectorError ? failureOf(err, 'readAccount') : err;
+      });
+      if (held === undefined) return { effective: false, pending: ['the application did not answer the read-back'] };
+      if (held === null) return { effective: false, pending: ['the application has no account for the user'] };
+      const pending = pendingChanges(input.windows, read.desired, held);
+      if (pending.length > 0) return { effective: false, pending };
+      await appendAudit(db, {
+        tenantId: input.tenantId,
+        userId: input.userId,
+        action: 'propagation.verified',
+        detail: { windows: input.windows, afterMs: input.elapsedMs },
+        requestId: input.requestId,
+        ...stepOrigin(),
+      });
+      return { effective: true };
     },
 
     /**
@@ -277,6 +333,7 @@ export function provisioningActivities(deps: ActivityDeps) {
           account: result.status === 'converged' ? accountStateOf(withSeats.desired) : undefined,
           read,
           loginEnabled: ctx.dir?.user.status === 'active',
+          status: ctx.dir?.user.status,
         };
       });
       // Then, the transaction committed, the same change to the application (nothing for `directory`).
@@ -290,6 +347,9 @@ export function provisioningActivities(deps: ActivityDeps) {
           create: true,
         });
       }
+      // A change to a user already invited or active is in force now: its asynchronous SCIM requests complete.
+      if (outcome.result.status === 'converged' && (outcome.status === 'invited' || outcome.status === 'active'))
+        await db.withTransaction((tx) => completeAsyncRequests(tx, { tenantId: input.tenantId, userId: input.userId, throughVersion: outcome.read.version }));
       return outcome.result;
     },
 
@@ -311,7 +371,16 @@ export function provisioningActivities(deps: ActivityDeps) {
         const providers = await apply.assignProviderAccounts(tx, step('assignProviderAccounts'), restricted, ctx, true);
         const access = await apply.applyAccessSettings(tx, step('applyAccessSettings'), restricted, ctx, true);
         const blocked = await setHold(tx, input.tenantId, input.userId, input.reason);
-        if (blocked) ctx.audits.add(step('restrictUser'), 'user.held', { reason: input.reason });
+        if (blocked) {
+          ctx.audits.add(step('restrictUser'), 'user.held', { reason: input.reason });
+          await appendLifecycleEvent(tx, {
+            tenantId: input.tenantId,
+            userId: input.userId,
+            outcome: 'held',
+            key: `hold@${read.version}`,
+            reason: 'onboarding held: data missing or a login identifier taken',
+          });
+        }
         await ctx.audits.flush(tx);
         const changed =
           organisations.changed || (licences.status === 'assigned' && licences.changed) || providers.changed || access.roleChanged || access.tagsChanged;
@@ -336,7 +405,7 @@ export function provisioningActivities(deps: ActivityDeps) {
      * user should have now (a change that landed after the convergence shows up here) and that
      * login is not held. Not verified: the workflow converges again.
      */
-    async verifyAccess(input: StepInput): Promise<AccessCheck> {
+    async verifyAccess(input: VerifyAccessInput): Promise<AccessCheck> {
       const read = await mustRead(db, input);
       const desired = complete(read);
       const dir = (await directoryOf(db, input.tenantId, [input.userId])).get(input.userId);
@@ -351,8 +420,17 @@ export function provisioningActivities(deps: ActivityDeps) {
       const connector = connectors.forConfig(input.tenantId, read.config);
       if (connector.kind !== 'directory' && differences.length === 0) differences.push(...(await sync.unconfirmed(input, connector, accountStateOf(desired))));
       if (differences.length > 0) return { verified: false, differences };
-      // One statement, atomic on its own.
+      // One statement each, atomic on its own.
       const origin = stepOrigin();
+      if (input.waited)
+        await appendAudit(db, {
+          tenantId: input.tenantId,
+          userId: input.userId,
+          action: 'propagation.waited',
+          detail: { windows: input.waited.windows, ms: input.waited.ms, readBack: false },
+          requestId: input.requestId,
+          ...origin,
+        });
       await appendAudit(db, { tenantId: input.tenantId, userId: input.userId, action: 'access.verified', requestId: input.requestId, ...origin });
       return { verified: true };
     },

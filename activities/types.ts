@@ -29,6 +29,29 @@ export interface UserPlan {
   timings: LifecycleTimings;
   /** When the user is gone: the request id of its deletion, if recorded. */
   deletedBy?: string;
+  /**
+   * The tenant's application reports its effective state (a connector that reads back): the
+   * propagation windows are then verified by reading the account back and end as soon as the
+   * change is in force; the window is the upper bound. Absent or false: the windows are waited.
+   */
+  verifiesPropagation?: boolean;
+}
+
+/** The application caches verified by reading the account back (the settling window is the identity provider's, never read back). */
+export type CacheWindow = 'tags' | 'securityRole';
+
+export interface PropagationCheckInput extends StepInput {
+  windows: CacheWindow[];
+  /** Workflow time since the oldest of these windows opened, for the user's log. */
+  elapsedMs: number;
+}
+
+/** Whether the application has the change in force; `pending`: what it does not show yet, in words. */
+export type PropagationCheck = { effective: true } | { effective: false; pending: string[] };
+
+/** The access check's input: with the windows waited out without read-back, for the user's log. */
+export interface VerifyAccessInput extends StepInput {
+  waited?: { windows: string[]; ms: number };
 }
 
 export type LicenceResult = { status: 'assigned'; changed: boolean } | { status: 'waitingForSeat'; orgKey: string };

@@ -2,7 +2,7 @@
  * What an admin can do about a state or an error the workflow reports: the "recommended action"
  * of a provisioning log. Pure. The first matching rule wins; new lastError texts add a rule.
  */
-import { decodeWait } from '../../domain/visible-state';
+import { decodeWait } from '../domain/visible-state';
 
 /** The organisation a seat wait names. */
 function seatOrg(waitingFor: string | null | undefined): string | undefined {

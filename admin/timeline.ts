@@ -9,8 +9,8 @@
  * audit log, so profile changes name their fields only; roles, organisations, licences and
  * settings show old → new or added / removed.
  */
-import type { AuditRecord } from '../../common/repositories/admin-views';
-import { waitingText } from '../../domain/visible-state';
+import type { AuditRecord } from '../common/repositories/admin-views';
+import { waitingText } from '../domain/visible-state';
 import { adviceFor } from './advice';
 
 export interface OutboxEvent {

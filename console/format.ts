@@ -1,5 +1,5 @@
 /** Small renderers shared by the console's pages: times, durations, states, changes. */
-import { fieldLabel, type FieldChange } from '../../domain/directory-diff';
+import { fieldLabel, type FieldChange } from '../domain/directory-diff';
 import { html, type Html } from './html';
 
 /** "2025-06-01 14:05:33 UTC" in a <time> element; the page's script shows it in the reader's time zone. */
@@ -50,7 +50,7 @@ export function stateBadge(state: string | null | undefined): Html {
 }
 
 /** What a `waitingFor` value means, in words (one wording: domain/visible-state.ts). */
-export { waitingText } from '../../domain/visible-state';
+export { waitingText } from '../domain/visible-state';
 
 const show = (v: unknown) => (v === null || v === undefined || v === '' ? '(none)' : typeof v === 'string' ? v : JSON.stringify(v));
 

@@ -8,11 +8,11 @@
 import crypto from 'node:crypto';
 import { parse as parseCookies } from 'cookie';
 import type { Request, RequestHandler, Response } from 'express';
-import type { Db } from '../../common/db';
-import { createConsoleSession, deleteConsoleSession, findConsoleSession, type ConsoleSession } from '../../common/repositories/console-sessions';
-import { ADMIN_WRITE_ROLE, hashToken, touchToken, verifyToken } from '../../common/repositories/tokens';
-import { getTenant } from '../../common/repositories/tenants';
-import { clientAddress, FailureThrottle } from '../../common/failure-throttle';
+import type { Db } from '../common/db';
+import { createConsoleSession, deleteConsoleSession, findConsoleSession, type ConsoleSession } from '../common/repositories/console-sessions';
+import { ADMIN_WRITE_ROLE, hashToken, touchToken, verifyToken } from '../common/repositories/tokens';
+import { getTenant } from '../common/repositories/tenants';
+import { clientAddress, FailureThrottle } from '../common/failure-throttle';
 import { CONSOLE_PATH, type Notice, type Viewer } from './layout';
 
 export const SESSION_COOKIE = 'scimflow_console';

@@ -10,7 +10,7 @@ type Doc = Record<string, unknown>;
 
 /** Core attributes that grant access in the application (RFC 7643 §4.1.2). */
 const CORE_ACCESS = ['roles', 'entitlements'] as const;
-/** Attributes of the scimflow extension that grant access (docs: domain.md; scim-server/schemas.ts). */
+/** Attributes of the scimflow extension that grant access (docs: domain.md; scim/schemas.ts). */
 const EXTENSION_ACCESS = [
   'client',
   'clientRole',

@@ -267,6 +267,7 @@ test('when /ServiceProviderConfig is read, then securityEvents lists the URIs em
       SCIM_EVENTS.activate,
       SCIM_EVENTS.deactivate,
       SCIM_EVENTS.asyncResponse,
+      ...['invited', 'accepted', 'expired', 'failed', 'held'].map((o) => `urn:scimflow:event:${o}`),
     ],
   });
   expect(Object.keys(spc.body).slice(-2)).toEqual(['securityEvents', 'meta']);
@@ -364,6 +365,4 @@ test('when the signing key is rotated, then new SETs are signed with a new key, 
   await expect(verify(before)).rejects.toThrow();
 });
 
-// With the activities wired to events/lifecycle.ts (a worker in the harness):
-test.todo('when the worker is killed mid-onboarding and restarted, then the poll client still receives every event of the user, none twice (same jti)');
-test.todo('when a POST with respond-async reaches invited, then its misc:asyncresp (status 201, txn = Set-Txn) follows urn:scimflow:event:invited');
+// With the worker: events/lifecycle-events.int.test.ts.

@@ -37,11 +37,11 @@ export function lifecycleEventUri(outcome: LifecycleOutcome): string {
 }
 
 /**
- * Whether the activities append the lifecycle events (events/lifecycle.ts). Until they do,
- * /ServiceProviderConfig does not list them: it advertises only what is emitted. Set it to true
- * in the change that adds the calls.
+ * Whether the activities append the lifecycle events (events/lifecycle.ts): they do (invited,
+ * expired in activities/invitations.ts; accepted, failed in activities/lifecycle.ts; held in
+ * activities/provisioning.ts), so /ServiceProviderConfig lists them.
  */
-export const LIFECYCLE_EVENTS_EMITTED = false;
+export const LIFECYCLE_EVENTS_EMITTED = true;
 
 /**
  * The event URIs emitted, in the order /ServiceProviderConfig lists them. misc:asyncresp is

@@ -20,11 +20,11 @@
  */
 import crypto from 'node:crypto';
 import express, { Router, type Response } from 'express';
-import type { Db } from '../../common/db';
-import { appendAudit } from '../../common/repositories/audit-log';
-import { invitationForPage, markInvitationAccepted, type InvitationForPage } from '../../common/repositories/invitations';
-import { recordChanges } from '../../common/repositories/outbox';
-import { getSecret } from '../../common/repositories/secrets';
+import type { Db } from '../common/db';
+import { appendAudit } from '../common/repositories/audit-log';
+import { invitationForPage, markInvitationAccepted, type InvitationForPage } from '../common/repositories/invitations';
+import { recordChanges } from '../common/repositories/outbox';
+import { getSecret } from '../common/repositories/secrets';
 
 const TOKEN = /^[A-Za-z0-9_-]{20,100}$/;
 /** How long a shown page's confirmation stays valid. */

@@ -26,9 +26,14 @@ import type { FailureThrottle } from '../common/failure-throttle';
 import { groupsRouter } from './groups/routes';
 import { LIMITS } from './limits';
 import { entryOf, type RequestLog } from './request-log';
-import { declareSchemas } from './schemas';
-import { ScimError } from './scim-error';
+import { declareSchemas } from '../scim/schemas';
+import { ScimError } from '../scim/error';
 import { usersRouter } from './users/routes';
+import { asyncPreference, asyncTxnOf } from '../events/async';
+import { securityEventsOf } from '../events/discovery';
+import type { EventNotifier } from '../events/notifier';
+import { pollRouter } from '../events/poll';
+import type { EventSigner } from '../events/signing';
 
 export const SCIM_BASE_PATH = '/scim/v2';
 
@@ -52,7 +57,12 @@ export interface ScimAppOptions {
   trustProxy?: boolean | number | string;
   /** The tenants' request log (request-log.ts): every SCIM request of a known tenant, recorded off the request's path. */
   requestLog?: RequestLog;
+  /** The event feed (docs/events.md): its RFC 8936 poll endpoint at /scim/v2/Events signs with `signer` and long-polls on `notifier`. Absent: no poll endpoint. */
+  events?: { signer: EventSigner; notifier: EventNotifier };
 }
+
+/** The RFC 8936 poll endpoint of the token's tenant, under the SCIM base path. */
+export const EVENTS_POLL_PATH = '/Events';
 
 const MAX_JSON_DEPTH = LIMITS.jsonDepth;
 
@@ -174,8 +184,12 @@ export function createScimApp(options: ScimAppOptions): express.Express {
     source: 'scim',
     baseUrl,
     onCommitted: options.onCommitted ?? (() => undefined),
+    asyncTxn: asyncTxnOf(req.res),
   });
-  scim.use(discoveryRouter(baseUrl, options.bodyLimitBytes));
+  scim.use(discoveryRouter(baseUrl, options.bodyLimitBytes, (tenantId) => securityEventsOf(options.db, tenantId)));
+  // RFC 9967 §2.5.1.1: a write with `Prefer: respond-async` is answered 202 with Set-Txn (events/async.ts).
+  scim.use(['/Users', '/Groups'], asyncPreference());
+  if (options.events) scim.use(EVENTS_POLL_PATH, pollRouter({ db: options.db, ...options.events }));
   scim.use('/Users', usersRouter(context));
   scim.use('/Groups', groupsRouter(context));
   scim.use('/Bulk', bulkRouter(context));

@@ -10,7 +10,7 @@ import type { Db } from '../common/db';
 import { hashToken, touchToken, verifyToken, type TokenKind } from '../common/repositories/tokens';
 import { sendScimError } from './error-boundary';
 import { clientAddress, type FailureThrottle } from '../common/failure-throttle';
-import { ScimError } from './scim-error';
+import { ScimError } from '../scim/error';
 
 export interface AuthOptions {
   db: Db;

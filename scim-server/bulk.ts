@@ -9,7 +9,7 @@ import { LIMITS } from './limits';
 import { toScimError } from './error-boundary';
 import * as groupService from './groups/service';
 import { sendScim } from './respond';
-import { ScimError, scimErrorBody } from './scim-error';
+import { ScimError, scimErrorBody } from '../scim/error';
 import * as userService from './users/service';
 
 type Json = Record<string, unknown>;

@@ -13,6 +13,12 @@ export interface ScimContext {
   baseUrl: string;
   /** Called after a commit that wrote outbox rows, so the relay delivers at once instead of on its next poll. */
   onCommitted: () => void;
+  /**
+   * Set when the client asked for an asynchronous answer (RFC 9967 §2.5.1.1, `Prefer:
+   * respond-async`): the txn of its `Set-Txn` header and of the misc:asyncresp event that will
+   * report the outcome (events/async.ts).
+   */
+  asyncTxn?: string;
 }
 
 export const SCIM_CONTENT_TYPE = 'application/scim+json';

@@ -16,7 +16,7 @@ import { toolsSettings } from '../common/config';
 import { startHarness, type Harness } from '../test/harness';
 import { LIMITS_PATH, LIMITS_SCHEMA_URN } from './discovery';
 import { LIMITS } from './limits';
-import { SCIMMY } from './schemas';
+import { SCIMMY } from '../scim/schemas';
 
 /** The scim2-models the strict parse runs; bump it on purpose (its changelog), not by drift. */
 const SCIM2_MODELS_VERSION = '0.12.3';

@@ -8,8 +8,8 @@
 import { Router } from 'express';
 import { LIMITS } from './limits';
 import { sendScim } from './respond';
-import { SCIMMY } from './schemas';
-import { ScimError } from './scim-error';
+import { SCIMMY } from '../scim/schemas';
+import { ScimError } from '../scim/error';
 
 /**
  * Where the limits this server enforces are served (limits.ts; docs/reliability.md "Limits"),
@@ -80,7 +80,7 @@ function limitsDocument(baseUrl: string, bodyLimitBytes: number) {
   return { schemas: [LIMITS_SCHEMA_URN], id: 'limits', ...limits, meta: { resourceType: 'Limits', location: `${baseUrl}${LIMITS_PATH}` } };
 }
 
-/** RFC 7643 §5 (and RFC 9865's pagination), nothing else: strict clients refuse any other attribute. */
+/** RFC 7643 §5 (and RFC 9865's pagination), nothing else: strict clients refuse any other attribute (RFC 9967's securityEvents is added per tenant, withSecurityEvents). */
 function serviceProviderConfig(baseUrl: string, bodyLimitBytes: number) {
   return {
     schemas: ['urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig'],
@@ -105,13 +105,33 @@ function serviceProviderConfig(baseUrl: string, bodyLimitBytes: number) {
   };
 }
 
-export function discoveryRouter(baseUrl: string, bodyLimitBytes: number): Router {
+/**
+ * /ServiceProviderConfig with RFC 9967 §4's `securityEvents` (which updates RFC 7643 §5) before
+ * its meta. Only for a tenant whose configuration advertises its event feed (events/discovery.ts):
+ * strict clients refuse the attribute.
+ */
+export function withSecurityEvents<T extends { meta: unknown }>(
+  config: T,
+  securityEvents: object,
+): Omit<T, 'meta'> & { securityEvents: object; meta: T['meta'] } {
+  const { meta, ...rest } = config;
+  return { ...rest, securityEvents, meta };
+}
+
+/**
+ * `securityEvents`: the tenant's RFC 9967 capability, or undefined when its configuration does
+ * not advertise the event feed (events/discovery.ts securityEventsOf).
+ */
+export function discoveryRouter(baseUrl: string, bodyLimitBytes: number, securityEvents?: (tenantId: string) => Promise<object | undefined>): Router {
   const router = Router();
   for (const resource of [SCIMMY.Resources.Schema, SCIMMY.Resources.ResourceType, SCIMMY.Resources.User, SCIMMY.Resources.Group]) {
     (resource as unknown as { basepath(p: string): void }).basepath(baseUrl);
   }
   const config = serviceProviderConfig(baseUrl, bodyLimitBytes);
-  router.get('/ServiceProviderConfig', (_req, res) => sendScim(res, 200, config));
+  router.get('/ServiceProviderConfig', async (req, res) => {
+    const events = securityEvents && req.auth ? await securityEvents(req.auth.tenantId) : undefined;
+    sendScim(res, 200, events ? withSecurityEvents(config, events) : config);
+  });
   const limitsDoc = limitsDocument(baseUrl, bodyLimitBytes);
   router.get(LIMITS_PATH, (_req, res) => sendScim(res, 200, limitsDoc));
 

@@ -6,10 +6,10 @@
  * request must not be able to cost the others more than these bounds.
  */
 import { SCIMFLOW_USER_URN } from '../domain/desired-user';
-import { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_TERMS } from '../common/scim-filter/parser';
-import type { SchemaAttribute } from '../common/scim-filter/evaluate';
-import { UserSchema, declareSchemas, SCIMMY } from './schemas';
-import { ScimError } from './scim-error';
+import { MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_TERMS } from '../scim/filter/parser';
+import type { SchemaAttribute } from '../scim/filter/evaluate';
+import { UserSchema, declareSchemas, SCIMMY } from '../scim/schemas';
+import { ScimError } from '../scim/error';
 
 export const LIMITS = {
   /** Resources per list page (count). */
@@ -37,7 +37,7 @@ export const LIMITS = {
   referenceLength: 2048,
   /** Characters of a binary value (x509Certificates.value, base64). */
   binaryLength: 16_384,
-  /** Filter text, nesting and comparisons (common/scim-filter/parser.ts). */
+  /** Filter text, nesting and comparisons (scim/filter/parser.ts). */
   filterLength: MAX_FILTER_LENGTH,
   filterDepth: MAX_FILTER_DEPTH,
   filterTerms: MAX_FILTER_TERMS,

@@ -5,11 +5,11 @@
 import { StatementTimeoutError } from '../common/db';
 import type { ListQuery } from '../common/repositories/list-query';
 import { LIMITS } from './limits';
-import { bindFilter, parseFilterDateTime } from '../common/scim-filter/evaluate';
+import { bindFilter, parseFilterDateTime } from '../scim/filter/evaluate';
 import { isUuid } from '../domain/uuid';
-import { type FilterNode, parseFilter } from '../common/scim-filter/parser';
+import { type FilterNode, parseFilter } from '../scim/filter/parser';
 import { filterToSql, sortToSql, type ResourceKind } from '../common/repositories/filter-sql';
-import { ScimError } from './scim-error';
+import { ScimError } from '../scim/error';
 
 export interface ListRequest {
   query: ListQuery;

@@ -15,6 +15,7 @@ import { openDatabase } from '../common/db';
 import { createLogger } from '../common/logger';
 import { shutdownTracing } from '../common/tracing';
 import { lazyClient, targetFromConfig } from '../common/temporal/connection';
+import { parseSecretKeys } from '../connectors/secret-crypto';
 import { runScimServer } from './run-server';
 
 const STOP_LIMIT_MS = 30_000;
@@ -46,6 +47,8 @@ async function main(): Promise<void> {
     failureLimit: config.failedAuth,
     senderPolicy: { platformFrom: config.mailFrom, allowedFromDomains: config.mailAllowedFromDomains },
     trustProxy: config.trustProxy,
+    connectorSecretKeys: config.connectorSecretsKeys ? parseSecretKeys(config.connectorSecretsKeys) : undefined,
+    events: { retentionDays: config.eventsRetentionDays },
   });
   if (keys.codec && (config.codecAuth ?? 'token') === 'token' && !config.codecToken) {
     logger.warn('CODEC_TOKEN is not set: only codec tokens of a tenant (npm run tokens -- create --codec) open payloads at /codec');

@@ -4,8 +4,8 @@
  */
 import { ENTERPRISE_USER_URN } from '../domain/desired-user';
 import { checkPatchOperationCount } from './limits';
-import { UserSchema } from './schemas';
-import { ScimError } from './scim-error';
+import { UserSchema } from '../scim/schemas';
+import { ScimError } from '../scim/error';
 
 type Json = Record<string, unknown>;
 type AttributeDef = { type: string; config: { multiValued?: boolean }; subAttributes?: AttributeDef[]; name: string };

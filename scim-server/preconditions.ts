@@ -1,6 +1,6 @@
 /** ETag preconditions (RFC 7644 §3.14): `If-Match` on writes, `If-None-Match` on reads. */
 import { etagOf } from './render';
-import { ScimError } from './scim-error';
+import { ScimError } from '../scim/error';
 
 function tags(header: string): string[] {
   return header

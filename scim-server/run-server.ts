@@ -13,14 +13,23 @@ import type { Logger } from '../common/logger';
 import type { SenderPolicy } from '../common/mail/sender';
 import { appMetrics, registerDatabaseGauges, type AppMetrics } from '../common/metrics';
 import { startOpsServer, type OpsServer } from '../common/ops-server';
-import { adminRouter } from './admin/routes';
+import { adminRouter } from '../admin/routes';
 import { createScimApp } from './app';
-import { CONSOLE_PATH, consoleRouter } from './console/routes';
+import { CONSOLE_PATH, consoleRouter } from '../console/routes';
 import { FailureThrottle, throttleInvitationLinks } from '../common/failure-throttle';
 import { LiveCredentials } from '../common/live-credentials';
-import { invitationsRouter } from './invitations/routes';
+import { invitationsRouter } from '../invitations/routes';
 import { createOutboxRelay, type OutboxRelay } from './outbox-relay';
 import { createRequestLog, type RequestLog } from './request-log';
+import { secretStore } from '../connectors/secrets';
+import type { SecretKey } from '../connectors/secret-crypto';
+import { eventNotifier } from '../events/notifier';
+import { eventsPublicRouter } from '../events/public';
+import { createEventPusher, type EventPusher } from '../events/push';
+import { eventSigner } from '../events/signing';
+import { pacedCleanup } from '../common/paced-cleanup';
+import { deleteOldEvents } from '../common/repositories/security-events';
+import { EVENTS_POLL_PATH, SCIM_BASE_PATH } from './app';
 
 /** The longest a readiness check's call to Temporal may take (the ops server gives each check 3 s). */
 const READINESS_DEADLINE_MS = 2_500;
@@ -34,6 +43,8 @@ export interface RunningServer {
   /** The ops server's base URL (…/metrics, …/readyz, …/healthz). */
   opsUrl: string;
   relay: OutboxRelay;
+  /** The event feed's RFC 8935 push loop (docs/events.md). */
+  eventPusher: EventPusher;
   /** The SCIM request log's writer (flush and clean-up, for tests). */
   requestLog: RequestLog;
   /** Stops accepting connections, lets in-flight requests finish (idle keep-alive connections are closed at once; all are cut after `drainMs`), then stops the relay. */
@@ -76,6 +87,15 @@ export async function runScimServer(options: {
   drainMs?: number;
   /** The Temporal UI (TEMPORAL_UI_URL) and namespace: the admin console and API link each user to its workflow there. */
   temporalUi?: { url: string; namespace: string };
+  /** CONNECTOR_SECRETS_KEYS, parsed: they decrypt the secrets a tenant's configuration names (events.push.authorizationSecret) and encrypt the event signing keys. Default: the keys kept in the database. */
+  connectorSecretKeys?: SecretKey[];
+  /**
+   * The event feed (docs/events.md): days its events are kept (EVENTS_RETENTION_DAYS, default 14;
+   * 0 keeps them); the push loop's pause when idle (default 1 s), first backoff after a failed
+   * push (default 1 s) and how often it reads which tenants push (default 10 s); how long a
+   * tenant's signing key is used without a look-up (default 10 s: a rotation takes effect within it).
+   */
+  events?: { retentionDays?: number; pushPollMs?: number; pushBackoffMs?: number; pushTenantsRefreshMs?: number; signingKeyCacheMs?: number };
 }): Promise<RunningServer> {
   const metrics = options.metrics ?? appMetrics();
   registerDatabaseGauges(metrics, options.db);
@@ -113,6 +133,36 @@ export async function runScimServer(options: {
   const port = (server.address() as { port: number }).port;
   const publicUrl = options.publicUrl ?? `http://${options.host === '0.0.0.0' ? 'localhost' : options.host}:${port}`;
   bound.publicUrl = publicUrl;
+  // The event feed: SETs signed at delivery with the tenant's key, long polls and the push loop woken by LISTEN.
+  const signer = eventSigner({
+    db: options.db,
+    publicUrl,
+    encryptionKeys: options.connectorSecretKeys,
+    logger: options.logger,
+    cacheMs: options.events?.signingKeyCacheMs,
+  });
+  const notifier = eventNotifier({ db: options.db, logger: options.logger });
+  await notifier.start();
+  const eventsRetentionDays = options.events?.retentionDays ?? 14;
+  const eventPusher = createEventPusher({
+    db: options.db,
+    signer,
+    logger: options.logger,
+    notifier,
+    secrets: secretStore(options.db, { keys: options.connectorSecretKeys }),
+    pollMs: options.events?.pushPollMs,
+    backoffMs: options.events?.pushBackoffMs,
+    tenantsRefreshMs: options.events?.pushTenantsRefreshMs,
+    retention: pacedCleanup({
+      deleteBatch: (limit) => deleteOldEvents(options.db, eventsRetentionDays, limit),
+      what: 'event feed retention',
+      logger: options.logger,
+      enabled: eventsRetentionDays > 0,
+      intervalMs: 3_600_000,
+      batchSize: 1_000,
+      firstAfterMs: 60_000,
+    }),
+  });
   const adminDeps = {
     db: options.db,
     temporal: options.temporal,
@@ -152,7 +202,7 @@ export async function runScimServer(options: {
     readiness,
     logger: options.logger,
   });
-  // Mounted before the invitation pages (scim-server/invitations), which stay as they are.
+  // Mounted before the invitation pages (invitations/), which stay as they are.
   const invitationGuard = Router().use('/invitations/:token', throttleInvitationLinks(linkFailures));
   const app = createScimApp({
     db: options.db,
@@ -166,7 +216,9 @@ export async function runScimServer(options: {
     failures: authFailures,
     trustProxy: options.trustProxy,
     requestLog,
+    events: { signer, notifier },
     extraRouters: [
+      eventsPublicRouter({ db: options.db, signer, publicUrl, pollUrl: `${publicUrl}${SCIM_BASE_PATH}${EVENTS_POLL_PATH}` }),
       consoleRouter({ ...adminDeps, publicUrl, bodyLimitBytes: options.bodyLimitBytes, failures: authFailures }),
       invitationGuard,
       invitationsRouter({ db: options.db, publicUrl, onCommitted: () => relay.nudge() }),
@@ -200,20 +252,25 @@ export async function runScimServer(options: {
   for (const answer of early.splice(0)) answer();
   relay.start();
   requestLog.start();
+  eventPusher.start();
   const drainMs = options.drainMs ?? 10_000;
   return {
     url: publicUrl,
     port,
     opsUrl: ops.url,
     relay,
+    eventPusher,
     requestLog,
     async close() {
+      // Long polls answer now instead of holding the drain.
+      await notifier.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
         setTimeout(() => server.closeAllConnections(), drainMs).unref();
       });
       await relay.stop();
+      await eventPusher.stop();
       await requestLog.stop();
       await ops.close();
       await liveCredentials.stop();

@@ -1,6 +1,6 @@
 /**
  * The one error type SCIM handlers throw for a client-visible failure. The error boundary
- * (error-boundary.ts) turns it into an RFC 7644 §3.12 body.
+ * (scim-server/error-boundary.ts) turns it into an RFC 7644 §3.12 body.
  */
 export type ScimType =
   'invalidFilter' | 'tooMany' | 'uniqueness' | 'mutability' | 'invalidSyntax' | 'invalidPath' | 'noTarget' | 'invalidValue' | 'invalidVers' | 'sensitive';

@@ -10,7 +10,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { saveConfigVersion } from '../common/repositories/tenants';
 import { createToken } from '../common/repositories/tokens';
 import { parseTenantConfigDocument } from '../domain/tenant-config-document';
-import { USER_ACTIONS } from '../scim-server/console/pages/user';
+import { USER_ACTIONS } from '../console/pages/user';
 import { axeViolations, launchBrowser } from './browser';
 import { EXT, newUser, PATCH_OP, startHarness, testTenantConfig, type Harness } from './harness';
 

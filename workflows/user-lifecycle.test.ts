@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import type { Activities } from '../activities';
-import type { AccessCheck, ConvergeResult, DeprovisionDecision, UserPlan } from '../activities/types';
+import type { AccessCheck, ConvergeResult, DeprovisionDecision, PropagationCheck, UserPlan } from '../activities/types';
 import { findOrInstallTestServer } from '../dev/temporal-cli';
 import { installRuntime } from '../worker/create-worker';
 import { invitationAcceptedSignal, resendInvitationSignal, resourceChangedSignal, retrySignal, statusQuery, type UserStatus } from './definitions';
@@ -38,6 +38,7 @@ class Stubs {
   verify: () => Promise<AccessCheck> = async () => ({ verified: true });
   send: (input: { round: number }) => Promise<void> = async () => undefined;
   deprovision: () => DeprovisionDecision = () => 'proceed';
+  propagation: () => PropagationCheck = () => ({ effective: true });
   private invitations = 0;
 
   named(name: string): any[] {
@@ -68,6 +69,8 @@ class Stubs {
       reactivateUser: async (input) => void record('reactivateUser', input),
       terminateUser: async (input) => void record('terminateUser', input),
       recordState: async (input) => void record('recordState', input),
+      releaseSeats: async (input) => (record('releaseSeats', input), { released: 1 }),
+      checkPropagation: async (input) => (record('checkPropagation', input), this.propagation()),
     };
   }
 }
@@ -147,6 +150,50 @@ test('when the access check keeps failing, then after three convergences the wor
   expect(failed.lastError).toBe('verifyAccess: access not effective: licences');
   expect(stubs.named('convergeUser')).toHaveLength(3);
   expect(stubs.named('sendInvitation')).toEqual([]);
+  // Never invited: its seats go back to the pool while it waits for a fix.
+  expect(stubs.named('releaseSeats')).toEqual([expect.objectContaining({ reason: 'onboarding failed' })]);
+});
+
+test('when the application reads back, then the role window ends as soon as the role is in force there, not after the hour', async () => {
+  stubs.plan = () => ({ ...completePlan, verifiesPropagation: true });
+  stubs.converge = () => ({ ...converged, roleChanged: true, applied: { role: 'VOB Worker', tags: '' } });
+  let reads = 0;
+  stubs.propagation = () =>
+    ++reads < 3 ? { effective: false, pending: ['the security role is none in the application, not VOB Worker'] } : { effective: true };
+  const user = await start();
+  const waiting = await until(user.status, 'waitingPropagation');
+  expect(waiting.waitingFor).toBe('propagation:securityRole');
+  await env.sleep('20s');
+  await until(user.status, 'invited');
+  const checks = stubs.named('checkPropagation');
+  expect(checks).toHaveLength(3);
+  expect(checks.map((c) => c.windows)).toEqual([['securityRole'], ['securityRole'], ['securityRole']]);
+  // Polled at 5 s, then 10 s: in force after ~15 s of workflow time, far inside the hour.
+  expect(checks[2].elapsedMs).toBeGreaterThanOrEqual(15_000);
+  expect(checks[2].elapsedMs).toBeLessThan(60_000);
+  expect(stubs.named('verifyAccess')[0].waited).toBeUndefined();
+});
+
+test('when the application never shows the role in force, then after the window the user is failed with what it shows', async () => {
+  stubs.plan = () => ({ ...completePlan, verifiesPropagation: true });
+  stubs.converge = () => ({ ...converged, roleChanged: true, applied: { role: 'VOB Worker', tags: '' } });
+  stubs.propagation = () => ({ effective: false, pending: ['the security role is none in the application, not VOB Worker'] });
+  const user = await start();
+  await until(user.status, 'waitingPropagation');
+  await env.sleep('61m');
+  const failed = await until(user.status, 'failed');
+  expect(failed.lastError).toMatch(/^checkPropagation: not in force in the application when the propagation window ended: the security role is none/);
+  expect(stubs.named('sendInvitation')).toEqual([]);
+});
+
+test('when the application does not read back, then the window is waited out and the access check records how long', async () => {
+  stubs.converge = () => ({ ...converged, tagsChanged: true, applied: { role: '', tags: 'abc' } });
+  const user = await start();
+  await until(user.status, 'waitingPropagation');
+  await env.sleep('11m');
+  await until(user.status, 'invited');
+  expect(stubs.named('checkPropagation')).toEqual([]);
+  expect(stubs.named('verifyAccess')[0].waited).toEqual({ windows: ['tags'], ms: 600_000 });
 });
 
 test('when the invitation cannot be sent, then the workflow waits in failed naming sendInvitation, and an operator retry sends it', async () => {

@@ -5,9 +5,9 @@
 import fc from 'fast-check';
 import type { Db } from '../db';
 import { openTestDatabase } from '../../test/harness';
-import { ScimError } from '../../scim-server/scim-error';
-import { evaluateFilter } from '../scim-filter/evaluate';
-import { parseFilter } from '../scim-filter/parser';
+import { ScimError } from '../../scim/error';
+import { evaluateFilter } from '../../scim/filter/evaluate';
+import { parseFilter } from '../../scim/filter/parser';
 import { type ResourceKind, filterToSql, sortToSql } from './filter-sql';
 
 const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';

@@ -1,6 +1,6 @@
-import { ScimError } from '../../scim-server/scim-error';
-import { evaluateFilter, parseFilterDateTime, parseStoredDateTime } from '../scim-filter/evaluate';
-import { parseFilter } from '../scim-filter/parser';
+import { ScimError } from '../../scim/error';
+import { evaluateFilter, parseFilterDateTime, parseStoredDateTime } from '../../scim/filter/evaluate';
+import { parseFilter } from '../../scim/filter/parser';
 import { type ResourceKind, escapeLike, filterToSql, sortToSql } from './filter-sql';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';

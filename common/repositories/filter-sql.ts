@@ -12,9 +12,9 @@
  *
  * The semantics are those of evaluate.ts (see its header); this module only translates.
  */
-import { ScimError } from '../../scim-server/scim-error';
+import { ScimError } from '../../scim/error';
 import { isUuid } from '../../domain/uuid';
-import { type FilterNode, parseAttrPath } from '../scim-filter/parser';
+import { type FilterNode, parseAttrPath } from '../../scim/filter/parser';
 import {
   type BoundNode,
   type BoundOp,
@@ -28,9 +28,9 @@ import {
   STORED_ZONED_DATETIME_RE,
   bindFilter,
   resolveAttribute,
-} from '../scim-filter/evaluate';
+} from '../../scim/filter/evaluate';
 
-export type { ResourceKind } from '../scim-filter/evaluate';
+export type { ResourceKind } from '../../scim/filter/evaluate';
 
 interface ColumnSpec {
   sql: string;

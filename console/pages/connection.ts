@@ -1,5 +1,6 @@
 /** Connection: what the IdP admin enters (SCIM base URL, a token), token rotation, a connection test, the guides. */
-import type { ConnectionCheck, listTenantTokens } from '../../admin/service';
+import type { ConnectionCheck } from '../../admin/connection-test';
+import type { listTenantTokens } from '../../admin/tokens';
 import { time } from '../format';
 import { html, type Html } from '../html';
 import { CONSOLE_PATH, csrfField, page, type Notice, type Viewer } from '../layout';

@@ -1,6 +1,6 @@
 /** The overview: users per state, what waiting users wait for, invitations, time to invitation, who needs someone, held changes, drift repair. */
-import type { overview } from '../../admin/service';
-import { PROVISIONING_STATES } from '../../../domain/roles';
+import type { overview } from '../../admin/overview';
+import { PROVISIONING_STATES } from '../../domain/roles';
 import { countdown, duration, stateBadge, time, waitingText } from '../format';
 import { html, jsonAttr, type Html } from '../html';
 import { CONSOLE_PATH, csrfField, page, type Notice, type Viewer } from '../layout';

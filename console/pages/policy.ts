@@ -1,5 +1,6 @@
 /** Policy: the current configuration (YAML), version history, a diff of any two versions, and a draft checked, previewed and saved. */
-import type { diffVersions, previewTenant } from '../../admin/service';
+import type { diffVersions } from '../../admin/config';
+import type { previewTenant } from '../../admin/preview';
 import { change } from '../format';
 import { time } from '../format';
 import { html, type Html } from '../html';

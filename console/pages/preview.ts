@@ -1,8 +1,8 @@
 /** Provision on demand: what a user (stored, or pasted as a SCIM body with groups) would get, which steps would run; then run now. */
-import type { previewOneUser } from '../../admin/service';
-import type { UserListRow } from '../../../common/repositories/admin-search';
-import { fieldLabel } from '../../../domain/directory-diff';
-import { SETTING_KINDS } from '../../../domain/roles';
+import type { previewOneUser } from '../../admin/preview';
+import type { UserListRow } from '../../common/repositories/admin-search';
+import { fieldLabel } from '../../domain/directory-diff';
+import { SETTING_KINDS } from '../../domain/roles';
 import { change } from '../format';
 import { html, type Html } from '../html';
 import { CONSOLE_PATH, csrfField, page, type Notice, type Viewer } from '../layout';

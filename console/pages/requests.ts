@@ -1,5 +1,5 @@
 /** Requests: the SCIM request log (what the identity provider sent and what it was told), with filters and "older" paging. */
-import type { RequestLogRow } from '../../../common/repositories/request-log';
+import type { RequestLogRow } from '../../common/repositories/request-log';
 import { time } from '../format';
 import { html, type Html } from '../html';
 import { CONSOLE_PATH, page, type Viewer } from '../layout';

@@ -3,10 +3,10 @@
  * live countdown, error and what to do), actions for Super Users, what the user should have
  * against what the directory holds (drift, matched rules), and the timeline of every request.
  */
-import type { describeUser } from '../../admin/service';
+import type { describeUser } from '../../admin/users';
 import type { Timeline, TimelineGroup } from '../../admin/timeline';
-import { fieldLabel, type DirectoryState } from '../../../domain/directory-diff';
-import { SETTING_KINDS } from '../../../domain/roles';
+import { fieldLabel, type DirectoryState } from '../../domain/directory-diff';
+import { SETTING_KINDS } from '../../domain/roles';
 import { changeList, countdown, stateBadge, time, waitingText } from '../format';
 import { html, type Html } from '../html';
 import { CONSOLE_PATH, csrfField, page, type Notice, type Viewer } from '../layout';

@@ -1,7 +1,7 @@
 /** The user list: search, filters, cursor paging; where each user is and since when. */
-import type { UserListRow } from '../../../common/repositories/admin-search';
-import { PROVISIONING_STATES } from '../../../domain/roles';
-import { WAIT_FILTERS, waitFilterText } from '../../../domain/visible-state';
+import type { UserListRow } from '../../common/repositories/admin-search';
+import { PROVISIONING_STATES } from '../../domain/roles';
+import { WAIT_FILTERS, waitFilterText } from '../../domain/visible-state';
 import { countdown, stateBadge, time, waitingText } from '../format';
 import { html, type Html } from '../html';
 import { CONSOLE_PATH, page, type Viewer } from '../layout';

@@ -16,13 +16,16 @@ import * as groups from '../../common/repositories/scim-groups';
 import { currentVersions } from '../../common/repositories/scim-users';
 import type { ScimContext } from '../context';
 import { checkIndexedLength, LIMITS } from '../limits';
-import type { FilterNode } from '../../common/scim-filter/parser';
-import { parsePatchPath } from '../../common/scim-filter/parser';
+import type { FilterNode } from '../../scim/filter/parser';
+import { parsePatchPath } from '../../scim/filter/parser';
 import { listResponse, pageOf, pageQuery, runList, type ListRequest } from '../list-params';
 import { parsePatchBody, type PatchOperation } from '../normalise';
 import { checkIfMatch } from '../preconditions';
 import { CORE_GROUP_URN, etagOf, excludesMembers, project, renderGroup, type ScimResource } from '../render';
-import { ScimError } from '../scim-error';
+import { ScimError } from '../../scim/error';
+import { appendEvents, type AsyncRequest } from '../../common/repositories/security-events';
+import { acceptAsyncRequest } from '../../events/async';
+import { groupChangeEvents } from '../../events/set';
 
 type Json = Record<string, unknown>;
 
@@ -119,6 +122,36 @@ function changeOf(ctx: ScimContext, id: string, change: ChangeKind, resourceVers
   return { tenantId: ctx.tenantId, resourceType: 'Group', resourceId: id, change, resourceVersion, requestId: ctx.requestId, source: ctx.source };
 }
 
+/**
+ * The events of this request's change to group `id` (docs/events.md) and, when it asked for an
+ * asynchronous answer, its completion: a group has no workflow of its own, so the change is
+ * complete when it commits (the users' workflows it signals report on their own).
+ */
+async function reportGroupChange(
+  tx: Queryable,
+  ctx: ScimContext,
+  c: { id: string; method: AsyncRequest['method']; version: number; externalId: string | null; attributes?: string[]; changed: boolean },
+): Promise<void> {
+  if (c.changed) {
+    await appendEvents(
+      tx,
+      groupChangeEvents({ tenantId: ctx.tenantId, id: c.id, version: c.version, method: c.method, externalId: c.externalId, attributes: c.attributes }),
+    );
+  }
+  if (!ctx.asyncTxn) return;
+  const request: AsyncRequest = {
+    tenantId: ctx.tenantId,
+    txn: ctx.asyncTxn,
+    resourceType: 'Group',
+    resourceId: c.id,
+    method: c.method,
+    resourceVersion: c.version,
+    location: `${ctx.baseUrl}/Groups/${c.id}`,
+    requestId: ctx.requestId,
+  };
+  await acceptAsyncRequest(tx, request, { version: c.version, externalId: c.externalId });
+}
+
 async function renderOne(ctx: ScimContext, row: groups.ScimGroupRow, attributes?: string[], excluded?: string[]): Promise<ScimResource> {
   const members = excludesMembers(attributes, excluded) ? undefined : (await groups.membersOf(ctx.db, ctx.tenantId, [row.id])).get(row.id);
   return project(renderGroup(row, members, ctx.baseUrl), attributes, excluded);
@@ -132,6 +165,8 @@ export async function createGroup(ctx: ScimContext, body: unknown): Promise<{ re
     const added = await groups.addMembers(tx, ctx.tenantId, id, await resolveMembers(tx, ctx, fields.members, id));
     await recordChanges(tx, [changeOf(ctx, id, 'created', inserted.version)]);
     await signalMembers(tx, ctx, added);
+    const attributes = ['displayName', ...(fields.externalId !== null ? ['externalId'] : []), ...(added.length > 0 ? ['members'] : [])];
+    await reportGroupChange(tx, ctx, { id, method: 'POST', version: inserted.version, externalId: fields.externalId, attributes, changed: true });
     return inserted;
   });
   ctx.onCommitted();
@@ -152,6 +187,7 @@ export async function getGroupResource(ctx: ScimContext, id: string, attributes?
 async function writeGroup(
   ctx: ScimContext,
   id: string,
+  method: 'PUT' | 'PATCH',
   ifMatch: string | undefined,
   apply: (tx: Queryable, current: groups.ScimGroupRow, changedMembers: MemberChanges) => Promise<{ fields?: GroupFields; membersChanged: boolean }>,
 ) {
@@ -163,12 +199,22 @@ async function writeGroup(
     const changedMembers: MemberChanges = { changed: new Set(), removed: new Set() };
     const result = await apply(tx, current, changedMembers);
     const fieldsChanged = result.fields !== undefined && (result.fields.displayName !== current.displayName || result.fields.externalId !== current.externalId);
-    if (!fieldsChanged && !result.membersChanged) return;
+    if (!fieldsChanged && !result.membersChanged) {
+      await reportGroupChange(tx, ctx, { id, method, version: current.version, externalId: current.externalId, changed: false });
+      return;
+    }
     changed = true;
     const updated = fieldsChanged
       ? await groups.updateGroup(tx, ctx.tenantId, id, result.fields as GroupFields)
       : await groups.touchGroup(tx, ctx.tenantId, id);
     await recordChanges(tx, [changeOf(ctx, id, result.membersChanged ? 'membership' : 'updated', updated.version)]);
+    const attributes = [
+      ...(result.fields !== undefined && result.fields.displayName !== current.displayName ? ['displayName'] : []),
+      ...(result.fields !== undefined && result.fields.externalId !== current.externalId ? ['externalId'] : []),
+      ...(result.membersChanged ? ['members'] : []),
+    ];
+    const externalId = result.fields !== undefined ? result.fields.externalId : current.externalId;
+    await reportGroupChange(tx, ctx, { id, method, version: updated.version, externalId, attributes, changed: true });
     // A rename changes what every member's group conditions see; otherwise only the members that came or went.
     const renamed = result.fields !== undefined && result.fields.displayName !== current.displayName;
     await signalMembers(tx, ctx, renamed ? [...changedMembers.changed, id] : changedMembers.changed, changedMembers.removed);
@@ -179,7 +225,7 @@ async function writeGroup(
 
 export async function replaceGroup(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
   const fields = groupFields(body);
-  const changed = await writeGroup(ctx, id, ifMatch, async (tx, _current, changedMembers) => {
+  const changed = await writeGroup(ctx, id, 'PUT', ifMatch, async (tx, _current, changedMembers) => {
     const wanted = await resolveMembers(tx, ctx, fields.members, id);
     const currentIds = new Set((await groups.membersOf(tx, ctx.tenantId, [id])).get(id)?.map((m) => m.value));
     const wantedIds = new Set(wanted.map((m) => m.id));
@@ -304,7 +350,7 @@ async function applyGroupOperation(
 
 export async function patchGroup(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
   const operations = parsePatchBody(body);
-  const changed = await writeGroup(ctx, id, ifMatch, async (tx, current, changedMembers) => {
+  const changed = await writeGroup(ctx, id, 'PATCH', ifMatch, async (tx, current, changedMembers) => {
     const fields: GroupFields = { displayName: current.displayName, externalId: current.externalId, doc: current.doc };
     let membersChanged = false;
     const budget = new MemberBudget();
@@ -324,6 +370,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
     await groups.deleteGroup(tx, ctx.tenantId, id);
     await recordChanges(tx, [changeOf(ctx, id, 'deleted', current.version + 1)]);
     await signalMembers(tx, ctx, members, members);
+    await reportGroupChange(tx, ctx, { id, method: 'DELETE', version: current.version + 1, externalId: current.externalId, changed: true });
   });
   ctx.onCommitted();
 }

@@ -1,6 +1,6 @@
 /** The one-pass PATCH engine (patch.ts) on plain documents: RFC 7644 §3.5.2 semantics, read-only attributes, limits. */
 import type { PatchOperation } from '../normalise';
-import { ScimError } from '../scim-error';
+import { ScimError } from '../../scim/error';
 import { applyPatch, type PatchOptions } from './patch';
 
 type Json = Record<string, unknown>;

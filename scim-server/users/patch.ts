@@ -23,15 +23,15 @@
  *    is what they hold; `password` is dropped (the application has its own login).
  *  - a multi-valued attribute that grows beyond its limit (limits.ts) stops the request at once.
  */
-import type { SchemaAttribute } from '../../common/scim-filter/evaluate';
-import { compileFilter } from '../../common/scim-filter/evaluate';
-import { type AttrPath, parsePatchPath, type PatchPath } from '../../common/scim-filter/parser';
+import type { SchemaAttribute } from '../../scim/filter/evaluate';
+import { compileFilter } from '../../scim/filter/evaluate';
+import { type AttrPath, parsePatchPath, type PatchPath } from '../../scim/filter/parser';
 import { CORE_USER_URN } from '../../domain/desired-user';
 import { checkValueCount } from '../limits';
 import { mapInSlices } from '../slices';
 import type { PatchOperation } from '../normalise';
-import { SCIMMY, UserSchema, declareSchemas } from '../schemas';
-import { ScimError } from '../scim-error';
+import { SCIMMY, UserSchema, declareSchemas } from '../../scim/schemas';
+import { ScimError } from '../../scim/error';
 
 type Json = Record<string, unknown>;
 

@@ -4,9 +4,11 @@ import type { ScimContext } from '../context';
 import { parseListRequest } from '../list-params';
 import { notModified } from '../preconditions';
 import { csvParam, sendScim } from '../respond';
-import { ScimError } from '../scim-error';
+import { ScimError } from '../../scim/error';
 import * as service from './service';
+import type { ScimResource } from '../render';
 import { isUuid } from '../../domain/uuid';
+import { asyncTxnOf, sendAccepted } from '../../events/async';
 
 export function usersRouter(context: (req: Request) => ScimContext): Router {
   const router = Router();
@@ -26,20 +28,31 @@ export function usersRouter(context: (req: Request) => ScimContext): Router {
     const { resource, etag } = await service.getUserResource(ctx, req.params.id, csvParam(req, 'attributes'), csvParam(req, 'excludedAttributes'));
     sendScim(res, 200, resource, { ETag: etag });
   });
+  // With `Prefer: respond-async` (RFC 9967 §2.5.1.1) an accepted write is answered 202 with Set-Txn, without a body (events/async.ts).
+  const location = (resource: ScimResource) => (resource.meta as { location: string }).location;
   router.post('/', async (req, res) => {
     const { resource, etag } = await service.createUser(context(req), req.body);
-    sendScim(res, 201, resource, { ETag: etag, Location: (resource.meta as { location: string }).location });
+    const txn = asyncTxnOf(res);
+    if (txn) return sendAccepted(res, { txn, location: location(resource), etag });
+    sendScim(res, 201, resource, { ETag: etag, Location: location(resource) });
   });
   router.put('/:id', async (req, res) => {
     const { resource, etag } = await service.replaceUser(context(req), req.params.id, req.body, req.get('If-Match'));
+    const txn = asyncTxnOf(res);
+    if (txn) return sendAccepted(res, { txn, location: location(resource), etag });
     sendScim(res, 200, resource, { ETag: etag });
   });
   router.patch('/:id', async (req, res) => {
     const { resource, etag } = await service.patchUser(context(req), req.params.id, req.body, req.get('If-Match'));
+    const txn = asyncTxnOf(res);
+    if (txn) return sendAccepted(res, { txn, location: location(resource), etag });
     sendScim(res, 200, resource, { ETag: etag });
   });
   router.delete('/:id', async (req, res) => {
-    await service.deleteUser(context(req), req.params.id, req.get('If-Match'));
+    const ctx = context(req);
+    await service.deleteUser(ctx, req.params.id, req.get('If-Match'));
+    const txn = asyncTxnOf(res);
+    if (txn) return sendAccepted(res, { txn, location: `${ctx.baseUrl}/Users/${req.params.id}` });
     res.status(204).end();
   });
   return router;

@@ -1,6 +1,7 @@
 /**
  * SCIM /Users use cases: validate, look up, decide, persist. Every write commits the
- * resource and its outbox row in one transaction; the relay turns the row into a workflow signal.
+ * resource, its outbox row and its security events (events/set.ts, docs/events.md) in one
+ * transaction; the relay turns the row into a workflow signal.
  */
 import { removesAccess } from '../../domain/access-loss';
 import crypto from 'node:crypto';
@@ -11,17 +12,20 @@ import { recordChanges, type RecordedChange } from '../../common/repositories/ou
 import * as users from '../../common/repositories/scim-users';
 import type { ScimContext } from '../context';
 import { checkIndexedLength, checkUserLimits } from '../limits';
-import { evaluateFilter } from '../../common/scim-filter/evaluate';
-import { parsePatchPath, type FilterNode } from '../../common/scim-filter/parser';
+import { evaluateFilter } from '../../scim/filter/evaluate';
+import { parsePatchPath, type FilterNode } from '../../scim/filter/parser';
 import { listResponse, pageOf, pageQuery, runList, type ListRequest } from '../list-params';
 import { normaliseUserBody, normaliseUserPatchValue, parsePatchBody, type PatchOperation } from '../normalise';
 import { etagOf, project, renderUser, type ScimResource } from '../render';
-import { SCIMMY, UserSchema } from '../schemas';
+import { SCIMMY, UserSchema } from '../../scim/schemas';
 import { mapInSlices } from '../slices';
 import { applyPatchInSlices } from './patch';
-import { ScimError } from '../scim-error';
+import { ScimError } from '../../scim/error';
 import { checkIfMatch } from '../preconditions';
 import { checkUserDoc } from './validate';
+import { appendEvents, type AsyncRequest } from '../../common/repositories/security-events';
+import { acceptAsyncRequest } from '../../events/async';
+import { userChangeEvents } from '../../events/set';
 
 type Json = Record<string, unknown>;
 
@@ -121,6 +125,20 @@ function changeOf(ctx: ScimContext, id: string, change: ChangeKind, resourceVers
   return { tenantId: ctx.tenantId, resourceType: 'User', resourceId: id, change, resourceVersion, requestId: ctx.requestId, source: ctx.source, urgent };
 }
 
+/** The request's asynchronous answer (ctx.asyncTxn, events/async.ts) as recorded with its change of user `id`. */
+function asyncRequestOf(ctx: ScimContext, id: string, method: AsyncRequest['method'], resourceVersion: number): AsyncRequest {
+  return {
+    tenantId: ctx.tenantId,
+    txn: ctx.asyncTxn as string,
+    resourceType: 'User',
+    resourceId: id,
+    method,
+    resourceVersion,
+    location: `${ctx.baseUrl}/Users/${id}`,
+    requestId: ctx.requestId,
+  };
+}
+
 function render(ctx: ScimContext, row: users.ScimUserRow): ScimResource {
   return renderUser(row, ctx.baseUrl);
 }
@@ -129,8 +147,19 @@ export async function createUser(ctx: ScimContext, body: unknown): Promise<{ res
   const doc = coerceUser(normaliseUserBody(body));
   await checkUserDoc(ctx.db, ctx.tenantId, doc);
   const id = crypto.randomUUID();
-  // One statement writes the user and its 'created' outbox row: atomic without a transaction.
-  const row = await users.insertUser(ctx.db, ctx.tenantId, id, doc, [changeOf(ctx, id, 'created', users.FIRST_VERSION)]).catch((err) => {
+  const events = userChangeEvents({ tenantId: ctx.tenantId, id, version: users.FIRST_VERSION, method: 'POST', after: doc });
+  const insert = (db: Queryable) => users.insertUser(db, ctx.tenantId, id, doc, [changeOf(ctx, id, 'created', users.FIRST_VERSION)], events);
+  // One statement writes the user, its 'created' outbox row and its events: atomic without a
+  // transaction. An asynchronous request (Prefer: respond-async) is recorded with them, in one.
+  const row = await (
+    ctx.asyncTxn
+      ? ctx.db.withTransaction(async (tx) => {
+          const inserted = await insert(tx);
+          await acceptAsyncRequest(tx, asyncRequestOf(ctx, id, 'POST', users.FIRST_VERSION));
+          return inserted;
+        })
+      : insert(ctx.db)
+  ).catch((err) => {
     throw uniqueness(err, doc.userName);
   });
   ctx.onCommitted();
@@ -173,6 +202,7 @@ function sameJson(a: unknown, b: unknown): boolean {
 async function writeUser(
   ctx: ScimContext,
   id: string,
+  method: 'PUT' | 'PATCH',
   ifMatch: string | undefined,
   change: (current: users.ScimUserRow, tx: Queryable) => Promise<Json | undefined>,
 ): Promise<{ resource: ScimResource; etag: string; changed: boolean }> {
@@ -184,12 +214,27 @@ async function writeUser(
       if (!current) throw ScimError.notFound(`User "${id}" not found.`);
       checkIfMatch(ifMatch, current.version);
       const next = await change(current, tx);
-      if (next === undefined || sameJson(next, current.doc)) return current;
+      if (next === undefined || sameJson(next, current.doc)) {
+        // Nothing to carry: an asynchronous request is complete at once.
+        if (ctx.asyncTxn)
+          await acceptAsyncRequest(tx, asyncRequestOf(ctx, id, method, current.version), { version: current.version, externalId: current.doc.externalId });
+        return current;
+      }
       await checkUserDoc(tx, ctx.tenantId, next, { id, doc: current.doc });
       attemptedUserName = next.userName;
       changed = true;
-      // The update, its 'updated' outbox row, and the row as rendered (provisioning state joined) in one statement.
-      return users.updateUser(tx, ctx.tenantId, id, next, [changeOf(ctx, id, 'updated', current.version + 1, removesAccess(current.doc, next))]);
+      const version = current.version + 1;
+      // The update, its 'updated' outbox row, its events and the row as rendered (provisioning state joined) in one statement.
+      const updated = await users.updateUser(
+        tx,
+        ctx.tenantId,
+        id,
+        next,
+        [changeOf(ctx, id, 'updated', version, removesAccess(current.doc, next))],
+        userChangeEvents({ tenantId: ctx.tenantId, id, version, method, before: current.doc, after: next }),
+      );
+      if (ctx.asyncTxn) await acceptAsyncRequest(tx, asyncRequestOf(ctx, id, method, version));
+      return updated;
     })
     .catch((err) => {
       throw uniqueness(err, attemptedUserName);
@@ -201,12 +246,12 @@ async function writeUser(
 /** PUT replaces the whole resource (RFC 7644 §3.5.1): attributes left out are cleared. */
 export function replaceUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
   const doc = coerceUser(normaliseUserBody(body));
-  return writeUser(ctx, id, ifMatch, async () => doc);
+  return writeUser(ctx, id, 'PUT', ifMatch, async () => doc);
 }
 
 export async function patchUser(ctx: ScimContext, id: string, body: unknown, ifMatch?: string) {
   const operations = await mapInSlices(parsePatchBody(body), normaliseUserPatchValue);
-  return writeUser(ctx, id, ifMatch, async (current) => applyUserPatch(current, operations));
+  return writeUser(ctx, id, 'PATCH', ifMatch, async (current) => applyUserPatch(current, operations));
 }
 
 /**
@@ -277,6 +322,8 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
     checkIfMatch(ifMatch, current.version);
     await users.deleteUser(tx, ctx.tenantId, id);
     await recordChanges(tx, [changeOf(ctx, id, 'deleted', current.version + 1, true)]);
+    await appendEvents(tx, userChangeEvents({ tenantId: ctx.tenantId, id, version: current.version + 1, method: 'DELETE', before: current.doc }));
+    if (ctx.asyncTxn) await acceptAsyncRequest(tx, asyncRequestOf(ctx, id, 'DELETE', current.version + 1));
   });
   ctx.onCommitted();
 }

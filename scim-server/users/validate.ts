@@ -23,7 +23,7 @@ import { loginPhoneProblem, needsLoginPhone } from '../../domain/desired-user';
 import { emailAddressProblem } from '../../domain/email-address';
 import { parsePhone } from '../../domain/phone-number';
 import { evaluatePolicy } from '../../domain/policy';
-import { ScimError } from '../scim-error';
+import { ScimError } from '../../scim/error';
 
 type Json = Record<string, unknown>;
 

@@ -20,8 +20,8 @@
  *    rendered); booleans compare only with eq/ne; values of the wrong JSON type never match;
  *  - `attr[filter]`: one element satisfies the whole inner filter.
  */
-import { GroupSchema, SCIMMY, UserSchema, declareSchemas } from '../../scim-server/schemas';
-import { ScimError } from '../../scim-server/scim-error';
+import { GroupSchema, SCIMMY, UserSchema, declareSchemas } from '../schemas';
+import { ScimError } from '../error';
 import { type AttrPath, type FilterNode, formatAttrPath } from './parser';
 
 export type ResourceKind = 'User' | 'Group';

@@ -1,4 +1,4 @@
-import { ScimError } from '../../scim-server/scim-error';
+import { ScimError } from '../error';
 import { type FilterNode, MAX_FILTER_DEPTH, MAX_FILTER_LENGTH, MAX_FILTER_TERMS, parseAttrPath, parseFilter, parsePatchPath } from './parser';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';

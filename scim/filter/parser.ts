@@ -18,7 +18,7 @@
  * The parser is schema-agnostic: whether an attribute exists is decided later, by the
  * binder in evaluate.ts.
  */
-import { ScimError } from '../../scim-server/scim-error';
+import { ScimError } from '../error';
 
 export type CompareOp = 'eq' | 'ne' | 'co' | 'sw' | 'ew' | 'gt' | 'lt' | 'ge' | 'le';
 

@@ -4,7 +4,7 @@
  * between steps. The carried state (`user.s`) is what outlives a pass: the invitation, the
  * windows, suspended or not.
  */
-import { ApplicationFailure } from '@temporalio/workflow';
+import { ApplicationFailure, patched } from '@temporalio/workflow';
 import type { AccessCheck, AccessRemovalCause, DeprovisionDecision, UserPlan } from '../../activities/types';
 import type { ProvisioningState } from '../../domain/roles';
 import type { PropagationWindow } from '../../domain/visible-state';
@@ -22,6 +22,8 @@ export interface Pass {
   seatsHeld: boolean;
   /** Access checks in a row that found the directory not yet as planned. */
   unverified: number;
+  /** The propagation windows this pass waited out without reading the application back, for the user's log. */
+  waited?: { windows: PropagationWindow[]; ms: number };
 }
 
 type PassStep = 'suspend' | 'converge' | 'propagate' | 'endDate' | 'schedule' | 'invite' | 'awaitAcceptance' | 'expired' | 'active';
@@ -145,6 +147,8 @@ const converge: Step<'converge'> = async (user, { pass }) => {
  */
 const propagate: Step<'propagate'> = async (user, { pass }) => {
   const { s } = user;
+  // Where the application reads back, its caches are verified instead of waited out.
+  if (pass.plan.verifiesPropagation && (await verifyInApplication(user, pass)) === 'woken') return toPlan;
   const open = (Object.entries(s.windows) as [PropagationWindow, number | undefined][]).filter(
     (w): w is [PropagationWindow, number] => w[1] !== undefined && w[1] > Date.now(),
   );
@@ -154,8 +158,52 @@ const propagate: Step<'propagate'> = async (user, { pass }) => {
     if (woken !== 'timeout') return toPlan;
   }
   s.windows = {};
-  return { step: 'endDate', pass };
+  const windows = open.map(([k]) => k);
+  return {
+    step: 'endDate',
+    pass: windows.length > 0 ? { ...pass, waited: { windows, ms: Math.max(...windows.map((w) => windowLength(w, pass.plan))) } } : pass,
+  };
 };
+
+/** How long a window lasts under the plan's timings. */
+function windowLength(w: PropagationWindow, plan: UserPlan): number {
+  return w === 'tags' ? plan.timings.tagPropagationMs : w === 'securityRole' ? plan.timings.rolePropagationMs : plan.timings.settleMs;
+}
+
+/** Polls of the application's read-back: 5 s, doubling, at most every 5 minutes. */
+const pollDelay = (poll: number) => Math.min(5_000 * 2 ** poll, 300_000);
+
+/**
+ * 4a. Reads the account back from the application until the role and tags the convergence
+ * changed are in force, then ends those windows at once; the windows are the upper bound, past
+ * which the user is `failed` with what the application still shows. A window whose deadline has
+ * passed unverified (a retry after that failure) is checked once more. `woken`: a change came.
+ */
+async function verifyInApplication(user: LifecycleUser, pass: Pass): Promise<'effective' | 'woken'> {
+  const { s } = user;
+  const cache = (['tags', 'securityRole'] as const).filter((w) => s.windows[w] !== undefined);
+  if (cache.length === 0) return 'effective';
+  const deadlines = cache.map((w) => s.windows[w] as number);
+  const until = Math.max(...deadlines);
+  const openedAt = Math.min(...cache.map((w, i) => deadlines[i] - windowLength(w, pass.plan)));
+  for (let poll = 0; ; poll++) {
+    const check = await call('checkPropagation', () => localSteps.checkPropagation({ ...user.ref(), windows: [...cache], elapsedMs: Date.now() - openedAt }));
+    if (check.effective) {
+      for (const w of cache) delete s.windows[w];
+      return 'effective';
+    }
+    if (Date.now() >= until)
+      throw new StepFailure(
+        'checkPropagation',
+        ApplicationFailure.nonRetryable(
+          `not in force in the application when the propagation window ended: ${check.pending.join('; ')}. Check the account in the application, then retry the user`,
+        ),
+      );
+    const wakeAt = Math.min(Date.now() + pollDelay(poll), until);
+    const woken = await user.waitIn({ state: 'waitingPropagation', wait: { kind: 'propagation', windows: [...cache] }, until }, undefined, wakeAt);
+    if (woken !== 'timeout') return 'woken';
+  }
+}
 
 /** 5. An HR end date suspends or terminates on the day; otherwise on to the user's place in the invitation cycle. */
 const endDate: Step<'endDate'> = async (user, { pass }) => {
@@ -190,7 +238,7 @@ const schedule: Step<'schedule'> = async (user, { pass }) => {
 const invite: Step<'invite'> = async (user, { pass }) => {
   const { s, inbox } = user;
   const { plan } = pass;
-  const check: AccessCheck = await call('verifyAccess', () => localSteps.verifyAccess(user.ref()));
+  const check: AccessCheck = await call('verifyAccess', () => localSteps.verifyAccess({ ...user.ref(), waited: pass.waited }));
   if (!check.verified) {
     // A change landed after the convergence (or it did not hold): converge again, a few times at most.
     const unverified = pass.unverified + 1;
@@ -293,8 +341,17 @@ export const STEPS: { [K in StepName]: Step<K> } = {
   terminate,
 };
 
-/** A step that could not complete is surfaced, not hidden: `failed` with the reason until a change or an operator's retry. */
+/**
+ * A step that could not complete is surfaced, not hidden: `failed` with the reason until a change
+ * or an operator's retry. A user that never accepted gives its licence seats back meanwhile.
+ */
 export async function failed(user: LifecycleUser, err: StepFailure): Promise<Next> {
+  if (!user.s.accepted && patched('failed-releases-seats')) {
+    // Best effort: the failure is shown either way; a seat left taken is freed by the next failure or expiry.
+    await call('releaseSeats', () => steps.releaseSeats({ ...user.ref(), reason: 'onboarding failed' })).catch((e: unknown) => {
+      if (!(e instanceof StepFailure)) throw e;
+    });
+  }
   await user.waitIn({ state: 'failed', wait: { kind: 'changeOrRetry' }, lastError: err.message });
   return toPlan;
 }

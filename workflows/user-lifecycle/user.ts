@@ -129,11 +129,14 @@ export class LifecycleUser {
     if (!recorded) await local.recordState({ tenantId: this.input.tenantId, userId: this.input.userId, ...r });
   }
 
-  /** Shows `v` and waits for a change (or deletion or retry), for `signal()` to hold, or until `v.until` where it has one. */
-  async waitIn(v: Situation, signal?: () => boolean): Promise<Woken> {
+  /**
+   * Shows `v` and waits for a change (or deletion or retry), for `signal()` to hold, or until
+   * `v.until` where it has one (or the earlier `wakeAt`: a poll inside a longer wait).
+   */
+  async waitIn(v: Situation, signal?: () => boolean, wakeAt?: number): Promise<Woken> {
     await this.show(v);
     const woken = () => this.inbox.changed || (signal?.() ?? false);
-    const until = 'until' in v ? v.until : undefined;
+    const until = wakeAt ?? ('until' in v ? v.until : undefined);
     const early = until === undefined ? (await condition(woken), true) : await condition(woken, Math.max(until - Date.now(), 1));
     if (!early) return 'timeout';
     return this.inbox.changed ? 'change' : 'signal';
