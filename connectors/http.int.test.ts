@@ -181,7 +181,7 @@ describe('the http connector: the whole lifecycle in the sample application', ()
         .slice(before)
         .filter((c) => c.method !== 'GET')
         .map((c) => `${c.method} ${c.path.replace(account.id, ':id')}`),
-    ).toEqual(['PUT /users/:id/access']);
+    ).toEqual(['PUT /users/:id/licences', 'PUT /users/:id/access']);
 
     // Deleted: terminated in the application, the record kept.
     expect((await h.scim('DELETE', `/Users/${id}`)).status).toBe(204);
@@ -291,7 +291,7 @@ describe('the http connector: the application misbehaving', () => {
     const row = await connectorRow(id);
     expect(row.confirmed_parts.access).toBeUndefined();
     expect(row.confirmed_parts.profile).toBeDefined();
-    // A retry sends what is missing (the access), not the account again.
+    // A retry sends what is missing (the access, and the licences the failed user gave back), not the account again.
     const before = app.calls.length;
     await h.client.workflow.getHandle(userWorkflowId(h.tenantId, id)).signal(retrySignal);
     await h.waitForState(id, 'invited');
@@ -300,7 +300,7 @@ describe('the http connector: the application misbehaving', () => {
         .slice(before)
         .filter((c) => c.method !== 'GET')
         .map((c) => `${c.method} ${c.path.replace(/[0-9a-f-]{36}/, ':id')}`),
-    ).toEqual(['PUT /users/:id/access']);
+    ).toEqual(['PUT /users/:id/licences', 'PUT /users/:id/access']);
     expect((await sampleAccount(user.userName)).access.securityRole).toBe('VOB Worker');
   });
 
