@@ -11,6 +11,16 @@
  *   list [--tenant <id>]
  *   revoke <token-id>
  *
+ * OAuth 2.0 client credentials (RFC 6749 §4.4) for IdPs that take them (the Entra gallery): the
+ * client exchanges its id and secret at TOKEN_URL (POST /oauth/token) for access tokens that
+ * the SCIM API takes like a SCIM token, each living OAUTH_ACCESS_TOKEN_TTL (default 60 min).
+ * The secret is printed once, at creation or rotation; only its hash is stored. `list` shows
+ * the clients beside the tokens, never a secret.
+ *   create-client --tenant <id> --name <label> [--create-tenant]
+ *   rotate-client <client-id>     a new secret; the old one stops at once, access tokens already
+ *                                 issued work until they expire
+ *   revoke-client <client-id>     no new access token, and the ones issued are refused at once
+ *
  * The keys a tenant's Security Event Tokens are signed with (docs/events.md):
  *   event-keys --tenant <id>                 list them (kid, created, superseded, retired)
  *   rotate-event-key --tenant <id>           the current key stops signing; the next SET gets a new
@@ -26,12 +36,16 @@ import { parseDuration } from '../domain/duration';
 import { createTenant, getTenant } from '../common/repositories/tenants';
 import { ADMIN_WRITE_ROLE, createToken, listTokens, revokeToken } from '../common/repositories/tokens';
 import { retireSigningKey, signingKeysOf, supersedeSigningKeys } from '../common/repositories/event-signing-keys';
+import { createOAuthClient, listOAuthClients, revokeOAuthClient, rotateOAuthClientSecret, tokenUrlOf } from '../common/repositories/oauth-clients';
 import { openCliDatabase } from './database';
 
 const USAGE = `usage:
   npm run tokens -- create --tenant <id> [--name <label>] [--admin --role <role> | --codec] [--expires <duration, e.g. 90d>] [--create-tenant]
   npm run tokens -- list [--tenant <id>]
   npm run tokens -- revoke <token-id>
+  npm run tokens -- create-client --tenant <id> --name <label> [--create-tenant]
+  npm run tokens -- rotate-client <client-id>
+  npm run tokens -- revoke-client <client-id>
   npm run tokens -- event-keys --tenant <id>
   npm run tokens -- rotate-event-key --tenant <id>
   npm run tokens -- retire-event-key --tenant <id> <kid>`;
@@ -102,6 +116,45 @@ async function main(): Promise<number> {
             `${t.id}  tenant=${t.tenantId}  kind=${t.kind}${t.kind === 'admin' ? `  role=${t.adminRole ?? '(none: read-only)'}` : ''}  name=${t.name}  prefix=${t.prefix}…  created=${t.createdAt.toISOString()}  ${t.revokedAt ? `revoked=${t.revokedAt.toISOString()}` : t.expiresAt && t.expiresAt.getTime() <= Date.now() ? 'expired' : 'active'}  expires=${t.expiresAt?.toISOString() ?? 'never'}  last-used=${t.lastUsedAt?.toISOString() ?? 'never'}\n`,
           );
         }
+        // OAuth clients: the id is not secret; the secret is never shown again (its first characters tell rotations apart).
+        for (const c of await listOAuthClients(db, values.tenant)) {
+          process.stdout.write(
+            `${c.clientId}  tenant=${c.tenantId}  kind=oauth-client  name=${c.name}  secret=${c.secretPrefix}…  created=${c.createdAt.toISOString()}  ${c.revokedAt ? `revoked=${c.revokedAt.toISOString()}` : 'active'}  secret-rotated=${c.secretRotatedAt?.toISOString() ?? 'never'}  live-access-tokens=${c.liveAccessTokens}  last-used=${c.lastUsedAt?.toISOString() ?? 'never'}\n`,
+          );
+        }
+        return 0;
+      }
+      case 'create-client': {
+        if (!values.tenant) throw new Error('--tenant is required');
+        const name = values.name?.trim();
+        if (!name) throw new Error('--name is required (e.g. --name entra)');
+        if (!(await getTenant(db, values.tenant))) {
+          if (!values['create-tenant']) throw new Error(`tenant "${values.tenant}" does not exist; add --create-tenant to create it`);
+          await createTenant(db, values.tenant, values.tenant);
+        }
+        const { clientId, clientSecret } = await createOAuthClient(db, values.tenant, name);
+        process.stdout.write(
+          `CLIENT_ID=${clientId}\nCLIENT_SECRET=${clientSecret}\nTOKEN_URL=${tokenUrlOf(target.publicUrl)}\nSCIM_BASE_URL=${target.publicUrl}/scim/v2\n`,
+        );
+        process.stderr.write(
+          `OAuth client "${name}" of tenant "${values.tenant}": POST grant_type=client_credentials to TOKEN_URL (HTTP Basic or client_id/client_secret in the body) for an access token to send to SCIM_BASE_URL as "Authorization: Bearer <token>".\nStore the secret now: it is not shown again (rotate-client makes a new one).\n`,
+        );
+        return 0;
+      }
+      case 'rotate-client': {
+        if (!arg) throw new Error('give the client id (see `list`)');
+        const rotated = await rotateOAuthClientSecret(db, arg);
+        if (!rotated) throw new Error(`no active OAuth client with id ${arg}`);
+        process.stdout.write(`CLIENT_ID=${rotated.clientId}\nCLIENT_SECRET=${rotated.clientSecret}\nTOKEN_URL=${tokenUrlOf(target.publicUrl)}\n`);
+        process.stderr.write(
+          'The old secret stopped working now; access tokens already issued work until they expire. Enter the new secret in the identity provider. Store it now: it is not shown again.\n',
+        );
+        return 0;
+      }
+      case 'revoke-client': {
+        if (!arg) throw new Error('give the client id (see `list`)');
+        if (!(await revokeOAuthClient(db, arg))) throw new Error(`no active OAuth client with id ${arg}`);
+        process.stdout.write(`revoked ${arg}: it gets no new access token, and the ones it holds are refused from the next request on\n`);
         return 0;
       }
       case 'revoke': {

@@ -103,6 +103,8 @@ export interface Config {
   requestLogRetentionDays: number;
   /** EVENTS_RETENTION_DAYS: days the event feed (docs/events.md) keeps its SETs, acknowledged or not; 0 keeps them. Default 14. */
   eventsRetentionDays: number;
+  /** OAUTH_ACCESS_TOKEN_TTL: how long an access token of the OAuth token endpoint (POST /oauth/token) lives. Default 60 min, 1 min to 24 h (the Entra gallery wants 60 to 360 min). */
+  oauthAccessTokenTtlMs: number;
   /** SCIM_STATEMENT_TIMEOUT: longest a statement of the SCIM server may run (PostgreSQL statement_timeout of its pool), in ms. Default 5 s. */
   scimStatementTimeoutMs: number;
   /**
@@ -373,6 +375,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestLogRetentionDays: int('REQUEST_LOG_RETENTION_DAYS', 14, 0, 3_650),
     eventsRetentionDays: int('EVENTS_RETENTION_DAYS', 14, 0, 3_650),
     scimStatementTimeoutMs: boundedDuration('SCIM_STATEMENT_TIMEOUT', 5_000, 100, 600_000),
+    oauthAccessTokenTtlMs: boundedDuration('OAUTH_ACCESS_TOKEN_TTL', 3_600_000, 60_000, 86_400_000),
     connectorSecretsKeys: str('CONNECTOR_SECRETS_KEYS'),
     sampleApp: {
       enabled: bool('SAMPLE_APP', false),

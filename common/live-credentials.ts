@@ -1,15 +1,19 @@
 /**
- * The SHA-256 hashes of the live tokens (scim, admin and codec kinds: not revoked, not expired),
- * in memory, so the failure throttle (failure-throttle.ts) tells a valid credential from a guess
- * without a database look-up: a valid token is always served, whatever the failure budget of the
- * address it comes from (a NAT or proxy it shares with a guesser).
+ * The SHA-256 hashes of the live tokens (scim, admin and codec kinds: not revoked, not expired)
+ * and of the live OAuth credentials (the secrets of the clients not revoked, their access tokens
+ * not expired; common/repositories/oauth-clients.ts), in memory, so the failure throttle
+ * (failure-throttle.ts) tells a valid credential from a guess without a database look-up: a
+ * valid token is always served, whatever the failure budget of the address it comes from (a NAT
+ * or proxy it shares with a guesser, or the egress addresses an IdP's cloud shares between its
+ * customers).
  *
  * Loaded at start; reloaded on every change, whoever makes it (the tokens CLI, the admin API, the
- * console, another SCIM server): a trigger on scim_tokens notifies the channel `scimflow_tokens`
- * (migration 017), and the notifications of `debounceMs` are coalesced into one reload. Also
- * reloaded when the listening connection is opened again (notifications were missed meanwhile),
- * and every `reloadEveryMs` as a safety net. A token whose expiry has passed is not live, between
- * reloads too: each hash keeps its expiry.
+ * console, another SCIM server, the token endpoint): triggers on scim_tokens, oauth_clients and
+ * oauth_access_tokens notify the channel `scimflow_tokens` (migrations 017 and 023), and the
+ * notifications of `debounceMs` are coalesced into one reload. Also reloaded when the listening
+ * connection is opened again (notifications were missed meanwhile), and every `reloadEveryMs` as
+ * a safety net. A token whose expiry has passed is not live, between reloads too: each hash
+ * keeps its expiry.
  *
  * The set never grants access, the look-up does: it only decides whether a credential from a
  * throttled address is worth looking up. Stale, it errs harmlessly either way: a revoked token
@@ -23,7 +27,7 @@ import type { Db, Listener } from './db';
 import type { Logger } from './logger';
 import { liveTokenHashes } from './repositories/tokens';
 
-/** The channel the scim_tokens trigger notifies (common/db/migrations/017_token_change_notify.sql). */
+/** The channel the credential triggers notify (common/db/migrations/017_token_change_notify.sql, 023_oauth_clients.sql). */
 export const TOKENS_CHANNEL = 'scimflow_tokens';
 
 export interface LiveCredentialsOptions {
@@ -82,6 +86,14 @@ export class LiveCredentials {
   has(hash: string, now = Date.now()): boolean {
     const until = this.live.get(hash);
     return until !== undefined && until > now;
+  }
+
+  /**
+   * Holds `hash` as live until `untilMs` now, before the reload its notification brings: the
+   * token endpoint of this process calls it for the access token it just issued.
+   */
+  remember(hash: string, untilMs: number): void {
+    this.live.set(hash, untilMs);
   }
 
   /** Hashes held (expired ones included until the next reload). */

@@ -1,8 +1,8 @@
 /**
  * The public HTTP application: /healthz, the SCIM API under /scim/v2 (authenticated per
- * tenant), and the invitation pages, admin API and codec endpoint (extra routers). /metrics and
- * /readyz are not here: they are on the ops port (common/ops-server.ts), which the internet
- * does not reach. Built from its dependencies so tests and the all-in-one process assemble it
+ * tenant), its OAuth token endpoint (/oauth/token, oauth-token.ts), and the invitation pages,
+ * admin API and codec endpoint (extra routers). /metrics and /readyz are not here: they are on
+ * the ops port (common/ops-server.ts), which the internet does not reach. Built from its dependencies so tests and the all-in-one process assemble it
  * the same way.
  *
  * Every SCIM request gets a request id (X-Request-Id, offered or generated), which follows
@@ -19,6 +19,7 @@ import type { Logger } from '../common/logger';
 import { scimResourceOf, type AppMetrics } from '../common/metrics';
 import { bearerAuth } from './auth';
 import { bulkRouter } from './bulk';
+import { oauthTokenRouter, type OAuthTokenOptions } from './oauth-token';
 import type { ScimContext } from './context';
 import { discoveryRouter } from './discovery';
 import { errorBoundary, sendScimError } from './error-boundary';
@@ -57,6 +58,8 @@ export interface ScimAppOptions {
   trustProxy?: boolean | number | string;
   /** The tenants' request log (request-log.ts): every SCIM request of a known tenant, recorded off the request's path. */
   requestLog?: RequestLog;
+  /** The OAuth token endpoint (oauth-token.ts): the access tokens' lifetime (OAUTH_ACCESS_TOKEN_TTL, default 60 min), the live credentials it tells of each token issued. */
+  oauth?: Pick<OAuthTokenOptions, 'accessTokenTtlMs' | 'liveCredentials' | 'issueLimit'>;
   /** The event feed (docs/events.md): its RFC 8936 poll endpoint at /scim/v2/Events signs with `signer` and long-polls on `notifier`. Absent: no poll endpoint. */
   events?: { signer: EventSigner; notifier: EventNotifier };
 }
@@ -109,6 +112,8 @@ export function createScimApp(options: ScimAppOptions): express.Express {
   const baseUrl = `${options.publicUrl}${SCIM_BASE_PATH}`;
 
   app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  // OAuth 2.0 client credentials: the access tokens it issues open the SCIM API below (auth.ts).
+  app.use(oauthTokenRouter({ db: options.db, logger: options.logger, failures: options.failures, ...options.oauth }));
   const metrics = options.metrics;
 
   const scim = express.Router();

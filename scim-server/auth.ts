@@ -1,12 +1,16 @@
 /**
  * Bearer-token authentication and per-token rate limiting. A token maps to exactly one
- * tenant; everything downstream sees only that tenant's rows. Failed attempts (no token, an
+ * tenant; everything downstream sees only that tenant's rows. The SCIM API (kind 'scim') also
+ * takes the OAuth access tokens of the token endpoint (oauth-token.ts; `sft_…`): each request
+ * with one looks it up (never cached), so a revoked client's tokens are refused from the next
+ * request on; the per-token rate limit and the request log count them under their client. Failed attempts (no token, an
  * unknown, revoked or expired one) are throttled per client address (failure-throttle.ts):
  * once an address is over its budget it is answered 429 before any database lookup, while
  * live tokens (common/live-credentials.ts) are looked up and served as usual.
  */
 import type { RequestHandler } from 'express';
 import type { Db } from '../common/db';
+import { isAccessToken, touchOAuthClient, verifyAccessToken } from '../common/repositories/oauth-clients';
 import { hashToken, touchToken, verifyToken, type TokenKind } from '../common/repositories/tokens';
 import { sendScimError } from './error-boundary';
 import { clientAddress, type FailureThrottle } from '../common/failure-throttle';
@@ -15,7 +19,7 @@ import { ScimError } from '../scim/error';
 export interface AuthOptions {
   db: Db;
   kind: TokenKind;
-  /** How long a verified token is trusted without a database look-up; revocation takes effect within it. Default 5 s. */
+  /** How long a verified bearer token is trusted without a database look-up; revocation takes effect within it. Default 5 s. OAuth access tokens are looked up on every request. */
   cacheMs?: number;
   rateLimit: { perSecond: number; burst: number };
   /** Failed attempts per client address (shared by every authenticated router of the process). */
@@ -23,6 +27,7 @@ export interface AuthOptions {
 }
 
 interface Authenticated {
+  /** The bearer token's id, or the OAuth client's id for an access token. */
   tokenId: string;
   tenantId: string;
   /** Admin tokens: the role that decides what the admin API allows (null: read-only). */
@@ -62,14 +67,25 @@ export function bearerAuth(options: AuthOptions): RequestHandler {
   const cacheMs = options.cacheMs ?? 5_000;
   const cache = new Map<string, Authenticated & { until: number; touchedAt: number }>();
   const limiter = new RateLimiter(options.rateLimit.perSecond, options.rateLimit.burst);
-  const challenge = (res: Parameters<RequestHandler>[1], detail: string) => {
-    res.setHeader('WWW-Authenticate', 'Bearer realm="scimflow"');
+  /** OAuth clients whose use was recorded, and when (bounded: the oldest go first). */
+  const clientsTouched = new Map<string, number>();
+  const challenge = (res: Parameters<RequestHandler>[1], detail: string, oauth: boolean) => {
+    // RFC 6750 §3.1: a refused access token is an invalid_token.
+    res.setHeader('WWW-Authenticate', oauth ? 'Bearer realm="scimflow", error="invalid_token"' : 'Bearer realm="scimflow"');
     sendScimError(res, new ScimError(401, undefined, detail));
   };
 
-  const refuse = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], detail: string) => {
+  const refuse = (req: Parameters<RequestHandler>[0], res: Parameters<RequestHandler>[1], detail: string, oauth = false) => {
     options.failures?.fail(clientAddress(req));
-    challenge(res, detail);
+    challenge(res, detail, oauth);
+  };
+  /** Records an OAuth client's use at most once a minute, off the request's path. */
+  const touchClient = (clientId: string, now: number) => {
+    if (now - (clientsTouched.get(clientId) ?? 0) <= 60_000) return;
+    clientsTouched.delete(clientId);
+    clientsTouched.set(clientId, now);
+    if (clientsTouched.size > 10_000) clientsTouched.delete(clientsTouched.keys().next().value as string);
+    touchOAuthClient(options.db, clientId).catch(() => undefined);
   };
 
   return async (req, res, next) => {
@@ -90,21 +106,40 @@ export function bearerAuth(options: AuthOptions): RequestHandler {
       }
       if (!match || !hash) return refuse(req, res, 'Send the tenant\'s token as "Authorization: Bearer <token>".');
       try {
-        const found = await verifyToken(options.db, match[1], { includeExpired: true });
-        if (!found || found.kind !== options.kind) {
-          cache.delete(hash);
-          return refuse(req, res, 'The bearer token is unknown or revoked.');
+        if (options.kind === 'scim' && isAccessToken(match[1])) {
+          const found = await verifyAccessToken(options.db, match[1]);
+          if (!found || found.revoked) {
+            return refuse(req, res, 'The access token is unknown, or its OAuth client was revoked; request a new one from the token endpoint.', true);
+          }
+          if (found.expired) {
+            res.locals.refusedCredential = { tokenId: found.clientId, tenantId: found.tenantId };
+            return refuse(
+              req,
+              res,
+              `The access token expired at ${found.expiresAt.toISOString()}; request a new one from the token endpoint (POST /oauth/token).`,
+              true,
+            );
+          }
+          // Never cached: the next request looks it up again, so a revocation holds at once. Its use is recorded per client.
+          auth = { tokenId: found.clientId, tenantId: found.tenantId, adminRole: null, until: 0, touchedAt: now };
+          touchClient(found.clientId, now);
+        } else {
+          const found = await verifyToken(options.db, match[1], { includeExpired: true });
+          if (!found || found.kind !== options.kind) {
+            cache.delete(hash);
+            return refuse(req, res, 'The bearer token is unknown or revoked.');
+          }
+          if (found.expiresAt && found.expiresAt.getTime() <= now) {
+            cache.delete(hash);
+            // The tenant is known: the refusal goes to its request log (request-log.ts).
+            res.locals.refusedCredential = { tokenId: found.id, tenantId: found.tenantId };
+            return refuse(req, res, `The bearer token expired at ${found.expiresAt.toISOString()}; ask the operator for a new one.`);
+          }
+          // Trusted without a look-up for cacheMs, never beyond its expiry.
+          const until = Math.min(now + cacheMs, found.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
+          auth = { tokenId: found.id, tenantId: found.tenantId, adminRole: found.adminRole, until, touchedAt: auth?.touchedAt ?? 0 };
+          cache.set(hash, auth);
         }
-        if (found.expiresAt && found.expiresAt.getTime() <= now) {
-          cache.delete(hash);
-          // The tenant is known: the refusal goes to its request log (request-log.ts).
-          res.locals.refusedCredential = { tokenId: found.id, tenantId: found.tenantId };
-          return refuse(req, res, `The bearer token expired at ${found.expiresAt.toISOString()}; ask the operator for a new one.`);
-        }
-        // Trusted without a look-up for cacheMs, never beyond its expiry.
-        const until = Math.min(now + cacheMs, found.expiresAt?.getTime() ?? Number.POSITIVE_INFINITY);
-        auth = { tokenId: found.id, tenantId: found.tenantId, adminRole: found.adminRole, until, touchedAt: auth?.touchedAt ?? 0 };
-        cache.set(hash, auth);
       } catch (err) {
         return next(err);
       }

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     publicUrl: config.publicUrl,
     bodyLimitBytes: config.bodyLimitBytes,
     rateLimit: config.rateLimit,
+    oauthAccessTokenTtlMs: config.oauthAccessTokenTtlMs,
     outboxRetentionDays: config.outboxRetentionDays,
     requestLogRetentionDays: config.requestLogRetentionDays,
     temporalUi: config.temporal.uiUrl ? { url: config.temporal.uiUrl, namespace: config.temporal.namespace } : undefined,

@@ -63,6 +63,8 @@ export async function runScimServer(options: {
   bodyLimitBytes: number;
   rateLimit: { perSecond: number; burst: number };
   tokenCacheMs?: number;
+  /** How long the access tokens of the OAuth token endpoint live (OAUTH_ACCESS_TOKEN_TTL). Default 60 min. */
+  oauthAccessTokenTtlMs?: number;
   relayPollMs?: number;
   /** Days delivered outbox rows are kept (OUTBOX_RETENTION_DAYS); 0 keeps them. Default 30. */
   outboxRetentionDays?: number;
@@ -172,6 +174,7 @@ export async function runScimServer(options: {
     logger: options.logger,
     temporalUi: options.temporalUi,
     senderPolicy: options.senderPolicy,
+    connectorSecretKeys: options.connectorSecretKeys,
   };
   const codec = options.codec ?? { auth: 'token' as const, corsOrigins: [] };
   const failureLimit = options.failureLimit ?? { perMinute: 10, burst: 20 };
@@ -214,6 +217,7 @@ export async function runScimServer(options: {
     onCommitted: () => relay.nudge(),
     metrics,
     failures: authFailures,
+    oauth: { accessTokenTtlMs: options.oauthAccessTokenTtlMs, liveCredentials },
     trustProxy: options.trustProxy,
     requestLog,
     events: { signer, notifier },

@@ -13,6 +13,8 @@ const str = (name: string, description: string, extra: Record<string, unknown> =
 const strs = (name: string, description: string) => new Attribute('string', name, { description, multiValued: true });
 const bool = (name: string, description: string) => new Attribute('boolean', name, { description });
 const readOnly = { mutable: 'readOnly', direction: 'out' } as const;
+/** The lists a filter also matches in the application's ledger (scim/filter/evaluate.ts LEDGER_SETTINGS); the resource shows the values sent. */
+const LEDGER_NOTE = "Shows the values sent; a filter on it also matches the values in force in the application, the tenant's rules' included.";
 
 const scimflowUserExtension = new SchemaDefinition(
   'ScimflowUser',
@@ -42,10 +44,10 @@ const scimflowUserExtension = new SchemaDefinition(
     str('employeeType', 'Employee type: the closest match to the job.'),
     bool('allowGridExport', 'May export grids (trusted users only).'),
     bool('receivesDocumentation', 'Subscribed to release notes.'),
-    strs('employeeAreas', 'Employee areas (tags), e.g. Care Coordinator, Assigned Agent.'),
-    strs('biGroups', 'BI analytics groups.'),
-    strs('teams', 'Teams the user joins as a member.'),
-    strs('facilities', 'Facilities the user may access (needed to manage patient records).'),
+    strs('employeeAreas', `Employee areas (tags), e.g. Care Coordinator, Assigned Agent. ${LEDGER_NOTE}`),
+    strs('biGroups', `BI analytics groups. ${LEDGER_NOTE}`),
+    strs('teams', `Teams the user joins as a member. ${LEDGER_NOTE}`),
+    strs('facilities', `Facilities the user may access (needed to manage patient records). ${LEDGER_NOTE}`),
     strs('emailNotifications', 'Stages that send the user an email notification.'),
     strs('systemNotifications', 'In-app (system) notification subscriptions.'),
     strs('toastrNotifications', 'Pop-up (toastr) notification subscriptions.'),

@@ -11,7 +11,7 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { openDatabase, type Db } from '../common/db';
 import type { TenantConfigInput } from '../domain/tenant-config';
-import { createLogger } from '../common/logger';
+import { createLogger, type Logger } from '../common/logger';
 import { createMetrics } from '../common/metrics';
 import { provisioningStateOf } from '../common/repositories/provisioning-states';
 import { createTenant, saveConfigVersion } from '../common/repositories/tenants';
@@ -179,9 +179,13 @@ export async function startHarness(
     allowedFromDomains?: string[];
     /** The event feed's settings (runScimServer `events`): its push loop's pace, for tests of RFC 8935 push. */
     events?: Parameters<typeof runScimServer>[0]['events'];
+    /** The lifetime of the token endpoint's access tokens (OAUTH_ACCESS_TOKEN_TTL); default the server's (60 min). */
+    oauthAccessTokenTtlMs?: number;
+    /** The server's and worker's logger (a test reading the log lines); default one at TEST_LOG_LEVEL, else silent. */
+    logger?: Logger;
   } = {},
 ): Promise<Harness> {
-  const logger = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
+  const logger = options.logger ?? createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
   const db = await openTestDatabase(options.databaseUrl, { statementTimeoutMs: options.statementTimeoutMs });
   const tenantId = `t-${crypto.randomBytes(4).toString('hex')}`;
   await createTenant(db, tenantId, 'Test tenant');
@@ -205,6 +209,7 @@ export async function startHarness(
     bodyLimitBytes: options.bodyLimitBytes ?? 1024 * 1024,
     rateLimit: options.rateLimit ?? { perSecond: 100_000, burst: 100_000 },
     tokenCacheMs: options.tokenCacheMs ?? 0,
+    oauthAccessTokenTtlMs: options.oauthAccessTokenTtlMs,
     relayPollMs: 100,
     temporalUi: options.temporalUi,
     failureLimit: options.failureLimit,

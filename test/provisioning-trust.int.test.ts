@@ -326,8 +326,104 @@ describe('mass-deprovisioning guard', () => {
     expect((await admin('POST', `/held-changes/${byUser.get(held[0])}/allow`)).status).toBe(404);
   });
 
-  test('when a deletion beyond the threshold is rejected, then the user keeps its access, and allowing it later terminates the user', async () => {
+  test('when a deletion beyond the threshold is rejected, then the user is a SCIM resource again: the IdP sees and finds it, a re-push answers 409, and a later deletion is guarded again', async () => {
     // Deprovisionings that count within the window (rejected ones do not): the next is beyond the threshold.
+    const counted = (
+      await h.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deprovision_requests WHERE tenant_id = $1 AND status <> 'rejected'", [h.tenantId])
+    ).rows[0].n;
+    await configure({ deprovisionGuard: { threshold: counted, window: '1h' } });
+    const user = newUser({ externalId: `ext-${Date.now()}` });
+    const id = await create(user);
+    const group = await h.scim('POST', '/Groups', { schemas: [SCIM_GROUP], displayName: `Ward ${id.slice(0, 8)}`, members: [{ value: id }] });
+    expect(group.status).toBe(201);
+    await h.waitForState(id, 'invited');
+    const before = await h.scim('GET', `/Users/${id}`);
+    expect((await h.scim('DELETE', `/Users/${id}`)).status).toBe(204);
+    const held = await h.waitForState(id, 'deprovisionHeld');
+    expect(held.waitingFor).toBe('decision:terminate');
+    expect((await h.scim('GET', `/Users/${id}`)).status).toBe(404);
+    const change = (await admin('GET', '/held-changes')).body.held.find((c: { userId: string }) => c.userId === id);
+    // Named though the SCIM user is gone: the login email and the name the application keeps.
+    expect(change).toMatchObject({ change: 'terminate', userName: user.userName, name: `Test ${(user.name as { familyName: string }).familyName}` });
+
+    // Rejected: the SCIM resource is back in the same transaction, same id and document, a new version.
+    const rejected = await admin('POST', `/held-changes/${change.id}/reject`);
+    expect(rejected.status).toBe(200);
+    expect(rejected.body).toMatchObject({
+      decision: 'reject',
+      restored: { userId: id, userName: user.userName, version: 3, etag: 'W/"3"', groups: [group.body.id] },
+      outcome: expect.stringContaining('is a SCIM resource again'),
+    });
+    const restored = await h.scim('GET', `/Users/${id}`);
+    expect(restored.status).toBe(200);
+    expect(restored.body).toMatchObject({ id, userName: user.userName, externalId: user.externalId, name: user.name, emails: user.emails, active: true });
+    expect(restored.body.meta.created).toBe(before.body.meta.created);
+    expect(restored.headers.get('etag')).toBe('W/"3"');
+    expect(restored.headers.get('etag')).not.toBe(before.headers.get('etag'));
+    expect(restored.body.groups).toEqual([expect.objectContaining({ value: group.body.id, type: 'direct' })]);
+    const found = await h.scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${user.userName}"`)}`);
+    expect(found.body.totalResults).toBe(1);
+    expect(found.body.Resources[0].id).toBe(id);
+
+    // The workflow sees the user again and goes back to where it was; the person never lost access.
+    await h.waitForState(id, 'invited');
+    expect(await appUser(id)).toMatchObject({ status: 'invited', login_enabled: true });
+    expect(await seats(id)).toEqual(['north']);
+    const log = await actions(id);
+    expect(log).toEqual(expect.arrayContaining(['deprovision.held', 'admin.deprovision.rejected', 'scim.restored']));
+    expect(log.indexOf('scim.restored')).toBeGreaterThan(log.indexOf('admin.deprovision.rejected'));
+    const events = (
+      await h.db.query<{ event_uri: string }>('SELECT event_uri FROM security_events WHERE tenant_id = $1 AND resource_id::text = $2 ORDER BY seq', [
+        h.tenantId,
+        id,
+      ])
+    ).rows
+      .map((r) => r.event_uri)
+      .filter((uri) => uri.startsWith('urn:ietf:params:scim:event:prov:'));
+    expect(events.slice(events.lastIndexOf('urn:ietf:params:scim:event:prov:delete'))).toEqual([
+      'urn:ietf:params:scim:event:prov:delete',
+      'urn:ietf:params:scim:event:prov:create:notice',
+    ]);
+    // The rejected deletion is over: nothing to allow, nothing listed.
+    expect((await admin('GET', '/held-changes')).body.held.map((c: { userId: string }) => c.userId)).not.toContain(id);
+    expect((await admin('POST', `/held-changes/${change.id}/allow`)).status).toBe(404);
+
+    // The identity provider pushing the same person again finds the resource (uniqueness), not a held duplicate.
+    const again = await h.scim('POST', '/Users', newUser({ userName: user.userName, emails: user.emails }));
+    expect(again.status).toBe(409);
+    expect(again.body.scimType).toBe('uniqueness');
+
+    // A later deletion is a new request the guard counts: held again; rejected again, restored again.
+    // Sent asynchronously (RFC 9967), its misc:asyncresp says the deletion did not take effect.
+    const deleting = await h.scim('DELETE', `/Users/${id}`, undefined, { 'If-Match': 'W/"3"', Prefer: 'respond-async' });
+    expect(deleting.status).toBe(202);
+    await h.waitForState(id, 'deprovisionHeld');
+    const second = (await admin('GET', '/held-changes')).body.held.find((c: { userId: string }) => c.userId === id);
+    expect(second.id).not.toBe(change.id);
+    expect((await admin('POST', `/held-changes/${second.id}/reject`)).body.restored).toMatchObject({ version: 5 });
+    await h.waitForState(id, 'invited');
+    const asyncResponse = (
+      await h.db.query<{ claims: any }>("SELECT claims FROM security_events WHERE tenant_id = $1 AND txn = $2 AND event_uri LIKE '%asyncresp'", [
+        h.tenantId,
+        deleting.headers.get('set-txn'),
+      ])
+    ).rows.map((r) => r.claims.events['urn:ietf:params:scim:event:misc:asyncresp']);
+    expect(asyncResponse).toEqual([expect.objectContaining({ method: 'DELETE', status: '409' })]);
+
+    // A Super User's terminate reaches the restored user (no 404) and is carried out.
+    const terminated = await admin('POST', `/users/${id}/terminate`);
+    expect(terminated.status).toBe(202);
+    await eventually(
+      () => appUser(id),
+      (u) => u.status === 'terminated',
+      'terminated by the Super User',
+    );
+    expect(await seats(id)).toEqual([]);
+    // The deletion carried out, the deleted document is not kept.
+    expect((await h.db.query('SELECT 1 FROM scim_deleted_users WHERE tenant_id = $1 AND id::text = $2', [h.tenantId, id])).rowCount).toBe(0);
+  });
+
+  test('when a rejected deletion cannot restore the userName because the IdP pushed the person again, then the rejection answers 409 and changes nothing', async () => {
     const counted = (
       await h.db.query<{ n: number }>("SELECT count(*)::int AS n FROM deprovision_requests WHERE tenant_id = $1 AND status <> 'rejected'", [h.tenantId])
     ).rows[0].n;
@@ -336,24 +432,16 @@ describe('mass-deprovisioning guard', () => {
     const id = await create(user);
     await h.waitForState(id, 'invited');
     expect((await h.scim('DELETE', `/Users/${id}`)).status).toBe(204);
-    const held = await h.waitForState(id, 'deprovisionHeld');
-    expect(held.waitingFor).toBe('decision:terminate');
+    await h.waitForState(id, 'deprovisionHeld');
     const change = (await admin('GET', '/held-changes')).body.held.find((c: { userId: string }) => c.userId === id);
-    // Named though the SCIM user is gone: the login email and the name the application keeps.
-    expect(change).toMatchObject({ change: 'terminate', userName: user.userName, name: `Test ${(user.name as { familyName: string }).familyName}` });
+    const duplicate = await create(newUser({ userName: user.userName, emails: user.emails }));
 
-    expect((await admin('POST', `/held-changes/${change.id}/reject`)).status).toBe(200);
-    await h.waitForState(id, 'deletionRejected');
-    expect(await appUser(id)).toMatchObject({ status: 'invited', login_enabled: true });
-    expect(await seats(id)).toEqual(['north']);
-
-    expect((await admin('POST', `/held-changes/${change.id}/allow`)).status).toBe(200);
-    await eventually(
-      () => appUser(id),
-      (u) => u.status === 'terminated',
-      'terminated after the late allow',
-    );
-    expect(await seats(id)).toEqual([]);
+    const rejected = await admin('POST', `/held-changes/${change.id}/reject`);
+    expect(rejected.status).toBe(409);
+    expect(rejected.body.error.message).toContain(`which user ${duplicate} now holds`);
+    expect((await h.scim('GET', `/Users/${id}`)).status).toBe(404);
+    expect((await admin('GET', '/held-changes')).body.held.map((c: { id: string }) => c.id)).toContain(change.id);
+    expect((await h.workflowStatus(id)).state).toBe('deprovisionHeld');
   });
 
   test("when a Super User suspends and terminates users past the guard's threshold, then neither is held and the answers say so", async () => {

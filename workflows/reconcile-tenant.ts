@@ -4,7 +4,8 @@
  *
  * 1. Page through the tenant's provisioned, non-terminated users in id order.
  * 2. Per page, one activity compares the application directory with the desired state (SCIM
- *    data + groups + tenant policy); each drifted user gets a `drift.detected` audit entry and a
+ *    data + groups + tenant policy), and, where the connector reads back, the application's
+ *    accounts with the ledger; each drifted user gets a `drift.detected` audit entry and a
  *    `drift` change through the outbox, so the user's own workflow repairs it with its normal
  *    steps (their audit entries carry this run's request id).
  * 3. Continue-as-new when the history grows long; record the run's totals at the end.
@@ -46,6 +47,11 @@ export async function reconcileTenant(input: ReconcileTenantInput): Promise<Reco
     totals.checked += page.checked;
     totals.skipped += page.skipped;
     totals.drifted += page.drifted;
+    if (page.readBack !== undefined) {
+      totals.readBack = (totals.readBack ?? 0) + page.readBack;
+      totals.readBackSkipped = (totals.readBackSkipped ?? 0) + (page.readBackSkipped ?? 0);
+      totals.notKept = (totals.notKept ?? 0) + (page.notKept ?? 0);
+    }
     if (page.next === null) break;
     cursor = page.next;
   }

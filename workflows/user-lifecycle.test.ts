@@ -237,6 +237,29 @@ test('when the user is deleted while waiting for a seat, then it is terminated u
   expect(stubs.named('sendInvitation')).toEqual([]);
 });
 
+test('when a Super User rejects a deletion and that restores the SCIM user, then the workflow plans the user again instead of waiting, and a later deletion is guarded again', async () => {
+  const user = await start();
+  await until(user.status, 'invited');
+  stubs.plan = () => ({ ...completePlan, exists: false, version: 0 });
+  stubs.deprovision = () => 'held';
+  await user.handle.signal(resourceChangedSignal, { version: 2, change: 'deleted', requestId: 'r-del' });
+  expect((await until(user.status, 'deprovisionHeld')).waitingFor).toBe('decision:terminate');
+  // The rejection restored the resource (admin/held-deletions.ts): the guard finds the user again.
+  stubs.plan = () => ({ ...completePlan, version: 3 });
+  stubs.deprovision = () => 'restored';
+  await user.handle.signal(resourceChangedSignal, { version: 0, change: 'decision', requestId: 'admin:r-reject' });
+  await user.handle.signal(resourceChangedSignal, { version: 3, change: 'updated', requestId: 'admin:r-reject' });
+  await until(user.status, 'invited');
+  expect(stubs.named('terminateUser')).toEqual([]);
+  // The next deletion goes past the guard again.
+  stubs.plan = () => ({ ...completePlan, exists: false, version: 0 });
+  stubs.deprovision = () => 'proceed';
+  await user.handle.signal(resourceChangedSignal, { version: 4, change: 'deleted', requestId: 'r-del-2' });
+  expect(await user.handle.result()).toEqual({ state: 'terminated' });
+  expect(stubs.named('requestDeprovision').map((i) => i.requestId)).toEqual(expect.arrayContaining(['r-del', 'r-del-2']));
+  expect(stubs.named('terminateUser')).toEqual([expect.objectContaining({ requestId: 'r-del-2', cause: 'scimRequest' })]);
+});
+
 test('when a convergence re-run after a crash finds the role already applied, then the role window still opens', async () => {
   // The directory already holds the role (an earlier attempt committed it), so this run changes nothing.
   stubs.converge = () => ({ status: 'converged', roleChanged: false, tagsChanged: false, applied: { role: 'VOB Worker', tags: '' } });

@@ -3,8 +3,9 @@
  * too), in id order (cursor paging), answering "where is this user and since when".
  *
  * Search matches an id exactly, or a part of the userName, display name, given or family name
- * (also "given family"), or an email address. A substring match cannot use an index; the work is
- * bounded by the tenant's size and the page limit (docs/admin-api.md).
+ * (also "given family"), or an email address; `employeeArea` keeps the users holding that tag in
+ * the ledger (app_user_settings: the IdP's and the rules' alike). A substring match cannot use
+ * an index; the work is bounded by the tenant's size and the page limit (docs/admin-api.md).
  */
 import type { Queryable } from '../db';
 
@@ -28,11 +29,14 @@ export interface UserListRow {
 export interface UserSearch {
   /** Free text: an id, or part of a name, userName or email. */
   q?: string;
+  /** A provisioning state, or `notStarted`: SCIM users whose workflow has not recorded a state yet. */
   state?: string;
   /** What the user waits for: a stored `waitingFor` exactly, or its start (domain/visible-state.ts waitSearch). */
   waitingFor?: { exact: string } | { prefix: string };
   /** Only users waiting for something. */
   waiting?: boolean;
+  /** Only users holding this employee area (tag) in the ledger, given by the IdP or by a rule: exact, case-insensitive. */
+  employeeArea?: string;
   afterId?: string;
   limit: number;
 }
@@ -60,7 +64,7 @@ export async function searchUsers(db: Queryable, tenantId: string, s: UserSearch
        LEFT JOIN scim_users u ON u.tenant_id = $1 AND u.id = ids.user_id
        LEFT JOIN provisioning_states p ON p.tenant_id = $1 AND p.user_id = ids.user_id
        LEFT JOIN app_users a ON a.tenant_id = $1 AND a.user_id = ids.user_id
-       WHERE ($2::text IS NULL OR p.state = $2)
+       WHERE ($2::text IS NULL OR p.state = $2 OR ($2 = 'notStarted' AND p.state IS NULL AND u.id IS NOT NULL))
          AND ($3::text IS NULL OR p.waiting_for = $3)
          AND ($9::text IS NULL OR starts_with(p.waiting_for, $9))
          AND (NOT $4::boolean OR p.waiting_for IS NOT NULL)
@@ -71,6 +75,8 @@ export async function searchUsers(db: Queryable, tenantId: string, s: UserSearch
               OR lower(concat_ws(' ', u.doc->'name'->>'givenName', u.doc->'name'->>'familyName')) LIKE $7
               OR lower(concat_ws(' ', a.first_name, a.last_name)) LIKE $7 OR lower(a.email) LIKE $7
               OR EXISTS (SELECT 1 FROM unnest(u.email_values) AS e(v) WHERE e.v LIKE $7))
+         AND ($10::text IS NULL OR EXISTS (SELECT 1 FROM app_user_settings st WHERE st.tenant_id = $1 AND st.user_id = ids.user_id
+                                            AND st.kind = 'employeeArea' AND lower(st.value) = lower($10)))
        ORDER BY ids.user_id LIMIT $8`,
       [
         tenantId,
@@ -82,6 +88,7 @@ export async function searchUsers(db: Queryable, tenantId: string, s: UserSearch
         pattern,
         s.limit,
         s.waitingFor && 'prefix' in s.waitingFor ? s.waitingFor.prefix : null,
+        s.employeeArea ?? null,
       ],
     )
   ).rows;

@@ -40,7 +40,8 @@ export async function requestDeprovision(
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`deprovision:${r.tenantId}`]);
   const existing = (
     await tx.query<DeprovisionRequest>(
-      `SELECT ${COLUMNS} FROM deprovision_requests WHERE tenant_id = $1 AND user_id = $2::uuid AND action = $3 AND scim_version = $4`,
+      `SELECT ${COLUMNS} FROM deprovision_requests
+       WHERE tenant_id = $1 AND user_id = $2::uuid AND action = $3 AND scim_version = $4 AND restored_at IS NULL`,
       [r.tenantId, r.userId, r.action, r.scimVersion],
     )
   ).rows[0];
@@ -101,7 +102,8 @@ export async function countHeldDeprovisions(db: Queryable): Promise<{ tenantId: 
 /**
  * A Super User's decision on a held (or earlier rejected) request: `approved` applies it,
  * `rejected` keeps the user as it was. The user's workflow is told through the outbox in the
- * same transaction. Undefined when there is no such request or it was allowed at once.
+ * same transaction. Undefined when there is no such request, it was allowed at once, or it is a
+ * rejected deletion whose user was restored (markDeletionRestored: over, nothing to decide).
  */
 export async function decideDeprovision(
   tx: Queryable,
@@ -114,7 +116,7 @@ export async function decideDeprovision(
   const row = (
     await tx.query<DeprovisionRequest>(
       `UPDATE deprovision_requests SET status = $3, decided_at = now(), decided_by = $4
-       WHERE tenant_id = $1 AND id = $2::uuid AND status IN ('held', 'rejected') RETURNING ${COLUMNS}`,
+       WHERE tenant_id = $1 AND id = $2::uuid AND status IN ('held', 'rejected') AND restored_at IS NULL RETURNING ${COLUMNS}`,
       [tenantId, id, decision, decidedBy],
     )
   ).rows[0];
@@ -124,16 +126,24 @@ export async function decideDeprovision(
   return row;
 }
 
-/** The user's change that waits for a Super User: held, or a rejected deletion that can still be allowed (newest first). */
+/** The user's change that waits for a Super User: held, or a rejected deletion that can still be allowed (not restored; newest first). */
 export async function pendingDecisionOf(db: Queryable, tenantId: string, userId: string): Promise<DeprovisionRequest | undefined> {
   return (
     await db.query<DeprovisionRequest>(
       `SELECT ${COLUMNS} FROM deprovision_requests
-       WHERE tenant_id = $1 AND user_id = $2::uuid AND (status = 'held' OR (status = 'rejected' AND action = 'terminate'))
+       WHERE tenant_id = $1 AND user_id = $2::uuid AND restored_at IS NULL AND (status = 'held' OR (status = 'rejected' AND action = 'terminate'))
        ORDER BY created_at DESC LIMIT 1`,
       [tenantId, userId],
     )
   ).rows[0];
+}
+
+/**
+ * A rejected deletion whose SCIM user was restored (admin/held-deletions.ts) is over: it can no
+ * longer be allowed, and a later deletion of the user is a new request the guard counts.
+ */
+export async function markDeletionRestored(tx: Queryable, tenantId: string, id: string): Promise<void> {
+  await tx.query('UPDATE deprovision_requests SET restored_at = now() WHERE tenant_id = $1 AND id = $2::uuid', [tenantId, id]);
 }
 
 export async function getDeprovision(db: Queryable, tenantId: string, id: string): Promise<DeprovisionRequest | undefined> {

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import type { Db } from '../db';
 import { openTestDatabase } from '../../test/harness';
 import { ScimError } from '../../scim/error';
-import { evaluateFilter } from '../../scim/filter/evaluate';
+import { evaluateFilter, type LedgerValues } from '../../scim/filter/evaluate';
 import { parseFilter } from '../../scim/filter/parser';
 import { type ResourceKind, filterToSql, sortToSql } from './filter-sql';
 
@@ -170,9 +170,24 @@ function generated(count: number): Seed[] {
 
 const SEEDS = [...HAND, ...generated(33)];
 
+/**
+ * What some users hold in the ledger (app_user_settings) without the document saying so: tags
+ * and teams a tenant's rules gave. A filter on these lists matches them too (evaluate.ts LEDGER_SETTINGS).
+ */
+const LEDGER = new Map<number, LedgerValues>([
+  [2, { teams: ['Purple'], employeeAreas: ['Care Coordinator'] }], // carol: her document's teams are []
+  [3, { employeeAreas: ['Assigned Agent', 'Care Coordinator'] }], // dan
+  ...Array.from({ length: 33 }, (_, k): [number, LedgerValues] => [
+    HAND.length + k,
+    k % 3 === 0 ? { teams: ['Blue'] } : k % 3 === 1 ? { biGroups: ['Finance'] } : {},
+  ]),
+]);
+const SETTING_KIND: Record<keyof LedgerValues, string> = { employeeAreas: 'employeeArea', teams: 'team', facilities: 'facility', biGroups: 'biGroup' };
+
 interface Row {
   id: string;
   resource: Json;
+  ledger?: LedgerValues;
 }
 
 /** The resource as clients see it (renderUser): id, core attributes, extension keys, `groups` (RFC 7643 §4.1.2), meta. */
@@ -227,9 +242,25 @@ beforeAll(async () => {
     const id = uuid(1, i);
     await insertUser(db, 't1', id, seed);
     const groups = GROUPS.filter(([, , , members]) => members.includes(id)).map(([, value, display]) => ({ value, display }));
-    t1.push({ id, resource: resourceOf(id, seed, groups) });
+    t1.push({ id, resource: resourceOf(id, seed, groups), ledger: LEDGER.get(i) });
     // The same people in another tenant: any leak across tenants would match them too.
     await insertUser(db, 't2', uuid(2, i), seed);
+    for (const [tenant, userId] of [
+      ['t1', id],
+      ['t2', uuid(2, i)],
+    ]) {
+      await db.query('INSERT INTO app_users (tenant_id, user_id) VALUES ($1, $2)', [tenant, userId]);
+      for (const [attribute, values] of Object.entries(LEDGER.get(i) ?? {})) {
+        for (const value of values) {
+          await db.query('INSERT INTO app_user_settings (tenant_id, user_id, kind, value) VALUES ($1, $2, $3, $4)', [
+            tenant,
+            userId,
+            SETTING_KIND[attribute as keyof LedgerValues],
+            value,
+          ]);
+        }
+      }
+    }
   }
   for (const [tenant, id, name, members] of GROUPS) {
     await db.query(`INSERT INTO scim_groups (tenant_id, id, display_name, doc) VALUES ($1, $2, $3, $4::jsonb)`, [
@@ -289,7 +320,14 @@ describe('filterToSql on PostgreSQL: hand-written expectations (hand-crafted use
     [`${ENT}:manager.value eq "${uuid(1, 0)}"`, byName('frank')],
     [`${SF}:teams eq "BLUE"`, byName('alice', 'Bob.Jones')],
     [`${SF}:teams eq "solo"`, byName('dan')],
-    [`${SF}:teams pr`, byName('alice', 'Bob.Jones', 'dan')],
+    [`${SF}:teams pr`, byName('alice', 'Bob.Jones', 'carol', 'dan')],
+    // Rule-given values in the ledger count like the ones the document sends.
+    [`${SF}:teams eq "purple"`, byName('carol')],
+    [`${SF}:employeeAreas eq "care coordinator"`, byName('carol', 'dan')],
+    [`${SF}:employeeAreas eq "Assigned Agent" and ${SF}:employeeAreas eq "Care Coordinator"`, byName('dan')],
+    [`${SF}:employeeAreas sw "care"`, byName('carol', 'dan')],
+    [`${SF}:employeeAreas ne "Care Coordinator"`, except('carol', 'dan')],
+    [`${SF}:employeeAreas pr`, byName('carol', 'dan')],
     [`${SF}:teams ne "blue"`, except('alice', 'Bob.Jones')],
     [`${SF}:startDate eq "2024-01-15T09:00:00Z"`, byName('alice')],
     [`${SF}:startDate lt "2024-01-15T08:00:00Z"`, byName('frank', 'grace')],
@@ -316,7 +354,7 @@ describe('filterToSql on PostgreSQL: hand-written expectations (hand-crafted use
     expect(got).toEqual(expected);
     // The evaluator agrees on the same users.
     const evaluated = t1
-      .filter((r) => hand.has(r.id) && evaluateFilter(parseFilter(filter), r.resource))
+      .filter((r) => hand.has(r.id) && evaluateFilter(parseFilter(filter), r.resource, { ledger: r.ledger }))
       .map((r) => r.id)
       .sort();
     expect(evaluated).toEqual(expected);
@@ -416,12 +454,14 @@ const atom: fc.Arbitrary<string> = fc.oneof(
   fc.tuple(orderOp, fc.constantFrom(...createdPool, ...datePool)).map(([op, v]) => `meta.created ${op} ${str(v)}`),
   fc.tuple(orderOp, fc.constantFrom(...createdPool)).map(([op, v]) => `meta.lastModified ${op} ${str(v)}`),
   stringAtom(`${ENT}:department`, ['r&d', 'R&D', 'sales', 'r', '']),
-  stringAtom(`${SF}:teams`, ['blue', 'Red', 'solo', 'green', 'b', '']),
+  stringAtom(`${SF}:teams`, ['blue', 'Red', 'solo', 'green', 'b', 'purple', '']),
+  stringAtom(`${SF}:employeeAreas`, ['care coordinator', 'Assigned Agent', 'care', 'agent', '']),
+  stringAtom(`${SF}:biGroups`, ['finance', 'Fin', '']),
   fc.oneof(
     fc.tuple(orderOp, fc.constantFrom(...datePool)).map(([op, v]) => `${SF}:startDate ${op} ${str(v)}`),
     fc.constantFrom(`${SF}:startDate pr`, `${SF}:startDate eq null`),
   ),
-  fc.constantFrom('name pr', 'emails pr', `${ENT}:manager pr`, `${SF}:teams pr`, 'id pr', 'meta.created pr'),
+  fc.constantFrom('name pr', 'emails pr', `${ENT}:manager pr`, `${SF}:teams pr`, `${SF}:employeeAreas pr`, `${SF}:biGroups pr`, 'id pr', 'meta.created pr'),
   fc.constantFrom(`id eq "${uuid(1, 3)}"`, `id ne "${uuid(1, 4)}"`, 'id sw "00000000"', `groups.value eq "${uuid(1, 900)}"`),
   // invalid filters: both sides must reject them identically
   fc.constantFrom('active gt true', 'title eq 5', 'meta.created eq "soon"', 'unknownAttr pr', 'emails co "x"'),
@@ -470,7 +510,7 @@ describe('filterToSql on PostgreSQL: property against evaluateFilter', () => {
         const got = rows.map((r) => r.id);
         for (const id of got) expect(t1Ids.has(id)).toBe(true);
         const expected = t1
-          .filter((r) => evaluateFilter(node, r.resource))
+          .filter((r) => evaluateFilter(node, r.resource, { ledger: r.ledger }))
           .map((r) => r.id)
           .sort();
         expect({ filter, ids: got }).toEqual({ filter, ids: expected });
@@ -489,6 +529,7 @@ describe('filterToSql on PostgreSQL: property against evaluateFilter', () => {
       'meta.created',
       `${SF}:startDate`,
       `${SF}:teams`,
+      `${SF}:employeeAreas`,
       'id',
       `${ENT}:department`,
       'active',
@@ -526,7 +567,7 @@ describe('filterToSql on PostgreSQL: property against evaluateFilter', () => {
           params,
         );
         const expected = t1
-          .filter((r) => evaluateFilter(node, r.resource))
+          .filter((r) => evaluateFilter(node, r.resource, { ledger: r.ledger }))
           .map((r) => r.id)
           .sort();
         expect(rows.map((r) => r.id)).toEqual(expected);

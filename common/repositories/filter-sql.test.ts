@@ -125,8 +125,12 @@ describe('filterToSql: attributes in the JSON document', () => {
     expect(q.sql).toMatch(/^EXISTS \(SELECT 1 FROM jsonb_array_elements\(CASE WHEN jsonb_typeof\(r\.doc -> \$1::text\) = 'array'/);
     expect(q.params).toEqual(['emails', 'type', 'work']);
     const teams = sql(`${SCIMFLOW}:teams eq "Blue"`);
-    expect(teams.params).toEqual([SCIMFLOW, 'teams', 'Blue']);
+    expect(teams.params).toEqual([SCIMFLOW, 'teams', 'Blue', 'team', 'Blue']);
     expect(teams.sql).toContain("AS e1(v) WHERE COALESCE(jsonb_typeof(e1.v) = 'string' AND lower((e1.v #>> '{}')) = lower($3::text), FALSE)");
+    // …or the value in force in the ledger (rule-given tags and teams), tenant first.
+    expect(teams.sql).toContain(
+      'OR EXISTS (SELECT 1 FROM app_user_settings ls WHERE ls.tenant_id = r.tenant_id AND ls.user_id = r.id AND ls.kind = $4::text AND lower(ls.value) = lower($5::text))',
+    );
   });
 
   it('a value path holds on one element, and emails[value eq] pre-filters through email_values', () => {

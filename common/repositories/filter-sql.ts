@@ -83,6 +83,13 @@ for (const [name, subs] of Object.entries(RELATION_SUB_ATTRIBUTES)) {
   for (const sub of subs) if (!RELATIONS[name as RelationName].columns[sub]) throw new Error(`filter-sql: no column for ${name}.${sub}`);
 }
 
+/**
+ * A value of a user's ledger setting (app_user_settings, migration 002): employeeAreas, teams,
+ * facilities and biGroups of the scimflow extension match these too (evaluate.ts LEDGER_SETTINGS).
+ * `lower(ls.value) = lower($n)` uses app_user_settings_value (migration 022).
+ */
+const LEDGER_VALUE: ColumnSpec = { sql: 'ls.value', type: 'text', nullable: false };
+
 /** `pr` on JSON (RFC 7644 §3.4.2.2): some scalar inside that is not null and not "". */
 const PRESENT_JSONPATH = `'strict $.** ? ((@.type() == "string" && @ != "") || @.type() == "number" || @.type() == "boolean")'`;
 const SQL_OP: Record<'eq' | 'gt' | 'lt' | 'ge' | 'le', string> = { eq: '=', gt: '>', lt: '<', ge: '>=', le: '<=' };
@@ -133,6 +140,13 @@ class SqlBuilder {
     }
     if (ctx.kind === 'element' || storage.kind === 'doc') {
       return this.walk(ctx.kind === 'element' ? ctx.expr : 'r.doc', target.steps, (x) => this.jsonPredicate(x, target, node));
+    }
+    if (storage.kind === 'docOrLedger') {
+      // The values the document sends, or those in force in the ledger (rule-given ones too).
+      const inDoc = this.walk('r.doc', target.steps, (x) => this.jsonPredicate(x, target, node));
+      const kind = this.param(storage.setting, 'text');
+      const inLedger = this.columnPredicate(LEDGER_VALUE, target, node);
+      return `(${inDoc} OR EXISTS (SELECT 1 FROM app_user_settings ls WHERE ls.tenant_id = r.tenant_id AND ls.user_id = r.id AND ls.kind = ${kind} AND ${inLedger}))`;
     }
     switch (storage.kind) {
       case 'column':

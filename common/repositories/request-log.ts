@@ -73,8 +73,10 @@ export async function searchRequestLog(db: Queryable, tenantId: string, s: Reque
   const rows = (
     await db.query<Record<string, any>>(
       `SELECT l.id::text AS id, l.at, l.method, l.path, l.resource_id, l.user_name, l.external_id, l.status, l.scim_type, l.detail,
-              l.token_id, t.name AS token_name, l.request_id, l.duration_ms
+              l.token_id, coalesce(t.name, c.name) AS token_name, l.request_id, l.duration_ms
          FROM scim_request_log l LEFT JOIN scim_tokens t ON t.id = l.token_id
+         -- An OAuth access token's requests are recorded under its client's id.
+         LEFT JOIN oauth_clients c ON c.client_id = l.token_id
         WHERE l.tenant_id = $1
           AND ($2::int IS NULL OR l.status >= $2) AND ($3::int IS NULL OR l.status <= $3)
           AND ($4::text IS NULL OR l.method = $4)

@@ -110,6 +110,12 @@ export async function getUser(db: Queryable, tenantId: string, id: string): Prom
   return r ? toRow(r) : undefined;
 }
 
+/** Whether the tenant has the SCIM user `id` (one primary-key probe). */
+export async function userExists(db: Queryable, tenantId: string, id: string): Promise<boolean> {
+  if (!isUuid(id)) return false;
+  return (await db.query('SELECT 1 FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid', [tenantId, id])).rowCount > 0;
+}
+
 /** Locks the row for a read-modify-write inside a transaction; read as rendered (with its provisioning state), for a write that changes nothing. */
 export async function getUserForUpdate(tx: Queryable, tenantId: string, id: string): Promise<ScimUserRow | undefined> {
   if (!isUuid(id)) return undefined;
@@ -162,19 +168,128 @@ export async function touchGroupsOf(tx: Queryable, tenantId: string, groupIds: s
   ]);
 }
 
+/**
+ * Deletes the user and its group memberships. The same statement keeps its last document in
+ * scim_deleted_users (migration 022) until the deletion is carried out: a Super User who rejects
+ * the held termination restores it (restoreDeletedUser).
+ */
 export async function deleteUser(tx: Queryable, tenantId: string, id: string): Promise<number | undefined> {
-  const r = (await tx.query<{ version: number }>('DELETE FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid RETURNING version', [tenantId, id])).rows[0];
+  const r = (
+    await tx.query<{ version: number }>(
+      `WITH r AS (DELETE FROM scim_users WHERE tenant_id = $1 AND id = $2::uuid RETURNING *),
+            t AS (INSERT INTO scim_deleted_users (tenant_id, id, doc, version, created_at)
+                  SELECT tenant_id, id, doc, version, created_at FROM r
+                  ON CONFLICT (tenant_id, id) DO UPDATE SET doc = EXCLUDED.doc, version = EXCLUDED.version, created_at = EXCLUDED.created_at,
+                    deleted_at = now(), group_ids = '{}')
+       SELECT version FROM r`,
+      [tenantId, id],
+    )
+  ).rows[0];
   if (!r) return undefined;
   const left = await tx.query<{ group_id: string }>(
     'DELETE FROM scim_group_members WHERE tenant_id = $1 AND member_id = $2::uuid RETURNING group_id::text AS group_id',
     [tenantId, id],
   );
-  await touchGroupsOf(
-    tx,
-    tenantId,
-    left.rows.map((m) => m.group_id),
-  );
+  const groupIds = left.rows.map((m) => m.group_id);
+  if (groupIds.length > 0) {
+    await tx.query('UPDATE scim_deleted_users SET group_ids = $3::uuid[] WHERE tenant_id = $1 AND id = $2::uuid', [tenantId, id, groupIds]);
+  }
+  await touchGroupsOf(tx, tenantId, groupIds);
   return r.version;
+}
+
+/** A deleted user's last document, kept while its deletion is undecided (migration 022). */
+export interface DeletedUser {
+  id: string;
+  doc: Record<string, unknown>;
+  /** The resource's last version before the deletion. */
+  version: number;
+  createdAt: Date;
+  deletedAt: Date;
+  /** The groups it was a direct member of. */
+  groupIds: string[];
+}
+
+/** The kept document of a deleted user, locked for its restoration; undefined when none is kept (restored, terminated, or deleted before 0.3). */
+export async function deletedUserForUpdate(tx: Queryable, tenantId: string, id: string): Promise<DeletedUser | undefined> {
+  if (!isUuid(id)) return undefined;
+  const r = (
+    await tx.query<{ id: string; doc: Record<string, unknown>; version: number; created_at: Date; deleted_at: Date; group_ids: string[] }>(
+      `SELECT id::text AS id, doc, version, created_at, deleted_at, group_ids::text[] AS group_ids FROM scim_deleted_users
+       WHERE tenant_id = $1 AND id = $2::uuid FOR UPDATE`,
+      [tenantId, id],
+    )
+  ).rows[0];
+  return r
+    ? { id: r.id, doc: r.doc, version: r.version, createdAt: new Date(r.created_at), deletedAt: new Date(r.deleted_at), groupIds: r.group_ids }
+    : undefined;
+}
+
+/** The user that holds `userName` (case-insensitively, or by its look-alike key) in the tenant, if any. */
+export async function userIdHoldingName(db: Queryable, tenantId: string, userName: string): Promise<string | undefined> {
+  return (
+    await db.query<{ id: string }>(
+      'SELECT id::text AS id FROM scim_users WHERE tenant_id = $1 AND (lower(user_name) = lower($2) OR user_name_key = $3) LIMIT 1',
+      [tenantId, userName, userNameKey(userName)],
+    )
+  ).rows[0]?.id;
+}
+
+/**
+ * Writes the deleted user back as a SCIM resource: the same id, its kept document and creation
+ * time, the version `version` (past the deletion's, so ETags change), with the outbox rows of
+ * `record` and the events of `events` in the same statement; gives back its direct memberships
+ * of the groups that still exist (their versions move on) and forgets the kept document.
+ * Throws UniqueViolationError when another user took its userName meanwhile.
+ */
+export async function restoreDeletedUser(
+  tx: Queryable,
+  tenantId: string,
+  deleted: DeletedUser,
+  version: number,
+  record: readonly RecordedChange[] = [],
+  events: readonly NewSecurityEvent[] = [],
+): Promise<{ row: ScimUserRow; groupIds: string[] }> {
+  const c = columnsOf(deleted.doc);
+  const outbox = recordChangesCte(record, 12);
+  const feed = appendEventsCte(events, 12 + outbox.params.length);
+  await tx.query<Record<string, never>>(
+    `WITH r AS (INSERT INTO scim_users (tenant_id, id, user_name, external_id, display_name, active, email_values, doc, user_name_key, version, created_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9, $10, $11) RETURNING *)${outbox.sql}${feed.sql}
+     SELECT r.id FROM r`,
+    [
+      tenantId,
+      deleted.id,
+      c.userName,
+      c.externalId,
+      c.displayName,
+      c.active,
+      c.emailValues,
+      JSON.stringify(deleted.doc),
+      c.userNameKey,
+      version,
+      deleted.createdAt,
+      ...outbox.params,
+      ...feed.params,
+    ],
+  );
+  const back = (
+    await tx.query<{ group_id: string }>(
+      `INSERT INTO scim_group_members (tenant_id, group_id, member_id, member_type)
+       SELECT $1, g.id, $2::uuid, 'User' FROM scim_groups g WHERE g.tenant_id = $1 AND g.id = ANY($3::uuid[])
+       ON CONFLICT DO NOTHING RETURNING group_id::text AS group_id`,
+      [tenantId, deleted.id, deleted.groupIds],
+    )
+  ).rows.map((m) => m.group_id);
+  await touchGroupsOf(tx, tenantId, back);
+  await forgetDeletedUser(tx, tenantId, deleted.id);
+  const row = await getUser(tx, tenantId, deleted.id);
+  return { row: row as ScimUserRow, groupIds: back };
+}
+
+/** Forgets a deleted user's kept document: restored, or its deletion carried out (termination). */
+export async function forgetDeletedUser(tx: Queryable, tenantId: string, id: string): Promise<void> {
+  await tx.query('DELETE FROM scim_deleted_users WHERE tenant_id = $1 AND id = $2::uuid', [tenantId, id]);
 }
 
 const LIST: ListSource<ScimUserRow> = { table: 'scim_users', columns: COLUMNS, joins: PROVISIONING_JOIN, toRow };

@@ -78,16 +78,24 @@ export async function verifyToken(
 }
 
 /**
- * The hashes of the live tokens (every kind; not revoked, not expired), newest first, at most
- * `limit`, with when each expires (null: never). Tokens are few: the SCIM server keeps them in
- * memory (common/live-credentials.ts).
+ * The hashes of the live credentials, newest first, at most `limit`, with when each expires
+ * (null: never): the tokens of every kind (not revoked, not expired) and the OAuth credentials
+ * (common/repositories/oauth-clients.ts: the secrets of the clients not revoked, their access
+ * tokens not expired). They are few: the SCIM server keeps them in memory (common/live-credentials.ts).
  */
 export async function liveTokenHashes(db: Queryable, limit: number): Promise<{ hash: string; expiresAt: Date | null }[]> {
   return (
     await db.query<{ token_hash: string; expires_at: Date | null }>(
-      `SELECT token_hash, expires_at FROM scim_tokens
-       WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
-       ORDER BY created_at DESC LIMIT $1`,
+      `SELECT token_hash, expires_at FROM (
+         SELECT token_hash, expires_at, created_at AS at FROM scim_tokens
+          WHERE revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())
+         UNION ALL
+         SELECT secret_hash, NULL::timestamptz, coalesce(secret_rotated_at, created_at) FROM oauth_clients WHERE revoked_at IS NULL
+         UNION ALL
+         SELECT a.token_hash, a.expires_at, a.created_at
+           FROM oauth_access_tokens a JOIN oauth_clients c ON c.client_id = a.client_id
+          WHERE c.revoked_at IS NULL AND a.expires_at > now()
+       ) live ORDER BY at DESC LIMIT $1`,
       [limit],
     )
   ).rows.map((r) => ({ hash: r.token_hash, expiresAt: r.expires_at ? new Date(r.expires_at) : null }));

@@ -18,7 +18,13 @@
  *    code point (SQL: COLLATE "C"); co/sw/ew are substring tests;
  *  - dateTime compares instants at millisecond precision (the precision of meta.created as
  *    rendered); booleans compare only with eq/ne; values of the wrong JSON type never match;
- *  - `attr[filter]`: one element satisfies the whole inner filter.
+ *  - `attr[filter]`: one element satisfies the whole inner filter;
+ *  - the scimflow extension's employeeAreas, teams, facilities and biGroups name the values the
+ *    document sends OR the values in force in the ledger (app_user_settings, rule-given ones
+ *    included: LEDGER_SETTINGS). SQL reads the ledger; here it is `EvaluateOptions.ledger`, which
+ *    only a caller that read it passes. Top-level filters (GET /Users, POST /Users/.search) are
+ *    always SQL (scim-server/list-params.ts); this evaluator serves PATCH value filters, which
+ *    are relative to one element of a complex attribute and cannot name these lists.
  */
 import { GroupSchema, SCIMMY, UserSchema, declareSchemas } from '../schemas';
 import { ScimError } from '../error';
@@ -56,8 +62,20 @@ export type ColumnName = 'id' | 'userName' | 'externalId' | 'displayName' | 'act
 /** Attributes kept in rows of another table, joined to `r`. */
 export type RelationName = 'members' | 'groups' | 'provisioning';
 
+/**
+ * The scimflow extension's set-valued settings whose filter also counts the ledger's values
+ * (app_user_settings.kind): tags, teams, facilities and BI groups a tenant's rules give are
+ * found like the ones the identity provider sends. Facilities are kept in the ledger by their
+ * organisation key.
+ */
+export const LEDGER_SETTINGS = { employeeAreas: 'employeeArea', teams: 'team', facilities: 'facility', biGroups: 'biGroup' } as const;
+export type LedgerAttribute = keyof typeof LEDGER_SETTINGS;
+export type LedgerSetting = (typeof LEDGER_SETTINGS)[LedgerAttribute];
+
 export type Storage =
   | { kind: 'doc' } // r.doc (or the current element inside [ ]), following `steps`
+  /** r.doc following `steps`, or a value of the user's ledger setting `setting` (app_user_settings). */
+  | { kind: 'docOrLedger'; setting: LedgerSetting; attribute: LedgerAttribute }
   | { kind: 'column'; column: ColumnName }
   | { kind: 'emailValues' } // r.email_values: the lower-cased emails[].value
   | { kind: 'relation'; relation: RelationName; sub?: string };
@@ -163,6 +181,9 @@ export function resolveAttribute(path: AttrPath, kind: ResourceKind, scimType: E
     if (kind === 'Group' && top.name === 'members') target.storage = relationStorage('members', name, sub, scimType);
   } else if (kind === 'User' && sameName(path.schema, SCIMFLOW_USER_URN) && top.name === 'provisioning') {
     target.storage = relationStorage('provisioning', name, sub, scimType);
+  } else if (kind === 'User' && sameName(path.schema, SCIMFLOW_USER_URN) && Object.hasOwn(LEDGER_SETTINGS, top.name)) {
+    const attribute = top.name as LedgerAttribute;
+    target.storage = { kind: 'docOrLedger', setting: LEDGER_SETTINGS[attribute], attribute };
   }
   if (target.storage.kind === 'relation' && sub === 'value') target.caseExact = false; // uuids
   return target;
@@ -423,19 +444,29 @@ function compareValue(target: Target, op: BoundOp, bound: BoundValue, actual: Js
   }
 }
 
+/** The values in force in a user's ledger, by extension attribute (what SQL reads from app_user_settings). */
+export type LedgerValues = Partial<Record<LedgerAttribute, readonly string[]>>;
+
+/** The values `target` names: the document's, and for a ledger-backed list the ledger's too. */
+function targetValues(target: Target, root: Json, ledger: LedgerValues | undefined): Json[] {
+  const values = valuesAt(root, target.steps);
+  if (target.storage.kind !== 'docOrLedger' || !ledger) return values;
+  return [...values, ...(ledger[target.storage.attribute] ?? [])];
+}
+
 /** Evaluates a bound filter against a resource (or, for the inside of [ ], an element). */
-function evaluateBound(node: BoundNode, root: Json): boolean {
+function evaluateBound(node: BoundNode, root: Json, ledger?: LedgerValues): boolean {
   switch (node.type) {
     case 'and':
-      return node.items.every((n) => evaluateBound(n, root));
+      return node.items.every((n) => evaluateBound(n, root, ledger));
     case 'or':
-      return node.items.some((n) => evaluateBound(n, root));
+      return node.items.some((n) => evaluateBound(n, root, ledger));
     case 'not':
-      return !evaluateBound(node.expr, root);
+      return !evaluateBound(node.expr, root, ledger);
     case 'present':
-      return valuesAt(root, node.target.steps).some(isPresent);
+      return targetValues(node.target, root, ledger).some(isPresent);
     case 'compare':
-      return valuesAt(root, node.target.steps).some((v) => compareValue(node.target, node.op, node.value, v));
+      return targetValues(node.target, root, ledger).some((v) => compareValue(node.target, node.op, node.value, v));
     case 'valuePath':
       return valuesAt(root, node.target.steps).some((element) => evaluateBound(node.filter, element));
   }
@@ -453,6 +484,11 @@ export interface EvaluateOptions {
   kind?: ResourceKind;
   /** The filter is the inside of `within[...]` and `resource` is one element of that attribute (PATCH paths). */
   within?: AttrPath;
+  /**
+   * The user's ledger values (app_user_settings): a filter on employeeAreas, teams, facilities or
+   * biGroups matches them as SQL does. Without it only the document's values count.
+   */
+  ledger?: LedgerValues;
 }
 
 /**
@@ -461,7 +497,7 @@ export interface EvaluateOptions {
  * Throws the same ScimError 400 as filterToSql for a filter the schema rejects.
  */
 export function evaluateFilter(node: FilterNode, resource: Record<string, unknown>, options: EvaluateOptions = {}): boolean {
-  return compileFilter(node, options.kind ?? (options.within ? 'User' : inferKind(resource)), options.within)(resource);
+  return compileFilter(node, options.kind ?? (options.within ? 'User' : inferKind(resource)), options.within)(resource, options.ledger);
 }
 
 /** Binds once, evaluates many times (a PATCH value filter over every element of an attribute). */
@@ -470,7 +506,7 @@ export function compileFilter(
   kind: ResourceKind,
   within?: AttrPath,
   scimType: ErrorType = 'invalidFilter',
-): (resource: Record<string, unknown>) => boolean {
+): (resource: Record<string, unknown>, ledger?: LedgerValues) => boolean {
   const bound = bindFilter(node, kind, within, scimType);
-  return (resource) => evaluateBound(bound, resource);
+  return (resource, ledger) => evaluateBound(bound, resource, ledger);
 }

@@ -24,7 +24,7 @@
  * 8. awaitAcceptance: remind on schedule, expire (freeing the seats), or record the acceptance.
  * 9. expired: wait for a resend; active: wait for a change or the end date.
  * 10. terminate: past the guard (SCIM deletions), end every entitlement (also the compensation
- *    of an onboarding cut short).
+ *    of an onboarding cut short); a rejected deletion that restored the SCIM user goes back to 1.
  *
  * Every SCIM change arrives as a signal and sends the workflow back to step 1 from any wait;
  * duplicates and reordering are harmless because the activities read the latest state from

@@ -129,8 +129,12 @@ const converge: Step<'converge'> = async (user, { pass }) => {
   }
   const now = Date.now();
   const opened = windowsOpened(result, s.applied);
-  if (opened.tags) s.windows.tags = now + plan.timings.tagPropagationMs;
-  if (opened.role) s.windows.securityRole = now + plan.timings.rolePropagationMs;
+  // The application's caches start from its write, which the convergence (a local activity: the
+  // workflow's clock stays at the task's start) may have made seconds later: the windows open then
+  // (within a minute of this task, whatever the worker's clock says).
+  const cachesFrom = result.appliedAt !== undefined ? Math.min(Math.max(now, result.appliedAt), now + 60_000) : now;
+  if (opened.tags) s.windows.tags = cachesFrom + plan.timings.tagPropagationMs;
+  if (opened.role) s.windows.securityRole = cachesFrom + plan.timings.rolePropagationMs;
   if (result.applied) s.applied = result.applied;
   // Before the first invitation: wait until the identity provider has gone quiet for this user.
   if (s.invitationRound === 1 && !s.invitation && !s.accepted && plan.timings.settleMs > 0) {
@@ -309,12 +313,20 @@ const active: Step<'active'> = async (user, { pass }) => {
   return woken === 'timeout' ? { step: 'endDate', pass } : toPlan;
 };
 
-/** 10. Past the guard (SCIM deletions), end every entitlement; also the compensation of an onboarding cut short. */
+/**
+ * 10. Past the guard (SCIM deletions), end every entitlement; also the compensation of an
+ * onboarding cut short. A deletion whose rejection restored the SCIM user goes back to the plan.
+ */
 const terminate: Step<'terminate'> = async (user, next) => {
   if (next.cause === 'scimRequest') {
     // Only a Super User's decision wakes these waits (the deletion itself has been seen).
     user.inbox.changed = false;
     const decision = await guard(user, 'terminate', 0);
+    // A Super User rejected the deletion, which restored the SCIM user: plan it like any change.
+    if (decision === 'restored') {
+      user.s.deleted = false;
+      return toPlan;
+    }
     if (decision !== 'proceed') {
       await user.waitIn({ state: decision === 'held' ? 'deprovisionHeld' : 'deletionRejected', wait: { kind: 'decision', action: 'terminate' } });
       return next;
