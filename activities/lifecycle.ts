@@ -19,6 +19,7 @@ import { releaseLicences } from '../common/repositories/licences';
 import { releaseLogins } from '../common/repositories/login-claims';
 import { recordProvisioningState } from '../common/repositories/provisioning-states';
 import { currentConfig } from '../common/repositories/tenants';
+import { forgetDeletedUser, userExists } from '../common/repositories/scim-users';
 import { parseDuration } from '../domain/duration';
 import type { ActivityDeps } from './deps';
 import { lifecycleMetrics } from './lifecycle-metrics';
@@ -142,9 +143,13 @@ export function lifecycleActivities(deps: ActivityDeps) {
      * `proceed` while the tenant's deprovisionings within its window stay under the threshold
      * (or the guard is off), `held` beyond it until a Super User decides, `rejected` when one
      * rejected it (the user keeps its access). The first change held in a burst is announced:
-     * log, audit entry, mail to the tenant's `deprovisionGuard.notify` addresses.
+     * log, audit entry, mail to the tenant's `deprovisionGuard.notify` addresses. `restored`: the
+     * SCIM user of a termination exists again (a Super User rejected its deletion, which restored
+     * it: admin/held-deletions.ts), so there is nothing to terminate; checked first, whatever the
+     * guard's settings now.
      */
     async requestDeprovision(input: StepInput & { action: DeprovisionAction; scimVersion: number }): Promise<DeprovisionDecision> {
+      if (input.action === 'terminate' && (await userExists(db, input.tenantId, input.userId))) return 'restored';
       const { config } = await currentConfig(db, input.tenantId);
       const guard = config.deprovisionGuard;
       if (!guard.enabled) return 'proceed';
@@ -201,6 +206,8 @@ export function lifecycleActivities(deps: ActivityDeps) {
     async terminateUser(input: StepInput & { cause: AccessRemovalCause }): Promise<void> {
       const reason = REASONS.terminate[input.cause];
       const { terminated, view } = await db.withTransaction(async (tx) => {
+        // The deletion is carried out: the user's last SCIM document, kept in case it was rejected, goes.
+        await forgetDeletedUser(tx, input.tenantId, input.userId);
         const found = await ledgerWithConnector(tx, input.tenantId, input.userId);
         if (!found.exists) {
           await audit(tx, input, 'user.terminated', { reason, note: 'no profile had been created' });

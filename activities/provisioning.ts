@@ -338,6 +338,7 @@ export function provisioningActivities(deps: ActivityDeps) {
       });
       // Then, the transaction committed, the same change to the application (nothing for `directory`).
       const connector = connectors.forConfig(input.tenantId, outcome.read.config);
+      let appliedAt: number | undefined;
       if (connector.kind !== 'directory' && outcome.account) {
         await sync.pushAccount(step, {
           connector,
@@ -346,11 +347,12 @@ export function provisioningActivities(deps: ActivityDeps) {
           loginEnabled: outcome.loginEnabled,
           create: true,
         });
+        appliedAt = Date.now();
       }
       // A change to a user already invited or active is in force now: its asynchronous SCIM requests complete.
       if (outcome.result.status === 'converged' && (outcome.status === 'invited' || outcome.status === 'active'))
         await db.withTransaction((tx) => completeAsyncRequests(tx, { tenantId: input.tenantId, userId: input.userId, throughVersion: outcome.read.version }));
-      return outcome.result;
+      return outcome.result.status === 'converged' && appliedAt !== undefined ? { ...outcome.result, appliedAt } : outcome.result;
     },
 
     /**

@@ -79,7 +79,17 @@ export interface AppliedAccess {
  * user is then held: `reason` is what to fix).
  */
 export type ConvergeResult =
-  ({ status: 'converged' } & AccessSettingsResult) | { status: 'waitingForSeat'; orgKey: string } | { status: 'loginTaken'; reason: string };
+  | ({
+      status: 'converged';
+      /**
+       * When the tenant's application (a connector other than `directory`) confirmed the change
+       * (ms since the epoch): its caches start then, which may be well after the workflow task
+       * that ran this local activity began, so the propagation windows open from it.
+       */
+      appliedAt?: number;
+    } & AccessSettingsResult)
+  | { status: 'waitingForSeat'; orgKey: string }
+  | { status: 'loginTaken'; reason: string };
 
 export interface ConvergeInput extends StepInput {
   /**
@@ -98,8 +108,10 @@ export type AccessCheck = { verified: true } | { verified: false; differences: s
 /**
  * The mass-deprovisioning guard's answer for a suspension or termination a SCIM request asked
  * for: apply it, wait for a Super User's decision, or keep the user as it is (rejected).
+ * `restored` (terminations only): the rejection restored the deleted SCIM user, which the
+ * workflow then plans like any other change.
  */
-export type DeprovisionDecision = 'proceed' | 'held' | 'rejected';
+export type DeprovisionDecision = 'proceed' | 'held' | 'rejected' | 'restored';
 
 export interface InvitationResult {
   invitationId: string;

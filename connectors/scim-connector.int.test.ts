@@ -4,108 +4,34 @@
  * find again after a simulated crash (no second account), apply, block and enable login (PATCH,
  * and the PUT fallback), read back, terminate (twice), and the latency of each call.
  *
- * The peers start here through ../shared/peers/peers.sh (dependencies install on first use into
- * PEERS_DIR, default /tmp/peers: minutes the first time) on free ports; a peer or PostgreSQL that
- * was already running is reused and left running, and only what this file started is stopped.
- * Without ../shared/peers (a machine without the peers) the suite is skipped, saying why.
+ * The peers start here through ../shared/peers/peers.sh (test/scim-peers.ts: dependencies install
+ * on first use into PEERS_DIR, default /tmp/peers, minutes the first time) on free ports; a peer
+ * or PostgreSQL that was already running is reused and left running, and only what this file
+ * started is stopped. Without ../shared/peers (a machine without the peers) the suite is skipped,
+ * saying why.
  *
  * What a peer does not store is asserted as absent (the gap is the peer's, documented in
  * docs/connectors.md): django-scim2's default adapter keeps userName, name, displayName, one
  * email, externalId and active only.
  */
-import { execFile } from 'node:child_process';
-import fs from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import { freePort } from '../dev/temporal-dev-server';
 import { SETTING_KINDS, type SettingKind } from '../domain/roles';
+import {
+  describeWithPeers as describeIfPeers,
+  PEERS,
+  PEERS_START_TIMEOUT_MS,
+  peerUsersNamed,
+  startPeers,
+  type PeerSpec,
+  type RunningPeer,
+  type StartedPeers,
+} from '../test/scim-peers';
 import { ConnectorError, type AccountState, type ConnectorCall } from './port';
 import { createScimConnector } from './scim';
 
-const run = promisify(execFile);
-const REPO = path.resolve(__dirname, '..');
-const PEERS_SH = path.resolve(REPO, '..', 'shared', 'peers', 'peers.sh');
-const PEERS_DIR = process.env.PEERS_DIR ?? '/tmp/peers';
-const HAVE_PEERS = fs.existsSync(PEERS_SH);
-if (!HAVE_PEERS) {
-  console.log(`connectors/scim-connector.int.test.ts skipped: ${PEERS_SH} does not exist (it starts the SCIM peers django-scim2 and Better Auth)`);
-}
-const describeWithPeers = HAVE_PEERS ? describe : describe.skip;
-
-const START_TIMEOUT_MS = 15 * 60_000;
+const describeWithPeers = describeIfPeers('connectors/scim-connector.int.test.ts');
 const CYCLES = 20;
-
-interface PeerSpec {
-  name: string;
-  /** peers.sh sub-commands and the folder holding its pid and port files. */
-  start: string;
-  stop: string;
-  dir: string;
-  /** What its default adapters keep (the rest reads back empty). */
-  stores: { title: boolean; phones: boolean; rolesAndEntitlements: boolean };
-  /** Entries it accepts in one multi-valued attribute (Better Auth: 10), when it has a limit. */
-  maxEntitlements?: number;
-}
-
-const PEERS: PeerSpec[] = [
-  { name: 'django-scim2', start: 'django-start', stop: 'django-stop', dir: 'django', stores: { title: false, phones: false, rolesAndEntitlements: false } },
-  {
-    name: 'Better Auth',
-    start: 'better-auth-start',
-    stop: 'better-auth-stop',
-    dir: 'better-auth',
-    stores: { title: true, phones: true, rolesAndEntitlements: true },
-    maxEntitlements: 10,
-  },
-];
-
-interface RunningPeer {
-  base: string;
-  token: string;
-}
-
-async function peersSh(...args: string[]): Promise<string> {
-  const { stdout } = await run('bash', [PEERS_SH, ...args], { env: { ...process.env, PEERS_DIR }, maxBuffer: 10 * 1024 * 1024, timeout: START_TIMEOUT_MS });
-  return stdout;
-}
-
-/** The pid in a pid file, when that process is alive. */
-function alivePid(file: string): number | null {
-  try {
-    const pid = Number(fs.readFileSync(file, 'utf8').split('\n')[0].trim());
-    process.kill(pid, 0);
-    return pid;
-  } catch {
-    return null;
-  }
-}
-
-const started = new Set<string>();
-const running = new Map<string, RunningPeer>();
-let startedPostgres = false;
-
-async function startPeers(): Promise<void> {
-  startedPostgres = alivePid(path.join(PEERS_DIR, 'pgdata', 'postmaster.pid')) === null;
-  await peersSh('pg-start');
-  for (const peer of PEERS) {
-    const dir = path.join(PEERS_DIR, peer.dir);
-    // A peer already running is reused on its own port (peers.sh restarts one asked for on another port).
-    const reuse = alivePid(path.join(dir, 'server.pid')) !== null;
-    const port = reuse ? Number(fs.readFileSync(path.join(dir, 'server.port'), 'utf8').trim()) : await freePort();
-    if (!reuse) started.add(peer.stop);
-    const out = await peersSh(peer.start, String(port));
-    const base = /^BASE=(.+)$/m.exec(out)?.[1];
-    const token = /^TOKEN=(.+)$/m.exec(out)?.[1];
-    if (!base || !token) throw new Error(`peers.sh ${peer.start} printed no BASE/TOKEN: ${out}`);
-    running.set(peer.name, { base, token });
-    process.stderr.write(`[scim-connector] ${peer.name} at ${base}${reuse ? ' (already running, reused)' : ''}\n`);
-  }
-}
-
-async function stopPeers(): Promise<void> {
-  for (const stop of started) await peersSh(stop).catch((err: Error) => process.stderr.write(`[scim-connector] peers.sh ${stop}: ${err.message}\n`));
-  if (startedPostgres) await peersSh('pg-stop').catch((err: Error) => process.stderr.write(`[scim-connector] peers.sh pg-stop: ${err.message}\n`));
-}
+let peers: StartedPeers | undefined;
+const running = () => peers?.running ?? new Map<string, RunningPeer>();
 
 const settings = (over: Partial<Record<SettingKind, string[]>> = {}) =>
   ({ ...Object.fromEntries(SETTING_KINDS.map((k) => [k, []])), ...over }) as Record<SettingKind, string[]>;
@@ -174,9 +100,11 @@ async function timed<T>(peer: string, op: string, fn: () => Promise<T>): Promise
 }
 
 describeWithPeers('outbound SCIM connector against real SCIM servers', () => {
-  beforeAll(startPeers, START_TIMEOUT_MS);
+  beforeAll(async () => {
+    peers = await startPeers('scim-connector');
+  }, PEERS_START_TIMEOUT_MS);
   afterAll(async () => {
-    await stopPeers();
+    await peers?.stop();
     const ops = ['ensureAccount (create)', 'ensureAccount (find again)', 'apply', 'setLogin', 'readAccount', 'terminate'];
     const lines = Object.entries(latencies).map(
       ([peer, byOp]) => `| ${peer} | ${ops.map((op) => (byOp[op] ? `${median(byOp[op]).toFixed(1)}` : '-')).join(' | ')} |`,
@@ -184,7 +112,7 @@ describeWithPeers('outbound SCIM connector against real SCIM servers', () => {
     process.stderr.write(
       `[scim-connector] median ms per call over ${CYCLES} cycles\n| peer | ${ops.join(' | ')} |\n|---|${ops.map(() => '---:').join('|')}|\n${lines.join('\n')}\n`,
     );
-  }, START_TIMEOUT_MS);
+  }, PEERS_START_TIMEOUT_MS);
 
   describe.each(PEERS)('$name', (peer) => {
     const tag = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
@@ -195,18 +123,11 @@ describeWithPeers('outbound SCIM connector against real SCIM servers', () => {
     let connector: ReturnType<typeof createScimConnector>;
     let appId: string;
 
-    /** The peer's users with this userName, straight from its /Users (each one checked: a filter may be ignored). */
-    async function usersNamed(name: string): Promise<string[]> {
-      const res = await fetch(`${peerAt.base}/Users?filter=${encodeURIComponent(`userName eq ${JSON.stringify(name)}`)}`, {
-        headers: { authorization: `Bearer ${peerAt.token}` },
-      });
-      expect(res.status).toBe(200);
-      const body = (await res.json()) as { Resources?: { id: string; userName: string }[] };
-      return (body.Resources ?? []).filter((r) => r.userName.toLowerCase() === name.toLowerCase()).map((r) => r.id);
-    }
+    /** The ids of the peer's users with this userName. */
+    const usersNamed = async (name: string) => (await peerUsersNamed(peerAt, name)).map((u) => u.id);
 
     beforeAll(() => {
-      const p = running.get(peer.name);
+      const p = running().get(peer.name);
       if (!p) throw new Error(`${peer.name} did not start`);
       peerAt = p;
       connector = createScimConnector({ baseUrl: p.base }, { bearerToken: p.token });

@@ -1,0 +1,246 @@
+/**
+ * The production shape (production-shape.fault.test.ts: two `scim-server` and two `worker`
+ * processes on one PostgreSQL and one Temporal frontend, users pushed round-robin to both SCIM
+ * servers, one SCIM server and one worker SIGKILLed mid-import, the other worker SIGKILLed inside
+ * SMTP exchanges and replaced) with the tenant provisioning into the sample application through
+ * the `http` connector (config/examples/sample-app-connector.yaml), as `SAMPLE_APP=1 npm start`
+ * does: every acknowledged user exists exactly once in the sample application, none twice, and
+ * each reached `invited` with one invitation.
+ *
+ * The sample application runs in this process over the test's PostgreSQL (a schema of its own).
+ * Its tags come into force 8 s after a change and the tenant's tag window is 10 s: each user
+ * waits in `waitingPropagation` while the workflow reads the account back (at once, after 5 s,
+ * then at the window's end), which is where the first worker is killed, as in the original.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import type { Db } from '../../common/db';
+import { createTenant, saveConfigVersion } from '../../common/repositories/tenants';
+import { createToken } from '../../common/repositories/tokens';
+import { secretStore } from '../../connectors/secrets';
+import { startSampleApp, type RunningSampleApp } from '../../dev/sample-app/server';
+import { startSmtpCatcher, type SmtpCatcher } from '../../dev/smtp-catcher';
+import { freePort } from '../../dev/temporal-dev-server';
+import { parseTenantConfigDocument } from '../../domain/tenant-config-document';
+import { EXT, newUser, openTestDatabase, requireEnv, SCIM_USER, testTenantConfig } from '../harness';
+import { checkLedger } from './ledger';
+import { killHard, sleep, spawnScimServer, spawnWorker, startPrivatePostgres, waitUntilOk, type PostgresServer } from './support';
+
+/** As production-shape.fault.test.ts. */
+const USERS = 80;
+const LANES = 6;
+const SMTP_REPLY_DELAY_MS = 700;
+/** The sample application's tag cache, within the tenant's 10 s tag window. */
+const TAG_DELAY_MS = 8_000;
+const SECRET = 'sample-app-token';
+
+let pg: PostgresServer;
+let db: Db & { urlForChildren: string };
+let smtp: SmtpCatcher;
+let app: RunningSampleApp;
+const children: ChildProcess[] = [];
+
+afterAll(async () => {
+  for (const c of children) await killHard(c);
+  await app?.close();
+  await smtp?.close();
+  await db?.close();
+  await pg?.dispose();
+});
+
+/** The shipped example, pointed at this test's sample application. */
+function sampleAppConnector(baseUrl: string): Record<string, unknown> {
+  const doc = parseTenantConfigDocument(fs.readFileSync(path.join(__dirname, '../../config/examples/sample-app-connector.yaml'), 'utf8'));
+  if (!doc.input) throw new Error(doc.problems.join('\n'));
+  return { ...(doc.input as { connector: Record<string, unknown> }).connector, baseUrl };
+}
+
+test('when SCIM servers and workers are SIGKILLed mid-import with the tenant on the http connector, then every acknowledged user is one account in the sample application and invited once', async () => {
+  const startedAt = performance.now();
+  const temporalAddress = process.env.SCIMFLOW_CLUSTER_TEMPORAL_ADDRESS || requireEnv('SCIMFLOW_TEST_TEMPORAL_ADDRESS');
+  smtp = await startSmtpCatcher({ replyDelayMs: SMTP_REPLY_DELAY_MS });
+  pg = await startPrivatePostgres();
+  db = await openTestDatabase(pg.url);
+  app = await startSampleApp({
+    db,
+    token: `sat_${crypto.randomBytes(12).toString('hex')}`,
+    schema: `sa_${crypto.randomBytes(4).toString('hex')}`,
+    tagDelayMs: TAG_DELAY_MS,
+    roleDelayMs: 0,
+  });
+  const tenantId = `psh-${crypto.randomBytes(4).toString('hex')}`;
+  await createTenant(db, tenantId, 'Production shape, http connector');
+  await secretStore(db).set(tenantId, SECRET, app.token);
+  await saveConfigVersion(
+    db,
+    tenantId,
+    testTenantConfig({ propagation: { tags: '10s', securityRole: '0s' }, connector: sampleAppConnector(app.url) as never }),
+    'test',
+  );
+  const { token } = await createToken(db, tenantId, 'idp');
+  const shared = {
+    DATABASE_URL: db.urlForChildren,
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_TASK_QUEUE: `tq-${tenantId}`,
+    SMTP_URL: smtp.url,
+    MAIL_SEND_LEASE: '5s',
+    PAYLOAD_KEYS: `psh:${crypto.randomBytes(32).toString('base64')}`,
+  };
+  const serverPorts = [await freePort(), await freePort()];
+  const opsPorts = [await freePort(), await freePort()];
+  const publicUrl = `http://127.0.0.1:${serverPorts[0]}`;
+  const workerPorts = [await freePort(), await freePort()];
+  const servers = serverPorts.map((port, i) =>
+    spawnScimServer({ ...shared, PORT: String(port), OPS_PORT: String(opsPorts[i]), PUBLIC_URL: `http://127.0.0.1:${port}` }),
+  );
+  const workers = workerPorts.map((port) => spawnWorker({ ...shared, METRICS_PORT: String(port), PUBLIC_URL: publicUrl }));
+  const replacementPort = await freePort();
+  children.push(...servers, ...workers);
+  await Promise.all([
+    ...opsPorts.map((p) => waitUntilOk(`http://127.0.0.1:${p}/readyz`)),
+    ...workerPorts.map((p) => waitUntilOk(`http://127.0.0.1:${p}/readyz`, 90_000)),
+  ]);
+  const pushedAt = performance.now();
+
+  const bases = serverPorts.map((p) => `http://127.0.0.1:${p}/scim/v2`);
+  const alive = [true, true];
+  const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' };
+  const users = Array.from({ length: USERS }, () => newUser({ [EXT]: { employeeAreas: ['Care Coordinator'] } }));
+  const acknowledged: { id: string; userName: string; by: number }[] = [];
+  const count = async (sql: string) => (await db.query<{ n: number }>(sql, [tenantId])).rows[0].n;
+  const invitedCount = () => count('SELECT count(*)::int AS n FROM invitations WHERE tenant_id = $1');
+  const waitingCount = () => count(`SELECT count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 AND state = 'waitingPropagation'`);
+  let requests = 0;
+  let invitedAtWorkerKill = -1;
+  let waitingAtWorkerKill = -1;
+  let accountsAtWorkerKill = -1;
+  let inExchangeAtKill = -1;
+
+  const killer = (async () => {
+    while (acknowledged.length < USERS / 3) await sleep(10);
+    await killHard(servers[0]);
+    alive[0] = false;
+    // The worker dies with onboarding under way: accounts made in the application, users in their propagation window, none invited yet.
+    while ((await waitingCount()) === 0) await sleep(20);
+    waitingAtWorkerKill = await waitingCount();
+    await killHard(workers[0]);
+    invitedAtWorkerKill = await invitedCount();
+    accountsAtWorkerKill = await app.store.count();
+    // The other worker dies inside SMTP exchanges.
+    while (smtp.inExchange() === 0) await sleep(5);
+    inExchangeAtKill = smtp.inExchange();
+    await killHard(workers[1]);
+    const replacement = spawnWorker({ ...shared, METRICS_PORT: String(replacementPort), PUBLIC_URL: publicUrl });
+    children.push(replacement);
+  })();
+
+  await Promise.all(
+    Array.from({ length: LANES }, async (_, lane) => {
+      for (let i = lane; i < users.length; i += LANES) {
+        const u = users[i];
+        let target = i % 2;
+        for (let attempt = 0; ; attempt++) {
+          if (attempt > 100) throw new Error(`gave up on ${u.userName}`);
+          if (!alive[target]) target = 1 - target;
+          const base = bases[target];
+          try {
+            requests += 1;
+            const found = await fetch(`${base}/Users?filter=${encodeURIComponent(`userName eq "${u.userName}"`)}`, { headers });
+            if (found.status !== 200) throw new Error(`lookup ${found.status}`);
+            const list = (await found.json()) as { Resources: { id: string }[] };
+            if (list.Resources.length === 1) {
+              acknowledged.push({ id: list.Resources[0].id, userName: u.userName, by: target });
+              break;
+            }
+            requests += 1;
+            const res = await fetch(`${base}/Users`, { method: 'POST', headers, body: JSON.stringify({ ...u, schemas: [SCIM_USER] }) });
+            if (res.status === 201) {
+              acknowledged.push({ id: ((await res.json()) as { id: string }).id, userName: u.userName, by: target });
+              break;
+            }
+            throw new Error(`create ${res.status}`);
+          } catch {
+            target = 1 - target;
+            await sleep(100);
+          }
+        }
+      }
+    }),
+  );
+  await killer;
+  expect(new Set(acknowledged.map((a) => a.userName)).size).toBe(USERS);
+  expect(acknowledged.filter((a) => a.by === 0).length).toBeGreaterThan(0);
+  expect(acknowledged.filter((a) => a.by === 1).length).toBeGreaterThan(0);
+  expect(waitingAtWorkerKill).toBeGreaterThan(0);
+  expect(invitedAtWorkerKill).toBe(0);
+  expect(accountsAtWorkerKill).toBeGreaterThan(0);
+
+  const mailsTo = (address: string) => smtp.messages.filter((m) => m.to.includes(address)).map((m) => m.raw);
+  const deadline = Date.now() + 150_000;
+  const settled = () => count(`SELECT count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 AND state IN ('failed', 'awaitingData')`);
+  while (acknowledged.some((a) => mailsTo(a.userName).length === 0) && Date.now() < deadline && (await settled()) === 0) await sleep(250);
+  await sleep(1_000);
+
+  // Each reached invited (and what stopped those that did not).
+  const notInvited = (
+    await db.query<{ state: string; last_error: string | null }>(
+      `SELECT state, last_error FROM provisioning_states WHERE tenant_id = $1 AND state <> 'invited' ORDER BY user_id`,
+      [tenantId],
+    )
+  ).rows;
+  expect(notInvited).toEqual([]);
+  expect(await count(`SELECT count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 AND state = 'invited'`)).toBe(USERS);
+
+  // Each acknowledged user: exactly one account in the sample application (its own API, every status), and no account besides.
+  const accountsPerUser = await Promise.all(
+    acknowledged.map(async (a) => {
+      const res = await fetch(`${app.url}/users?status=all&email=${encodeURIComponent(a.userName)}`, { headers: { Authorization: `Bearer ${app.token}` } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { users: { id: string }[] }).users;
+    }),
+  );
+  const perUser = accountsPerUser.map((list) => list.length);
+  expect(perUser.filter((n) => n !== 1)).toEqual([]);
+  expect(await app.store.count()).toBe(USERS);
+  // The ledger's view agrees: the application's id of each user is the account found, its calls confirmed.
+  const rows = (
+    await db.query<{ user_id: string; app_id: string | null; last_error: string | null }>(
+      'SELECT user_id::text, app_id, last_error FROM connector_accounts WHERE tenant_id = $1',
+      [tenantId],
+    )
+  ).rows;
+  const byUser = new Map(rows.map((r) => [r.user_id, r]));
+  expect(acknowledged.filter((a, i) => byUser.get(a.id)?.app_id !== accountsPerUser[i][0].id || byUser.get(a.id)?.last_error !== null)).toEqual([]);
+
+  const figures = await checkLedger(
+    db,
+    tenantId,
+    `Two SCIM servers and two workers, the tenant on the http connector into the sample application; one of each SIGKILLed mid-import, then the other worker inside SMTP exchanges (${process.env.SCIMFLOW_CLUSTER_TEMPORAL_ADDRESS ? 'Temporal server on PostgreSQL' : 'Temporal dev server'})`,
+    requests,
+    acknowledged,
+    mailsTo,
+  );
+  expect(figures).toMatchObject({ acknowledged: USERS, applied: USERS, duplicated: 0, invitations: USERS, duplicateInvitations: 0 });
+  expect(inExchangeAtKill).toBeGreaterThan(0);
+  const invitedWithoutMail = await count(`SELECT count(*)::int AS n FROM mail_deliveries WHERE tenant_id = $1 AND kind = 'invitation' AND status <> 'sent'`);
+  expect(invitedWithoutMail).toBe(0);
+
+  const resent = await count(`SELECT count(*)::int AS n FROM audit_log WHERE tenant_id = $1 AND action = 'mail.resent'`);
+  const summary = {
+    scenario: 'http connector: SCIM server and workers SIGKILLed mid-import',
+    users: USERS,
+    kills: { scimServers: 1, workers: 2 },
+    waitingAtWorkerKill,
+    accountsAtWorkerKill,
+    inExchangeAtKill,
+    accountsPerUser: { min: Math.min(...perUser), max: Math.max(...perUser) },
+    resent,
+    fromReadySeconds: Math.round((performance.now() - pushedAt) / 100) / 10,
+    totalSeconds: Math.round((performance.now() - startedAt) / 100) / 10,
+    at: new Date().toISOString(),
+  };
+  fs.appendFileSync(path.join(__dirname, '..', '..', 'test-results', 'reliability.jsonl'), `${JSON.stringify(summary)}\n`);
+  process.stderr.write(`[production-shape-http] ${JSON.stringify(summary)}\n`);
+}, 240_000);
