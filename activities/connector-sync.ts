@@ -17,6 +17,7 @@
  * key; no personal data). The default `directory` connector is never carried: its application
  * is the ledger, and the default path costs no statement more.
  */
+import crypto from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
@@ -45,11 +46,23 @@ interface CallRecord {
   idempotencyKey: string;
 }
 
-/** `<workflowId>:<step>:<scimVersion>`: the same for every try of this step on this version. */
+/**
+ * `<workflowId>:<step>:<scimVersion>`: the same for every try of this step on this version. A
+ * step run for a drift-repair run (activities/reconcile.ts: the application no longer holds what
+ * it confirmed) adds `:repair-<run>`: it sends again what the application already accepted under
+ * the plain key, and an application that keeps its answers by key would otherwise answer from
+ * that memory and change nothing.
+ */
 export function idempotencyKeyOf(input: StepInput, scimVersion: number): string {
   const origin = stepOrigin();
-  return `${origin.workflowId ?? `user-${input.tenantId}-${input.userId}`}:${origin.step ?? 'step'}:${scimVersion}`;
+  const repair = input.requestId?.startsWith(DRIFT_REPAIR_PREFIX)
+    ? `:repair-${crypto.createHash('sha256').update(input.requestId).digest('base64url').slice(0, 10)}`
+    : '';
+  return `${origin.workflowId ?? `user-${input.tenantId}-${input.userId}`}:${origin.step ?? 'step'}:${scimVersion}${repair}`;
 }
+
+/** The request ids of drift-repair runs (workflows/reconcile-tenant.ts: `reconcile:<workflow id>`). */
+const DRIFT_REPAIR_PREFIX = 'reconcile:';
 
 /** The step's failure for a connector's: permanent and conflict are not retried; transient is, after Retry-After. */
 export function failureOf(err: ConnectorError, operation: string): ApplicationFailure {

@@ -10,7 +10,41 @@ import type { SenderPolicy } from '../common/mail/sender';
 import { ensureReconcileSchedule, reconcileScheduleId, scheduleSpecOf } from '../common/temporal/reconcile-schedule';
 import { TenantConfigError, formatProblem, validateTenantConfig, type ConfigProblem } from '../domain/tenant-config';
 import { configProblems, saveTenantConfig, TenantNotFoundError } from '../policy/tenant-policy';
+import { connectorOf, type ConnectorConfig } from '../domain/connector-config';
+import { digestOf } from '../connectors/account-state';
+import { secretStore } from '../connectors/secrets';
+import { connectorProblemsOnline } from '../connectors/validate';
 import { AdminError, requireWriter, tenantOf, type AdminDeps, type Caller } from './shared';
+
+/** A configuration refused: `problems` as "path: message" (the answer's), `details` with their paths (the console's). */
+export class ConfigRefusedError extends AdminError {
+  constructor(
+    message: string,
+    readonly details: ConfigProblem[],
+  ) {
+    super(400, message, details.map(formatProblem));
+  }
+}
+
+/**
+ * The connector's problems that only the database and the network can tell (connectors/validate.ts,
+ * as the CLI's `validate` and `load`): every secret it names exists for the tenant, and, when the
+ * connector section differs from the current version's, its URLs answer (an application that is
+ * down for a while does not keep an administrator from changing a rule). Nothing for a document
+ * that does not validate (its own problems are reported first) or for the `directory` connector.
+ */
+export async function connectorProblems(deps: AdminDeps, tenantId: string, body: unknown): Promise<ConfigProblem[]> {
+  const result = validateTenantConfig(body);
+  if (!result.ok) return [];
+  const connector = connectorOf(result.config);
+  if (connector.kind === 'directory') return [];
+  const current = connectorOf((await currentConfig(deps.db, tenantId)).config as { connector?: ConnectorConfig });
+  return connectorProblemsOnline(result.config, {
+    tenantId,
+    secrets: secretStore(deps.db, { keys: deps.connectorSecretKeys, cacheMs: 0 }),
+    reach: digestOf(connector) !== digestOf(current),
+  });
+}
 
 export async function listVersions(deps: AdminDeps, caller: Caller, tenantId: string) {
   await tenantOf(deps, caller, tenantId);
@@ -39,10 +73,24 @@ export function validateConfig(
     : { valid: false, problems: problems.map(formatProblem), details: problems, warnings: [] };
 }
 
-/** Saves a new version (400 with every problem when invalid), tells the affected users' workflows, and brings the drift-repair Schedule in line. */
+/** Every problem of a draft as `validateConfig`, then (when it is valid) its connector's online problems. */
+export async function validateConfigOnline(deps: AdminDeps, tenantId: string, body: unknown) {
+  const checked = validateConfig(body, deps.senderPolicy);
+  if (!checked.valid) return checked;
+  const online = await connectorProblems(deps, tenantId, body);
+  return online.length === 0 ? checked : { valid: false, problems: online.map(formatProblem), details: online, warnings: [] };
+}
+
+/**
+ * Saves a new version (400 with every problem when invalid, a connector whose secret is missing or
+ * whose new URL does not answer included), tells the affected users' workflows, and brings the
+ * drift-repair Schedule in line.
+ */
 export async function saveConfig(deps: AdminDeps, caller: Caller, tenantId: string, body: unknown) {
   await tenantOf(deps, caller, tenantId);
   requireWriter(caller);
+  const online = await connectorProblems(deps, tenantId, body);
+  if (online.length > 0) throw new ConfigRefusedError("the configuration's connector cannot be used; nothing was saved", online);
   let saved;
   try {
     saved = await saveTenantConfig(deps.db, tenantId, body, {

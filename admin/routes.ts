@@ -15,14 +15,16 @@ import { bearerAuth } from '../scim-server/auth';
 import type { FailureThrottle } from '../common/failure-throttle';
 import { auditTrail, timelineCsv, userTimeline } from './audit';
 import { adminErrorBoundary } from './errors';
-import { diffVersions, getVersion, listVersions, saveConfig, validateConfig } from './config';
+import { diffVersions, getVersion, listVersions, saveConfig, validateConfigOnline } from './config';
 import { testConnection } from './connection-test';
-import { decideHeldChange, listHeldChanges } from './held-changes';
+import { describeConnector, testConnector } from './connector';
+import { decideHeldChange, decideHeldChanges, listHeldChanges } from './held-changes';
 import { overview } from './overview';
 import { previewOneUser, previewTenant } from './preview';
 import { listRequests, type RequestFilters } from './requests';
 import { AdminError, tenantOf, type AdminDeps, type Caller } from './shared';
 import { describeTenant, listTenants, reconcileNow } from './tenants';
+import { createTenantOAuthClient, listTenantOAuthClients, revokeTenantOAuthClient, rotateTenantOAuthClient } from './oauth-clients';
 import { createScimToken, listTenantTokens, revokeScimToken } from './tokens';
 import { resendInvitation, setActive, signalUser, terminate } from './user-actions';
 import { createUser, describeUser, listUsers } from './users';
@@ -50,6 +52,14 @@ function configBody(req: Request): unknown {
   } catch (err) {
     throw new AdminError(400, `the body is not valid YAML: ${(err as Error).message}`);
   }
+}
+
+/** `?window=` of the connector's health: minutes, 1 to 1440 (a day); default 15. */
+function windowOf(value: unknown): number {
+  if (value === undefined) return 15;
+  const n = typeof value === 'string' && /^\d{1,4}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 1440)) throw new AdminError(400, '"window" must be a number of minutes from 1 to 1440');
+  return n;
 }
 
 export function adminRouter(options: AdminRouterOptions): Router {
@@ -115,7 +125,7 @@ export function adminRouter(options: AdminRouterOptions): Router {
     '/tenants/:tenant/config/validate',
     handle(async (req) => {
       await tenantOf(options, caller(req), p(req, 'tenant'));
-      return validateConfig(configBody(req), options.senderPolicy);
+      return validateConfigOnline(options, p(req, 'tenant'), configBody(req));
     }),
   );
   api.post(
@@ -152,12 +162,36 @@ export function adminRouter(options: AdminRouterOptions): Router {
     handle((req) => revokeScimToken(options, caller(req), p(req, 'tenant'), p(req, 'token'))),
   );
   api.get(
+    '/tenants/:tenant/oauth-clients',
+    handle((req) => listTenantOAuthClients(options, caller(req), p(req, 'tenant'))),
+  );
+  api.post(
+    '/tenants/:tenant/oauth-clients',
+    handle((req) => createTenantOAuthClient(options, caller(req), p(req, 'tenant'), req.body), 201),
+  );
+  api.post(
+    '/tenants/:tenant/oauth-clients/:client/rotate',
+    handle((req) => rotateTenantOAuthClient(options, caller(req), p(req, 'tenant'), p(req, 'client'))),
+  );
+  api.post(
+    '/tenants/:tenant/oauth-clients/:client/revoke',
+    handle((req) => revokeTenantOAuthClient(options, caller(req), p(req, 'tenant'), p(req, 'client'))),
+  );
+  api.get(
     '/tenants/:tenant/requests',
     handle((req) => listRequests(options, caller(req), p(req, 'tenant'), req.query as RequestFilters)),
   );
   api.post(
     '/tenants/:tenant/connection-test',
     handle((req) => testConnection(options, caller(req), p(req, 'tenant'), req.body)),
+  );
+  api.get(
+    '/tenants/:tenant/connector',
+    handle((req) => describeConnector(options, caller(req), p(req, 'tenant'), windowOf(req.query.window))),
+  );
+  api.post(
+    '/tenants/:tenant/connector/test',
+    handle((req) => testConnector(options, caller(req), p(req, 'tenant'))),
   );
   api.get('/tenants/:tenant/users/:user/timeline', async (req, res) => {
     const timeline = await userTimeline(options, caller(req), p(req, 'tenant'), p(req, 'user'));
@@ -201,6 +235,10 @@ export function adminRouter(options: AdminRouterOptions): Router {
   api.get(
     '/tenants/:tenant/held-changes',
     handle(async (req) => (await listHeldChanges(options, caller(req), p(req, 'tenant'))) ?? { guard: null, held: [] }),
+  );
+  api.post(
+    '/tenants/:tenant/held-changes/decide',
+    handle((req) => decideHeldChanges(options, caller(req), p(req, 'tenant'), req.body)),
   );
   api.post(
     '/tenants/:tenant/held-changes/:id/allow',

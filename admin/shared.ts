@@ -19,6 +19,8 @@ import type { Db } from '../common/db';
 import { HttpError } from '../common/http-error';
 import type { Logger } from '../common/logger';
 import type { SenderPolicy } from '../common/mail/sender';
+import type { ConnectorRegistry } from '../connectors/registry';
+import type { SecretKey } from '../connectors/secret-crypto';
 import { appendAudit } from '../common/repositories/audit-log';
 import { getTenant } from '../common/repositories/tenants';
 import { ADMIN_WRITE_ROLE } from '../common/repositories/tokens';
@@ -45,6 +47,10 @@ export interface AdminDeps {
   temporalUi?: { url: string; namespace: string };
   /** Which senders tenants may configure (MAIL_FROM, MAIL_ALLOWED_FROM_DOMAINS); without it only the document's own rules apply. */
   senderPolicy?: SenderPolicy;
+  /** CONNECTOR_SECRETS_KEYS, parsed: the connector's "test connection" decrypts its secrets with them. Default: the key kept in the database. */
+  connectorSecretKeys?: SecretKey[];
+  /** The tenants' connectors (tests); default one built over `db` and `connectorSecretKeys` (admin/connector.ts). */
+  connectors?: ConnectorRegistry;
 }
 
 /** Who is calling: the admin token's tenant and role, and this request's id. */

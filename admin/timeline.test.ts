@@ -106,6 +106,102 @@ describe('buildTimeline', () => {
   });
 });
 
+describe('the application: connector calls, propagation and repairs in the log', () => {
+  const key = 'user-t-1:convergeUser:3';
+  test('when connector calls succeed and fail, then each says what it did to the application, how long it took and its idempotency key, with no personal data', () => {
+    const t = buildTimeline(
+      [outbox('req-1', 'created', 0)],
+      [
+        audit('req-1', 'connector.call', 1, { connector: 'http', operation: 'apply', part: 'licences', outcome: 'ok', durationMs: 42, idempotencyKey: key }),
+        audit('req-1', 'connector.call', 2, {
+          connector: 'http',
+          operation: 'createAccount',
+          outcome: 'permanent',
+          status: 400,
+          durationMs: 1250,
+          idempotencyKey: key,
+        }),
+        audit('req-1', 'connector.call', 3, {
+          connector: 'http',
+          operation: 'apply.access',
+          outcome: 'transient',
+          status: 503,
+          durationMs: 8,
+          idempotencyKey: key,
+        }),
+        audit('req-1', 'connector.call', 4, {
+          connector: 'scim',
+          operation: 'setLogin',
+          outcome: 'conflict',
+          status: 409,
+          durationMs: 15,
+          idempotencyKey: key,
+        }),
+      ],
+    );
+    const steps = t.groups[0].steps;
+    expect(steps.map((s) => [s.title, s.outcome])).toEqual([
+      ['Application: apply licences — ok, 42 ms', 'succeeded'],
+      ['Application refused createAccount (HTTP 400)', 'failed'],
+      ['Application did not answer apply access settings (HTTP 503): tried again', 'skipped'],
+      ['Application reports a conflict on setLogin (HTTP 409)', 'failed'],
+    ]);
+    expect(steps[0].changes).toEqual([
+      { field: 'Duration', to: '42 ms' },
+      { field: 'Idempotency key', to: key },
+    ]);
+    expect(steps[1].changes).toEqual([
+      { field: 'HTTP status', to: 400 },
+      { field: 'Duration', to: '1 s' },
+      { field: 'Idempotency key', to: key },
+    ]);
+    expect(timelineCsv(t)).toContain(key);
+  });
+
+  test('when propagation is verified or waited, then the log says which and after how long, in words', () => {
+    const t = buildTimeline(
+      [],
+      [
+        audit('req-1', 'propagation.verified', 1, { windows: ['securityRole'], afterMs: 190_000 }),
+        audit('req-1', 'propagation.verified', 2, { windows: ['securityRole', 'tags'], afterMs: 4_000 }),
+        audit('req-1', 'propagation.waited', 3, { windows: ['securityRole'], ms: 3_600_000, readBack: false }),
+        audit('req-1', 'propagation.waited', 4, { windows: ['tags'], ms: 600_000 }),
+      ],
+    );
+    expect(t.groups[0].steps.map((s) => s.title)).toEqual([
+      'Security role verified in force in the application after 3 min 10 s',
+      'Security role and the employee-area tags verified in force in the application after 4 s',
+      'Waited 1 h for the security role (the application does not read back)',
+      'Waited 10 min for the employee-area tags (the application does not read back)',
+    ]);
+  });
+
+  test('when seats are given back, a user is held and released, and drift repair finds the application changed, then each has its title', () => {
+    const t = buildTimeline(
+      [outbox('reconcile:r', 'drift', 10)],
+      [
+        audit('req-1', 'licences.released', 1, { licences: 2, reason: 'onboarding failed' }),
+        audit('req-2', 'user.held', 2, { reason: 'data missing: email' }),
+        audit('req-3', 'user.released', 3),
+        audit('reconcile:r', 'drift.detected', 10, { source: 'application', fields: ['application.access'], parts: ['access'] }),
+        audit('reconcile:r', 'drift.detected', 11, { fields: ['securityRole'], changes: [{ field: 'securityRole', from: null, to: 'VOB Worker' }] }),
+        audit('reconcile:r', 'drift.detected', 12, { source: 'application', fields: ['application.licences'], parts: ['licences'], notKept: true }),
+      ],
+    );
+    const steps = t.groups.flatMap((g) => g.steps);
+    expect(steps.map((s) => [s.title, s.outcome])).toEqual([
+      ['Licence seats given back (2): onboarding failed', 'succeeded'],
+      ['Held: nothing new granted and login blocked (data missing: email)', 'held'],
+      ['Hold ended: the data is complete', 'succeeded'],
+      ["Drift repair found the application's account different from scimflow's ledger", 'succeeded'],
+      ['Drift repair found the directory different from the policy', 'succeeded'],
+      ['Drift repair: the application does not keep licences; not sent again until the user changes in scimflow', 'skipped'],
+    ]);
+    expect(steps[3].changes).toEqual([{ field: 'application.access', to: 'differs from the ledger: sent again' }]);
+    expect(t.groups[t.groups.length - 1].source).toBe('drift repair');
+  });
+});
+
 describe('timelineCsv', () => {
   test('when exported, then each change is a line and cells a spreadsheet would run as formulas are defused', () => {
     const t = buildTimeline(

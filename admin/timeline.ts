@@ -10,6 +10,7 @@
  * settings show old → new or added / removed.
  */
 import type { AuditRecord } from '../common/repositories/admin-views';
+import { durationInWords } from '../domain/duration';
 import { waitingText } from '../domain/visible-state';
 import { adviceFor } from './advice';
 
@@ -109,10 +110,63 @@ function changesOf(action: string, d: Record<string, any>): StepChange[] {
     }
     case 'drift.detected':
       for (const c of Array.isArray(d.changes) ? (d.changes as StepChange[]) : []) out.push(c);
+      for (const p of list(d.parts))
+        out.push({
+          field: `application.${p}`,
+          to: d.notKept ? 'differs again after the application accepted it: not sent again' : 'differs from the ledger: sent again',
+        });
+      break;
+    case 'connector.call':
+      // No personal data: the operation, the answer's status, how long, and the key the application can match retries by.
+      if (typeof d.status === 'number') out.push({ field: 'HTTP status', to: d.status });
+      if (typeof d.durationMs === 'number') out.push({ field: 'Duration', to: durationInWords(d.durationMs) });
+      if (typeof d.idempotencyKey === 'string') out.push({ field: 'Idempotency key', to: d.idempotencyKey });
       break;
   }
   return out;
 }
+
+/** An application operation in words: "apply licences", "createAccount". */
+function operationText(d: Record<string, any>): string {
+  const op = typeof d.operation === 'string' ? d.operation : 'a call';
+  const PART_TEXT: Record<string, string> = {
+    profile: 'profile',
+    organisations: 'organisations',
+    licences: 'licences',
+    providerAccounts: 'provider accounts',
+    access: 'access settings',
+  };
+  const part = typeof d.part === 'string' ? d.part : /^apply\.(\w+)$/.exec(op)?.[1];
+  if (part && (op === 'apply' || op === `apply.${part}`)) return `apply ${PART_TEXT[part] ?? part}`;
+  return op;
+}
+
+/** "Application: apply licences — ok, 42 ms", or what went wrong. */
+function connectorCallTitle(d: Record<string, any>): string {
+  const op = operationText(d);
+  const status = typeof d.status === 'number' ? ` (HTTP ${d.status})` : '';
+  const took = typeof d.durationMs === 'number' ? `, ${durationInWords(d.durationMs)}` : '';
+  switch (d.outcome) {
+    case 'ok':
+      return `Application: ${op} — ok${took}`;
+    case 'permanent':
+      return `Application refused ${op}${status}`;
+    case 'conflict':
+      return `Application reports a conflict on ${op}${status}`;
+    case 'transient':
+      return `Application did not answer ${op}${status}: tried again`;
+    default:
+      return `Application call ${op} failed${status}`;
+  }
+}
+
+/** "the security role", "the employee-area tags", or both. */
+function windowsText(windows: unknown): string {
+  const names = list(windows).map((w) => (w === 'securityRole' ? 'the security role' : w === 'tags' ? 'the employee-area tags' : w));
+  return names.length ? names.join(' and ') : 'the change';
+}
+
+const capitalised = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 
 function titleOf(action: string, d: Record<string, any>): string {
   switch (action) {
@@ -149,9 +203,29 @@ function titleOf(action: string, d: Record<string, any>): string {
     case 'user.rehired':
       return 'Re-hire: earlier entitlements carried over';
     case 'drift.detected':
-      return 'Drift repair found the directory different from the policy';
+      if (d.source === 'application' && d.notKept)
+        return `Drift repair: the application does not keep ${list(d.parts).join(', ') || 'what it accepted'}; not sent again until the user changes in scimflow`;
+      return d.source === 'application'
+        ? "Drift repair found the application's account different from scimflow's ledger"
+        : 'Drift repair found the directory different from the policy';
+    case 'connector.call':
+      return connectorCallTitle(d);
+    case 'propagation.verified':
+      return `${capitalised(windowsText(d.windows).replace(/^the /, ''))} verified in force in the application after ${durationInWords(Number(d.afterMs ?? 0))}`;
+    case 'propagation.waited':
+      return `Waited ${durationInWords(Number(d.ms ?? 0))} for ${windowsText(d.windows)}${d.readBack === false || d.readBack === undefined ? ' (the application does not read back)' : ''}`;
+    case 'licences.released':
+      return `Licence seats given back${typeof d.licences === 'number' ? ` (${d.licences})` : ''}${d.reason ? `: ${d.reason}` : ''}`;
+    case 'user.held':
+      return `Held: nothing new granted and login blocked${d.reason ? ` (${d.reason})` : ''}`;
+    case 'user.released':
+      return 'Hold ended: the data is complete';
+    case 'mail.rejected':
+      return `The mail server refused the ${d.kind ?? 'mail'} for good`;
     case 'deprovision.held':
       return `${d.action === 'terminate' ? 'Termination' : 'Suspension'} held by the mass-deprovisioning guard: waits for a Super User to allow or reject it`;
+    case 'scim.restored':
+      return `Deletion rejected by a Super User: the SCIM user is restored${d.version ? ` (version ${d.version})` : ''}, visible to the identity provider again`;
     case 'deprovision.notCounted':
       return `${d.action === 'terminate' ? 'Termination' : 'Suspension'} by a Super User: not counted or held by the mass-deprovisioning guard`;
     case 'mail.uncertain':
@@ -173,6 +247,13 @@ function stepOf(e: AuditEvent): TimelineStep {
   let error: string | undefined;
   let advice: string | undefined;
   if (e.action === 'mail.uncertain') outcome = 'skipped';
+  if (e.action === 'connector.call' && d.outcome !== 'ok') {
+    // A refusal or conflict fails the step; an outage is tried again (Temporal's retry).
+    outcome = d.outcome === 'transient' ? 'skipped' : 'failed';
+  }
+  if (e.action === 'user.held') outcome = 'held';
+  if (e.action === 'drift.detected' && d.notKept) outcome = 'skipped';
+  if (e.action === 'mail.rejected') outcome = 'failed';
   if (e.action.startsWith('admin.')) outcome = 'info';
   if (e.action === 'state.changed') {
     outcome = d.state === 'failed' ? 'failed' : ['awaitingData', 'waitingForSeat', 'expired'].includes(d.state) ? 'held' : 'info';

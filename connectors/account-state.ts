@@ -54,3 +54,31 @@ export function partDigests(account: AccountState): PartDigests {
 export function partsToSend(wanted: PartDigests, confirmed: Partial<Record<string, string>> | null | undefined): AccountPart[] {
   return ACCOUNT_PARTS.filter((p) => confirmed?.[p] !== wanted[p]);
 }
+
+/** The value at a dotted attribute path of an account (`access.settings.employeeArea`); null when absent. */
+function valueAt(account: AccountState, path: string): unknown {
+  let node: unknown = account;
+  for (const key of path.split('.')) node = node && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined;
+  return node ?? null;
+}
+
+/**
+ * The parts of an account on which what the application reports differs from the ledger's, by
+ * their digests: each part whole, or, when the connector reads back only some attributes
+ * (`attributes`, the http connector's `readAccount.read`), those of the part it reads (a part it
+ * reads nothing of is never taken to differ). Login is the caller's to compare (it follows the
+ * lifecycle, and the application's is what scimflow last set).
+ */
+export function differingParts(ledger: AccountState, reported: AccountState, attributes: readonly string[] | null): AccountPart[] {
+  if (attributes === null) {
+    const want = partDigests(ledger);
+    const have = partDigests(reported);
+    return ACCOUNT_PARTS.filter((p) => want[p] !== have[p]);
+  }
+  return ACCOUNT_PARTS.filter((part) => {
+    const read = attributes.filter((a) => a === part || a.startsWith(`${part}.`)).sort();
+    if (read.length === 0) return false;
+    const project = (account: AccountState) => Object.fromEntries(read.map((a) => [a, valueAt(account, a)]));
+    return digestOf(project(ledger)) !== digestOf(project(reported));
+  });
+}

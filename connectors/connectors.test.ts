@@ -10,7 +10,7 @@ import { validateTenantConfig } from '../domain/tenant-config';
 import { parseTenantConfigDocument } from '../domain/tenant-config-document';
 import { renderBody, renderPath, resolvePointer } from '../domain/connector-template';
 import type { HttpConnectorConfig } from '../domain/connector-config';
-import { accountStateOf, partDigests, partsToSend } from './account-state';
+import { accountStateOf, differingParts, partDigests, partsToSend } from './account-state';
 import { applicationMessage, classifyStatus, httpConnector, retryAfterMs } from './http';
 import { ConnectorError, type AccountState } from './port';
 import { connectorProblemsOnline } from './validate';
@@ -354,6 +354,28 @@ describe('what is sent and confirmed', () => {
     const reordered = { ...base, profile: { ...base.profile, alternatePhones: ['+2', '+1'] } };
     const ordered = { ...base, profile: { ...base.profile, alternatePhones: ['+1', '+2'] } };
     expect(partDigests(reordered).profile).toBe(partDigests(ordered).profile);
+  });
+
+  test('when the application reports an account, then the parts it differs on are those of the attributes it reads; a full read compares whole parts', () => {
+    const ledger = accountStateOf(desiredUser({ userName: 'a@example.org', name: { givenName: 'A', familyName: 'B' } }, parseTenantConfig({})));
+    ledger.organisations = [{ orgKey: 'north', kind: 'primary', role: 'Client Staff' }];
+    ledger.access.securityRole = 'VOB Worker';
+    ledger.access.settings.employeeArea = ['Care Coordinator', 'Assigned Agent'];
+    // What an http connector reading only some attributes reports: the rest read as empty.
+    const reported = accountStateOf(desiredUser({ userName: 'a@example.org', name: { givenName: 'A', familyName: 'B' } }, parseTenantConfig({})));
+    reported.profile.title = null;
+    reported.organisations = [{ orgKey: 'north', kind: 'primary', role: 'Client Staff' }];
+    reported.access.securityRole = 'VOB Worker';
+    reported.access.settings.employeeArea = ['Assigned Agent', 'Care Coordinator'];
+    const read = ['profile.email', 'profile.firstName', 'access.securityRole', 'access.settings.employeeArea', 'organisations', 'loginEnabled'];
+    expect(differingParts(ledger, reported, read)).toEqual([]);
+    reported.access.securityRole = 'Analytics Only';
+    reported.organisations = [];
+    expect(differingParts(ledger, reported, read)).toEqual(['organisations', 'access']);
+    // Licences are not read back: never taken to differ; a full read (scim) compares them.
+    reported.licences = [{ orgKey: 'elsewhere', licenceLevel: 'Basic', mobileLicence: null }];
+    expect(differingParts(ledger, reported, read)).toEqual(['organisations', 'access']);
+    expect(differingParts(ledger, reported, null)).toEqual(['organisations', 'licences', 'access']);
   });
 });
 

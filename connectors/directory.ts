@@ -11,10 +11,31 @@
  */
 import type { Queryable } from '../common/db';
 import { getAppUser } from '../common/repositories/app-users';
-import { directoryOf } from '../common/repositories/entitlements';
+import { directoryOf, type UserDirectory } from '../common/repositories/entitlements';
 import type { DesiredMembership } from '../domain/desired-user';
 import { SETTING_KINDS, type SettingKind } from '../domain/roles';
 import type { AccountState, ApplicationConnector, ConnectorCall, EnsuredAccount } from './port';
+
+/** What the ledger (the `app_*` tables) holds for a user, as an account: what the application should report (drift repair compares the two). */
+export function ledgerAccountOf(dir: UserDirectory, loginEnabled: boolean): AccountState {
+  const settings = Object.fromEntries(SETTING_KINDS.map((k) => [k, [] as string[]])) as Record<SettingKind, string[]>;
+  for (const s of dir.settings) settings[s.kind].push(s.value);
+  return {
+    profile: dir.user.profile,
+    loginEnabled,
+    organisations: dir.memberships.map((m) => ({ orgKey: m.orgKey, kind: m.kind, role: m.role as DesiredMembership['role'] })),
+    licences: dir.licences.map((l) => ({ orgKey: l.orgKey, licenceLevel: l.licenceLevel, mobileLicence: l.mobileLicence })),
+    providerAccounts: dir.providerAccounts.map((p) => ({ providerType: p.providerType, orgKey: p.orgKey })),
+    access: {
+      securityRole: dir.user.securityRole,
+      employeeType: dir.user.employeeType,
+      caseManager: dir.user.caseManager,
+      allowGridExport: dir.user.allowGridExport,
+      receivesDocumentation: dir.user.receivesDocumentation,
+      settings,
+    },
+  };
+}
 
 export function directoryConnector(db: Queryable): ApplicationConnector {
   return {
@@ -30,23 +51,7 @@ export function directoryConnector(db: Queryable): ApplicationConnector {
       const dir = (await directoryOf(db, call.tenantId, [appId])).get(appId);
       const user = dir && (await getAppUser(db, call.tenantId, appId));
       if (!dir || !user || dir.user.status === 'terminated') return null;
-      const settings = Object.fromEntries(SETTING_KINDS.map((k) => [k, [] as string[]])) as Record<SettingKind, string[]>;
-      for (const s of dir.settings) settings[s.kind].push(s.value);
-      return {
-        profile: dir.user.profile,
-        loginEnabled: user.loginEnabled,
-        organisations: dir.memberships.map((m) => ({ orgKey: m.orgKey, kind: m.kind, role: m.role as DesiredMembership['role'] })),
-        licences: dir.licences.map((l) => ({ orgKey: l.orgKey, licenceLevel: l.licenceLevel, mobileLicence: l.mobileLicence })),
-        providerAccounts: dir.providerAccounts.map((p) => ({ providerType: p.providerType, orgKey: p.orgKey })),
-        access: {
-          securityRole: dir.user.securityRole,
-          employeeType: dir.user.employeeType,
-          caseManager: dir.user.caseManager,
-          allowGridExport: dir.user.allowGridExport,
-          receivesDocumentation: dir.user.receivesDocumentation,
-          settings,
-        },
-      };
+      return ledgerAccountOf(dir, user.loginEnabled);
     },
     async check() {
       return { ok: true, detail: 'the directory connector is scimflow’s own ledger: nothing to reach' };

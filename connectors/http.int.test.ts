@@ -181,7 +181,7 @@ describe('the http connector: the whole lifecycle in the sample application', ()
         .slice(before)
         .filter((c) => c.method !== 'GET')
         .map((c) => `${c.method} ${c.path.replace(account.id, ':id')}`),
-    ).toEqual(['PUT /users/:id/licences', 'PUT /users/:id/access']);
+    ).toEqual(['PUT /users/:id/access']);
 
     // Deleted: terminated in the application, the record kept.
     expect((await h.scim('DELETE', `/Users/${id}`)).status).toBe(204);

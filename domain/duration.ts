@@ -21,3 +21,28 @@ export function formatDuration(ms: number): string {
   }
   return `${ms}ms`;
 }
+
+/**
+ * A duration as people say it, largest units first, at most two: "42 ms", "3 min 10 s", "1 h",
+ * "1 h 5 min", "2 d 3 h". Under a second in milliseconds; seconds are whole.
+ */
+export function durationInWords(ms: number): string {
+  if (!Number.isFinite(ms) || ms < 0) return '–';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const units: [string, number][] = [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['min', 60],
+    ['s', 1],
+  ];
+  let rest = Math.round(ms / 1000);
+  const parts: string[] = [];
+  for (const [name, size] of units) {
+    if (parts.length === 2) break;
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    if (n > 0) parts.push(`${n} ${name}`);
+    else if (parts.length === 1) break; // "1 h", not "1 h 0 min 5 s"
+  }
+  return parts.join(' ');
+}

@@ -14,6 +14,8 @@ export interface ConnectorAccount {
   appId: string | null;
   pushedVersion: number | null;
   pushedDigest: string | null;
+  /** When the account scimflow sends last changed (a repeat of the same account keeps it). */
+  pushedAt: Date | null;
   /** Part → digest of what the application accepted (connectors/account-state.ts). */
   confirmedParts: Record<string, string>;
   confirmedAt: Date | null;
@@ -25,7 +27,7 @@ export interface ConnectorAccount {
   lastErrorAt: Date | null;
 }
 
-const COLUMNS = `c.connector_kind, c.app_id, c.pushed_version, c.pushed_digest, c.confirmed_parts, c.confirmed_at, c.login_enabled, c.terminated_at,
+const COLUMNS = `c.connector_kind, c.app_id, c.pushed_version, c.pushed_digest, c.pushed_at, c.confirmed_parts, c.confirmed_at, c.login_enabled, c.terminated_at,
   c.last_error, c.last_error_kind, c.last_error_at`;
 
 function accountOf(r: Record<string, any>): ConnectorAccount | null {
@@ -35,6 +37,7 @@ function accountOf(r: Record<string, any>): ConnectorAccount | null {
     appId: r.app_id,
     pushedVersion: r.pushed_version,
     pushedDigest: r.pushed_digest,
+    pushedAt: r.pushed_at,
     confirmedParts: r.confirmed_parts ?? {},
     confirmedAt: r.confirmed_at,
     loginEnabled: r.login_enabled,
@@ -157,4 +160,66 @@ export async function connectorAccountsSummary(db: Queryable, tenantId: string, 
     failing: totals?.failing ?? 0,
     recentErrors: errors.map((e) => ({ userId: e.user_id, kind: e.last_error_kind, message: e.last_error, at: e.last_error_at })),
   };
+}
+
+/** The rows of those of `userIds` that have one, in one statement (drift repair reads a page of them). */
+export async function connectorAccountsOf(db: Queryable, tenantId: string, userIds: string[]): Promise<Map<string, ConnectorAccount>> {
+  const result = new Map<string, ConnectorAccount>();
+  if (userIds.length === 0) return result;
+  const rows = (
+    await db.query<Record<string, any>>(
+      `SELECT c.user_id::text AS user_id, ${COLUMNS} FROM connector_accounts c WHERE c.tenant_id = $1 AND c.user_id = ANY($2::uuid[])`,
+      [tenantId, userIds],
+    )
+  ).rows;
+  for (const r of rows) {
+    const account = accountOf(r);
+    if (account) result.set(r.user_id, account);
+  }
+  return result;
+}
+
+/**
+ * What the application no longer holds as confirmed (drift repair read it back different): the
+ * digests of `parts` are dropped, login (when `login`) is taken as never set, and (when
+ * `account`: the application has no account any more) the account id too, so the next
+ * convergence of the user sends them again (activities/connector-sync.ts sends what is not
+ * confirmed). Only a row still of `connectorKind` and the account `appId` is changed.
+ */
+export async function unconfirmParts(
+  tx: Queryable,
+  w: { tenantId: string; userId: string; connectorKind: ConnectorKind; appId: string; parts: string[]; login: boolean; account: boolean },
+): Promise<boolean> {
+  const r = await tx.query(
+    `UPDATE connector_accounts SET
+       confirmed_parts = CASE WHEN $6 THEN '{}'::jsonb ELSE confirmed_parts - $5::text[] END,
+       login_enabled = CASE WHEN $6 OR $7 THEN NULL ELSE login_enabled END,
+       app_id = CASE WHEN $6 THEN NULL ELSE app_id END,
+       updated_at = now()
+     WHERE tenant_id = $1 AND user_id = $2::uuid AND connector_kind = $3 AND app_id = $4 AND terminated_at IS NULL`,
+    [w.tenantId, w.userId, w.connectorKind, w.appId, w.parts, w.account, w.login],
+  );
+  return (r.rowCount ?? 0) > 0;
+}
+
+/** A user's latest `drift.detected` that compared the application (activities/reconcile.ts): its detail and time. */
+export interface ApplicationDriftEntry {
+  detail: { parts?: string[]; notKept?: boolean };
+  at: Date;
+}
+
+/** The latest application drift entry of each of `userIds` that has one (the audit log's (tenant, user, id) index). */
+export async function latestApplicationDrift(db: Queryable, tenantId: string, userIds: string[]): Promise<Map<string, ApplicationDriftEntry>> {
+  const result = new Map<string, ApplicationDriftEntry>();
+  if (userIds.length === 0) return result;
+  const rows = (
+    await db.query<{ user_id: string; detail: ApplicationDriftEntry['detail']; created_at: Date }>(
+      `SELECT DISTINCT ON (user_id) user_id::text AS user_id, detail, created_at FROM audit_log
+       WHERE tenant_id = $1 AND user_id = ANY($2::uuid[]) AND action = 'drift.detected' AND detail->>'source' = 'application'
+       ORDER BY user_id, id DESC`,
+      [tenantId, userIds],
+    )
+  ).rows;
+  for (const r of rows) result.set(r.user_id, { detail: r.detail ?? {}, at: r.created_at });
+  return result;
 }

@@ -1,5 +1,10 @@
-/** Connection: what the IdP admin enters (SCIM base URL, a token), token rotation, a connection test, the guides. */
+/**
+ * Connection: what the IdP admin enters (SCIM base URL, a token), token rotation, a connection
+ * test, the guides; and the other side, the connector to the application users are provisioned
+ * into: its kind, base URL, health, the users it fails for, and its own "test connection".
+ */
 import type { ConnectionCheck } from '../../admin/connection-test';
+import type { ConnectorView } from '../../admin/connector';
 import type { listTenantTokens } from '../../admin/tokens';
 import { time } from '../format';
 import { html, type Html } from '../html';
@@ -18,6 +23,8 @@ export function connectionPage(options: {
   tokens: Tokens;
   created?: { name: string; token: string };
   test?: { ok: boolean; checks: ConnectionCheck[]; baseUrl: string };
+  /** The tenant's connector and its health (absent: not shown). */
+  connector?: ConnectorView;
   notice?: Notice;
 }): Html {
   const { viewer, tokens } = options;
@@ -164,8 +171,96 @@ export function connectionPage(options: {
                 </div>`
             : ''
         }
-      </section>`,
+      </section>
+      ${options.connector ? connectorSection(viewer, options.connector) : ''}`,
   });
+}
+
+const KIND_TEXT: Record<ConnectorView['kind'], string> = {
+  directory: 'directory (scimflow’s own directory is the application)',
+  http: 'http (the application’s REST user API)',
+  scim: 'scim (the application’s own SCIM server)',
+};
+
+const ms = (v: number | null) => (v === null ? '–' : `${v} ms`);
+
+/** A table of named facts (one row each), with a caption for screen readers. */
+function facts(id: string, caption: string, rows: [string, Html | string][]): Html {
+  return html`<table class="data" id="${id}">
+    <caption class="visually-hidden">
+      ${caption}
+    </caption>
+    <tbody>
+      ${rows.map(
+        ([k, v]) =>
+          html`<tr>
+            <th scope="row">${k}</th>
+            <td>${v}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}
+
+/** The connector: where users are provisioned, how it is doing, and a test of it. */
+function connectorSection(viewer: Viewer, c: ConnectorView): Html {
+  const h = c.health;
+  const lastError = h.recentErrors[0];
+  const about: [string, Html | string][] = [['Kind', KIND_TEXT[c.kind]]];
+  if (c.kind !== 'directory')
+    about.push(
+      ['Base URL', html`<code>${c.baseUrl ?? '–'}</code>`],
+      ['Authentication', c.auth ?? '–'],
+      [
+        'Reads accounts back',
+        c.readsBack ? 'yes: propagation is verified, and drift repair compares the application with the ledger' : 'no: propagation windows are waited out',
+      ],
+    );
+  return html`<section aria-labelledby="h-connector">
+    <h2 id="h-connector">Connector</h2>
+    <p>
+      Where this tenant's users are provisioned: the <code>connector</code> section of the policy (version ${c.configVersion}). Secrets are named in the policy
+      and stored encrypted; none is shown here.
+    </p>
+    ${facts('connector-facts', 'The connector', about)}
+    ${
+      c.kind === 'directory'
+        ? html`<p class="help">Nothing is sent elsewhere: every change is written to scimflow's own directory, which is the application's.</p>`
+        : html`<h3>Health, last ${h.windowMinutes} minutes</h3>
+            ${facts('connector-health', 'Connector health', [
+              ['Last success', h.lastSuccessAt ? time(h.lastSuccessAt) : 'none yet'],
+              [
+                'Last error',
+                lastError
+                  ? html`${time(lastError.at)} <span class="badge state-failed">${lastError.kind}</span>
+                      <div class="error-text small">${lastError.message}</div>`
+                  : 'none',
+              ],
+              ['Calls per minute', `${h.callsPerMinute} (${h.failedCalls} failed)`],
+              ['Latency', `p50 ${ms(h.latencyMs.p50)} · p95 ${ms(h.latencyMs.p95)}`],
+              ['Accounts in the application', String(h.accounts)],
+            ])}
+            <h3>Users whose last call failed (${h.failingUsers})</h3>
+            ${
+              h.recentErrors.length
+                ? html`<ul id="connector-failing">
+                    ${h.recentErrors.map(
+                      (e) =>
+                        html`<li>
+                          <a href="${CONSOLE_PATH}/users/${e.userId}">${e.userId}</a> · ${time(e.at)} · <span class="badge state-failed">${e.kind}</span>
+                          <span class="error-text small">${e.message}</span>
+                        </li>`,
+                    )}
+                  </ul>`
+                : html`<p>None: the application confirmed every user's last change.</p>`
+            }`
+    }
+    <form method="post" action="${CONSOLE_PATH}/connection/connector-test" class="inline">
+      ${csrfField(viewer)}
+      <button type="submit">Test the connection to the application</button>
+      <span class="help">Reaches the application with the configured credentials; changes nothing there.</span>
+    </form>
+  </section>`;
 }
 
 export function guidePage(viewer: Viewer, title: string, body: Html): Html {

@@ -1,6 +1,10 @@
-/** The connection (/console/connection): the SCIM base URL, the tenant's SCIM tokens (create, revoke), the connection test. */
+/**
+ * The connection (/console/connection): the SCIM base URL, the tenant's SCIM tokens (create,
+ * revoke), the connection test; the connector to the application, its health and its test.
+ */
 import { Router, type Request, type Response } from 'express';
 import { testConnection } from '../../admin/connection-test';
+import { describeConnector, testConnector } from '../../admin/connector';
 import { AdminError } from '../../admin/shared';
 import { createScimToken, listTenantTokens, revokeScimToken } from '../../admin/tokens';
 import { CONSOLE_PATH } from '../layout';
@@ -18,7 +22,8 @@ export function connectionRoutes(options: ConsoleOptions): Router {
     extra: { created?: { name: string; token: string }; test?: Awaited<ReturnType<typeof testConnection>> } = {},
   ) => {
     const tokens = await listTenantTokens(options, caller(req), tenant(req));
-    send(res, status, connectionPage({ viewer: viewer(req), scimBaseUrl: options.scimBaseUrl, tokens, ...extra, notice: takeNotice(req, res) }));
+    const connector = await describeConnector(options, caller(req), tenant(req));
+    send(res, status, connectionPage({ viewer: viewer(req), scimBaseUrl: options.scimBaseUrl, tokens, connector, ...extra, notice: takeNotice(req, res) }));
   };
   router.get(
     '/connection',
@@ -61,6 +66,16 @@ export function connectionRoutes(options: ConsoleOptions): Router {
       go(options, req, res, `${CONSOLE_PATH}/connection`, {
         kind: 'ok',
         text: r.revoked ? `Revoked the SCIM token "${r.name}".` : `The token "${r.name}" was already revoked.`,
+      });
+    }),
+  );
+  router.post(
+    '/connection/connector-test',
+    page(async (req, res) => {
+      const r = await testConnector(options, caller(req), tenant(req));
+      go(options, req, res, `${CONSOLE_PATH}/connection#h-connector`, {
+        kind: r.ok ? 'ok' : 'error',
+        text: `Connection to the application (${r.kind} connector, ${r.durationMs} ms): ${r.ok ? 'works' : 'failed'}. ${r.detail}`,
       });
     }),
   );
