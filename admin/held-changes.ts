@@ -3,6 +3,7 @@ import { appendAudit } from '../common/repositories/audit-log';
 import { decideDeprovision, heldDeprovisions } from '../common/repositories/deprovision-requests';
 import { currentConfig } from '../common/repositories/tenants';
 import { isUuid } from '../domain/uuid';
+import { restoreRejectedDeletion, type DeletionRestore } from './held-deletions';
 import { AdminError, requireWriter, tenantOf, type AdminDeps, type Caller } from './shared';
 
 /**
@@ -57,6 +58,7 @@ export async function decideHeldChange(deps: AdminDeps, caller: Caller, tenantId
   await tenantOf(deps, caller, tenantId);
   requireWriter(caller);
   if (!isUuid(id)) throw new AdminError(404, `no held change "${id}"`);
+  let restore: DeletionRestore | undefined;
   const decided = await deps.db.withTransaction(async (tx) => {
     const row = await decideDeprovision(tx, tenantId, id, decision === 'allow' ? 'approved' : 'rejected', `token:${caller.tokenId}`, caller.requestId);
     if (row) {
@@ -67,6 +69,8 @@ export async function decideHeldChange(deps: AdminDeps, caller: Caller, tenantId
         detail: { tokenId: caller.tokenId, role: caller.role, heldChange: id, change: row.action },
         requestId: caller.requestId,
       });
+      // A rejected deletion gives the SCIM user back (admin/held-deletions.ts).
+      if (decision === 'reject') restore = await restoreRejectedDeletion(tx, tenantId, row, caller);
     }
     return row;
   });
@@ -82,5 +86,50 @@ export async function decideHeldChange(deps: AdminDeps, caller: Caller, tenantId
       decision === 'allow'
         ? `the ${decided.action === 'suspend' ? 'suspension' : 'termination'} is being applied`
         : 'the user keeps its access; the held change can still be allowed later',
+    ...restore,
   };
+}
+
+/** At most this many held changes are decided by one "all of this burst" request. */
+export const MAX_BURST_DECISION = 5000;
+
+/**
+ * Allow all or Reject all of a burst: each change through `decideHeldChange` (so each is decided,
+ * audited and told to its workflow exactly as a single decision), in the order held. `ids`: the
+ * changes to decide (a burst as a page listed it); absent, every change held now (the oldest
+ * MAX_BURST_DECISION). The answer says per change what was applied, or why nothing was (decided
+ * already, no such change, refused: the status and reason a single decision would answer).
+ */
+export async function decideHeldChanges(deps: AdminDeps, caller: Caller, tenantId: string, body: unknown) {
+  await tenantOf(deps, caller, tenantId);
+  requireWriter(caller);
+  const b = (body ?? {}) as { decision?: unknown; ids?: unknown };
+  if (b.decision !== 'allow' && b.decision !== 'reject') throw new AdminError(400, '"decision" must be "allow" or "reject"');
+  const decision = b.decision;
+  let ids: string[];
+  if (b.ids === undefined) {
+    // Every change that still stands (superseded ones are left out, as in the list), oldest first.
+    ids = (await heldDeprovisions(deps.db, tenantId, MAX_BURST_DECISION)).map((h) => h.id);
+  } else {
+    if (!Array.isArray(b.ids) || !b.ids.every((id) => typeof id === 'string')) throw new AdminError(400, '"ids" must be an array of held change ids');
+    ids = [...new Set(b.ids as string[])];
+  }
+  if (ids.length > MAX_BURST_DECISION) throw new AdminError(400, `at most ${MAX_BURST_DECISION} held changes at once; ${ids.length} given`);
+  const results: (
+    | (Omit<Awaited<ReturnType<typeof decideHeldChange>>, 'requestId' | 'decision'> & { applied: true })
+    | { id: string; applied: false; status: number; reason: string }
+  )[] = [];
+  for (const id of ids) {
+    try {
+      // What a single decision answers (the change, the user, what was applied), per change.
+      const { requestId: _requestId, decision: _decision, ...applied } = await decideHeldChange(deps, caller, tenantId, id, decision);
+      results.push({ ...applied, applied: true });
+    } catch (err) {
+      // Refused for this change alone (decided already, no such change, a restore that cannot be done): said, and the burst goes on.
+      if (!(err instanceof AdminError) || err.status >= 500) throw err;
+      results.push({ id, applied: false, status: err.status, reason: err.message });
+    }
+  }
+  const decided = results.filter((r) => r.applied).length;
+  return { requestId: caller.requestId, decision, decided, notDecided: results.length - decided, results };
 }

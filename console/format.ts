@@ -1,6 +1,9 @@
 /** Small renderers shared by the console's pages: times, durations, states, changes. */
+import type { UserLabel } from '../common/repositories/admin-views';
 import { fieldLabel, type FieldChange } from '../domain/directory-diff';
+import { splitAtHolders } from '../domain/login-conflicts';
 import { html, type Html } from './html';
+import { CONSOLE_PATH } from './layout';
 
 /** "2025-06-01 14:05:33 UTC" in a <time> element; the page's script shows it in the reader's time zone. */
 export function time(value: Date | string | null | undefined): Html {
@@ -42,11 +45,37 @@ const STATE_TEXT: Record<string, string> = {
   expired: 'invitation expired',
   terminated: 'terminated',
   failed: 'failed',
+  deprovisionHeld: 'held for a decision',
+  deletionRejected: 'deletion rejected',
+  notStarted: 'not started yet',
 };
+
+/** A provisioning state in words ("waiting for a seat", not `waitingForSeat`); an unknown state as it is. */
+export function stateText(state: string): string {
+  return STATE_TEXT[state] ?? state;
+}
 
 export function stateBadge(state: string | null | undefined): Html {
   if (!state) return html`<span class="badge">no workflow yet</span>`;
-  return html`<span class="badge state-${state}">${STATE_TEXT[state] ?? state}</span>`;
+  return html`<span class="badge state-${state}">${stateText(state)}</span>`;
+}
+
+/** "1,542": counts as people read them. */
+export const count = (n: number): string => n.toLocaleString('en');
+
+/**
+ * A reason the workflow reported (a user's lastError, a step's error), with every user it names
+ * as the holder of a login ("email x is already the login of user <id>") shown by name and linked
+ * to that user's page; the rest of the text as it is. `labels`: what is known of those users.
+ */
+export function reasonText(text: string | null | undefined, labels: ReadonlyMap<string, UserLabel> = new Map()): Html {
+  if (!text) return html``;
+  return html`${splitAtHolders(text).map((p) => {
+    if ('text' in p) return p.text;
+    const who = labels.get(p.holderId);
+    const name = who?.name ?? who?.userName ?? p.holderId;
+    return html`<a href="${CONSOLE_PATH}/users/${p.holderId}">${name}</a>${who?.name && who.userName ? html` (${who.userName})` : ''}`;
+  })}`;
 }
 
 /** What a `waitingFor` value means, in words (one wording: domain/visible-state.ts). */

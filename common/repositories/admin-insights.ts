@@ -1,8 +1,9 @@
 /**
  * Read models of the tenant overview (admin API `GET /tenants/{t}/overview`, the console's
  * first page): what waiting users wait for, the invitation funnel and the time from the SCIM
- * acknowledgement to the first invitation over a window, and the users held or failed.
- * Counts come from the audit log (index audit_log_action) and provisioning_states.
+ * acknowledgement to the first invitation over a window, the users held or failed, the seat
+ * pools and the users not started yet. Counts come from the audit log (index
+ * audit_log_action), provisioning_states, app_licences and scim_users.
  */
 import type { Queryable } from '../db';
 
@@ -100,19 +101,60 @@ export interface HeldUser {
   since: Date;
 }
 
-/** Users that need someone: failed, held for data or a seat; most recent first. */
-export async function heldUsers(db: Queryable, tenantId: string, limit: number): Promise<HeldUser[]> {
+/** The states of users that need someone, most severe first: failed, held for data or a login conflict, waiting for a seat. */
+export const ATTENTION_STATES = ['failed', 'awaitingData', 'waitingForSeat'] as const;
+
+/**
+ * Users that need someone: up to `perState` of each state in ATTENTION_STATES, most severe state
+ * first and the most recent first within it, so that a crowd of seat waiters cannot hide the
+ * failed and held users.
+ */
+export async function heldUsers(db: Queryable, tenantId: string, perState: number): Promise<HeldUser[]> {
   return (
     await db.query<Record<string, any>>(
       `SELECT p.user_id::text AS user_id, COALESCE(u.user_name, a.email) AS user_name, p.state, p.waiting_for, p.last_error, p.updated_at
-       FROM provisioning_states p
+       FROM unnest($3::text[]) WITH ORDINALITY AS s(state, severity)
+       CROSS JOIN LATERAL (SELECT * FROM provisioning_states q WHERE q.tenant_id = $1 AND q.state = s.state ORDER BY q.updated_at DESC LIMIT $2) p
        LEFT JOIN scim_users u ON u.tenant_id = p.tenant_id AND u.id = p.user_id
        LEFT JOIN app_users a ON a.tenant_id = p.tenant_id AND a.user_id = p.user_id
-       WHERE p.tenant_id = $1 AND p.state IN ('failed', 'awaitingData', 'waitingForSeat')
-       ORDER BY p.updated_at DESC LIMIT $2`,
-      [tenantId, limit],
+       ORDER BY s.severity, p.updated_at DESC`,
+      [tenantId, perState, ATTENTION_STATES],
     )
   ).rows.map((r) => ({ userId: r.user_id, userName: r.user_name, state: r.state, waitingFor: r.waiting_for, lastError: r.last_error, since: r.updated_at }));
+}
+
+/** SCIM users the tenant acknowledged whose workflow has not recorded a state yet (a sync in progress). */
+export async function notStartedUsers(db: Queryable, tenantId: string): Promise<number> {
+  return (
+    await db.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM scim_users u
+       WHERE u.tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM provisioning_states p WHERE p.tenant_id = u.tenant_id AND p.user_id = u.id)`,
+      [tenantId],
+    )
+  ).rows[0].n;
+}
+
+export interface SeatPoolUse {
+  orgKey: string;
+  /** Licences of the organisation held now (not released). */
+  used: number;
+  /** Users whose workflow waits for a seat in it. */
+  waiting: number;
+}
+
+/** Seats used and users waiting, per organisation; `pools` pairs each organisation with the `waitingFor` of its seat waiters. */
+export async function seatPoolUse(db: Queryable, tenantId: string, pools: readonly { orgKey: string; waitingFor: string }[]): Promise<SeatPoolUse[]> {
+  if (pools.length === 0) return [];
+  const rows = (
+    await db.query<{ org_key: string; used: number; waiting: number }>(
+      `SELECT o.org_key,
+              (SELECT count(*)::int FROM app_licences l WHERE l.tenant_id = $1 AND l.org_key = o.org_key AND l.released_at IS NULL) AS used,
+              (SELECT count(*)::int FROM provisioning_states p WHERE p.tenant_id = $1 AND p.waiting_for = o.waiting_for) AS waiting
+       FROM unnest($2::text[], $3::text[]) AS o(org_key, waiting_for)`,
+      [tenantId, pools.map((p) => p.orgKey), pools.map((p) => p.waitingFor)],
+    )
+  ).rows;
+  return rows.map((r) => ({ orgKey: r.org_key, used: r.used, waiting: r.waiting }));
 }
 
 /** The latest finished drift-repair run of the tenant (its audit entry), if any. */

@@ -59,6 +59,31 @@ export async function getAdminUser(db: Queryable, tenantId: string, userId: stri
   return r ? toUser(r) : undefined;
 }
 
+/** Who a user is, as a page names them: the userName (or the login email the application keeps once the SCIM user is gone) and the name. */
+export interface UserLabel {
+  userId: string;
+  userName: string | null;
+  name: string | null;
+}
+
+/** Labels of the given users of the tenant (SCIM resource or application record); ids that name nobody are left out. */
+export async function userLabels(db: Queryable, tenantId: string, userIds: readonly string[]): Promise<UserLabel[]> {
+  const ids = userIds.filter(isUuid);
+  if (ids.length === 0) return [];
+  return (
+    await db.query<UserLabel>(
+      `SELECT ids.user_id::text AS "userId", COALESCE(u.user_name, a.email) AS "userName",
+              COALESCE(NULLIF(u.display_name, ''), NULLIF(concat_ws(' ', u.doc->'name'->>'givenName', u.doc->'name'->>'familyName'), ''),
+                       NULLIF(concat_ws(' ', a.first_name, a.last_name), '')) AS name
+       FROM (SELECT DISTINCT unnest($2::uuid[]) AS user_id) ids
+       LEFT JOIN scim_users u ON u.tenant_id = $1 AND u.id = ids.user_id
+       LEFT JOIN app_users a ON a.tenant_id = $1 AND a.user_id = ids.user_id
+       WHERE u.id IS NOT NULL OR a.user_id IS NOT NULL`,
+      [tenantId, ids],
+    )
+  ).rows;
+}
+
 /** Counts by provisioning state (the tenant overview). */
 export async function countByState(db: Queryable, tenantId: string): Promise<Record<string, number>> {
   const rows = (

@@ -194,6 +194,21 @@ export async function outboxStats(db: Queryable): Promise<{ pending: number; old
 }
 
 /**
+ * The tenant's sync backlog: SCIM and admin changes recorded (acknowledged) but not yet handed to
+ * the users' workflows, the users they are about, and the age of the oldest.
+ */
+export async function tenantBacklog(db: Queryable, tenantId: string): Promise<{ changes: number; users: number; oldestAgeSeconds: number }> {
+  const row = (
+    await db.query<{ changes: number; users: number; oldest: number | null }>(
+      `SELECT count(*)::int AS changes, count(DISTINCT resource_id) FILTER (WHERE resource_type = 'User')::int AS users, EXTRACT(EPOCH FROM now() - min(created_at))::float8 AS oldest
+       FROM outbox WHERE tenant_id = $1 AND delivered_at IS NULL`,
+      [tenantId],
+    )
+  ).rows[0];
+  return { changes: row.changes, users: row.users, oldestAgeSeconds: row.oldest ?? 0 };
+}
+
+/**
  * Which of `userIds` have a change in flight: an outbox row not yet delivered, or one written
  * within `settleMs` (its workflow may still be applying it). Drift repair leaves them alone.
  */

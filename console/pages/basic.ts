@@ -53,6 +53,8 @@ export function confirmPage(options: {
   confirmLabel: string;
   cancelHref: string;
   danger?: boolean;
+  /** Values the form posts with the confirmation (what exactly was confirmed). */
+  hidden?: Record<string, string>;
 }): Html {
   return page({
     title: options.title,
@@ -62,7 +64,7 @@ export function confirmPage(options: {
       <h1>${options.title}</h1>
       <p>${options.explain}</p>
       <form method="post" action="${options.action}" class="actions">
-        ${csrfField(options.viewer)}
+        ${csrfField(options.viewer)}${Object.entries(options.hidden ?? {}).map(([k, v]) => html`<input type="hidden" name="${k}" value="${v}" />`)}
         <button type="submit" class="${options.danger ? 'danger' : ''}">${options.confirmLabel}</button>
         <a href="${options.cancelHref}">Cancel</a>
       </form>

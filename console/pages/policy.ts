@@ -18,6 +18,60 @@ export interface DraftCheck {
   error?: string;
 }
 
+/** Unchanged lines kept on each side of a change; longer unchanged runs are collapsed. */
+export const DIFF_CONTEXT = 3;
+
+type DiffLine = Diff['lines'][number];
+export type DiffRow = DiffLine | { kind: 'skipped'; count: number };
+
+/**
+ * The diff as a reader follows it: every added and removed line, `context` unchanged lines
+ * around each change, and each longer unchanged run (of two lines or more) collapsed into one
+ * "skipped" row that says how many lines it stands for.
+ */
+export function collapseDiff(lines: readonly DiffLine[], context = DIFF_CONTEXT): DiffRow[] {
+  const changed = lines.map((l) => l.kind !== 'same');
+  const near = (i: number) => {
+    for (let j = Math.max(0, i - context); j <= Math.min(lines.length - 1, i + context); j += 1) if (changed[j]) return true;
+    return false;
+  };
+  const rows: DiffRow[] = [];
+  let skipped: DiffLine[] = [];
+  // A marker for one line would save nothing: that line is shown instead.
+  const flush = () => {
+    if (skipped.length === 1) rows.push(skipped[0]);
+    else if (skipped.length > 1) rows.push({ kind: 'skipped', count: skipped.length });
+    skipped = [];
+  };
+  lines.forEach((l, i) => {
+    if (l.kind !== 'same' || near(i)) {
+      flush();
+      rows.push(l);
+    } else skipped.push(l);
+  });
+  flush();
+  return rows;
+}
+
+/** The difference of two versions, line by line: added and removed lines marked, unchanged context collapsed, long lines wrapped. */
+function diffView(diff: Diff): Html {
+  const added = diff.lines.filter((l) => l.kind === 'added').length;
+  const removed = diff.lines.filter((l) => l.kind === 'removed').length;
+  const mark = { added: '+ ', removed: '- ', same: '  ' } as const;
+  const said = { added: 'added: ', removed: 'removed: ', same: '' } as const;
+  // No whitespace between the rows: each is a block of its own inside the <pre>.
+  const rows = collapseDiff(diff.lines).map((r) =>
+    r.kind === 'skipped'
+      ? html`<span class="skipped">… ${r.count} unchanged line${r.count === 1 ? '' : 's'}</span>`
+      : html`<span class="${r.kind}"><span class="visually-hidden">${said[r.kind]}</span><span aria-hidden="true">${mark[r.kind]}</span>${r.text}</span>`,
+  );
+  return html`<p>
+      <span class="diff-added">${added} line${added === 1 ? '' : 's'} added</span>, <span class="diff-removed">${removed} removed</span>; unchanged lines
+      further than ${DIFF_CONTEXT} from a change are collapsed.
+    </p>
+    <pre class="diff">${rows}</pre>`;
+}
+
 export function policyPage(options: {
   viewer: Viewer;
   current: { version: number; createdBy: string; createdAt: Date };
@@ -151,12 +205,7 @@ ${options.draft}</textarea>
         ${
           diff
             ? html`<h3>v${diff.from.version} → v${diff.to.version}</h3>
-                ${
-                  diff.changed
-                    ? html`<pre class="diff" tabindex="0" aria-label="Differences">
-${diff.lines.map((l) => html`<span class="${l.kind}">${l.kind === 'added' ? '+ ' : l.kind === 'removed' ? '- ' : '  '}${l.text}</span> `)}</pre>`
-                    : html`<p>The two versions are the same.</p>`
-                }`
+                ${diff.changed ? diffView(diff) : html`<p>The two versions are the same.</p>`}`
             : ''
         }
         <div class="table-wrap" role="region" aria-label="Version history" tabindex="0">

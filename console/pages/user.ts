@@ -7,11 +7,15 @@ import type { describeUser } from '../../admin/users';
 import type { Timeline, TimelineGroup } from '../../admin/timeline';
 import { fieldLabel, type DirectoryState } from '../../domain/directory-diff';
 import { SETTING_KINDS } from '../../domain/roles';
-import { changeList, countdown, stateBadge, time, waitingText } from '../format';
+import type { UserLabel } from '../../common/repositories/admin-views';
+import { changeList, countdown, reasonText, stateBadge, time, waitingText } from '../format';
 import { html, type Html } from '../html';
 import { CONSOLE_PATH, csrfField, page, type Notice, type Viewer } from '../layout';
 
 export type UserDetail = Awaited<ReturnType<typeof describeUser>>;
+
+/** The users a page's reasons name as holders of a login, by id (admin/users.ts loginHolderLabels). */
+export type Holders = ReadonlyMap<string, UserLabel>;
 
 /** The actions of a user's page, each confirmed on its own page before it is posted. */
 export const USER_ACTIONS = {
@@ -111,7 +115,7 @@ function compareTable(u: UserDetail): Html {
 
 const OUTCOME_TEXT: Record<string, string> = { succeeded: 'done', skipped: 'skipped', failed: 'failed', held: 'held', info: '' };
 
-function group(g: TimelineGroup, index: number): Html {
+function group(g: TimelineGroup, index: number, holders: Holders): Html {
   const id = `req-${index}`;
   return html`<li class="request status-${g.status.replace(/ /g, '-')}">
     <h3 id="${id}">
@@ -148,7 +152,7 @@ function group(g: TimelineGroup, index: number): Html {
                               ${changeList(s.changes.filter((c) => c.field !== 'waitingUntil'))}`
                             : ''
                         }
-                        ${s.error ? html`<div class="error-text">Error: ${s.error}</div>` : ''}${s.advice ? html`<div class="advice">What to do: ${s.advice}</div>` : ''}
+                        ${s.error ? html`<div class="error-text">Error: ${reasonText(s.error, holders)}</div>` : ''}${s.advice ? html`<div class="advice">What to do: ${s.advice}</div>` : ''}
                       </td>
                     </tr>`,
                 )}
@@ -161,7 +165,7 @@ function group(g: TimelineGroup, index: number): Html {
 }
 
 /** The part of the page the script refreshes while the user's workflow works: status and timeline. */
-export function liveFragment(viewer: Viewer, u: UserDetail, timeline: Timeline | undefined): Html {
+export function liveFragment(viewer: Viewer, u: UserDetail, timeline: Timeline | undefined, holders: Holders = new Map()): Html {
   const wf = u.workflow as
     { state?: string; waitingFor?: string; waitingUntil?: string; lastError?: string; appliedVersion?: number; unavailable?: string } | undefined;
   const state = wf?.state ?? u.state;
@@ -174,7 +178,7 @@ export function liveFragment(viewer: Viewer, u: UserDetail, timeline: Timeline |
       <div role="status" aria-live="polite" aria-atomic="true" data-state="${state ?? ''}">
         <p>${stateBadge(state)} since ${time(u.stateUpdatedAt)}</p>
         ${waitingFor ? html`<p>Waiting for <strong>${waitingText(waitingFor)}</strong>${waitingUntil ? html` until ${time(waitingUntil)}, ${countdown(waitingUntil)}` : ''}.</p>` : ''}
-        ${lastError ? html`<p class="error-text">${state === 'awaitingData' ? 'Missing' : 'Error'}: ${lastError}</p>` : ''}
+        ${lastError ? html`<p class="error-text">${state === 'awaitingData' ? 'Missing' : 'Error'}: ${reasonText(lastError, holders)}</p>` : ''}
         ${u.advice ? html`<p class="advice">What to do: ${u.advice}</p>` : ''}
         ${wf?.unavailable ? html`<p class="muted small">Live status from the workflow unavailable (${wf.unavailable}); showing the last recorded state.</p>` : ''}
       </div>
@@ -188,7 +192,7 @@ export function liveFragment(viewer: Viewer, u: UserDetail, timeline: Timeline |
       ${
         groups.length
           ? html`<ol class="timeline" reversed>
-              ${groups.map((g, i) => group(g, groups.length - i))}
+              ${groups.map((g, i) => group(g, groups.length - i, holders))}
             </ol>`
           : html`<p>No requests recorded yet.</p>`
       }
@@ -245,7 +249,24 @@ function heldChangeSection(viewer: Viewer, u: UserDetail): Html | '' {
   </section>`;
 }
 
-export function userPage(viewer: Viewer, u: UserDetail, timeline: Timeline | undefined, notice?: Notice): Html {
+/**
+ * What the policy left out or changed of what the identity provider sent, and why (desired.notes:
+ * a malformed informational phone dropped, a mobile-app user whose organisations offer no mobile
+ * service). Nothing holds the user for them; they explain a "should have" that differs from the IdP.
+ */
+function notesSection(u: UserDetail): Html | '' {
+  const notes = u.desired?.notes ?? [];
+  if (notes.length === 0) return '';
+  return html`<section class="notes" aria-labelledby="h-notes">
+    <h2 id="h-notes">Notes</h2>
+    <p class="help">What the policy left out of what the identity provider sent, and why. The user is not held for these.</p>
+    <ul>
+      ${notes.map((n) => html`<li>${n}</li>`)}
+    </ul>
+  </section>`;
+}
+
+export function userPage(viewer: Viewer, u: UserDetail, timeline: Timeline | undefined, notice?: Notice, holders: Holders = new Map()): Html {
   const base = `${CONSOLE_PATH}/users/${u.userId}`;
   const state = (u.workflow as { state?: string } | undefined)?.state ?? u.state;
   const busy = ['pending', 'onboarding', 'waitingPropagation', 'scheduled', 'waitingForSeat'].includes(state ?? 'pending');
@@ -284,8 +305,8 @@ export function userPage(viewer: Viewer, u: UserDetail, timeline: Timeline | und
             </nav>`
           : ''
       }
-      ${heldChangeSection(viewer, u)}
-      <div id="live" data-live="${base}/live" data-poll-ms="${busy ? 2000 : 10000}">${liveFragment(viewer, u, timeline)}</div>
+      ${heldChangeSection(viewer, u)} ${notesSection(u)}
+      <div id="live" data-live="${base}/live" data-poll-ms="${busy ? 2000 : 10000}">${liveFragment(viewer, u, timeline, holders)}</div>
       <section aria-labelledby="h-compare">
         <h2 id="h-compare">Should have and has</h2>
         ${u.desired?.missing.length ? html`<p class="error-text">Missing before onboarding can go on: ${u.desired.missing.join('; ')}</p>` : ''}

@@ -2,9 +2,10 @@
 import type { UserListRow } from '../../common/repositories/admin-search';
 import { PROVISIONING_STATES } from '../../domain/roles';
 import { WAIT_FILTERS, waitFilterText } from '../../domain/visible-state';
-import { countdown, stateBadge, time, waitingText } from '../format';
+import { countdown, reasonText, stateBadge, stateText, time, waitingText } from '../format';
 import { html, type Html } from '../html';
 import { CONSOLE_PATH, page, type Viewer } from '../layout';
+import type { Holders } from './user';
 
 export interface UserFilters {
   q?: string;
@@ -21,7 +22,7 @@ function query(f: UserFilters, after?: string): string {
   return s ? `?${s}` : '';
 }
 
-export function usersPage(viewer: Viewer, f: UserFilters, rows: UserListRow[], next: string | null): Html {
+export function usersPage(viewer: Viewer, f: UserFilters, rows: UserListRow[], next: string | null, holders: Holders = new Map()): Html {
   const option = (value: string, label: string, current?: string) =>
     html`<option value="${value}" ${value === (current ?? '') ? html` selected` : ''}>${label}</option>`;
   return page({
@@ -34,7 +35,7 @@ export function usersPage(viewer: Viewer, f: UserFilters, rows: UserListRow[], n
         <div>
           <label for="state">State</label
           ><select id="state" name="state">
-            ${option('', 'any')}${PROVISIONING_STATES.map((s) => option(s, s, f.state))}
+            ${option('', 'any')}${[...PROVISIONING_STATES, 'notStarted'].map((s) => option(s, stateText(s), f.state))}
           </select>
         </div>
         <div>
@@ -72,10 +73,12 @@ export function usersPage(viewer: Viewer, f: UserFilters, rows: UserListRow[], n
                           <div class="muted small">${u.userName ?? ''}</div>
                         </td>
                         <td>${u.email ?? ''}</td>
-                        <td>${stateBadge(u.state)}${u.scimActive === false ? html` <span class="badge">inactive in IdP</span>` : ''}</td>
+                        <td>
+                          ${stateBadge(u.state ?? (u.scimActive !== null ? 'notStarted' : null))}${u.scimActive === false ? html` <span class="badge">inactive in IdP</span>` : ''}
+                        </td>
                         <td>
                           ${waitingText(u.waitingFor)}
-                          ${u.waitingUntil ? countdown(u.waitingUntil) : ''}${u.lastError ? html`<div class="error-text small">${u.lastError}</div>` : ''}
+                          ${u.waitingUntil ? countdown(u.waitingUntil) : ''}${u.lastError ? html`<div class="error-text small">${reasonText(u.lastError, holders)}</div>` : ''}
                         </td>
                         <td>${time(u.stateSince)}</td>
                         <td>${u.appStatus ?? html`<span class="muted">not provisioned</span>`}</td>

@@ -2,6 +2,7 @@
 import { Router } from 'express';
 import { overview } from '../../admin/overview';
 import { reconcileNow } from '../../admin/tenants';
+import { loginHolderLabels } from '../../admin/users';
 import { reconcileScheduleId } from '../../common/temporal/reconcile-schedule';
 import { CONSOLE_PATH } from '../layout';
 import { overviewPage } from '../pages/overview';
@@ -17,7 +18,12 @@ export function overviewRoutes(options: ConsoleOptions): Router {
       const schedule = options.temporalUi
         ? `${options.temporalUi.url}/namespaces/${encodeURIComponent(options.temporalUi.namespace)}/schedules/${encodeURIComponent(reconcileScheduleId(tenant(req)))}`
         : null;
-      send(res, 200, overviewPage(viewer(req), o, schedule, takeNotice(req, res)));
+      const holders = await loginHolderLabels(
+        options,
+        tenant(req),
+        o.attention.map((u) => u.lastError),
+      );
+      send(res, 200, overviewPage(viewer(req), o, schedule, takeNotice(req, res), holders));
     }),
   );
   router.post(

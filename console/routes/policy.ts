@@ -1,7 +1,7 @@
 /** The tenant's policy (/console/policy): the current version, a draft checked against every user before it is saved, the difference between two versions. */
 import { Router, type Request, type Response } from 'express';
 import YAML from 'yaml';
-import { configYaml, diffVersions, saveConfig, validateConfig } from '../../admin/config';
+import { ConfigRefusedError, configYaml, diffVersions, saveConfig, validateConfig, validateConfigOnline } from '../../admin/config';
 import { previewTenant } from '../../admin/preview';
 import { AdminError } from '../../admin/shared';
 import { listConfigVersions } from '../../common/repositories/tenants';
@@ -53,7 +53,7 @@ export function policyRoutes(options: ConsoleOptions): Router {
       const draft = str(req.body.draft) ?? '';
       const parsed = parseDraft(draft);
       if (parsed.error) return policyView(req, res, 400, draft, { problems: [], error: parsed.error });
-      const v = validateConfig(parsed.config, options.senderPolicy);
+      const v = await validateConfigOnline(options, tenant(req), parsed.config);
       const problems = v.details.map((p) => ({ path: p.path.join('.'), message: p.message }));
       const check: DraftCheck = { problems, warnings: v.warnings };
       if (v.valid) check.preview = await previewTenant(options, caller(req), tenant(req), { config: parsed.config }, 100);
@@ -77,8 +77,9 @@ export function policyRoutes(options: ConsoleOptions): Router {
         });
       } catch (err) {
         if (err instanceof AdminError && err.status === 400) {
-          const v = validateConfig(parsed.config, options.senderPolicy);
-          return policyView(req, res, 400, draft, { problems: v.details.map((p) => ({ path: p.path.join('.'), message: p.message })) });
+          // The document's own problems, or (it is valid) its connector's: a missing secret, a URL that does not answer.
+          const details = err instanceof ConfigRefusedError ? err.details : validateConfig(parsed.config, options.senderPolicy).details;
+          return policyView(req, res, 400, draft, { problems: details.map((p) => ({ path: p.path.join('.'), message: p.message })) });
         }
         throw err;
       }

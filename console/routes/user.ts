@@ -7,7 +7,7 @@ import { Router, type Request } from 'express';
 import { timelineCsv, userTimeline } from '../../admin/audit';
 import { AdminError } from '../../admin/shared';
 import { resendInvitation, setActive, signalUser, terminate } from '../../admin/user-actions';
-import { describeUser } from '../../admin/users';
+import { describeUser, loginHolderLabels } from '../../admin/users';
 import { html } from '../html';
 import { CONSOLE_PATH } from '../layout';
 import { confirmPage } from '../pages/basic';
@@ -31,20 +31,24 @@ export function userRoutes(options: ConsoleOptions): Router {
       if (err instanceof AdminError && err.status === 404) return undefined; // nothing recorded yet
       throw err;
     });
-    return { detail, timeline };
+    // Users named as the holder of a login this user wants: shown by name, linked (the stored reason names them by id).
+    const wf = detail.workflow as { lastError?: string } | undefined;
+    const reasons = [detail.lastError, wf?.lastError, ...(timeline?.groups ?? []).flatMap((g) => g.steps.map((s) => s.error))];
+    const holders = await loginHolderLabels(options, tenant(req), reasons);
+    return { detail, timeline, holders };
   };
   router.get(
     '/users/:id',
     page(async (req, res) => {
-      const { detail, timeline } = await userData(req);
-      send(res, 200, userPage(viewer(req), detail, timeline, takeNotice(req, res)));
+      const { detail, timeline, holders } = await userData(req);
+      send(res, 200, userPage(viewer(req), detail, timeline, takeNotice(req, res), holders));
     }),
   );
   router.get(
     '/users/:id/live',
     page(async (req, res) => {
-      const { detail, timeline } = await userData(req);
-      send(res, 200, liveFragment(viewer(req), detail, timeline));
+      const { detail, timeline, holders } = await userData(req);
+      send(res, 200, liveFragment(viewer(req), detail, timeline, holders));
     }),
   );
   router.get(

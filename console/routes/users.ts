@@ -1,6 +1,6 @@
 /** The users list (/console/users): search, filters by state and by what users wait for, paging. */
 import { Router } from 'express';
-import { listUsers } from '../../admin/users';
+import { listUsers, loginHolderLabels } from '../../admin/users';
 import { usersPage } from '../pages/users';
 import { caller, page, send, str, tenant, viewer, type ConsoleOptions } from './shared';
 
@@ -17,7 +17,12 @@ export function usersRoutes(options: ConsoleOptions): Router {
         after: str(req.query.after),
       };
       const list = await listUsers(options, caller(req), tenant(req), { ...f, limit: '50' });
-      send(res, 200, usersPage(viewer(req), f, list.users, list.next));
+      const holders = await loginHolderLabels(
+        options,
+        tenant(req),
+        list.users.map((u) => u.lastError),
+      );
+      send(res, 200, usersPage(viewer(req), f, list.users, list.next, holders));
     }),
   );
   return router;
