@@ -312,9 +312,11 @@ async function main(): Promise<void> {
       cleanups.push(() => child.stop());
       return child;
     };
-    // The worker's metrics port is its own business here (METRICS_PORT stays free for a split deployment).
+    // The worker serves the lifecycle metrics (invitations, mail refused, time to access removed) on
+    // a port of its own, printed as WORKER_METRICS_URL (METRICS_PORT stays free for a split deployment).
     // The onboarding takes the CPU the SCIM API leaves (ONBOARDING_NICE).
-    const worker = supervise('the worker', 'worker/main.ts', { METRICS_PORT: '0' }, 50_000, config.onboardingNice);
+    const workerMetricsPort = await freePort();
+    const worker = supervise('the worker', 'worker/main.ts', { METRICS_PORT: String(workerMetricsPort) }, 50_000, config.onboardingNice);
     const server = supervise('the SCIM server', 'scim-server/main.ts', {}, 35_000);
     await Promise.all([worker.ready, server.ready]);
 
@@ -329,6 +331,8 @@ async function main(): Promise<void> {
     process.stdout.write(`DATABASE_URL=${config.databaseUrl ? withoutPassword(databaseUrl) : databaseUrl}\n`);
     process.stdout.write(`CONSOLE_URL=${publicUrl}${CONSOLE_PATH}\n`);
     process.stdout.write(`METRICS_URL=http://${config.ops.host === '0.0.0.0' ? '127.0.0.1' : config.ops.host}:${opsPort}/metrics\n`);
+    // The worker's: the lifecycle metrics (scimflow_invitations_*, scimflow_mail_rejected_total, scimflow_time_to_access_removed_seconds).
+    process.stdout.write(`WORKER_METRICS_URL=http://${config.host === '0.0.0.0' ? '127.0.0.1' : config.host}:${workerMetricsPort}/metrics\n`);
     // RFC 8936 poll endpoint of the demo tenant's event feed, authorised by SCIM_TOKEN.
     process.stdout.write(`EVENTS_URL=${scimBaseUrl}${EVENTS_POLL_PATH}\n`);
     if (sampleApp) {

@@ -377,3 +377,21 @@ describe('issue 21, item 5: discovery documents parse in strict clients; the lim
     expect(await res.text()).not.toContain(String(LIMITS.patchOperations));
   });
 });
+
+describe('issue 25: /ServiceProviderConfig lists OAuth 2.0 client credentials beside the bearer token', () => {
+  test('when /ServiceProviderConfig is read, then its authenticationSchemes are the bearer token (primary) and oauth2 with RFC 6749 and this server’s token endpoint', async () => {
+    const spc = await get('/ServiceProviderConfig');
+    const origin = h.baseUrl.replace(/\/scim\/v2$/, '');
+    expect(spc.authenticationSchemes).toEqual([
+      expect.objectContaining({ type: 'oauthbearertoken', primary: true }),
+      {
+        type: 'oauth2',
+        name: 'OAuth 2.0 client credentials',
+        description: expect.stringContaining(`grant_type=client_credentials with its client id and secret (HTTP Basic or the body) to ${origin}/oauth/token`),
+        specUri: 'https://www.rfc-editor.org/info/rfc6749',
+        documentationUri: expect.stringMatching(/docs\/entra-id\.md#with-oauth-20-client-credentials/),
+        primary: false,
+      },
+    ]);
+  });
+});

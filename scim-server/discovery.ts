@@ -6,6 +6,7 @@
  * document of their own at LIMITS_PATH, described by LIMITS_SCHEMA_URN in /Schemas.
  */
 import { Router } from 'express';
+import { tokenUrlOf } from '../common/repositories/oauth-clients';
 import { LIMITS } from './limits';
 import { sendScim } from './respond';
 import { SCIMMY } from '../scim/schemas';
@@ -99,6 +100,14 @@ function serviceProviderConfig(baseUrl: string, bodyLimitBytes: number) {
         name: 'Bearer token',
         description: 'A per-tenant token created with `npm run tokens -- create`, sent as "Authorization: Bearer <token>".',
         primary: true,
+      },
+      {
+        type: 'oauth2',
+        name: 'OAuth 2.0 client credentials',
+        description: `A per-tenant OAuth client (\`npm run tokens -- create-client\`, or the console's Connection page) posts grant_type=client_credentials with its client id and secret (HTTP Basic or the body) to ${tokenUrlOf(baseUrl.replace(/\/scim\/v2\/?$/, ''))} and sends the access token it gets as "Authorization: Bearer <token>" until it expires.`,
+        specUri: 'https://www.rfc-editor.org/info/rfc6749',
+        documentationUri: 'https://github.com/scimflow/scimflow/blob/main/docs/entra-id.md#with-oauth-20-client-credentials-the-gallery-app',
+        primary: false,
       },
     ],
     meta: { resourceType: 'ServiceProviderConfig', location: `${baseUrl}/ServiceProviderConfig` },

@@ -223,7 +223,13 @@ export async function runScimServer(options: {
     events: { signer, notifier },
     extraRouters: [
       eventsPublicRouter({ db: options.db, signer, publicUrl, pollUrl: `${publicUrl}${SCIM_BASE_PATH}${EVENTS_POLL_PATH}` }),
-      consoleRouter({ ...adminDeps, publicUrl, bodyLimitBytes: options.bodyLimitBytes, failures: authFailures }),
+      consoleRouter({
+        ...adminDeps,
+        publicUrl,
+        bodyLimitBytes: options.bodyLimitBytes,
+        failures: authFailures,
+        oauthAccessTokenTtlMs: options.oauthAccessTokenTtlMs,
+      }),
       invitationGuard,
       invitationsRouter({ db: options.db, publicUrl, onCommitted: () => relay.nudge() }),
       remoteCodecRouter({

@@ -35,7 +35,7 @@ async function startAllInOne(env: Record<string, string>): Promise<Started> {
     let buffer = '';
     child.stdout?.on('data', (d: Buffer) => {
       buffer += d.toString();
-      for (const m of buffer.matchAll(/^(SCIM_BASE_URL|SCIM_TOKEN|TEMPORAL_UI_URL|CONSOLE_URL|DATABASE_URL|METRICS_URL|EVENTS_URL)=(.+)$/gm))
+      for (const m of buffer.matchAll(/^(SCIM_BASE_URL|SCIM_TOKEN|TEMPORAL_UI_URL|CONSOLE_URL|DATABASE_URL|METRICS_URL|WORKER_METRICS_URL|EVENTS_URL)=(.+)$/gm))
         lines[m[1]] = m[2].trim();
       if (
         lines.SCIM_BASE_URL &&
@@ -106,6 +106,8 @@ test('when a new user runs npm start, then SCIM, the Temporal UI and onboarding 
     const publicBase = SCIM_BASE_URL.replace(/\/scim\/v2$/, '');
     expect(METRICS_URL).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${env.OPS_PORT}/metrics$`));
     expect(await (await fetch(METRICS_URL)).text()).toContain('scimflow_scim_requests_total');
+    // The lifecycle metrics are the worker's, on the URL printed for it.
+    expect(await (await fetch(run.lines.WORKER_METRICS_URL)).text()).toContain('scimflow_mail_rejected_total');
     expect([200, 503]).toContain((await fetch(METRICS_URL.replace(/\/metrics$/, '/readyz'))).status);
     expect((await fetch(`${publicBase}/metrics`)).status).toBe(404);
     expect((await fetch(`${publicBase}/readyz`)).status).toBe(404);

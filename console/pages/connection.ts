@@ -1,16 +1,32 @@
 /**
- * Connection: what the IdP admin enters (SCIM base URL, a token), token rotation, a connection
- * test, the guides; and the other side, the connector to the application users are provisioned
+ * Connection: what the IdP admin enters (SCIM base URL, a token), token rotation, the OAuth
+ * clients (client credentials: token URL, client id and secret, rotation), a connection test,
+ * the guides; and the other side, the connector to the application users are provisioned
  * into: its kind, base URL, health, the users it fails for, and its own "test connection".
  */
 import type { ConnectionCheck } from '../../admin/connection-test';
 import type { ConnectorView } from '../../admin/connector';
+import type { listTenantOAuthClients } from '../../admin/oauth-clients';
 import type { listTenantTokens } from '../../admin/tokens';
 import { time } from '../format';
 import { html, type Html } from '../html';
 import { CONSOLE_PATH, csrfField, page, type Notice, type Viewer } from '../layout';
 
 type Tokens = Awaited<ReturnType<typeof listTenantTokens>>;
+type OAuthClients = Awaited<ReturnType<typeof listTenantOAuthClients>>;
+
+/** A client's secret as created or rotated: shown once, in the answer to that POST. */
+export interface ShownOAuthSecret {
+  kind: 'created' | 'rotated';
+  name: string;
+  clientId: string;
+  clientSecret: string;
+  tokenUrl: string;
+  scimBaseUrl: string;
+}
+
+/** Entra ID's flag for its SCIM 2.0 compliant behaviour, appended to the Tenant URL (docs/entra-id.md). */
+export const ENTRA_TENANT_URL_FLAG = '?aadOptscim062020';
 
 export const GUIDES: Record<string, { title: string; file: string }> = {
   okta: { title: 'Okta', file: 'okta.md' },
@@ -22,6 +38,8 @@ export function connectionPage(options: {
   scimBaseUrl: string;
   tokens: Tokens;
   created?: { name: string; token: string };
+  /** The tenant's OAuth clients (absent: the section is not shown) and how long their access tokens live. */
+  oauth?: { clients: OAuthClients; accessTokenTtlMs: number; shown?: ShownOAuthSecret };
   test?: { ok: boolean; checks: ConnectionCheck[]; baseUrl: string };
   /** The tenant's connector and its health (absent: not shown). */
   connector?: ConnectorView;
@@ -59,6 +77,7 @@ export function connectionPage(options: {
             </section>`
           : ''
       }
+      ${options.oauth?.shown ? oauthSecretSection(options.oauth.shown, options.oauth.accessTokenTtlMs) : ''}
       <section aria-labelledby="h-tokens">
         <h2 id="h-tokens">SCIM tokens</h2>
         <p class="help">
@@ -128,6 +147,7 @@ export function connectionPage(options: {
           <code>npm run tokens -- create --tenant ${viewer.tenantId} --name &lt;name&gt; --admin --role "Super User"</code>.
         </p>
       </section>
+      ${options.oauth ? oauthSection(viewer, options.oauth.clients, options.oauth.accessTokenTtlMs) : ''}
       <section aria-labelledby="h-test">
         <h2 id="h-test">Test the connection</h2>
         <p>
@@ -174,6 +194,142 @@ export function connectionPage(options: {
       </section>
       ${options.connector ? connectorSection(viewer, options.connector) : ''}`,
   });
+}
+
+/** An access token's lifetime as the page says it: minutes, or seconds below a minute. */
+export function ttlText(ms: number): string {
+  return ms >= 60_000 && ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`;
+}
+
+/** Copies the text of the element `id` (console.js shows the button where the clipboard is usable). */
+const copy = (id: string, what: string) =>
+  html`<button type="button" class="link" data-copy="${id}" hidden>Copy<span class="visually-hidden"> ${what}</span></button>`;
+
+/** A new client's id and secret, or a rotated secret, with the fields Entra ID asks for: shown once, in the POST's answer. */
+function oauthSecretSection(shown: ShownOAuthSecret, ttlMs: number): Html {
+  const tenantUrl = `${shown.scimBaseUrl}${ENTRA_TENANT_URL_FLAG}`;
+  return html`<section aria-labelledby="h-oauth-secret" class="created">
+    <h2 id="h-oauth-secret">${shown.kind === 'created' ? html`New OAuth client "${shown.name}"` : html`New secret of the OAuth client "${shown.name}"`}</h2>
+    <p role="status">Copy the secret now: it is shown once and stored only as a hash.</p>
+    ${
+      shown.kind === 'rotated'
+        ? html`<p>
+            The old secret stopped working just now; access tokens already issued with it work until they expire (at most ${ttlText(ttlMs)}). Paste the new one
+            into the identity provider's <strong>Client Secret</strong>.
+          </p>`
+        : html`<p>
+            Enter these in the identity provider (Microsoft Entra ID: the gallery app's <strong>Provisioning</strong>, <strong>Admin Credentials</strong>), then
+            test the connection there.
+          </p>`
+    }
+    ${facts('oauth-fields', 'What to enter in Microsoft Entra ID', [
+      ['Tenant URL', html`<code id="oauth-tenant-url">${tenantUrl}</code> ${copy('oauth-tenant-url', 'Tenant URL')}`],
+      ['Token Endpoint', html`<code id="oauth-token-endpoint">${shown.tokenUrl}</code> ${copy('oauth-token-endpoint', 'Token Endpoint')}`],
+      ['Client Identifier', html`<code id="oauth-client-id">${shown.clientId}</code> ${copy('oauth-client-id', 'Client Identifier')}`],
+      ['Client Secret', html`<code id="oauth-client-secret" class="secret">${shown.clientSecret}</code> ${copy('oauth-client-secret', 'Client Secret')}`],
+    ])}
+    <p class="help">
+      Other identity providers: post <code>grant_type=client_credentials</code> with the client id and secret (HTTP Basic or in the body) to the token endpoint,
+      and send the access token to the SCIM base URL <code>${shown.scimBaseUrl}</code> as <code>Authorization: Bearer</code>.
+    </p>
+  </section>`;
+}
+
+/** The tenant's OAuth clients: where they get access tokens, each one's use and errors, create, rotate and revoke for a Super User. */
+function oauthSection(viewer: Viewer, oauth: OAuthClients, ttlMs: number): Html {
+  const live = oauth.clients.filter((c) => !c.revokedAt);
+  return html`<section aria-labelledby="h-oauth">
+    <h2 id="h-oauth">OAuth clients (client credentials)</h2>
+    <p>
+      For an identity provider that exchanges a client id and secret for access tokens (OAuth 2.0 client credentials, as the Microsoft Entra ID app gallery
+      does) instead of keeping a SCIM token. Guide: <a href="${CONSOLE_PATH}/guides/entra-id">Microsoft Entra ID</a>.
+    </p>
+    <p>Token URL: <code id="oauth-token-url">${oauth.tokenUrl}</code> ${copy('oauth-token-url', 'token URL')}</p>
+    <p>SCIM base URL: <code id="oauth-scim-url">${oauth.scimBaseUrl}</code> ${copy('oauth-scim-url', 'SCIM base URL')}</p>
+    <p class="help" id="oauth-ttl">
+      Access tokens live ${ttlText(ttlMs)} (<code>OAUTH_ACCESS_TOKEN_TTL</code>). At most ${oauth.maxLiveClients} live clients; to change a secret, rotate it
+      (the client id stays).
+    </p>
+    ${
+      oauth.clients.length
+        ? html`<div class="table-wrap" role="region" aria-label="OAuth clients, table" tabindex="0">
+            <table class="data" id="oauth-clients">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Client id</th>
+                  <th scope="col">Secret starts with</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Secret rotated</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col" class="num">Live access tokens</th>
+                  <th scope="col">Last request</th>
+                  <th scope="col">Last error</th>
+                  <th scope="col">Status</th>
+                  ${viewer.canWrite ? html`<th scope="col"><span class="visually-hidden">Actions</span></th>` : ''}
+                </tr>
+              </thead>
+              <tbody>
+                ${oauth.clients.map(
+                  (c) =>
+                    html`<tr>
+                      <td>${c.name}</td>
+                      <td><code>${c.clientId}</code></td>
+                      <td><code>${c.secretPrefix}…</code></td>
+                      <td>${time(c.createdAt)}</td>
+                      <td>${c.secretRotatedAt ? time(c.secretRotatedAt) : 'never'}</td>
+                      <td>${c.lastUsedAt ? time(c.lastUsedAt) : 'never'}</td>
+                      <td class="num">${c.liveAccessTokens}</td>
+                      <td>
+                        ${c.lastRequest ? html`${time(c.lastRequest.at)} <span class="badge">${c.lastRequest.status}</span>` : html`<span class="muted">none recorded</span>`}
+                      </td>
+                      <td>
+                        ${
+                          c.lastError
+                            ? html`${time(c.lastError.at)} <span class="badge state-failed">${c.lastError.status}</span>
+                                <div class="error-text small">${c.lastError.detail ?? ''}</div>
+                                <a class="small" href="${CONSOLE_PATH}/requests?status=4xx">Refused requests</a>`
+                            : html`<span class="muted">none recorded</span>`
+                        }
+                      </td>
+                      <td>${c.revokedAt ? html`revoked ${time(c.revokedAt)}` : 'active'}</td>
+                      ${
+                        viewer.canWrite
+                          ? html`<td>
+                              ${
+                                c.revokedAt
+                                  ? ''
+                                  : html`<a href="${CONSOLE_PATH}/connection/oauth-clients/${c.clientId}/rotate"
+                                        >Rotate secret<span class="visually-hidden"> of ${c.name}</span></a
+                                      >
+                                      ·
+                                      <a href="${CONSOLE_PATH}/connection/oauth-clients/${c.clientId}/revoke"
+                                        >Revoke<span class="visually-hidden"> ${c.name}</span></a
+                                      >`
+                              }
+                            </td>`
+                          : ''
+                      }
+                    </tr>`,
+                )}
+              </tbody>
+            </table>
+          </div>`
+        : html`<p>No OAuth client yet.</p>`
+    }
+    ${
+      viewer.canWrite
+        ? live.length < oauth.maxLiveClients
+          ? html`<form method="post" action="${CONSOLE_PATH}/connection/oauth-clients" class="inline">
+              ${csrfField(viewer)} <label for="oauth-client-name">Name of the new OAuth client</label>
+              <input id="oauth-client-name" name="name" required maxlength="64" placeholder="entra" /> <button type="submit">Create OAuth client</button>
+            </form>`
+          : html`<p>
+              ${live.length} clients are live: revoke the one the identity provider no longer uses before creating another, or rotate a secret instead.
+            </p>`
+        : ''
+    }
+  </section>`;
 }
 
 const KIND_TEXT: Record<ConnectorView['kind'], string> = {

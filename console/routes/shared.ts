@@ -20,6 +20,8 @@ export interface ConsoleOptions extends AdminDeps {
   docsDir?: string;
   /** Failed sign-ins per client address, shared with the SCIM and admin APIs' failed authentications. */
   failures?: FailureThrottle;
+  /** How long the token endpoint's access tokens live (OAUTH_ACCESS_TOKEN_TTL), as the Connection page says; default the endpoint's (60 min). */
+  oauthAccessTokenTtlMs?: number;
 }
 
 export const CONTENT_SECURITY_POLICY = [
