@@ -87,8 +87,15 @@ export async function startSmtpCatcher(options: { port?: number; outboxDir?: str
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
   });
+  // A client that dies mid-exchange (a worker killed, as the fault tests do) resets its
+  // connection: smtp-server reports it as an 'error' event, which without a listener would end
+  // the process that hosts the catcher. The session is over; nothing else to do.
+  server.on('error', () => undefined);
   const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
