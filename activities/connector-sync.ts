@@ -23,7 +23,8 @@ import type { Db } from '../common/db';
 import type { Logger } from '../common/logger';
 import { appendAudits, type AuditEntry } from '../common/repositories/audit-log';
 import { connectorAccountOf, saveConnectorAccount, type ConnectorAccount, type LedgerWithConnector } from '../common/repositories/connector-accounts';
-import { digestOf, partDigests, partsToSend } from '../connectors/account-state';
+import { accountStateOf, digestOf, partDigests, partsToSend } from '../connectors/account-state';
+import { readDesiredState } from '../policy/desired-state';
 import { ConnectorError, type AccountPart, type AccountState, type ApplicationConnector, type ConnectorCall } from '../connectors/port';
 import { connectorRegistry, type ConnectorRegistry } from '../connectors/registry';
 import { secretStore } from '../connectors/secrets';
@@ -307,3 +308,16 @@ export function connectorSync({ db, logger, connectors }: { db: Db; logger: Logg
 }
 
 export type ConnectorSync = ReturnType<typeof connectorSync>;
+
+/**
+ * The application gives back the licences the ledger released (an expired invitation, a failed
+ * onboarding): its licences part is sent without them. A try cut short after the ledger's commit
+ * sends what the application has not confirmed; nothing for an account it does not have.
+ */
+export async function giveBackLicences(sync: ConnectorSync, db: Db, input: StepInput, view: LedgerWithConnector): Promise<void> {
+  const app = await sync.accountOf(input, view);
+  if (!app) return;
+  const read = (await readDesiredState(db, input.tenantId, input.userId)).state;
+  if (read)
+    await sync.bring(input, app.connector, app.row, view.scimVersion, { account: accountStateOf({ ...read.desired, licences: [] }), parts: ['licences'] });
+}

@@ -13,10 +13,8 @@ import { releaseLicences } from '../common/repositories/licences';
 import { recordProvisioningState } from '../common/repositories/provisioning-states';
 import { currentConfig } from '../common/repositories/tenants';
 import { ledgerWithConnector } from '../common/repositories/connector-accounts';
-import { accountStateOf } from '../connectors/account-state';
-import { readDesiredState } from '../policy/desired-state';
 import { appendLifecycleEvent, reportOutcome } from '../events/lifecycle';
-import { connectorSync, connectorsOf } from './connector-sync';
+import { connectorSync, connectorsOf, giveBackLicences } from './connector-sync';
 import type { ActivityDeps } from './deps';
 import { lifecycleMetrics } from './lifecycle-metrics';
 import { renderInvitation, renderSubject } from './mail-templates';
@@ -194,16 +192,7 @@ export function invitationActivities(deps: ActivityDeps) {
       });
       if (expired) observe.invitationExpired(input);
       // The application gives the licences back too (a resend's convergence sends them again); its login was never enabled.
-      const view = await ledgerWithConnector(db, input.tenantId, input.userId);
-      const app = await sync.accountOf(input, view);
-      if (app) {
-        const read = (await readDesiredState(db, input.tenantId, input.userId)).state;
-        if (read)
-          await sync.bring(input, app.connector, app.row, view.scimVersion, {
-            account: accountStateOf({ ...read.desired, licences: [] }),
-            parts: ['licences'],
-          });
-      }
+      await giveBackLicences(sync, db, input, await ledgerWithConnector(db, input.tenantId, input.userId));
       return { expired };
     },
   };

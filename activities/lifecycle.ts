@@ -10,7 +10,7 @@ import { ledgerWithConnector } from '../common/repositories/connector-accounts';
 import { accountStateOf } from '../connectors/account-state';
 import { readDesiredState } from '../policy/desired-state';
 import { appendLifecycleEvent, completeAsyncRequests, reportOutcome } from '../events/lifecycle';
-import { connectorSync, connectorsOf } from './connector-sync';
+import { connectorSync, connectorsOf, giveBackLicences } from './connector-sync';
 import { requestDeprovision, type DeprovisionAction } from '../common/repositories/deprovision-requests';
 import { releaseEntitlements } from '../common/repositories/entitlements';
 import { revokeInvitations } from '../common/repositories/invitations';
@@ -107,16 +107,8 @@ export function lifecycleActivities(deps: ActivityDeps) {
         if (count > 0) await audit(tx, input, 'licences.released', { licences: count, reason: input.reason });
         return { released: count, view: found };
       });
-      // The application too (a try cut short after the ledger's commit finds nothing left to release here, and sends what the application has not confirmed).
-      const app = await sync.accountOf(input, view);
-      if (app) {
-        const read = (await readDesiredState(db, input.tenantId, input.userId)).state;
-        if (read)
-          await sync.bring(input, app.connector, app.row, view.scimVersion, {
-            account: accountStateOf({ ...read.desired, licences: [] }),
-            parts: ['licences'],
-          });
-      }
+      // The application too (a try cut short after the ledger's commit finds nothing left to release here).
+      await giveBackLicences(sync, db, input, view);
       return { released };
     },
 

@@ -10,6 +10,25 @@ import { SETTING_KINDS, type SettingKind } from '../domain/roles';
 import { ACCOUNT_PARTS, type AccountPart, type AccountState } from './port';
 
 /** The account a desired user converges to. `loginEnabled` is the caller's (login follows the lifecycle, not the data). */
+/** An account holding nothing: what a read-back fills in, attribute by attribute. */
+export function emptyAccount(): AccountState {
+  return {
+    profile: { externalId: null, firstName: null, lastName: null, title: null, email: null, primaryPhone: null, alternatePhones: [], displayName: null },
+    loginEnabled: false,
+    organisations: [],
+    licences: [],
+    providerAccounts: [],
+    access: {
+      securityRole: null,
+      employeeType: null,
+      caseManager: false,
+      allowGridExport: false,
+      receivesDocumentation: false,
+      settings: Object.fromEntries(SETTING_KINDS.map((k) => [k, [] as string[]])) as Record<SettingKind, string[]>,
+    },
+  };
+}
+
 export function accountStateOf(desired: DesiredUser, loginEnabled = false): AccountState {
   const settings = Object.fromEntries(SETTING_KINDS.map((k) => [k, [...desired.settings[k]]])) as Record<SettingKind, string[]>;
   return {

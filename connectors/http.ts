@@ -25,9 +25,9 @@ import type { HttpConnectorConfig, HttpOperation } from '../domain/connector-con
 import { APPLY_PARTS } from '../domain/connector-config';
 import { LIST_ITEM_FIELDS, renderBody, renderPath, resolvePointer } from '../domain/connector-template';
 import { parseDuration } from '../domain/duration';
-import { SETTING_KINDS, type SettingKind } from '../domain/roles';
 import { ConnectorError, type AccountPart, type AccountState, type ApplicationConnector, type ConnectorCall, type EnsuredAccount } from './port';
 import type { ConnectorContext } from './registry';
+import { emptyAccount } from './account-state';
 
 /** Longest application message kept (it becomes the user's lastError). */
 const MESSAGE_MAX = 300;
@@ -86,33 +86,6 @@ interface Answer {
   status: number;
   doc: unknown;
   text: string;
-}
-
-function emptyAccount(): AccountState {
-  return {
-    profile: {
-      externalId: null,
-      firstName: null,
-      lastName: null,
-      title: null,
-      email: null,
-      primaryPhone: null,
-      alternatePhones: [],
-      displayName: null,
-    },
-    loginEnabled: false,
-    organisations: [],
-    licences: [],
-    providerAccounts: [],
-    access: {
-      securityRole: null,
-      employeeType: null,
-      caseManager: false,
-      allowGridExport: false,
-      receivesDocumentation: false,
-      settings: Object.fromEntries(SETTING_KINDS.map((k) => [k, [] as string[]])) as Record<SettingKind, string[]>,
-    },
-  };
 }
 
 function setAt(target: Record<string, unknown>, path: string, value: unknown): void {

@@ -22,6 +22,7 @@ import type { DesiredLicence, DesiredMembership, DesiredProfile } from '../../do
 import { CORE_USER_URN, ENTERPRISE_USER_URN } from '../../domain/desired-user';
 import { CLIENT_ROLES, SETTING_KINDS, type ClientRole, type SettingKind } from '../../domain/roles';
 import type { AccountPart, AccountState } from '../port';
+import { emptyAccount } from '../account-state';
 
 export const SCIMFLOW_ACCOUNT_URN = 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:Account';
 export { CORE_USER_URN, ENTERPRISE_USER_URN };
@@ -248,24 +249,6 @@ function primaryValue(entries: Json[], preferType?: string): { value: string; en
   const withValue = entries.filter((e) => str(e.value) !== null);
   const pick = withValue.find((e) => e.primary === true) ?? (preferType ? withValue.find((e) => e.type === preferType) : undefined) ?? withValue[0];
   return pick ? { value: str(pick.value) as string, entry: pick } : null;
-}
-
-function emptyAccount(): AccountState {
-  return {
-    profile: { externalId: null, firstName: null, lastName: null, title: null, email: null, primaryPhone: null, alternatePhones: [], displayName: null },
-    loginEnabled: false,
-    organisations: [],
-    licences: [],
-    providerAccounts: [],
-    access: {
-      securityRole: null,
-      employeeType: null,
-      caseManager: false,
-      allowGridExport: false,
-      receivesDocumentation: false,
-      settings: Object.fromEntries(SETTING_KINDS.map((k) => [k, [] as string[]])) as Record<SettingKind, string[]>,
-    },
-  };
 }
 
 function readExtension(ext: Json, into: AccountState): void {
