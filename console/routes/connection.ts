@@ -53,6 +53,9 @@ export function connectionRoutes(options: ConsoleOptions): Router {
     if (!(err instanceof AdminError) || (err.status !== 400 && err.status !== 409)) throw err;
     await connectionView(req, res, err.status, { notice: { kind: 'error', text: `Refused: ${err.message}.` } });
   };
+  /** Asks before a step that cuts an identity provider off (Cancel goes back to the Connection page). */
+  const confirmOnPage = (req: Request, res: Response, ask: { title: string; explain: string; action: string; confirmLabel: string }) =>
+    send(res, 200, confirmPage({ viewer: viewer(req), active: 'connection', cancelHref: `${CONSOLE_PATH}/connection`, danger: true, ...ask }));
   /** A client of this tenant by its id (404 otherwise), for the confirmation pages. */
   const oauthClient = async (req: Request) => {
     const { clients } = await listTenantOAuthClients(options, caller(req), tenant(req));
@@ -79,20 +82,12 @@ export function connectionRoutes(options: ConsoleOptions): Router {
       const tokens = await listTenantTokens(options, caller(req), tenant(req));
       const t = tokens.tokens.find((x) => x.id === req.params.id && x.kind === 'scim');
       if (!t) throw new AdminError(404, 'no such SCIM token');
-      send(
-        res,
-        200,
-        confirmPage({
-          viewer: viewer(req),
-          active: 'connection',
-          title: `Revoke the SCIM token "${t.name}"?`,
-          explain: `An identity provider still using it gets 401 from now on (within seconds). Make sure it uses the other token first.`,
-          action: `${CONSOLE_PATH}/connection/tokens/${t.id}/revoke`,
-          confirmLabel: 'Revoke',
-          cancelHref: `${CONSOLE_PATH}/connection`,
-          danger: true,
-        }),
-      );
+      confirmOnPage(req, res, {
+        title: `Revoke the SCIM token "${t.name}"?`,
+        explain: `An identity provider still using it gets 401 from now on (within seconds). Make sure it uses the other token first.`,
+        action: `${CONSOLE_PATH}/connection/tokens/${t.id}/revoke`,
+        confirmLabel: 'Revoke',
+      });
     }),
   );
   router.post(
@@ -133,20 +128,12 @@ export function connectionRoutes(options: ConsoleOptions): Router {
     page(async (req, res) => {
       const c = await oauthClient(req);
       if (c.revokedAt) throw new AdminError(409, `OAuth client "${c.name}" is revoked; create a new one`);
-      send(
-        res,
-        200,
-        confirmPage({
-          viewer: viewer(req),
-          active: 'connection',
-          title: `Rotate the secret of the OAuth client "${c.name}"?`,
-          explain: `The old secret stops now; tokens already issued work until they expire (at most ${ttlText(accessTokenTtlMs)}). The new secret is shown once, on the next page: paste it into the identity provider's Client Secret. The client id stays.`,
-          action: `${CONSOLE_PATH}/connection/oauth-clients/${c.clientId}/rotate`,
-          confirmLabel: 'Rotate secret',
-          cancelHref: `${CONSOLE_PATH}/connection`,
-          danger: true,
-        }),
-      );
+      confirmOnPage(req, res, {
+        title: `Rotate the secret of the OAuth client "${c.name}"?`,
+        explain: `The old secret stops now; tokens already issued work until they expire (at most ${ttlText(accessTokenTtlMs)}). The new secret is shown once, on the next page: paste it into the identity provider's Client Secret. The client id stays.`,
+        action: `${CONSOLE_PATH}/connection/oauth-clients/${c.clientId}/rotate`,
+        confirmLabel: 'Rotate secret',
+      });
     }),
   );
   router.post(
@@ -175,20 +162,12 @@ export function connectionRoutes(options: ConsoleOptions): Router {
     '/connection/oauth-clients/:id/revoke',
     page(async (req, res) => {
       const c = await oauthClient(req);
-      send(
-        res,
-        200,
-        confirmPage({
-          viewer: viewer(req),
-          active: 'connection',
-          title: `Revoke the OAuth client "${c.name}"?`,
-          explain: `The identity provider gets 401 at its next request: the access tokens it holds stop working at once, and it gets no new one. To change the secret without an interruption, rotate it instead.`,
-          action: `${CONSOLE_PATH}/connection/oauth-clients/${c.clientId}/revoke`,
-          confirmLabel: 'Revoke',
-          cancelHref: `${CONSOLE_PATH}/connection`,
-          danger: true,
-        }),
-      );
+      confirmOnPage(req, res, {
+        title: `Revoke the OAuth client "${c.name}"?`,
+        explain: `The identity provider gets 401 at its next request: the access tokens it holds stop working at once, and it gets no new one. To change the secret without an interruption, rotate it instead.`,
+        action: `${CONSOLE_PATH}/connection/oauth-clients/${c.clientId}/revoke`,
+        confirmLabel: 'Revoke',
+      });
     }),
   );
   router.post(
