@@ -93,7 +93,14 @@ function serviceProviderConfig(baseUrl: string, bodyLimitBytes: number) {
     sort: { supported: true },
     etag: { supported: true },
     // RFC 9865: cursor and index paging.
-    pagination: { cursor: true, index: true, defaultPaginationMethod: 'index', defaultPageSize: 100, maxPageSize: LIMITS.pageSize, cursorTimeout: 86_400 },
+    pagination: {
+      cursor: true,
+      index: true,
+      defaultPaginationMethod: 'index',
+      defaultPageSize: 100,
+      maxPageSize: LIMITS.pageSize,
+      cursorTimeout: LIMITS.cursorTimeoutSeconds,
+    },
     authenticationSchemes: [
       {
         type: 'oauthbearertoken',

@@ -14,6 +14,12 @@ import { ScimError } from '../scim/error';
 export const LIMITS = {
   /** Resources per list page (count). */
   pageSize: 1000,
+  /**
+   * How long a cursor (RFC 9865) stays good after the page that gave it (ServiceProviderConfig
+   * pagination.cursorTimeout). Listing positions are renumbered only after a listing has been
+   * quiet longer than this (list-compaction.ts), so a live cursor never skips or repeats.
+   */
+  cursorTimeoutSeconds: 600,
   /** Operations per Bulk request (413 tooMany beyond). */
   bulkOperations: 1000,
   /** Operations per PATCH request (400 tooMany beyond). */

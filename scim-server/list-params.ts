@@ -3,10 +3,10 @@
  * (RFC 9865), parsed into a `ListQuery` whose filter is parameterised SQL.
  */
 import { StatementTimeoutError } from '../common/db';
-import type { ListQuery } from '../common/repositories/list-query';
+import { createHash } from 'node:crypto';
+import type { ListQuery, PageWindow } from '../common/repositories/list-query';
 import { LIMITS } from './limits';
-import { bindFilter, parseFilterDateTime } from '../scim/filter/evaluate';
-import { isUuid } from '../domain/uuid';
+import { bindFilter } from '../scim/filter/evaluate';
 import { type FilterNode, parseFilter } from '../scim/filter/parser';
 import { filterToSql, sortToSql, type ResourceKind } from '../common/repositories/filter-sql';
 import { ScimError } from '../scim/error';
@@ -15,8 +15,8 @@ export interface ListRequest {
   query: ListQuery;
   startIndex: number;
   count: number;
-  /** Set when the client pages by cursor (RFC 9865); `startIndex` is then unused. */
-  cursorMode: boolean;
+  /** Set when the client pages by cursor (RFC 9865; `startIndex` is then unused): what the page's cursors carry. */
+  cursor?: { digest: string; issuedAt: number; first: boolean };
   attributes?: string[];
   excludedAttributes?: string[];
   /** A filter that is not a unique-key look-up, or a sortBy: its cost grows with the tenant's resources. */
@@ -25,10 +25,10 @@ export interface ListRequest {
 
 type Raw = Record<string, unknown>;
 
-function integer(raw: unknown, name: string): number | undefined {
+function integer(raw: unknown, name: string, scimType: 'invalidValue' | 'invalidCount' = 'invalidValue'): number | undefined {
   if (raw === undefined || raw === null || raw === '') return undefined;
   const n = typeof raw === 'number' ? raw : Number(String(raw));
-  if (!Number.isFinite(n) || !Number.isInteger(n)) throw ScimError.badRequest('invalidValue', `"${name}" must be an integer (got ${JSON.stringify(raw)}).`);
+  if (!Number.isFinite(n) || !Number.isInteger(n)) throw ScimError.badRequest(scimType, `"${name}" must be an integer (got ${JSON.stringify(raw)}).`);
   return n;
 }
 
@@ -45,28 +45,58 @@ function single(raw: unknown, name: string): string | undefined {
   return raw;
 }
 
+/**
+ * A cursor (RFC 9865): the listing position it continues from, which way, when it was issued and
+ * a digest of the query it belongs to (tenant, resource type, filter), so a cursor used on
+ * another tenant or with another filter is refused instead of paging something else. It is
+ * not a secret: whatever it says, a page only ever reads the caller's own tenant.
+ */
 interface Cursor {
-  c: string;
-  i: string;
+  /** Listing position: the page holds the positions after it (`d` "n") or before it ("p"). */
+  p: number;
+  d: 'n' | 'p';
+  /** Issued at, in seconds since the epoch. */
+  t: number;
+  /** The query's digest. */
+  q: string;
 }
 
-/** `row.cursorCreatedAt` keeps the microseconds of created_at; a Date would lose them and repeat rows across pages. */
-export function encodeCursor(row: { createdAt: Date; cursorCreatedAt?: string; id: string }): string {
-  return Buffer.from(JSON.stringify({ c: row.cursorCreatedAt ?? row.createdAt.toISOString(), i: row.id } satisfies Cursor)).toString('base64url');
+/** Which query a cursor belongs to: the same tenant, resource type and filter. */
+function queryDigest(tenantId: string, kind: ResourceKind, filterText: string | undefined): string {
+  return createHash('sha256')
+    .update(JSON.stringify([tenantId, kind, filterText?.trim() ?? '']))
+    .digest('base64url')
+    .slice(0, 16);
 }
 
-/** The shape encodeCursor writes: UTC, microseconds, a 4-digit year (PostgreSQL refused Date.parse's wider range: year 270000, February 30). */
-const CURSOR_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+function encodeCursor(c: Cursor): string {
+  return Buffer.from(JSON.stringify(c)).toString('base64url');
+}
 
-function decodeCursor(raw: string): Cursor {
+function decodeCursor(raw: string, digest: string, nowSeconds: number): Cursor {
+  let c: Partial<Cursor> | undefined;
   try {
-    const c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Cursor;
-    if (typeof c?.c === 'string' && CURSOR_TIME.test(c.c) && parseFilterDateTime(c.c) !== undefined && isUuid(c.i)) return c;
+    c = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as Partial<Cursor>;
   } catch {
-    // fall through
+    c = undefined;
   }
-  // RFC 9865 §3: an unknown or expired cursor is answered 400 invalidCursor; invalidValue is the closest RFC 7644 type.
-  throw ScimError.badRequest('invalidValue', 'The "cursor" is not one this server issued; start again without a cursor value.');
+  const wellFormed =
+    typeof c?.p === 'number' && Number.isSafeInteger(c.p) && c.p >= 0 && (c.d === 'n' || c.d === 'p') && typeof c.t === 'number' && typeof c.q === 'string';
+  if (!wellFormed) throw ScimError.badRequest('invalidCursor', 'The "cursor" is not one this server issued; start again with an empty cursor ("cursor=").');
+  const cursor = c as Cursor;
+  if (cursor.q !== digest) {
+    throw ScimError.badRequest(
+      'invalidCursor',
+      'The "cursor" belongs to another query (another tenant, resource type or filter); repeat the query that returned it, or start again with an empty cursor.',
+    );
+  }
+  if (nowSeconds - cursor.t > LIMITS.cursorTimeoutSeconds) {
+    throw ScimError.badRequest(
+      'expiredCursor',
+      `The "cursor" has expired: ask for the next page within ${LIMITS.cursorTimeoutSeconds} seconds of the previous one (ServiceProviderConfig pagination.cursorTimeout); start again with an empty cursor.`,
+    );
+  }
+  return cursor;
 }
 
 /**
@@ -81,8 +111,28 @@ function isUniqueKeyEquality(filter: FilterNode, kind: ResourceKind): boolean {
   return column === 'id' || (kind === 'User' && column === 'userName');
 }
 
-/** `raw` is the query string (GET) or the SearchRequest body (POST /.search). */
-export function parseListRequest(raw: Raw, kind: ResourceKind): ListRequest {
+function pageCount(raw: unknown, cursorMode: boolean): number {
+  const n = integer(raw, 'count', 'invalidCount');
+  // RFC 9865 §2: a cursor page's count is a positive integer; RFC 7644 §3.4.2.4: an index page reads a negative count as 0.
+  if (cursorMode && n !== undefined && n < 1) {
+    throw ScimError.badRequest('invalidCount', `"count" must be between 1 and ${LIMITS.pageSize} when paging by cursor (got ${n}).`);
+  }
+  return Math.min(LIMITS.pageSize, Math.max(0, n ?? 100));
+}
+
+/** Where a cursor page starts, from the request's cursor (empty: the first page). */
+function cursorWindow(text: string, digest: string, count: number, nowSeconds: number): PageWindow {
+  // One row more than asked, to know whether another page follows (RFC 9865 §2: nextCursor is left out only on the last page).
+  if (text === '') return { kind: 'keyset', limit: count + 1 };
+  const c = decodeCursor(text, digest, nowSeconds);
+  return c.d === 'n' ? { kind: 'keyset', after: c.p, limit: count + 1 } : { kind: 'keyset', before: c.p, limit: count + 1 };
+}
+
+/**
+ * `raw` is the query string (GET) or the SearchRequest body (POST /.search); `tenantId` is the
+ * caller's, which its cursors are bound to.
+ */
+export function parseListRequest(raw: Raw, kind: ResourceKind, tenantId: string, nowMs = Date.now()): ListRequest {
   const params: unknown[] = ['(tenant)'];
   const filterText = single(raw.filter, 'filter');
   const filter = filterText !== undefined && filterText.trim() !== '' ? parseFilter(filterText) : undefined;
@@ -96,50 +146,36 @@ export function parseListRequest(raw: Raw, kind: ResourceKind): ListRequest {
   // The sort's parameters follow the filter's, apart: the count query has the filter alone (given the
   // sort's too, PostgreSQL refused the statement and the list was answered 503 "database unavailable").
   const filterParams = params.length;
-  const orderBy = sortBy ? sortToSql(sortBy, kind, params) : 'r.created_at';
+  const orderBy = sortBy ? sortToSql(sortBy, kind, params) : undefined;
   const orderParams = params.slice(filterParams);
 
-  const cursorRaw = raw.cursor;
-  const cursorMode = cursorRaw !== undefined;
+  const cursorMode = raw.cursor !== undefined;
   const startIndexRaw = integer(raw.startIndex, 'startIndex');
   if (cursorMode && startIndexRaw !== undefined) {
     throw ScimError.badRequest('invalidValue', 'Use either "cursor" or "startIndex" paging, not both.');
   }
-  let after: ListQuery['after'];
-  if (cursorMode) {
-    if (sortBy) throw ScimError.badRequest('invalidValue', 'Cursor paging follows creation order; drop "sortBy" or page with "startIndex".');
-    const text = single(cursorRaw, 'cursor') ?? '';
-    if (text !== '') {
-      const c = decodeCursor(text);
-      after = { createdAt: c.c, id: c.i };
-    }
-  }
-  // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1; a negative count as 0; above the maximum, the maximum.
+  if (cursorMode && sortBy) throw ScimError.badRequest('invalidValue', 'Cursor paging follows the listing order; drop "sortBy" or page with "startIndex".');
+  // RFC 7644 §3.4.2.4: startIndex below 1 is read as 1; a count above the maximum as the maximum.
   const startIndex = Math.max(1, startIndexRaw ?? 1);
-  const count = Math.min(LIMITS.pageSize, Math.max(0, integer(raw.count, 'count') ?? 100));
-  const attributes = csv(raw.attributes);
-  const excludedAttributes = csv(raw.excludedAttributes);
   if (startIndex > 1_000_000_000) throw ScimError.badRequest('invalidValue', '"startIndex" is too large.');
+  const count = pageCount(raw.count, cursorMode);
+  const digest = queryDigest(tenantId, kind, filterText);
+
+  let page: PageWindow;
+  if (cursorMode) page = cursorWindow(single(raw.cursor, 'cursor') ?? '', digest, count, Math.floor(nowMs / 1000));
+  // An unfiltered, unsorted index page is a range of positions: nothing shifts under a walker (list-query.ts).
+  else if (!filter && !sortBy) page = { kind: 'range', from: startIndex, limit: count };
+  else page = { kind: 'offset', offset: startIndex - 1, limit: count };
 
   const uniqueKey = filter !== undefined && isUniqueKeyEquality(filter, kind);
   return {
-    query: {
-      where,
-      params: params.slice(1, filterParams),
-      orderBy,
-      orderParams,
-      descending: /^descending$/i.test(sortOrder ?? ''),
-      offset: cursorMode ? 0 : startIndex - 1,
-      limit: count,
-      after,
-      uniqueKey,
-    },
+    query: { where, params: params.slice(1, filterParams), orderBy, orderParams, descending: /^descending$/i.test(sortOrder ?? ''), page, uniqueKey },
     costly: (filter !== undefined && !uniqueKey) || sortBy !== undefined,
     startIndex,
     count,
-    cursorMode,
-    attributes,
-    excludedAttributes,
+    cursor: cursorMode ? { digest, issuedAt: Math.floor(nowMs / 1000), first: (single(raw.cursor, 'cursor') ?? '') === '' } : undefined,
+    attributes: csv(raw.attributes),
+    excludedAttributes: csv(raw.excludedAttributes),
   };
 }
 
@@ -162,28 +198,51 @@ export async function runList<T>(req: ListRequest, run: () => Promise<T>): Promi
   }
 }
 
+/** A listed row's position: the cursor key. */
+interface Positioned {
+  listPosition: number;
+}
+
 /**
- * The query to run: in cursor mode one row more than asked, to know whether a next page exists
- * (RFC 9865 §2); with count 0, no rows (limit 0: the total only).
+ * The page of `fetched` to return and its cursors: a cursor page read one row more than asked,
+ * which tells whether a page follows in the direction it was read.
  */
-export function pageQuery(req: ListRequest): ListQuery {
-  return req.cursorMode && req.count > 0 ? { ...req.query, limit: req.count + 1 } : req.query;
+export function pageOf<R extends Positioned>(req: ListRequest, fetched: R[]): { rows: R[]; nextCursor?: string; previousCursor?: string } {
+  if (!req.cursor) return { rows: fetched };
+  const { page } = req.query;
+  const backwards = page.kind === 'keyset' && page.before !== undefined;
+  const more = fetched.length > req.count;
+  const rows = more ? (backwards ? fetched.slice(fetched.length - req.count) : fetched.slice(0, req.count)) : fetched;
+  const cursor = (p: number, d: Cursor['d']) => encodeCursor({ p, d, t: req.cursor!.issuedAt, q: req.cursor!.digest });
+  const first = rows[0]?.listPosition;
+  const last = rows[rows.length - 1]?.listPosition;
+  // Forwards, a next page exists when the extra row came back; a previous one when this was not the first page.
+  // Backwards (a previous page), the page this one was read from follows it; one more before it when the extra row came back.
+  const hasNext = backwards ? true : more;
+  const hasPrevious = backwards ? more : !req.cursor.first;
+  const after = last ?? (page.kind === 'keyset' ? (page.before ?? 1) - 1 : 0);
+  const before = first ?? (page.kind === 'keyset' ? (page.after ?? 0) + 1 : 1);
+  return {
+    rows,
+    ...(hasNext ? { nextCursor: cursor(after, 'n') } : {}),
+    ...(hasPrevious && before > 1 ? { previousCursor: cursor(before, 'p') } : {}),
+  };
 }
 
-/** The page of `fetched` to return, and whether another page follows it. */
-export function pageOf<R>(req: ListRequest, fetched: R[]): { rows: R[]; more: boolean } {
-  const more = req.cursorMode && fetched.length > req.count;
-  return { rows: more ? fetched.slice(0, req.count) : fetched, more };
-}
-
-/** An RFC 7644 §3.4.2 ListResponse; `nextCursor` points after `last` when another page follows. */
-export function listResponse(req: ListRequest, total: number, resources: unknown[], next?: Parameters<typeof encodeCursor>[0]): Record<string, unknown> {
+/** An RFC 7644 §3.4.2 ListResponse, with RFC 9865's cursors on a cursor page. */
+export function listResponse(
+  req: ListRequest,
+  total: number,
+  resources: unknown[],
+  cursors: { nextCursor?: string; previousCursor?: string } = {},
+): Record<string, unknown> {
   return {
     schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'],
     totalResults: total,
     itemsPerPage: resources.length,
-    ...(req.cursorMode ? {} : { startIndex: req.startIndex }),
+    ...(req.cursor ? {} : { startIndex: req.startIndex }),
+    ...(cursors.previousCursor ? { previousCursor: cursors.previousCursor } : {}),
+    ...(cursors.nextCursor ? { nextCursor: cursors.nextCursor } : {}),
     Resources: resources,
-    ...(next ? { nextCursor: encodeCursor(next) } : {}),
   };
 }

@@ -27,6 +27,7 @@ import { eventNotifier } from '../events/notifier';
 import { eventsPublicRouter } from '../events/public';
 import { createEventPusher, type EventPusher } from '../events/push';
 import { eventSigner } from '../events/signing';
+import { listCompaction } from './list-compaction';
 import { pacedCleanup } from '../common/paced-cleanup';
 import { deleteOldEvents } from '../common/repositories/security-events';
 import { EVENTS_POLL_PATH, SCIM_BASE_PATH } from './app';
@@ -120,6 +121,7 @@ export async function runScimServer(options: {
     retentionDays: options.outboxRetentionDays,
     consoleUrl: () => (bound.publicUrl ? `${bound.publicUrl}${CONSOLE_PATH}` : undefined),
   });
+  const listings = listCompaction({ db: options.db, logger: options.logger });
   const requestLog = createRequestLog({ db: options.db, logger: options.logger, metrics, retentionDays: options.requestLogRetentionDays });
   const server = http.createServer();
   // The port is bound before the app exists (a port of 0 is known only then, and the app's links
@@ -261,6 +263,7 @@ export async function runScimServer(options: {
   };
   for (const answer of early.splice(0)) answer();
   relay.start();
+  listings.start();
   requestLog.start();
   eventPusher.start();
   const drainMs = options.drainMs ?? 10_000;
@@ -280,6 +283,7 @@ export async function runScimServer(options: {
         setTimeout(() => server.closeAllConnections(), drainMs).unref();
       });
       await relay.stop();
+      await listings.stop();
       await eventPusher.stop();
       await requestLog.stop();
       await ops.close();

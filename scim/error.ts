@@ -3,7 +3,20 @@
  * (scim-server/error-boundary.ts) turns it into an RFC 7644 §3.12 body.
  */
 export type ScimType =
-  'invalidFilter' | 'tooMany' | 'uniqueness' | 'mutability' | 'invalidSyntax' | 'invalidPath' | 'noTarget' | 'invalidValue' | 'invalidVers' | 'sensitive';
+  | 'invalidFilter'
+  | 'tooMany'
+  | 'uniqueness'
+  | 'mutability'
+  | 'invalidSyntax'
+  | 'invalidPath'
+  | 'noTarget'
+  | 'invalidValue'
+  | 'invalidVers'
+  | 'sensitive'
+  // RFC 9865 §2.2: cursor paging.
+  | 'invalidCursor'
+  | 'expiredCursor'
+  | 'invalidCount';
 
 /** Thrown when a SCIM request cannot be served; `status` and `scimType` go on the wire, `detail` tells the admin what to fix. */
 export class ScimError extends Error {

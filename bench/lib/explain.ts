@@ -81,19 +81,20 @@ export async function explainHotPaths(
         users.listUsersWithTotal(
           q,
           ctx.tenantId,
-          parseListRequest({ filter: `userName eq "bench.user${Math.floor(ctx.userCount / 2)}@example.org"` }, 'User').query,
+          parseListRequest({ filter: `userName eq "bench.user${Math.floor(ctx.userCount / 2)}@example.org"` }, 'User', ctx.tenantId).query,
         ),
     },
     {
       name: 'GET /Users?startIndex=N/2&count=100 (rows)',
       write: false,
-      capture: (q) => users.listUsers(q, ctx.tenantId, parseListRequest({ startIndex: String(Math.floor(ctx.userCount / 2)), count: '100' }, 'User').query),
+      capture: (q) =>
+        users.listUsers(q, ctx.tenantId, parseListRequest({ startIndex: String(Math.floor(ctx.userCount / 2)), count: '100' }, 'User', ctx.tenantId).query),
     },
     {
       name: 'GET /Users (totalResults count, no filter)',
       write: false,
       capture: (q) => {
-        const r = parseListRequest({ count: '100' }, 'User').query;
+        const r = parseListRequest({ count: '100' }, 'User', ctx.tenantId).query;
         return users.countUsers(q, ctx.tenantId, r.where, r.params);
       },
     },

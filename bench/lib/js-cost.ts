@@ -25,7 +25,7 @@ function instantDb(rowsPerSelect: number): Db {
     version: 3,
     created_at: new Date(),
     updated_at: new Date(),
-    cursor_created_at: '2026-01-01T00:00:00.000000Z',
+    list_position: '1',
     p_state: 'active',
     p_waiting_for: null,
     p_waiting_until: null,
@@ -80,11 +80,11 @@ export async function serviceLayerCost(iterations = 1_000): Promise<Record<strin
       service.patchUser(one, id, { schemas: [PATCH_OP], Operations: [{ op: 'Replace', path: 'title', value: `Title ${i}` }] }),
     ),
     'GET /Users?filter=userName eq (parse, SQL, render 1)': await measure(iterations, (i) =>
-      service.listUsers(one, parseListRequest({ filter: `userName eq "bench.user${i}@example.org"` }, 'User')).then((r) => JSON.stringify(r)),
+      service.listUsers(one, parseListRequest({ filter: `userName eq "bench.user${i}@example.org"` }, 'User', one.tenantId)).then((r) => JSON.stringify(r)),
     ),
     'GET /Users/{id} (render 1)': await measure(iterations, () => service.getUserResource(one, id).then((r) => JSON.stringify(r.resource))),
     'GET /Users?count=100 (render 100)': await measure(Math.ceil(iterations / 10), (i) =>
-      service.listUsers(hundred, parseListRequest({ startIndex: String(1 + i), count: '100' }, 'User')).then((r) => JSON.stringify(r)),
+      service.listUsers(hundred, parseListRequest({ startIndex: String(1 + i), count: '100' }, 'User', hundred.tenantId)).then((r) => JSON.stringify(r)),
     ),
   };
 }

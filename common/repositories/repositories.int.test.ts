@@ -26,6 +26,7 @@ import { membershipsOf, syncMemberships } from './memberships';
 import { providerAccountsOf, syncProviderAccounts } from './provider-accounts';
 import { claimDue, deleteDelivered, markDelivered, recordChanges, userChanges, type RecordedChange } from './outbox';
 import * as groups from './scim-groups';
+import { listingsDueForRenumbering, noteListed, renumberListing } from './list-positions';
 import * as users from './scim-users';
 
 const SF = 'urn:ietf:params:scim:schemas:extension:scimflow:2.0:User';
@@ -98,19 +99,20 @@ describe('migrations', () => {
   });
 });
 
-/** The list as it was written before the keys-first rewrite: join, ORDER BY, LIMIT/OFFSET in one. */
+/** The list written the straightforward way: join, ORDER BY (the sort key, then the listing position), the window's bounds, LIMIT/OFFSET in one. */
 async function reference(table: 'scim_users' | 'scim_groups', tenantId: string, q: users.ListQuery): Promise<string[]> {
   const params = [tenantId, ...q.params, ...(q.orderParams ?? [])];
   const dir = q.descending ? 'DESC' : 'ASC';
-  let keyset = '';
-  if (q.after) {
-    params.push(q.after.createdAt, q.after.id);
-    keyset = ` AND (r.created_at, r.id) > ($${params.length - 1}::timestamptz, $${params.length}::uuid)`;
-  }
-  params.push(q.limit, q.offset);
+  const p = q.page;
+  let bounds = '';
+  let offset = 0;
+  if (p.kind === 'range') bounds = ` AND r.list_position >= ${p.from} AND r.list_position < ${p.from + p.limit}`;
+  if (p.kind === 'keyset' && p.after !== undefined) bounds = ` AND r.list_position > ${p.after}`;
+  if (p.kind === 'offset') offset = p.offset;
+  params.push(p.limit, offset);
   const join = table === 'scim_users' ? 'LEFT JOIN provisioning_states p ON p.tenant_id = r.tenant_id AND p.user_id = r.id' : '';
-  const sql = `SELECT r.id::text AS id FROM ${table} r ${join} WHERE r.tenant_id = $1 AND (${q.where})${keyset}
-    ORDER BY ${q.orderBy} ${dir} NULLS LAST, r.created_at ${dir}, r.id ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`;
+  const sql = `SELECT r.id::text AS id FROM ${table} r ${join} WHERE r.tenant_id = $1 AND (${q.where})${bounds}
+    ORDER BY ${q.orderBy ? `${q.orderBy} ${dir} NULLS LAST, ` : ''}r.list_position ${dir} LIMIT $${params.length - 1} OFFSET $${params.length}`;
   return (await db.query<{ id: string }>(sql, params)).rows.map((r) => r.id);
 }
 
@@ -139,7 +141,7 @@ describe('list pages', () => {
       for (const sortBy of USER_SORTS) {
         for (const sortOrder of ['ascending', 'descending']) {
           for (const [startIndex, count] of PAGES) {
-            const q = parseListRequest({ filter, sortBy, sortOrder, startIndex: String(startIndex), count: String(count) }, 'User').query;
+            const q = parseListRequest({ filter, sortBy, sortOrder, startIndex: String(startIndex), count: String(count) }, 'User', 't1').query;
             const got = (await users.listUsers(db, 't1', q)).map((r) => r.id);
             expect({ filter, sortBy, sortOrder, startIndex, count, ids: got }).toEqual({
               filter,
@@ -157,29 +159,32 @@ describe('list pages', () => {
     expect(compared).toBeGreaterThan(1000);
   });
 
-  test('when a page is read, then each user carries its provisioning state and the cursor key', async () => {
-    const rows = await users.listUsers(db, 't1', parseListRequest({ count: '4' }, 'User').query);
-    // Users 0-2 share a created_at, their ids descend: id order puts user 2 first.
-    expect(rows.map((r) => r.doc.userName)).toEqual(['User02@Example.org', 'User01@Example.org', 'User00@Example.org', 'User05@Example.org']);
-    const first = rows[0];
-    expect(first.provisioning).toEqual({ state: 'invited', waitingFor: null, waitingUntil: null, lastError: null, workflowId: 'wf-2' });
+  test('when a page is read, then each user carries its provisioning state and its listing position (insertion order)', async () => {
+    const rows = await users.listUsers(db, 't1', parseListRequest({ count: '4' }, 'User', 't1').query);
+    expect(rows.map((r) => [r.doc.userName, r.listPosition])).toEqual([
+      ['User00@Example.org', 1],
+      ['User01@Example.org', 2],
+      ['User02@Example.org', 3],
+      ['User03@Example.org', 4],
+    ]);
+    expect(rows[2].provisioning).toEqual({ state: 'invited', waitingFor: null, waitingUntil: null, lastError: null, workflowId: 'wf-2' });
     expect(rows[1].provisioning).toBeNull();
-    expect(rows[2].provisioning?.state).toBe('active');
-    expect(first.cursorCreatedAt).toBe('2024-01-01T00:00:00.000000Z');
+    expect(rows[0].provisioning?.state).toBe('active');
   });
 
-  test('when users are paged by cursor, then every user of the tenant is seen once, in the reference order', async () => {
+  test('when users are paged by cursor position, then every user of the tenant is seen once, in the reference order', async () => {
     const seen: string[] = [];
-    let after: users.ListQuery['after'];
+    let after: number | undefined;
     for (let page = 0; page < 20; page++) {
-      const q = { ...parseListRequest({ cursor: '', count: '4', filter: 'active eq true' }, 'User').query, after, limit: 5 };
+      const base = parseListRequest({ cursor: '', count: '4', filter: 'active eq true' }, 'User', 't1').query;
+      const q = { ...base, page: { kind: 'keyset' as const, after, limit: 5 } };
       const rows = await users.listUsers(db, 't1', q);
       expect(rows.map((r) => r.id)).toEqual(await reference('scim_users', 't1', q));
       seen.push(...rows.slice(0, 4).map((r) => r.id));
       if (rows.length <= 4) break;
-      after = { createdAt: rows[3].cursorCreatedAt as string, id: rows[3].id };
+      after = rows[3].listPosition;
     }
-    const all = await reference('scim_users', 't1', { ...parseListRequest({ filter: 'active eq true' }, 'User').query, limit: 1000 });
+    const all = await reference('scim_users', 't1', { ...parseListRequest({ filter: 'active eq true', count: '1000' }, 'User', 't1').query });
     expect(seen).toEqual(all);
   });
 
@@ -192,7 +197,7 @@ describe('list pages', () => {
             [3, 4],
             [12, 5],
           ]) {
-            const q = parseListRequest({ filter, sortBy, sortOrder, startIndex: String(startIndex), count: String(count) }, 'Group').query;
+            const q = parseListRequest({ filter, sortBy, sortOrder, startIndex: String(startIndex), count: String(count) }, 'Group', 't1').query;
             expect((await groups.listGroups(db, 't1', q)).map((r) => r.id)).toEqual(await reference('scim_groups', 't1', q));
           }
         }
@@ -201,12 +206,12 @@ describe('list pages', () => {
   });
 
   test('when the total is asked with the page, then it counts the filter over the whole tenant', async () => {
-    const q = parseListRequest({ filter: 'active eq true', startIndex: '5', count: '3' }, 'User').query;
+    const q = parseListRequest({ filter: 'active eq true', startIndex: '5', count: '3' }, 'User', 't1').query;
     const { total, rows } = await users.listUsersWithTotal(db, 't1', q);
     expect(total).toBe(30);
     expect(rows).toHaveLength(3);
-    expect(await users.listUsersWithTotal(db, 't1', { ...q, limit: 0 })).toEqual({ total: 30, rows: [] });
-    expect((await groups.listGroupsWithTotal(db, 't1', parseListRequest({}, 'Group').query)).total).toBe(12);
+    expect(await users.listUsersWithTotal(db, 't1', { ...q, page: { kind: 'offset', offset: 4, limit: 0 } })).toEqual({ total: 30, rows: [] });
+    expect((await groups.listGroupsWithTotal(db, 't1', parseListRequest({}, 'Group', 't1').query)).total).toBe(12);
   });
 });
 
@@ -220,42 +225,95 @@ describe('unique-key filters', () => {
       },
       exec: (sql) => db.exec(sql),
     };
-    const q = parseListRequest({ filter: 'userName eq "user07@EXAMPLE.ORG"' }, 'User').query;
+    const q = parseListRequest({ filter: 'userName eq "user07@EXAMPLE.ORG"' }, 'User', 't1').query;
     const { total, rows } = await users.listUsersWithTotal(spy, 't1', q);
     expect(calls).toHaveLength(1);
     expect(calls[0]).not.toMatch(/ORDER BY|LIMIT|count\(/);
     expect(total).toBe(1);
     expect(rows.map((r) => [r.id, r.doc.userName, r.provisioning])).toEqual([[uuid(1, 37), 'User07@Example.org', null]]);
-    expect(rows[0].cursorCreatedAt).toBe('2024-01-01T00:00:02.000000Z');
+    expect(rows[0].listPosition).toBe(8);
     expect(
-      (await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'userName eq "User08@example.org"' }, 'User').query)).rows[0].provisioning?.state,
+      (await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'userName eq "User08@example.org"' }, 'User', 't1').query)).rows[0].provisioning
+        ?.state,
     ).toBe('active');
   });
 
   test('when the look-up is paged past its row, asks for no rows, or misses, then the total still says what matched', async () => {
-    const byName = (extra: Record<string, string>) => parseListRequest({ filter: 'userName eq "user07@example.org"', ...extra }, 'User').query;
+    const byName = (extra: Record<string, string>) => parseListRequest({ filter: 'userName eq "user07@example.org"', ...extra }, 'User', 't1').query;
     expect(await users.listUsersWithTotal(db, 't1', byName({ startIndex: '2' }))).toEqual({ total: 1, rows: [] });
     expect(await users.listUsersWithTotal(db, 't1', byName({ count: '0' }))).toEqual({ total: 1, rows: [] });
     expect(await users.listUsers(db, 't1', byName({}))).toHaveLength(1);
     expect(await users.listUsersWithTotal(db, 't2', byName({}))).toMatchObject({ total: 1, rows: [{ id: uuid(2, 37) }] });
-    expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'userName eq "nobody"' }, 'User').query)).toEqual({ total: 0, rows: [] });
-    expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'id eq "not-a-uuid"' }, 'User').query)).toEqual({ total: 0, rows: [] });
-    expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(2, 3)}"` }, 'User').query)).toEqual({ total: 0, rows: [] });
+    expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'userName eq "nobody"' }, 'User', 't1').query)).toEqual({ total: 0, rows: [] });
+    expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: 'id eq "not-a-uuid"' }, 'User', 't1').query)).toEqual({ total: 0, rows: [] });
+    expect(await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(2, 3)}"` }, 'User', 't1').query)).toEqual({ total: 0, rows: [] });
     expect(
-      (await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(1, 3).toUpperCase()}"` }, 'User').query)).rows.map((r) => r.id),
+      (await users.listUsersWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(1, 3).toUpperCase()}"` }, 'User', 't1').query)).rows.map((r) => r.id),
     ).toEqual([uuid(1, 3)]);
-    const group = await groups.listGroupsWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(1, 905)}"` }, 'Group').query);
+    const group = await groups.listGroupsWithTotal(db, 't1', parseListRequest({ filter: `id eq "${uuid(1, 905)}"` }, 'Group', 't1').query);
     expect(group.total).toBe(1);
     expect(group.rows.map((r) => r.id)).toEqual([uuid(1, 905)]);
   });
 
   test('when the look-up carries a cursor, then its row is answered only when it lies after the cursor', async () => {
-    const q = parseListRequest({ filter: 'userName eq "user07@example.org"', cursor: '' }, 'User').query;
+    const q = parseListRequest({ filter: 'userName eq "user07@example.org"', cursor: '' }, 'User', 't1').query;
     const [row] = await users.listUsers(db, 't1', q);
-    const at = { createdAt: row.cursorCreatedAt as string, id: row.id };
-    expect(await users.listUsersWithTotal(db, 't1', { ...q, after: at })).toEqual({ total: 1, rows: [] });
-    const before = { createdAt: '2024-01-01T00:00:02.000000Z', id: uuid(1, 0) };
-    expect((await users.listUsersWithTotal(db, 't1', { ...q, after: before })).rows.map((r) => r.id)).toEqual([row.id]);
+    expect(await users.listUsersWithTotal(db, 't1', { ...q, page: { kind: 'keyset', after: row.listPosition, limit: 2 } })).toEqual({ total: 1, rows: [] });
+    const before = { kind: 'keyset' as const, after: row.listPosition - 1, limit: 2 };
+    expect((await users.listUsersWithTotal(db, 't1', { ...q, page: before })).rows.map((r) => r.id)).toEqual([row.id]);
+  });
+});
+
+describe('listing positions (migration 024)', () => {
+  const positions = async (tenant: string) =>
+    (
+      await db.query<{ user_name: string; list_position: string }>(
+        'SELECT user_name, list_position FROM scim_users WHERE tenant_id = $1 ORDER BY list_position',
+        [tenant],
+      )
+    ).rows.map((r) => `${r.user_name}@${r.list_position}`);
+  const add = (tenant: string, name: string) => users.insertUser(db, tenant, crypto.randomUUID(), { userName: name, emails: [] });
+  const remove = async (tenant: string, name: string) => {
+    const id = (await db.query<{ id: string }>('SELECT id::text AS id FROM scim_users WHERE tenant_id = $1 AND user_name = $2', [tenant, name])).rows[0].id;
+    await db.withTransaction((tx) => users.deleteUser(tx, tenant, id));
+  };
+
+  test('when users are deleted and others created, then the deleted positions are holes the new users fill, lowest first; no one else moves', async () => {
+    await db.query(`INSERT INTO tenants (id, name) VALUES ('pos1', 'Positions')`);
+    for (const n of ['a', 'b', 'c', 'd', 'e']) await add('pos1', n);
+    await remove('pos1', 'd');
+    await remove('pos1', 'b');
+    expect(await positions('pos1')).toEqual(['a@1', 'c@3', 'e@5']);
+    await add('pos1', 'f');
+    expect(await positions('pos1')).toEqual(['a@1', 'f@2', 'c@3', 'e@5']);
+    await add('pos1', 'g');
+    await add('pos1', 'h');
+    expect(await positions('pos1')).toEqual(['a@1', 'f@2', 'c@3', 'g@4', 'e@5', 'h@6']);
+  });
+
+  test('when a failed insert (a taken userName) is rolled back, then it took no position', async () => {
+    await db.query(`INSERT INTO tenants (id, name) VALUES ('pos2', 'Positions')`);
+    await add('pos2', 'a');
+    await expect(add('pos2', 'A')).rejects.toThrow();
+    await add('pos2', 'b');
+    expect(await positions('pos2')).toEqual(['a@1', 'b@2']);
+  });
+
+  test('when the holes are renumbered, then positions are 1..N in the same order and the next user takes N + 1; not while the listing is paged', async () => {
+    await db.query(`INSERT INTO tenants (id, name) VALUES ('pos3', 'Positions')`);
+    for (const n of ['a', 'b', 'c', 'd', 'e', 'f']) await add('pos3', n);
+    await remove('pos3', 'a');
+    await remove('pos3', 'c');
+    await noteListed(db, 'pos3', 'User');
+    expect(await listingsDueForRenumbering(db, 60)).not.toContainEqual({ tenantId: 'pos3', resource: 'User' });
+    expect(await renumberListing(db, 'pos3', 'User', 60)).toBe(0);
+    expect(await positions('pos3')).toEqual(['b@2', 'd@4', 'e@5', 'f@6']);
+    expect(await listingsDueForRenumbering(db, 0)).toContainEqual({ tenantId: 'pos3', resource: 'User' });
+    expect(await renumberListing(db, 'pos3', 'User', 0)).toBe(4);
+    expect(await positions('pos3')).toEqual(['b@1', 'd@2', 'e@3', 'f@4']);
+    expect(await listingsDueForRenumbering(db, 0)).not.toContainEqual({ tenantId: 'pos3', resource: 'User' });
+    await add('pos3', 'g');
+    expect(await positions('pos3')).toEqual(['b@1', 'd@2', 'e@3', 'f@4', 'g@5']);
   });
 });
 

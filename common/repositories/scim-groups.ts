@@ -13,8 +13,8 @@ export interface ScimGroupRow {
   version: number;
   createdAt: Date;
   updatedAt: Date;
-  /** created_at to the microsecond, set by list queries: the cursor key (see CURSOR_CREATED_AT in list-query.ts). */
-  cursorCreatedAt?: string;
+  /** Where the group stands in its tenant's listing (migration 024): index and cursor paging key. */
+  listPosition: number;
 }
 
 export interface GroupMember {
@@ -23,7 +23,7 @@ export interface GroupMember {
   display: string | null;
 }
 
-const COLUMNS = `r.id::text AS id, r.tenant_id, r.display_name, r.external_id, r.doc, r.version, r.created_at, r.updated_at`;
+const COLUMNS = `r.id::text AS id, r.tenant_id, r.display_name, r.external_id, r.doc, r.version, r.created_at, r.updated_at, r.list_position`;
 
 function toRow(r: Record<string, never>): ScimGroupRow {
   return {
@@ -35,7 +35,7 @@ function toRow(r: Record<string, never>): ScimGroupRow {
     version: r.version,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
-    ...(r.cursor_created_at ? { cursorCreatedAt: r.cursor_created_at as string } : {}),
+    listPosition: Number(r.list_position),
   };
 }
 

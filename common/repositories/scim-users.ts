@@ -18,8 +18,8 @@ export interface ScimUserRow {
   provisioning?: ProvisioningRow | null;
   /** The groups the user is in (RFC 7643 §4.1.2), directly or through nested groups. */
   groups?: GroupOfUser[];
-  /** created_at to the microsecond, set by list queries: the cursor key (a Date keeps only milliseconds). */
-  cursorCreatedAt?: string;
+  /** Where the user stands in its tenant's listing (migration 024): index and cursor paging key. */
+  listPosition: number;
 }
 
 export interface GroupOfUser {
@@ -50,7 +50,7 @@ function columnsOf(doc: Record<string, unknown>) {
 
 /** The user's groups, read with the user (scim_user_groups, migration 015: one index probe when it is in none). */
 const GROUPS_COLUMN = `scim_user_groups(r.tenant_id, r.id) AS groups`;
-const COLUMNS = `r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at,
+const COLUMNS = `r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at, r.list_position,
   p.state AS p_state, p.waiting_for AS p_waiting_for, p.waiting_until AS p_waiting_until, p.last_error AS p_last_error, p.workflow_id AS p_workflow_id,
   ${GROUPS_COLUMN}`;
 /** The user's provisioning state (written by its workflow), shown as the scimflow extension's `provisioning`. */
@@ -64,7 +64,7 @@ function toRow(r: Record<string, never>): ScimUserRow {
     version: r.version,
     createdAt: new Date(r.created_at),
     updatedAt: new Date(r.updated_at),
-    ...(r.cursor_created_at ? { cursorCreatedAt: r.cursor_created_at as string } : {}),
+    listPosition: Number(r.list_position),
     provisioning: r.p_state
       ? { state: r.p_state, waitingFor: r.p_waiting_for, waitingUntil: r.p_waiting_until, lastError: r.p_last_error, workflowId: r.p_workflow_id }
       : null,
@@ -95,7 +95,7 @@ export async function insertUser(
     await tx.query<Record<string, never>>(
       `WITH r AS (INSERT INTO scim_users (tenant_id, id, user_name, external_id, display_name, active, email_values, doc, user_name_key)
                   VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) RETURNING *)${outbox.sql}${feed.sql}
-       SELECT r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at FROM r`,
+       SELECT r.id::text AS id, r.tenant_id, r.doc, r.version, r.created_at, r.updated_at, r.list_position FROM r`,
       [tenantId, id, c.userName, c.externalId, c.displayName, c.active, c.emailValues, JSON.stringify(doc), c.userNameKey, ...outbox.params, ...feed.params],
     )
   ).rows[0];

@@ -15,12 +15,13 @@ export function groupsRouter(context: (req: Request) => ScimContext): Router {
   // Ids are server-assigned UUIDs: any other id names no resource. Answering 404 here also keeps
   // text PostgreSQL cannot compare (e.g. %00 in the URL, which made a 500) away from the query.
   router.param('id', (_req, _res, next, id: string) => next(isUuid(id) ? undefined : ScimError.notFound(`Group "${id.slice(0, 100)}" not found.`)));
-  router.get('/', async (req, res) =>
-    sendScim(res, 200, await service.listGroups(context(req), parseListRequest(req.query as Record<string, unknown>, 'Group'))),
-  );
-  router.post('/.search', async (req, res) =>
-    sendScim(res, 200, await service.listGroups(context(req), parseListRequest((req.body ?? {}) as Record<string, unknown>, 'Group'))),
-  );
+  // GET with the query string, POST /.search with a SearchRequest body (RFC 7644 §3.4.3).
+  const list = async (req: Request, raw: unknown) => {
+    const ctx = context(req);
+    return service.listGroups(ctx, parseListRequest((raw ?? {}) as Record<string, unknown>, 'Group', ctx.tenantId));
+  };
+  router.get('/', async (req, res) => sendScim(res, 200, await list(req, req.query)));
+  router.post('/.search', async (req, res) => sendScim(res, 200, await list(req, req.body)));
   router.get('/:id', async (req, res) => {
     const ctx = context(req);
     const row = await service.getGroup(ctx, req.params.id);

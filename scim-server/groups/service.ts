@@ -18,7 +18,8 @@ import type { ScimContext } from '../context';
 import { checkIndexedLength, LIMITS } from '../limits';
 import type { FilterNode } from '../../scim/filter/parser';
 import { parsePatchPath } from '../../scim/filter/parser';
-import { listResponse, pageOf, pageQuery, runList, type ListRequest } from '../list-params';
+import { listResponse, pageOf, runList, type ListRequest } from '../list-params';
+import { noteListing } from '../list-compaction';
 import { parsePatchBody, type PatchOperation } from '../normalise';
 import { checkIfMatch } from '../preconditions';
 import { CORE_GROUP_URN, etagOf, excludesMembers, project, renderGroup, type ScimResource } from '../render';
@@ -376,8 +377,9 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
 }
 
 export async function listGroups(ctx: ScimContext, req: ListRequest): Promise<Json> {
-  const { total, rows: fetched } = await runList(req, () => groups.listGroupsWithTotal(ctx.db, ctx.tenantId, pageQuery(req)));
-  const { rows, more } = pageOf(req, fetched);
+  noteListing(ctx.db, ctx.tenantId, 'Group');
+  const { total, rows: fetched } = await runList(req, () => groups.listGroupsWithTotal(ctx.db, ctx.tenantId, req.query));
+  const { rows, ...cursors } = pageOf(req, fetched);
   const withMembers = !excludesMembers(req.attributes, req.excludedAttributes);
   const members = withMembers
     ? await groups.membersOf(
@@ -387,5 +389,5 @@ export async function listGroups(ctx: ScimContext, req: ListRequest): Promise<Js
       )
     : undefined;
   const resources = rows.map((r) => project(renderGroup(r, members?.get(r.id), ctx.baseUrl), req.attributes, req.excludedAttributes));
-  return listResponse(req, total, resources, more ? rows[rows.length - 1] : undefined);
+  return listResponse(req, total, resources, cursors);
 }

@@ -14,7 +14,8 @@ import type { ScimContext } from '../context';
 import { checkIndexedLength, checkUserLimits } from '../limits';
 import { evaluateFilter } from '../../scim/filter/evaluate';
 import { parsePatchPath, type FilterNode } from '../../scim/filter/parser';
-import { listResponse, pageOf, pageQuery, runList, type ListRequest } from '../list-params';
+import { listResponse, pageOf, runList, type ListRequest } from '../list-params';
+import { noteListing } from '../list-compaction';
 import { normaliseUserBody, normaliseUserPatchValue, parsePatchBody, type PatchOperation } from '../normalise';
 import { etagOf, project, renderUser, type ScimResource } from '../render';
 import { SCIMMY, UserSchema } from '../../scim/schemas';
@@ -329,8 +330,9 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
 }
 
 export async function listUsers(ctx: ScimContext, req: ListRequest): Promise<Json> {
-  const { total, rows: fetched } = await runList(req, () => users.listUsersWithTotal(ctx.db, ctx.tenantId, pageQuery(req)));
-  const { rows, more } = pageOf(req, fetched);
+  noteListing(ctx.db, ctx.tenantId, 'User');
+  const { total, rows: fetched } = await runList(req, () => users.listUsersWithTotal(ctx.db, ctx.tenantId, req.query));
+  const { rows, ...cursors } = pageOf(req, fetched);
   const resources = rows.map((r) => project(render(ctx, r), req.attributes, req.excludedAttributes));
-  return listResponse(req, total, resources, more ? rows[rows.length - 1] : undefined);
+  return listResponse(req, total, resources, cursors);
 }
