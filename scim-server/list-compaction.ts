@@ -9,6 +9,7 @@
  */
 import type { Db, Queryable } from '../common/db';
 import type { Logger } from '../common/logger';
+import type { PageWindow } from '../common/repositories/list-query';
 import { listingsDueForRenumbering, noteListed, renumberListing, type ListedResource } from '../common/repositories/list-positions';
 import { LIMITS } from './limits';
 
@@ -19,8 +20,13 @@ const NOTE_EVERY_MS = 30_000;
 /** When each database's listings were last marked by this process (a WeakMap: tests open many databases). */
 const noted = new WeakMap<Queryable, Map<string, number>>();
 
-/** Marks the listing as being paged, at most every 30 s; never fails the list request (a failed mark is retried by the next one). */
-export function noteListing(db: Queryable, tenantId: string, resource: ListedResource, nowMs = Date.now()): void {
+/**
+ * Marks the listing as being paged by positions (a range or cursor page; an OFFSET page is
+ * unaffected, since a renumbering keeps the order), at most every 30 s. Never fails the list
+ * request: a failed mark is retried by the next one.
+ */
+export function noteListing(db: Queryable, tenantId: string, resource: ListedResource, page: PageWindow, nowMs = Date.now()): void {
+  if (page.kind === 'offset') return;
   let byListing = noted.get(db);
   if (!byListing) noted.set(db, (byListing = new Map()));
   const key = `${tenantId}\u0000${resource}`;

@@ -6,6 +6,8 @@
  * (listing positions, migration 024; before them, a walk with count=7 while 30 users were
  * deleted and 30 created skipped 2 users that existed throughout).
  */
+import { createLogger } from '../common/logger';
+import { listCompaction } from '../scim-server/list-compaction';
 import { SCIM_USER, startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -171,6 +173,37 @@ describe('a whole-listing walk while users are created and deleted', () => {
     const first = await h.scim('GET', '/Users?cursor=&count=50&attributes=userName');
     expect(first.body.previousCursor).toBeUndefined();
   }, 120_000);
+});
+
+describe('holes left by deletions', () => {
+  test('when more users are deleted than created and the listing is then quiet, then the renumbering closes the holes and keeps the order', async () => {
+    const tenant = 'walk-holes';
+    const token = await h.newTenant(tenant);
+    const call = async (method: string, path: string, body?: unknown) => {
+      const res = await fetch(`${h.baseUrl}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
+    };
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const userName = `hole-${i}@walk.example.org`;
+      ids.push((await call('POST', '/Users', { schemas: [SCIM_USER], userName })).body.id);
+    }
+    for (const i of [1, 4, 5, 9]) expect((await call('DELETE', `/Users/${ids[i]}`)).status).toBe(204);
+    const page = async () => (await call('GET', '/Users?startIndex=1&count=4&attributes=userName')).body;
+    const before = await page();
+    // Positions 1-4 hold users 0, 2 and 3: a page shorter than count, while totalResults is exact.
+    expect([before.itemsPerPage, before.totalResults]).toEqual([3, 8]);
+    const compaction = listCompaction({ db: h.db, logger: createLogger('silent'), quietSeconds: 0 });
+    expect(await compaction.runOnce()).toBeGreaterThan(0);
+    const after = await page();
+    expect(after.itemsPerPage).toBe(4);
+    const all = (await call('GET', '/Users?startIndex=1&count=8&attributes=userName')).body;
+    expect(all.Resources.map((r: { id: string }) => r.id)).toEqual(ids.filter((_, i) => ![1, 4, 5, 9].includes(i)));
+  });
 });
 
 describe('cursor errors over HTTP (RFC 9865 §2.2)', () => {

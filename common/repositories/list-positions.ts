@@ -35,7 +35,7 @@ export async function listingsDueForRenumbering(db: Queryable, quietSeconds: num
 
 /**
  * Closes the listing's holes: positions become 1..N in their current order, and the next
- * resource takes N + 1. Locks the counter row first, so no position is taken meanwhile (and
+ * resource takes N + 1. Locks the listing's row first, so no position is taken meanwhile (and
  * waits for creations still holding it); re-checks the quiet time under the lock. Resolves
  * how many resources moved (0: nothing to do, or a client paged meanwhile).
  */
@@ -59,11 +59,6 @@ export async function renumberListing(db: Db, tenantId: string, resource: Listed
         [tenantId],
       )
     ).rowCount;
-    await tx.query(
-      `UPDATE scim_list_positions SET next_position = COALESCE((SELECT max(list_position) FROM ${table} WHERE tenant_id = $1), 0) + 1
-       WHERE tenant_id = $1 AND resource = $2`,
-      [tenantId, resource],
-    );
     await tx.query('DELETE FROM scim_list_holes WHERE tenant_id = $1 AND resource = $2', [tenantId, resource]);
     return moved ?? 0;
   });

@@ -377,7 +377,7 @@ export async function deleteGroup(ctx: ScimContext, id: string, ifMatch?: string
 }
 
 export async function listGroups(ctx: ScimContext, req: ListRequest): Promise<Json> {
-  noteListing(ctx.db, ctx.tenantId, 'Group');
+  noteListing(ctx.db, ctx.tenantId, 'Group', req.query.page);
   const { total, rows: fetched } = await runList(req, () => groups.listGroupsWithTotal(ctx.db, ctx.tenantId, req.query));
   const { rows, ...cursors } = pageOf(req, fetched);
   const withMembers = !excludesMembers(req.attributes, req.excludedAttributes);

@@ -330,7 +330,7 @@ export async function deleteUser(ctx: ScimContext, id: string, ifMatch?: string)
 }
 
 export async function listUsers(ctx: ScimContext, req: ListRequest): Promise<Json> {
-  noteListing(ctx.db, ctx.tenantId, 'User');
+  noteListing(ctx.db, ctx.tenantId, 'User', req.query.page);
   const { total, rows: fetched } = await runList(req, () => users.listUsersWithTotal(ctx.db, ctx.tenantId, req.query));
   const { rows, ...cursors } = pageOf(req, fetched);
   const resources = rows.map((r) => project(render(ctx, r), req.attributes, req.excludedAttributes));

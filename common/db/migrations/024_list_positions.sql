@@ -11,13 +11,12 @@
 -- * Holes left over (more deletions than creations) are closed by renumbering, only after the
 --   tenant's listing has been quiet longer than a cursor lives (scim-server/list-compaction.ts).
 --
--- The counter row is locked by every position taken (until commit) and by the renumbering, so
--- the two never interleave.
+-- The listing's row in scim_list_positions is locked by every position taken (until commit) and
+-- by the renumbering, so the two never interleave.
 
 CREATE TABLE scim_list_positions (
   tenant_id      text NOT NULL REFERENCES tenants(id),
   resource       text NOT NULL CHECK (resource IN ('User', 'Group')),
-  next_position  bigint NOT NULL DEFAULT 1,
   -- When a client last paged this listing (written at most every 30 s per server): the renumbering waits for quiet.
   listed_at      timestamptz,
   PRIMARY KEY (tenant_id, resource)
@@ -41,10 +40,8 @@ UPDATE scim_groups g SET list_position = n.rn
 FROM (SELECT tenant_id, id, row_number() OVER (PARTITION BY tenant_id ORDER BY created_at, id) AS rn FROM scim_groups) n
 WHERE g.tenant_id = n.tenant_id AND g.id = n.id;
 
-INSERT INTO scim_list_positions (tenant_id, resource, next_position)
-SELECT tenant_id, 'User', max(list_position) + 1 FROM scim_users GROUP BY tenant_id;
-INSERT INTO scim_list_positions (tenant_id, resource, next_position)
-SELECT tenant_id, 'Group', max(list_position) + 1 FROM scim_groups GROUP BY tenant_id;
+INSERT INTO scim_list_positions (tenant_id, resource) SELECT DISTINCT tenant_id, 'User' FROM scim_users;
+INSERT INTO scim_list_positions (tenant_id, resource) SELECT DISTINCT tenant_id, 'Group' FROM scim_groups;
 
 ALTER TABLE scim_users ALTER COLUMN list_position SET NOT NULL;
 ALTER TABLE scim_groups ALTER COLUMN list_position SET NOT NULL;
@@ -53,6 +50,9 @@ ALTER TABLE scim_users ADD CONSTRAINT scim_users_list_position_uq UNIQUE (tenant
 ALTER TABLE scim_groups ADD CONSTRAINT scim_groups_list_position_uq UNIQUE (tenant_id, list_position) DEFERRABLE INITIALLY IMMEDIATE;
 
 -- Every insert, whatever its path (create, restore of a rejected deletion, a seed), takes a position here.
+-- The next position is read from the unique index (the highest + 1), not kept in a counter: an
+-- updated counter row makes a new row version per insert, and a seed of 25,000 users in one
+-- statement then walked a chain of versions as long as the rows inserted before it.
 CREATE FUNCTION scim_take_list_position() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   kind text := TG_ARGV[0];
@@ -67,9 +67,10 @@ BEGIN
   WHERE h.tenant_id = NEW.tenant_id AND h.resource = kind
     AND h.position = (SELECT min(position) FROM scim_list_holes WHERE tenant_id = NEW.tenant_id AND resource = kind)
   RETURNING h.position INTO taken;
-  IF taken IS NULL THEN
-    UPDATE scim_list_positions SET next_position = next_position + 1
-    WHERE tenant_id = NEW.tenant_id AND resource = kind RETURNING next_position - 1 INTO taken;
+  IF taken IS NULL AND kind = 'User' THEN
+    SELECT COALESCE(max(list_position), 0) + 1 INTO taken FROM scim_users WHERE tenant_id = NEW.tenant_id;
+  ELSIF taken IS NULL THEN
+    SELECT COALESCE(max(list_position), 0) + 1 INTO taken FROM scim_groups WHERE tenant_id = NEW.tenant_id;
   END IF;
   NEW.list_position := taken;
   RETURN NEW;
