@@ -63,6 +63,7 @@ async function main(): Promise<void> {
       BENCH_TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
       BENCH_TASK_QUEUE: 'bench-walk',
       BENCH_PAYLOAD_KEYS: '',
+      BENCH_LOG_LEVEL: 'error',
     });
     cleanups.push(() => server.stop());
     const baseUrl = `${server.ready.url as string}/scim/v2`;
@@ -186,6 +187,15 @@ async function main(): Promise<void> {
       lastPageMedianMs: await timed(`${filter}&startIndex=${USERS - COUNT + 1}&count=${COUNT}&attributes=userName`),
     };
     log(`filtered (OFFSET) pages: ${JSON.stringify(offsetContrast)}`);
+    // Where an unfiltered page's time goes: its totalResults is a count over the tenant's index.
+    const countRuns: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const t0 = performance.now();
+      await db.query('SELECT count(*)::int AS n FROM scim_users r WHERE r.tenant_id = $1 AND (TRUE)', [TENANT]);
+      countRuns.push(performance.now() - t0);
+    }
+    const totalResultsCountMedianMs = round(countRuns.sort((a, b) => a - b)[2]);
+    log(`totalResults count alone: ${totalResultsCountMedianMs} ms (median of 5)`);
 
     const results = {
       date: new Date().toISOString(),
@@ -198,6 +208,7 @@ async function main(): Promise<void> {
       index,
       cursor,
       offsetContrast,
+      totalResultsCountMedianMs,
     };
     const out = path.join(__dirname, 'results', `listing-walk-${USERS}.json`);
     fs.writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);

@@ -185,7 +185,7 @@ describe('holes left by deletions', () => {
         headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-      return { status: res.status, body: res.status === 204 ? undefined : await res.json() };
+      return { status: res.status, body: (res.status === 204 ? undefined : await res.json()) as any };
     };
     const ids: string[] = [];
     for (let i = 0; i < 12; i++) {

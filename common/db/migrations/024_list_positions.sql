@@ -67,12 +67,14 @@ BEGIN
   WHERE h.tenant_id = NEW.tenant_id AND h.resource = kind
     AND h.position = (SELECT min(position) FROM scim_list_holes WHERE tenant_id = NEW.tenant_id AND resource = kind)
   RETURNING h.position INTO taken;
+  -- ORDER BY … DESC LIMIT 1, not max(): with no statistics for the tenant yet, max() was planned
+  -- as an aggregate over all of the tenant's index entries, once per inserted row.
   IF taken IS NULL AND kind = 'User' THEN
-    SELECT COALESCE(max(list_position), 0) + 1 INTO taken FROM scim_users WHERE tenant_id = NEW.tenant_id;
+    SELECT list_position + 1 INTO taken FROM scim_users WHERE tenant_id = NEW.tenant_id ORDER BY list_position DESC LIMIT 1;
   ELSIF taken IS NULL THEN
-    SELECT COALESCE(max(list_position), 0) + 1 INTO taken FROM scim_groups WHERE tenant_id = NEW.tenant_id;
+    SELECT list_position + 1 INTO taken FROM scim_groups WHERE tenant_id = NEW.tenant_id ORDER BY list_position DESC LIMIT 1;
   END IF;
-  NEW.list_position := taken;
+  NEW.list_position := COALESCE(taken, 1);
   RETURN NEW;
 END $$;
 
