@@ -3,7 +3,6 @@
  * declares is answered 200 or 400, never 503 (finding 5); hand-made cursors, ids and version
  * numbers are 400 or 404, never 500 (finding 6).
  */
-import crypto from 'node:crypto';
 import { createToken } from '../common/repositories/tokens';
 import { ENTERPRISE, newUser, startHarness, type Harness } from '../test/harness';
 import { LIMITS_SCHEMA_URN } from './discovery';

@@ -112,16 +112,84 @@ export function parsePatchBody(body: unknown): PatchOperation[] {
   });
 }
 
-/** Type-aware coercion of a User PATCH operation's value (booleans as strings, manager as string). */
+/**
+ * Type-aware coercion of a User PATCH operation's value (booleans as strings, manager as string,
+ * "" as no value). Without a path, each key of the value object is an attribute path and is
+ * coerced as the value of that path; a null stays null there, as it clears the attribute.
+ */
 export function normaliseUserPatchValue(op: PatchOperation): PatchOperation {
   if (op.value === undefined) return op;
-  if (!op.path) return { ...op, value: normaliseUserBody(op.value) };
-  const bare = op.path.replace(/\[.*\]/, '');
-  const def = attributeAt(bare);
-  let value = coerceByDefinition(op.value, def);
-  if (/manager$/i.test(op.path) && op.path.toLowerCase().startsWith(ENTERPRISE_USER_URN.toLowerCase())) {
-    if (typeof value === 'string') value = value.trim() === '' ? undefined : { value };
-    if (value === undefined) return { op: 'remove', path: op.path };
-  }
+  if (!op.path) return { ...op, value: normaliseNoPathValue(op.value) };
+  const value = normalisePathValue(op.path, op.value);
+  // A manager emptied ("" or a blank id) is its removal.
+  if (value === null && isManagerPath(op.path)) return { op: 'remove', path: op.path };
   return { ...op, value };
+}
+
+const CORE_USER_URN = 'urn:ietf:params:scim:schemas:core:2.0:User';
+
+const isManagerPath = (path: string) => path.toLowerCase() === `${ENTERPRISE_USER_URN.toLowerCase()}:manager`;
+
+/** The no-path form's value (RFC 7644 §3.5.2.1/.3): an object of attribute paths, or a schema URN holding an object of its attributes. */
+function normaliseNoPathValue(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value; // patch.ts answers 400
+  const out: Json = {};
+  for (const [key, v] of Object.entries(value as Json)) {
+    const lower = key.toLowerCase();
+    if (lower === 'schemas' || lower === 'meta' || lower === 'id') out[key] = v;
+    else if (lower === CORE_USER_URN.toLowerCase() && typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      out[key] = Object.fromEntries(Object.entries(v as Json).map(([k, inner]) => [k, normalisePathValue(k, inner)]));
+    } else out[key] = normalisePathValue(key, v);
+  }
+  return out;
+}
+
+/** The parent of a sub-attribute path (`name.givenName` → `name`, `urn:…:User:manager.value` → `urn:…:User:manager`), if it is one. */
+function parentPath(bare: string): string | undefined {
+  const tail = bare.slice(bare.lastIndexOf(':') + 1);
+  const dot = tail.lastIndexOf('.');
+  return dot < 0 ? undefined : bare.slice(0, bare.length - tail.length + dot);
+}
+
+/**
+ * Entra clears an attribute whose source was emptied by sending "" ("Check: a PATCH to "" then
+ * to null leaves the attribute empty" of its gallery validation): for a simple, single-valued
+ * attribute outside a multi-valued one, "" is read as null (RFC 7643 §2.5: no value), so the
+ * PATCH removes it instead of storing an empty string a GET would return. userName keeps its ""
+ * (required: the answer is 400 invalidValue naming it).
+ */
+function emptyAsNull(value: unknown, def: AttributeDef | undefined, insideMultiValued: boolean): unknown {
+  if (value !== '' || !def?.config || def.config.multiValued || def.type === 'complex' || insideMultiValued) return value;
+  return def.name.toLowerCase() === 'username' ? value : null;
+}
+
+/** The value of a PATCH to `path`: coerced by the attribute's definition, "" as null, the manager as `{ value }`. */
+function normalisePathValue(path: string, raw: unknown): unknown {
+  const bare = path.replace(/\[.*\]/, '');
+  const def = attributeAt(bare);
+  // A whole extension (`urn:…:enterprise:2.0:User`): each of its attributes.
+  if (!def?.config && bare.toLowerCase().startsWith('urn:') && typeof raw === 'object' && raw !== null && !Array.isArray(raw)) {
+    return Object.fromEntries(Object.entries(raw as Json).map(([k, v]) => [k, normalisePathValue(`${bare}:${k}`, v)]));
+  }
+  const parent = parentPath(bare);
+  const insideMultiValued = path.includes('[') || (parent !== undefined && !!attributeAt(parent)?.config?.multiValued);
+  let value = emptyAsNull(coerceByDefinition(raw, def), def, insideMultiValued);
+  // A single-valued complex attribute given as an object (`name: { givenName: "" }`): the same for each sub-attribute.
+  if (def?.config && def.type === 'complex' && !def.config.multiValued && typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    value = Object.fromEntries(
+      Object.entries(value as Json).map(([k, v]) => [
+        k,
+        emptyAsNull(
+          v,
+          def.subAttributes?.find((s) => s.name.toLowerCase() === k.toLowerCase()),
+          false,
+        ),
+      ]),
+    );
+  }
+  if (isManagerPath(bare)) {
+    if (typeof value === 'string') value = value.trim() === '' ? null : { value };
+    else if (value === undefined) value = null;
+  }
+  return value;
 }

@@ -109,7 +109,7 @@ describe('docker-compose.yml', () => {
     expect(read('Dockerfile')).toMatch(/^CMD \["node", "dist\/scim-server\/main\.js"\]$/m);
     expect(scripts['scim-server:prod']).toBe('node dist/scim-server/main.js');
     // Each compiled entry point is the output of a source file.
-    for (const name of ['scim-server:prod', 'worker:prod', 'tokens:prod', 'tenant-config:prod']) {
+    for (const name of ['scim-server:prod', 'worker:prod', 'tokens:prod', 'tenant-config:prod', 'catalogue-check:prod']) {
       const source = (/dist\/(\S+)\.js$/.exec(scripts[name])?.[1] ?? name) + '.ts';
       expect({ name, exists: fs.existsSync(path.join(root, source)) }).toEqual({ name, exists: true });
     }

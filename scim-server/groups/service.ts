@@ -308,6 +308,9 @@ async function applyGroupOperation(
     if (op.op === 'remove') {
       if (attr === 'displayname') throw ScimError.badRequest('mutability', `${where}: displayName is required and cannot be removed.`);
       fields.externalId = null;
+    } else if (attr === 'externalid' && (op.value === null || op.value === '')) {
+      // Entra clears an emptied attribute with "" or null (its gallery check "a PATCH to "" then to null leaves the attribute empty"; RFC 7643 §2.5).
+      fields.externalId = null;
     } else {
       if (typeof op.value !== 'string' || (attr === 'displayname' && op.value.trim() === '')) {
         throw ScimError.badRequest('invalidValue', `${where}: "${parsed.path.attr}" must be a non-empty string.`);

@@ -62,6 +62,13 @@ describe('applyPatch', () => {
     expect(patch(base(), { op: 'remove', path: 'name.formatted' }).name).toEqual({ givenName: 'Ann', familyName: 'Lee' });
   });
 
+  test('when a complex attribute is replaced with null sub-attributes, then they are cleared, and one left without any is removed (RFC 7643 §2.5)', () => {
+    expect(patch(base(), { op: 'replace', path: 'name', value: { givenName: null, formatted: 'Lee' } }).name).toEqual({ familyName: 'Lee', formatted: 'Lee' });
+    const emptied = patch(base(), { op: 'replace', value: { name: { givenName: null, familyName: null, formatted: null } } });
+    expect(emptied).not.toHaveProperty('name');
+    expect(patch(base(), { op: 'replace', value: { [ENTERPRISE]: { manager: { value: null } } } })[ENTERPRISE]).toEqual({});
+  });
+
   test('when Entra sends a no-path replace with paths as keys, then each lands where its path says', () => {
     const doc = patch(base(), {
       op: 'replace',

@@ -218,8 +218,13 @@ class Patcher {
       return;
     }
     const existing = container[key];
-    if (def.type === 'complex' && isObject(value) && isObject(existing)) Object.assign(existing, canonical(value, def));
-    else container[key] = canonical(value, def);
+    if (def.type === 'complex' && isObject(value)) {
+      // A null sub-attribute clears it (RFC 7643 §2.5); a complex attribute left without any is unassigned.
+      const merged = { ...(isObject(existing) ? existing : {}), ...(canonical(value, def) as Json) };
+      for (const [k, v] of Object.entries(merged)) if (v === null) delete merged[k];
+      if (Object.keys(merged).length > 0) container[key] = merged;
+      else delete container[key];
+    } else container[key] = canonical(value, def);
   }
 
   private applySub(kind: PatchOperation['op'], container: Json, def: SchemaAttribute, sub: SchemaAttribute, value: unknown): void {
