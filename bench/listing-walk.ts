@@ -25,7 +25,7 @@ import { freePort } from '../dev/temporal-dev-server';
 import { startChild } from './lib/child';
 import { percentile } from './lib/load';
 import { startThrowawayPostgres } from './lib/postgres';
-import { cpuCores, loadAverage } from './lib/proc';
+import { loadAverage } from './lib/proc';
 import { seededIds, seedUsers } from './lib/seed';
 
 const USERS = Number(process.env.BENCH_WALK_USERS ?? 250_000);

@@ -306,7 +306,7 @@ export const TOKEN_EXPIRY_WARNING_MS = 14 * 86_400_000;
 /** The SCIM resource type of a path under /scim/v2, from a fixed list (bounded label values). */
 export function scimResourceOf(path: string): string {
   const first = path.split('/').filter(Boolean)[0] ?? '';
-  const known = ['Users', 'Groups', 'Bulk', 'Events', 'ServiceProviderConfig', 'ResourceTypes', 'Schemas', 'Me', '.search'];
+  const known = ['Users', 'Groups', 'Roles', 'Licenses', 'Bulk', 'Events', 'ServiceProviderConfig', 'ResourceTypes', 'Schemas', 'Me', '.search'];
   return known.includes(first) ? first : first === '' ? 'root' : 'other';
 }
 

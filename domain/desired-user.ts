@@ -6,9 +6,12 @@
  * Precedence, field by field (docs/tenant-policy.md): an explicit value in the scimflow
  * extension wins; otherwise the tenant's mapping rules (domain/policy.ts); otherwise
  * the tenant defaults. A value is explicit when present and not empty (an empty list or
- * string counts as absent; a boolean, even false, is explicit).
+ * string counts as absent; a boolean, even false, is explicit). A role named in core `roles`
+ * (domain/entitlement-catalogue.ts, Okta Identity Governance's assignments) is explicit too,
+ * like the extension's `securityRole` / `clientRole`; the two disagreeing hold the user.
  */
 import { emailAddressProblem } from './email-address';
+import { entitlementCatalogue, licencesOfUser, rolesOfUser } from './entitlement-catalogue';
 import { parsePhone, storedPhone } from './phone-number';
 import { evaluatePolicy, type PolicyValues } from './policy';
 import type { ClientRole, SecurityRole, SettingKind } from './roles';
@@ -188,6 +191,27 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
     if (!profile.lastName) missing.push('name.familyName: last name is required');
   }
 
+  // Core `roles` naming the tenant's roles (/Roles): a security role and a client role, as explicit as
+  // the extension's. More than one of a kind, or a disagreement with the extension, is for the IdP to
+  // settle: the SCIM boundary refuses it, and data stored before that check holds the user (least privilege).
+  const offered = entitlementCatalogue(cfg);
+  const assigned = rolesOfUser(doc, offered);
+  for (const [kind, list, extValue] of [
+    ['security', assigned.securityRoles, asString(ext.securityRole)],
+    ['client', assigned.clientRoles, asString(ext.clientRole)],
+  ] as const) {
+    if (list.length > 1) missing.push(`roles: names ${list.length} ${kind} roles (${list.map((r) => r.name).join(', ')}); a user has one`);
+    else if (list.length === 1 && extValue !== null && extValue.toLowerCase() !== list[0].name.toLowerCase()) {
+      missing.push(`roles: names ${kind} role "${list[0].name}", but the extension's ${kind}Role is "${extValue}"; send one of them, or the same in both`);
+    }
+  }
+  const rolesClientRole = assigned.clientRoles.length === 1 ? assigned.clientRoles[0].name : undefined;
+  if (assigned.unknown.length > 0) {
+    notes.push(
+      `roles: ${assigned.unknown.map((u) => JSON.stringify(u.value)).join(', ')} name no role of this tenant (GET /Roles); used only by rules that test roles`,
+    );
+  }
+
   // Organisations: the primary client, further client memberships with a role each, extra access.
   const memberships: DesiredMembership[] = [];
   const addMembership = (ref: string, kind: DesiredMembership['kind'], role: ClientRole | null, field: string) => {
@@ -211,6 +235,7 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
     const role = [
       entryFor(ownEntries, clientRef)?.role,
       ext.clientRole,
+      rolesClientRole,
       entryFor(rules.organisations as unknown as Json[], clientRef)?.role,
       rules.clientRole,
     ].find(isRole);
@@ -244,6 +269,17 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
       `mobileLicence: none of the user's organisations (${licences.map((l) => l.orgKey).join(', ')}) offers the mobile service; the user has no mobile licence`,
     );
   }
+  // Licence tiers in core `entitlements` (/Licenses) never grant: the licence follows the organisation.
+  // One the user's organisations do not give is noted for the admin, not given.
+  const requested = licencesOfUser(doc, offered);
+  for (const tier of requested.licences) {
+    const held = tier.kind === 'app' ? licences.some((l) => l.licenceLevel === tier.name) : licences.some((l) => l.mobileLicence === tier.name);
+    if (!held) {
+      notes.push(
+        `entitlements: ${tier.id} (${tier.kind === 'app' ? 'licence level' : 'mobile licence'} ${tier.name}) is not given: licences follow the user's organisations (${tier.name} comes with ${tier.organisations.join(', ')})`,
+      );
+    }
+  }
   if (loginNeeded && !primaryEntry) {
     missing.push('phoneNumbers: a primary phone is required for mobile-app users (it is their mobile login id)');
   }
@@ -271,7 +307,12 @@ export function desiredUser(doc: Json, cfg: TenantConfig, groups: readonly strin
     }
   }
 
-  const roleRef = asString(ext.securityRole) ?? rules.securityRole ?? cfg.defaults.securityRole ?? null;
+  const roleRef =
+    asString(ext.securityRole) ??
+    (assigned.securityRoles.length === 1 ? assigned.securityRoles[0].name : null) ??
+    rules.securityRole ??
+    cfg.defaults.securityRole ??
+    null;
   let securityRole: SecurityRole | null = null;
   if (roleRef) {
     const match = SECURITY_ROLES.find((r) => r.toLowerCase() === roleRef.toLowerCase());

@@ -139,3 +139,19 @@ test('when a user id is given in upper case, then the batched reader answers und
   const [states] = await desiredStatesUnder(db, T, [upper], [draft]);
   expect(states.get(upper)).toEqual(await desiredStateOf(db, T, ids.nested, draft));
 });
+
+test('when a re-hire names its roles in core roles (issue 25), then they win over the earlier security role and role in the client', async () => {
+  await terminated('emp-roles', 3, {
+    client: 'north',
+    organisations: [{ value: 'north', role: 'Client Admin', primary: true }],
+    securityRole: 'Super User',
+  });
+  const id = await user({ externalId: 'emp-roles', roles: [{ value: 'analytics-only' }, { value: 'client-staff' }] });
+  const { state } = await readDesiredState(db, T, id);
+  expect(state?.rehiredFrom).toBeDefined();
+  expect(state?.desired).toMatchObject({
+    missing: [],
+    securityRole: 'Analytics Only',
+    memberships: [{ orgKey: 'north', kind: 'primary', role: 'Client Staff' }],
+  });
+});

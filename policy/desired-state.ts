@@ -8,6 +8,7 @@
  */
 import type { Queryable } from '../common/db';
 import { desiredUser, SCIMFLOW_USER_URN, type DesiredUser } from '../domain/desired-user';
+import { entitlementCatalogue, rolesOfUser } from '../domain/entitlement-catalogue';
 import type { TenantConfig } from '../domain/tenant-config';
 import { parseDuration } from '../domain/duration';
 import { desiredInputsOf, type UserInputs } from '../common/repositories/desired-inputs';
@@ -23,11 +24,21 @@ export interface DesiredState {
   version: number;
 }
 
-/** A re-hire's earlier entitlements fill in what its SCIM data leaves out; explicit values still win. */
-function withRehireSnapshot(doc: Json, snapshot: Json | undefined): Json {
+/**
+ * A re-hire's earlier entitlements fill in what its SCIM data leaves out; explicit values still win,
+ * a role named in core `roles` included (the earlier securityRole / clientRole would contradict it).
+ */
+function withRehireSnapshot(doc: Json, snapshot: Json | undefined, config: TenantConfig): Json {
   if (!snapshot) return doc;
   const explicit = (doc[SCIMFLOW_USER_URN] ?? {}) as Json;
-  return { ...doc, [SCIMFLOW_USER_URN]: { ...snapshot, ...explicit } };
+  const earlier = { ...snapshot };
+  const named = rolesOfUser(doc, entitlementCatalogue(config));
+  if (named.securityRoles.length > 0) delete earlier.securityRole;
+  if (named.clientRoles.length > 0 && Array.isArray(earlier.organisations)) {
+    // The earlier role in the main client yields to the client role `roles` names (other memberships keep theirs).
+    earlier.organisations = (earlier.organisations as Json[]).map((o) => (o.primary === true ? { value: o.value, primary: true } : o));
+  }
+  return { ...doc, [SCIMFLOW_USER_URN]: { ...earlier, ...explicit } };
 }
 
 /** One user's state under `config`: the only place the re-hire window (`rehireRetention`) is applied. */
@@ -35,7 +46,7 @@ function stateUnder(user: UserInputs, config: TenantConfig): DesiredState {
   const candidate = user.rehireCandidate;
   const rehire = candidate && candidate.terminatedMsAgo < parseDuration(config.rehireRetention) ? candidate : undefined;
   return {
-    desired: desiredUser(withRehireSnapshot(user.doc, rehire?.snapshot), config, user.groups),
+    desired: desiredUser(withRehireSnapshot(user.doc, rehire?.snapshot, config), config, user.groups),
     rehiredFrom: rehire?.userId,
     version: user.version,
   };

@@ -22,6 +22,7 @@ import { bulkRouter } from './bulk';
 import { oauthTokenRouter, type OAuthTokenOptions } from './oauth-token';
 import type { ScimContext } from './context';
 import { discoveryRouter } from './discovery';
+import { entitlementsRouter } from './entitlements/routes';
 import { errorBoundary, sendScimError } from './error-boundary';
 import type { FailureThrottle } from '../common/failure-throttle';
 import { groupsRouter } from './groups/routes';
@@ -197,6 +198,8 @@ export function createScimApp(options: ScimAppOptions): express.Express {
   if (options.events) scim.use(EVENTS_POLL_PATH, pollRouter({ db: options.db, ...options.events }));
   scim.use('/Users', usersRouter(context));
   scim.use('/Groups', groupsRouter(context));
+  // Okta Identity Governance's entitlement types, read-only from the tenant configuration: /Roles, /Licenses.
+  scim.use(entitlementsRouter(context));
   scim.use('/Bulk', bulkRouter(context));
   scim.use((req, res) => sendScimError(res, ScimError.notFound(`No SCIM endpoint ${req.method} ${req.path}.`)));
   scim.use(errorBoundary(options.logger));

@@ -326,6 +326,33 @@ describe('issue 21, item 5: discovery documents parse in strict clients; the lim
     ]);
   }, 240_000);
 
+  test('when scim2-models parses the entitlement resources (/Roles, /Licenses, issue 25) strictly against their /Schemas documents, then none fails', async () => {
+    const python = await scim2ModelsPython();
+    const bodies: Record<string, Json> = {};
+    const entries: Json[] = [];
+    for (const endpoint of ['/Roles', '/Licenses']) {
+      for (const r of (await get(endpoint)).Resources as Json[]) {
+        const name = `${endpoint}/${r.id}`;
+        bodies[name] = r;
+        bodies[`/Schemas/${r.schemas[0]}`] ??= await get(`/Schemas/${r.schemas[0]}`);
+        entries.push({ name, kind: 'Resource', file: name, schemaFile: `/Schemas/${r.schemas[0]}` });
+      }
+    }
+    // The check can fail: an attribute the Role schema does not declare is refused.
+    const role = bodies['/Roles/vob-worker'];
+    bodies['control: a Role with an undeclared attribute'] = { ...role, seats: 3 };
+    entries.push({
+      name: 'control: a Role with an undeclared attribute',
+      kind: 'Resource',
+      file: 'control: a Role with an undeclared attribute',
+      schemaFile: `/Schemas/${role.schemas[0]}`,
+    });
+    const result = await parseStrictly(python, entries, bodies);
+    expect(result.checked).toHaveLength(entries.length);
+    expect(entries.length).toBeGreaterThan(13);
+    expect(result.failures).toEqual([{ name: 'control: a Role with an undeclared attribute', kind: 'Resource', error: expect.stringContaining('seats') }]);
+  }, 240_000);
+
   test('when scimmy reads the discovery documents, then it accepts each and keeps their standard values', async () => {
     const docs = await discoveryDocuments();
     const body = (name: string) => docs.find((d) => d.name === name)?.body as Json;

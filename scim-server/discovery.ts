@@ -7,6 +7,7 @@
  */
 import { Router } from 'express';
 import { tokenUrlOf } from '../common/repositories/oauth-clients';
+import { ENTITLEMENT_TYPES, resourceTypeOf, schemaOf } from './entitlements/resource-types';
 import { LIMITS } from './limits';
 import { sendScim } from './respond';
 import { SCIMMY } from '../scim/schemas';
@@ -160,22 +161,35 @@ export function discoveryRouter(baseUrl: string, bodyLimitBytes: number, securit
   };
   const schemas = listOrOne(SCIMMY.Resources.Schema, 'Schema');
   const types = listOrOne(SCIMMY.Resources.ResourceType, 'ResourceType');
-  // scimmy knows the resource schemas; the limits document's schema is this server's own.
+  // scimmy knows the resource schemas; the limits document's schema is this server's own, and so are
+  // the entitlement types' (Okta Identity Governance: /Roles, /Licenses; entitlements/resource-types.ts).
   const limits = limitsSchema(baseUrl);
+  const entitlementSchemas = ENTITLEMENT_TYPES.map((t) => schemaOf(t, baseUrl));
+  const entitlementTypes = ENTITLEMENT_TYPES.map((t) => resourceTypeOf(t, baseUrl));
   router.get('/Schemas', async (_req, res) => {
     const list = JSON.parse(JSON.stringify(await schemas(undefined))) as { totalResults: number; itemsPerPage?: number; Resources: unknown[] };
-    list.Resources.push(limits);
+    list.Resources.push(limits, ...entitlementSchemas);
     list.totalResults = list.Resources.length;
     if (list.itemsPerPage !== undefined) list.itemsPerPage = list.Resources.length;
     sendScim(res, 200, list);
   });
-  router.get('/Schemas/:id', async (req, res) => sendScim(res, 200, req.params.id === LIMITS_SCHEMA_URN ? limits : await schemas(req.params.id)));
+  router.get('/Schemas/:id', async (req, res) =>
+    sendScim(
+      res,
+      200,
+      req.params.id === LIMITS_SCHEMA_URN ? limits : (entitlementSchemas.find((s) => s.id === req.params.id) ?? (await schemas(req.params.id))),
+    ),
+  );
   router.get('/ResourceTypes', async (_req, res) => {
     // scimmy reports its default page size (20) as itemsPerPage; RFC 7644 §3.4.2: the number of resources returned.
-    const list = JSON.parse(JSON.stringify(await types(undefined))) as { itemsPerPage?: number; Resources: unknown[] };
+    const list = JSON.parse(JSON.stringify(await types(undefined))) as { totalResults: number; itemsPerPage?: number; Resources: unknown[] };
+    list.Resources.push(...entitlementTypes);
+    list.totalResults = list.Resources.length;
     if (list.itemsPerPage !== undefined) list.itemsPerPage = list.Resources.length;
     sendScim(res, 200, list);
   });
-  router.get('/ResourceTypes/:id', async (req, res) => sendScim(res, 200, await types(req.params.id)));
+  router.get('/ResourceTypes/:id', async (req, res) =>
+    sendScim(res, 200, entitlementTypes.find((t) => t.id === req.params.id) ?? (await types(req.params.id))),
+  );
   return router;
 }

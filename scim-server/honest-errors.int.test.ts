@@ -37,7 +37,8 @@ async function declaredPaths(): Promise<{ resource: 'Users' | 'Groups'; path: st
   const schemas = (await h.scim('GET', '/Schemas')).body.Resources as { id: string; attributes: SchemaAttribute[] }[];
   const out: { resource: 'Users' | 'Groups'; path: string }[] = [];
   for (const schema of schemas) {
-    if (schema.id === LIMITS_SCHEMA_URN) continue; // the limits document's schema describes no resource
+    // Users and Groups, with their extensions; the limits document and the entitlement types (/Roles, /Licenses: their own suite) are not sorted here.
+    if (schema.id === LIMITS_SCHEMA_URN || !/:(User|Group)$/.test(schema.id)) continue;
     const resource = schema.id.endsWith(':Group') ? 'Groups' : 'Users';
     const prefix = schema.id.includes(':core:') ? '' : `${schema.id}:`;
     for (const a of schema.attributes) {

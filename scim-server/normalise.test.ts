@@ -54,7 +54,9 @@ describe('normaliseUserPatchValue', () => {
     });
   });
 
-  test('when a no-path value is not an object, then it is passed on for the PATCH engine to refuse', () => {
-    expect(normaliseUserPatchValue({ op: 'replace', value: 'x' }).value).toBe('x');
+  test('when a no-path value is not an object, then 400 invalidSyntax', () => {
+    for (const value of ['x', [], null]) {
+      expect(() => normaliseUserPatchValue({ op: 'replace', value })).toThrow(expect.objectContaining({ status: 400, scimType: 'invalidSyntax' }));
+    }
   });
 });

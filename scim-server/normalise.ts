@@ -132,7 +132,9 @@ const isManagerPath = (path: string) => path.toLowerCase() === `${ENTERPRISE_USE
 
 /** The no-path form's value (RFC 7644 §3.5.2.1/.3): an object of attribute paths, or a schema URN holding an object of its attributes. */
 function normaliseNoPathValue(value: unknown): unknown {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return value; // patch.ts answers 400
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw ScimError.badRequest('invalidSyntax', 'Without a "path", a PATCH operation\'s "value" must be a JSON object of attributes (RFC 7644 §3.5.2).');
+  }
   const out: Json = {};
   for (const [key, v] of Object.entries(value as Json)) {
     const lower = key.toLowerCase();

@@ -206,6 +206,26 @@ describe('holes left by deletions', () => {
   });
 });
 
+describe('cursor paging through POST /.search', () => {
+  test('when a SearchRequest carries cursor and count, then the pages follow by nextCursor as with GET', async () => {
+    const search = (body: Record<string, unknown>) =>
+      h.scim('POST', '/Users/.search', { schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'], attributes: ['userName'], ...body });
+    for (let i = 0; i < 10; i++) await createUser('search');
+    const byGet = (await h.scim('GET', '/Users?cursor=&count=10&attributes=userName')).body;
+    expect(byGet.Resources).toHaveLength(10);
+    const first = await search({ cursor: '', count: 5 });
+    expect(first.status).toBe(200);
+    const second = await search({ cursor: first.body.nextCursor, count: 5 });
+    expect([...first.body.Resources, ...second.body.Resources].map((r: { id: string }) => r.id)).toEqual(byGet.Resources.map((r: { id: string }) => r.id));
+    const groups = await h.scim('POST', '/Groups/.search', {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:SearchRequest'],
+      cursor: first.body.nextCursor,
+      count: 5,
+    });
+    expect([groups.status, groups.body.scimType]).toEqual([400, 'invalidCursor']);
+  });
+});
+
 describe('cursor errors over HTTP (RFC 9865 §2.2)', () => {
   test('when a cursor from another tenant is used, then 400 invalidCursor and the other tenant reads nothing', async () => {
     const other = await h.newTenant('walk-other');
