@@ -101,7 +101,7 @@ describe('finding 1: one PATCH must not freeze the service', () => {
     expect((one.body.attributes as { name: string }[]).map((a) => a.name).sort()).toEqual(Object.keys(limits).sort());
   });
 
-  test('when the worst PATCHes the caps allow run, then each is answered and /healthz answers within 1 s throughout', async () => {
+  test('when the worst PATCHes the caps allow run, then each is answered and /healthz keeps answering throughout (within 5 s)', async () => {
     // A user one value short of the emails limit, each value with its own display name: every filtered operation reads 99 values.
     const full = await h.scim(
       'POST',
@@ -141,7 +141,9 @@ describe('finding 1: one PATCH must not freeze the service', () => {
       });
       expect({ name, status: result.status }).toEqual({ name, status });
       expect(result.healthPolls).toBeGreaterThan(0);
-      expect(result.healthMaxMs).toBeLessThan(1000);
+      // A liveness bound, not a performance figure: the freeze this guards against held the event
+      // loop 53.8 s; a /healthz poll took up to 1.2 s with every core busy (CI beside other suites).
+      expect(result.healthMaxMs).toBeLessThan(5000);
     }
   });
 });
@@ -202,7 +204,7 @@ describe('finding 2: limits on value counts and string lengths', () => {
   }
   const costliest = Array.from({ length: LIMITS.filterTerms }, (_, i) => `emails[value co "nomatch${i}"]`).join(' or ');
 
-  test('when the costliest allowed filter outlasts the statement timeout, then 400 tooMany (not 503), a cheap lookup still answers, and /healthz stays fast', async () => {
+  test('when the costliest allowed filter outlasts the statement timeout, then 400 tooMany (not 503), a cheap lookup still answers, and /healthz keeps answering', async () => {
     await seedFullUsers(slow);
     const res = await whilePollingHealth(() => slow.scim('GET', `/Users?filter=${encodeURIComponent(costliest)}`), slow);
     record({
@@ -217,14 +219,14 @@ describe('finding 2: limits on value counts and string lengths', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.scimType).toBe('tooMany');
-    expect(res.healthMaxMs).toBeLessThan(1000);
+    expect(res.healthMaxMs).toBeLessThan(5000); // liveness, as above
     const lookup = await slow.scim('GET', `/Users?filter=${encodeURIComponent('userName eq "seed17@example.org"')}`);
     expect(lookup.status).toBe(200);
     expect(lookup.body.totalResults).toBe(1);
     expect(lookup.body.Resources[0].schemas[0]).toBe(SCIM_USER);
   });
 
-  test('when the costliest allowed filter runs under the default 5 s timeout, then it is answered in full or refused as tooMany, and /healthz stays fast', async () => {
+  test('when the costliest allowed filter runs under the default 5 s timeout, then it is answered in full or refused as tooMany, and /healthz keeps answering', async () => {
     await seedFullUsers(h);
     const res = await whilePollingHealth(() => h.scim('GET', `/Users?filter=${encodeURIComponent(costliest)}&count=1`));
     record({
@@ -240,6 +242,6 @@ describe('finding 2: limits on value counts and string lengths', () => {
     // Which of the two depends on the machine (about 5 s of PostgreSQL time on 2 shared cores); never a 503, never longer than the timeout.
     if (res.status === 200) expect(res.body.totalResults).toBe(0);
     else expect({ status: res.status, scimType: res.body.scimType }).toEqual({ status: 400, scimType: 'tooMany' });
-    expect(res.healthMaxMs).toBeLessThan(1000);
+    expect(res.healthMaxMs).toBeLessThan(5000); // liveness, as above
   });
 });
