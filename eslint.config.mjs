@@ -10,7 +10,7 @@ const DATA_LAYER = ['common/db/**', 'common/repositories/**'];
 /** Processes that open the database themselves: the entry points, the test harness and tests, the benchmarks. */
 const OPENS_DATABASE = ['cli/**', 'worker/main.ts', 'scim-server/main.ts', 'test/harness.ts', '**/*.test.ts', 'bench/**'];
 /** Tests arrange and inspect the database with SQL of their own; the benchmarks seed it and read its statistics. */
-const OWN_SQL = ['**/*.test.ts', 'bench/**'];
+const OWN_SQL = ['**/*.test.ts', 'test/faults/**', 'bench/**'];
 
 /** The applications the server process serves, each a top-level folder. */
 const APPLICATIONS = ['scim-server', 'admin', 'console', 'invitations'];

@@ -14,6 +14,7 @@
  * URL answers is checked online by connectors/validate.ts (the CLI's validate and load).
  */
 import { z } from 'zod';
+import { httpUrl } from './http-url';
 import { ACCOUNT_ATTRIBUTES, CALL_NAMES, isJsonPointer, LIST_ITEM_FIELDS, templateProblems, type TemplateScope } from './connector-template';
 import { parseDuration } from './duration';
 import { closestKey } from './strict-object';
@@ -28,14 +29,6 @@ const secretName = z
     'a secret name is 1-64 characters of A-Z a-z 0-9 . _ - (the value is set with `npm run tenant-config -- set-secret`)',
   );
 const secretRef = z.strictObject({ secret: secretName });
-
-const httpUrl = z.string().refine((v) => {
-  try {
-    return ['http:', 'https:'].includes(new URL(v).protocol);
-  } catch {
-    return false;
-  }
-}, 'must be an http:// or https:// URL');
 
 const timeout = z
   .string()

@@ -14,14 +14,7 @@
  * `npm run tenant-config -- set-secret` and kept encrypted, like a connector's.
  */
 import { z } from 'zod';
-
-const httpUrl = z.string().refine((v) => {
-  try {
-    return ['http:', 'https:'].includes(new URL(v).protocol);
-  } catch {
-    return false;
-  }
-}, 'must be an http:// or https:// URL');
+import { httpUrl } from './http-url';
 
 export const eventsConfigSchema = z.strictObject({
   /** RFC 8935: where the SETs are POSTed, one per request, in order. */

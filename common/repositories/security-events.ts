@@ -200,6 +200,20 @@ export interface AsyncRequest {
   requestId: string;
 }
 
+/** An async_requests row as an AsyncRequest. */
+function toAsyncRequest(r: Record<string, never>): AsyncRequest {
+  return {
+    tenantId: r.tenant_id,
+    txn: r.txn,
+    resourceType: r.resource_type,
+    resourceId: r.resource_id,
+    method: r.method,
+    resourceVersion: r.resource_version,
+    location: r.location,
+    requestId: r.request_id,
+  };
+}
+
 /** Records a `Prefer: respond-async` request in the transaction of its change. */
 export async function recordAsyncRequest(tx: Queryable, r: AsyncRequest): Promise<void> {
   await tx.query(
@@ -223,16 +237,7 @@ export async function pendingAsyncRequests(tx: Queryable, tenantId: string, reso
       [tenantId, resourceId, throughVersion ?? null],
     )
   ).rows;
-  return rows.map((r) => ({
-    tenantId: r.tenant_id,
-    txn: r.txn,
-    resourceType: r.resource_type,
-    resourceId: r.resource_id,
-    method: r.method,
-    resourceVersion: r.resource_version,
-    location: r.location,
-    requestId: r.request_id,
-  }));
+  return rows.map(toAsyncRequest);
 }
 
 export async function markAsyncRequestsCompleted(tx: Queryable, tenantId: string, txns: readonly string[]): Promise<void> {
@@ -248,19 +253,7 @@ export async function asyncRequestOf(db: Queryable, tenantId: string, txn: strin
       [tenantId, txn],
     )
   ).rows[0];
-  return r
-    ? {
-        tenantId: r.tenant_id,
-        txn: r.txn,
-        resourceType: r.resource_type,
-        resourceId: r.resource_id,
-        method: r.method,
-        resourceVersion: r.resource_version,
-        location: r.location,
-        requestId: r.request_id,
-        completedAt: r.completed_at,
-      }
-    : undefined;
+  return r ? { ...toAsyncRequest(r), completedAt: r.completed_at } : undefined;
 }
 
 // --- Push streams (RFC 8935) -------------------------------------------------------------------

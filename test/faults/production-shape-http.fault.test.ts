@@ -22,11 +22,11 @@ import { createToken } from '../../common/repositories/tokens';
 import { secretStore } from '../../connectors/secrets';
 import { startSampleApp, type RunningSampleApp } from '../../dev/sample-app/server';
 import { startSmtpCatcher, type SmtpCatcher } from '../../dev/smtp-catcher';
-import { freePort } from '../../dev/temporal-dev-server';
 import { parseTenantConfigDocument } from '../../domain/tenant-config-document';
-import { EXT, newUser, openTestDatabase, requireEnv, SCIM_USER, testTenantConfig } from '../harness';
+import { openTestDatabase, requireEnv, testTenantConfig } from '../harness';
+import { runProductionShape } from './production-shape-run';
 import { checkLedger } from './ledger';
-import { killHard, sleep, spawnScimServer, spawnWorker, startPrivatePostgres, waitUntilOk, type PostgresServer } from './support';
+import { killHard, sleep, startPrivatePostgres, type PostgresServer } from './support';
 
 /** As production-shape.fault.test.ts. */
 const USERS = 80;
@@ -80,96 +80,21 @@ test('when SCIM servers and workers are SIGKILLed mid-import with the tenant on 
     'test',
   );
   const { token } = await createToken(db, tenantId, 'idp');
-  const shared = {
-    DATABASE_URL: db.urlForChildren,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_TASK_QUEUE: `tq-${tenantId}`,
-    SMTP_URL: smtp.url,
-    MAIL_SEND_LEASE: '5s',
-    PAYLOAD_KEYS: `psh:${crypto.randomBytes(32).toString('base64')}`,
-  };
-  const serverPorts = [await freePort(), await freePort()];
-  const opsPorts = [await freePort(), await freePort()];
-  const publicUrl = `http://127.0.0.1:${serverPorts[0]}`;
-  const workerPorts = [await freePort(), await freePort()];
-  const servers = serverPorts.map((port, i) =>
-    spawnScimServer({ ...shared, PORT: String(port), OPS_PORT: String(opsPorts[i]), PUBLIC_URL: `http://127.0.0.1:${port}` }),
-  );
-  const workers = workerPorts.map((port) => spawnWorker({ ...shared, METRICS_PORT: String(port), PUBLIC_URL: publicUrl }));
-  const replacementPort = await freePort();
-  children.push(...servers, ...workers);
-  await Promise.all([
-    ...opsPorts.map((p) => waitUntilOk(`http://127.0.0.1:${p}/readyz`)),
-    ...workerPorts.map((p) => waitUntilOk(`http://127.0.0.1:${p}/readyz`, 90_000)),
-  ]);
-  const pushedAt = performance.now();
-
-  const bases = serverPorts.map((p) => `http://127.0.0.1:${p}/scim/v2`);
-  const alive = [true, true];
-  const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' };
-  const users = Array.from({ length: USERS }, () => newUser({ [EXT]: { employeeAreas: ['Care Coordinator'] } }));
-  const acknowledged: { id: string; userName: string; by: number }[] = [];
-  const count = async (sql: string) => (await db.query<{ n: number }>(sql, [tenantId])).rows[0].n;
-  const invitedCount = () => count('SELECT count(*)::int AS n FROM invitations WHERE tenant_id = $1');
-  const waitingCount = () => count(`SELECT count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 AND state = 'waitingPropagation'`);
-  let requests = 0;
-  let invitedAtWorkerKill = -1;
-  let waitingAtWorkerKill = -1;
   let accountsAtWorkerKill = -1;
-  let inExchangeAtKill = -1;
-
-  const killer = (async () => {
-    while (acknowledged.length < USERS / 3) await sleep(10);
-    await killHard(servers[0]);
-    alive[0] = false;
-    // The worker dies with onboarding under way: accounts made in the application, users in their propagation window, none invited yet.
-    while ((await waitingCount()) === 0) await sleep(20);
-    waitingAtWorkerKill = await waitingCount();
-    await killHard(workers[0]);
-    invitedAtWorkerKill = await invitedCount();
-    accountsAtWorkerKill = await app.store.count();
-    // The other worker dies inside SMTP exchanges.
-    while (smtp.inExchange() === 0) await sleep(5);
-    inExchangeAtKill = smtp.inExchange();
-    await killHard(workers[1]);
-    const replacement = spawnWorker({ ...shared, METRICS_PORT: String(replacementPort), PUBLIC_URL: publicUrl });
-    children.push(replacement);
-  })();
-
-  await Promise.all(
-    Array.from({ length: LANES }, async (_, lane) => {
-      for (let i = lane; i < users.length; i += LANES) {
-        const u = users[i];
-        let target = i % 2;
-        for (let attempt = 0; ; attempt++) {
-          if (attempt > 100) throw new Error(`gave up on ${u.userName}`);
-          if (!alive[target]) target = 1 - target;
-          const base = bases[target];
-          try {
-            requests += 1;
-            const found = await fetch(`${base}/Users?filter=${encodeURIComponent(`userName eq "${u.userName}"`)}`, { headers });
-            if (found.status !== 200) throw new Error(`lookup ${found.status}`);
-            const list = (await found.json()) as { Resources: { id: string }[] };
-            if (list.Resources.length === 1) {
-              acknowledged.push({ id: list.Resources[0].id, userName: u.userName, by: target });
-              break;
-            }
-            requests += 1;
-            const res = await fetch(`${base}/Users`, { method: 'POST', headers, body: JSON.stringify({ ...u, schemas: [SCIM_USER] }) });
-            if (res.status === 201) {
-              acknowledged.push({ id: ((await res.json()) as { id: string }).id, userName: u.userName, by: target });
-              break;
-            }
-            throw new Error(`create ${res.status}`);
-          } catch {
-            target = 1 - target;
-            await sleep(100);
-          }
-        }
-      }
-    }),
-  );
-  await killer;
+  const { acknowledged, requests, waitingAtWorkerKill, invitedAtWorkerKill, inExchangeAtKill, readyAt } = await runProductionShape({
+    db,
+    smtp,
+    tenantId,
+    token,
+    temporalAddress,
+    users: USERS,
+    lanes: LANES,
+    children,
+    atWorkerKill: async () => {
+      accountsAtWorkerKill = await app.store.count();
+    },
+  });
+  const count = async (sql: string) => (await db.query<{ n: number }>(sql, [tenantId])).rows[0].n;
   expect(new Set(acknowledged.map((a) => a.userName)).size).toBe(USERS);
   expect(acknowledged.filter((a) => a.by === 0).length).toBeGreaterThan(0);
   expect(acknowledged.filter((a) => a.by === 1).length).toBeGreaterThan(0);
@@ -237,7 +162,7 @@ test('when SCIM servers and workers are SIGKILLed mid-import with the tenant on 
     inExchangeAtKill,
     accountsPerUser: { min: Math.min(...perUser), max: Math.max(...perUser) },
     resent,
-    fromReadySeconds: Math.round((performance.now() - pushedAt) / 100) / 10,
+    fromReadySeconds: Math.round((performance.now() - readyAt) / 100) / 10,
     totalSeconds: Math.round((performance.now() - startedAt) / 100) / 10,
     at: new Date().toISOString(),
   };

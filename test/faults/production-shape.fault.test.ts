@@ -23,10 +23,10 @@ import type { Db } from '../../common/db';
 import { createTenant, saveConfigVersion } from '../../common/repositories/tenants';
 import { createToken } from '../../common/repositories/tokens';
 import { startSmtpCatcher, type SmtpCatcher } from '../../dev/smtp-catcher';
-import { freePort } from '../../dev/temporal-dev-server';
-import { EXT, newUser, openTestDatabase, requireEnv, SCIM_USER, testTenantConfig } from '../harness';
+import { openTestDatabase, requireEnv, testTenantConfig } from '../harness';
+import { runProductionShape } from './production-shape-run';
 import { checkLedger, messageIdOf } from './ledger';
-import { killHard, sleep, spawnScimServer, spawnWorker, startPrivatePostgres, waitUntilOk, type PostgresServer } from './support';
+import { killHard, sleep, startPrivatePostgres, type PostgresServer } from './support';
 
 const USERS = 80;
 const LANES = 6;
@@ -55,97 +55,16 @@ test('when SCIM servers and workers are SIGKILLed mid-import, one worker inside 
   await createTenant(db, tenantId, 'Production shape');
   await saveConfigVersion(db, tenantId, testTenantConfig({ propagation: { tags: '10s', securityRole: '0s' } }), 'test');
   const { token } = await createToken(db, tenantId, 'idp');
-  const shared = {
-    DATABASE_URL: db.urlForChildren,
-    TEMPORAL_ADDRESS: temporalAddress,
-    TEMPORAL_TASK_QUEUE: `tq-${tenantId}`,
-    SMTP_URL: smtp.url,
-    // A try cut off mid-send is repeated this long after it began (production: 2 min).
-    MAIL_SEND_LEASE: '5s',
-    PAYLOAD_KEYS: `ps:${crypto.randomBytes(32).toString('base64')}`,
-  };
-  const serverPorts = [await freePort(), await freePort()];
-  // Each SCIM server's /readyz is on its ops port, apart from the SCIM port.
-  const opsPorts = [await freePort(), await freePort()];
-  const publicUrl = `http://127.0.0.1:${serverPorts[0]}`;
-  const workerPorts = [await freePort(), await freePort()];
-  const servers = serverPorts.map((port, i) =>
-    spawnScimServer({ ...shared, PORT: String(port), OPS_PORT: String(opsPorts[i]), PUBLIC_URL: `http://127.0.0.1:${port}` }),
-  );
-  const workers = workerPorts.map((port) => spawnWorker({ ...shared, METRICS_PORT: String(port), PUBLIC_URL: publicUrl }));
-  const replacementPort = await freePort();
-  children.push(...servers, ...workers);
-  await Promise.all([
-    ...opsPorts.map((p) => waitUntilOk(`http://127.0.0.1:${p}/readyz`)),
-    ...workerPorts.map((p) => waitUntilOk(`http://127.0.0.1:${p}/readyz`, 90_000)),
-  ]);
-
-  const bases = serverPorts.map((p) => `http://127.0.0.1:${p}/scim/v2`);
-  const alive = [true, true];
-  const headers = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/scim+json' };
-  const users = Array.from({ length: USERS }, () => newUser({ [EXT]: { employeeAreas: ['Care Coordinator'] } }));
-  const acknowledged: { id: string; userName: string; by: number }[] = [];
-  const invitedCount = async () => (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM invitations WHERE tenant_id = $1', [tenantId])).rows[0].n;
-  const waitingCount = async () =>
-    (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM provisioning_states WHERE tenant_id = $1 AND state = 'waitingPropagation'`, [tenantId]))
-      .rows[0].n;
-  let requests = 0;
-  let invitedAtWorkerKill = -1;
-  let waitingAtWorkerKill = -1;
-  let inExchangeAtKill = -1;
-
-  const killer = (async () => {
-    while (acknowledged.length < USERS / 3) await sleep(10);
-    await killHard(servers[0]);
-    alive[0] = false;
-    // The worker dies with onboarding under way: users in their propagation window, none invited yet.
-    while ((await waitingCount()) === 0) await sleep(20);
-    waitingAtWorkerKill = await waitingCount();
-    await killHard(workers[0]);
-    invitedAtWorkerKill = await invitedCount();
-    // The other worker dies inside SMTP exchanges (between the recipient and the answer to the final dot).
-    while (smtp.inExchange() === 0) await sleep(5);
-    // Read before the kill: once the worker is gone its sessions close.
-    inExchangeAtKill = smtp.inExchange();
-    await killHard(workers[1]);
-    const replacement = spawnWorker({ ...shared, METRICS_PORT: String(replacementPort), PUBLIC_URL: publicUrl });
-    children.push(replacement);
-  })();
-
-  await Promise.all(
-    Array.from({ length: LANES }, async (_, lane) => {
-      for (let i = lane; i < users.length; i += LANES) {
-        const u = users[i];
-        let target = i % 2; // round-robin, as a load balancer
-        for (let attempt = 0; ; attempt++) {
-          if (attempt > 100) throw new Error(`gave up on ${u.userName}`);
-          if (!alive[target]) target = 1 - target; // the balancer takes a dead backend out
-          const base = bases[target];
-          try {
-            requests += 1;
-            const found = await fetch(`${base}/Users?filter=${encodeURIComponent(`userName eq "${u.userName}"`)}`, { headers });
-            if (found.status !== 200) throw new Error(`lookup ${found.status}`);
-            const list = (await found.json()) as { Resources: { id: string }[] };
-            if (list.Resources.length === 1) {
-              acknowledged.push({ id: list.Resources[0].id, userName: u.userName, by: target });
-              break;
-            }
-            requests += 1;
-            const res = await fetch(`${base}/Users`, { method: 'POST', headers, body: JSON.stringify({ ...u, schemas: [SCIM_USER] }) });
-            if (res.status === 201) {
-              acknowledged.push({ id: ((await res.json()) as { id: string }).id, userName: u.userName, by: target });
-              break;
-            }
-            throw new Error(`create ${res.status}`);
-          } catch {
-            target = 1 - target;
-            await sleep(100); // connection refused or reset: the other backend next
-          }
-        }
-      }
-    }),
-  );
-  await killer;
+  const { acknowledged, requests, waitingAtWorkerKill, invitedAtWorkerKill, inExchangeAtKill } = await runProductionShape({
+    db,
+    smtp,
+    tenantId,
+    token,
+    temporalAddress,
+    users: USERS,
+    lanes: LANES,
+    children,
+  });
   expect(new Set(acknowledged.map((a) => a.userName)).size).toBe(USERS);
   // Both SCIM servers took part, and the worker was killed mid-onboarding.
   expect(acknowledged.filter((a) => a.by === 0).length).toBeGreaterThan(0);
