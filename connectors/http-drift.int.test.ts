@@ -5,14 +5,11 @@
  * scimflow); the next drift-repair run reads the account back, finds it different from the ledger
  * part by part, says so in the user's log, and the user's workflow puts the application back.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { saveConfigVersion } from '../common/repositories/tenants';
 import { createToken } from '../common/repositories/tokens';
 import { userWorkflowId } from '../common/temporal/constants';
-import { startSampleApp, type RunningSampleApp } from '../dev/sample-app/server';
-import { parseTenantConfigDocument } from '../domain/tenant-config-document';
+import type { RunningSampleApp } from '../dev/sample-app/server';
+import { sampleAppConnector, startTestSampleApp } from '../test/sample-app';
 import type { ReconcileTotals } from '../activities/reconcile';
 import { adminRequest, eventually, EXT, newUser, startHarness, testTenantConfig, type Harness } from '../test/harness';
 import { secretStore } from './secrets';
@@ -23,17 +20,9 @@ let adminToken: string;
 
 beforeAll(async () => {
   h = await startHarness();
-  app = await startSampleApp({
-    db: h.db,
-    token: `sat_${crypto.randomBytes(12).toString('hex')}`,
-    schema: `sa_${crypto.randomBytes(4).toString('hex')}`,
-    tagDelayMs: 0,
-    roleDelayMs: 0,
-  });
+  app = await startTestSampleApp(h.db);
   await secretStore(h.db).set(h.tenantId, 'sample-app-token', app.token);
-  const doc = parseTenantConfigDocument(fs.readFileSync(path.join(__dirname, '../config/examples/sample-app-connector.yaml'), 'utf8'));
-  if (!doc.input) throw new Error(doc.problems.join('\n'));
-  const connector = { ...(doc.input as { connector: Record<string, unknown> }).connector, baseUrl: app.url };
+  const connector = sampleAppConnector(app.url);
   await saveConfigVersion(h.db, h.tenantId, testTenantConfig({ employeeAreas: ['Care Coordinator', 'Assigned Agent'], connector: connector as never }), 'test');
   adminToken = (await createToken(h.db, h.tenantId, 'reader', 'admin', 'Read Only')).token;
 });

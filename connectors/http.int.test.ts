@@ -13,8 +13,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { userWorkflowId } from '../common/temporal/constants';
 import { saveConfigVersion } from '../common/repositories/tenants';
-import { parseTenantConfigDocument } from '../domain/tenant-config-document';
 import { startSampleApp, type RunningSampleApp } from '../dev/sample-app/server';
+import { sampleAppConnector, startTestSampleApp } from '../test/sample-app';
 import { EXT, newUser, PATCH_OP, startHarness, testTenantConfig, type Harness } from '../test/harness';
 import { retrySignal } from '../workflows/definitions';
 import type { Fault } from '../dev/sample-app/app';
@@ -27,21 +27,12 @@ let app: RunningSampleApp;
 
 /** The shipped example, pointed at this test's sample application, with a short timeout (the timeout scenario). */
 function connectorConfig(baseUrl: string): Record<string, unknown> {
-  const doc = parseTenantConfigDocument(fs.readFileSync(path.join(__dirname, '../config/examples/sample-app-connector.yaml'), 'utf8'));
-  if (!doc.input) throw new Error(doc.problems.join('\n'));
-  const connector = (doc.input as { connector: Record<string, unknown> }).connector;
-  return { ...connector, baseUrl, timeout: '1s' };
+  return sampleAppConnector(baseUrl, { timeout: '1s' });
 }
 
 beforeAll(async () => {
   h = await startHarness();
-  app = await startSampleApp({
-    db: h.db,
-    token: `sat_${crypto.randomBytes(12).toString('hex')}`,
-    schema: `sa_${crypto.randomBytes(4).toString('hex')}`,
-    tagDelayMs: 0,
-    roleDelayMs: 0,
-  });
+  app = await startTestSampleApp(h.db);
   await secretStore(h.db).set(h.tenantId, 'sample-app-token', app.token);
   await saveConfigVersion(
     h.db,

@@ -5,16 +5,13 @@
  * have or a URL that does not answer refused at save (400, the problem with its path), as the
  * CLI refuses it.
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { saveConfigVersion } from '../common/repositories/tenants';
 import { createToken } from '../common/repositories/tokens';
 import { reconcileScheduleId } from '../common/temporal/reconcile-schedule';
 import { secretStore } from '../connectors/secrets';
-import { startSampleApp, type RunningSampleApp } from '../dev/sample-app/server';
-import { parseTenantConfigDocument } from '../domain/tenant-config-document';
+import type { RunningSampleApp } from '../dev/sample-app/server';
+import { sampleAppConnector, startTestSampleApp } from './sample-app';
 import { adminRequest, startHarness, testTenantConfig, type Harness } from './harness';
 
 let h: Harness;
@@ -24,10 +21,7 @@ let readerToken: string;
 
 /** The shipped example (config/examples/sample-app-connector.yaml) pointed at `baseUrl`, with its secret named `secret`. */
 function connectorConfig(baseUrl: string, secret = 'sample-app-token'): Record<string, unknown> {
-  const doc = parseTenantConfigDocument(fs.readFileSync(path.join(__dirname, '../config/examples/sample-app-connector.yaml'), 'utf8'));
-  if (!doc.input) throw new Error(doc.problems.join('\n'));
-  const connector = (doc.input as { connector: Record<string, unknown> }).connector;
-  return { ...connector, baseUrl, auth: { bearer: { secret } } };
+  return sampleAppConnector(baseUrl, { auth: { bearer: { secret } } });
 }
 
 /** A local port nothing listens on. */
@@ -43,13 +37,7 @@ beforeAll(async () => {
   h = await startHarness();
   superToken = (await createToken(h.db, h.tenantId, 'super', 'admin', 'Super User')).token;
   readerToken = (await createToken(h.db, h.tenantId, 'reader', 'admin', 'Read Only')).token;
-  app = await startSampleApp({
-    db: h.db,
-    token: `sat_${crypto.randomBytes(12).toString('hex')}`,
-    schema: `sa_${crypto.randomBytes(4).toString('hex')}`,
-    tagDelayMs: 0,
-    roleDelayMs: 0,
-  });
+  app = await startTestSampleApp(h.db);
 });
 afterAll(async () => {
   await h?.client.schedule

@@ -6,15 +6,12 @@
  * page, whose log shows the refused call), and the "test connection" button answered in the
  * page's notice. Checked with axe-core (WCAG 2.1 A and AA).
  */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { saveConfigVersion } from '../common/repositories/tenants';
 import { createToken } from '../common/repositories/tokens';
 import { secretStore } from '../connectors/secrets';
-import { startSampleApp, type RunningSampleApp } from '../dev/sample-app/server';
-import { parseTenantConfigDocument } from '../domain/tenant-config-document';
+import type { RunningSampleApp } from '../dev/sample-app/server';
+import { sampleAppConnector, startTestSampleApp } from './sample-app';
 import { axeViolations, launchBrowser } from './browser';
 import { newUser, startHarness, testTenantConfig, type Harness } from './harness';
 
@@ -30,13 +27,7 @@ const TEST_BUTTON = 'Test the connection to the application';
 beforeAll(async () => {
   h = await startHarness();
   consoleUrl = `${h.publicUrl}/console`;
-  app = await startSampleApp({
-    db: h.db,
-    token: `sat_${crypto.randomBytes(12).toString('hex')}`,
-    schema: `sa_${crypto.randomBytes(4).toString('hex')}`,
-    tagDelayMs: 0,
-    roleDelayMs: 0,
-  });
+  app = await startTestSampleApp(h.db);
   browser = await launchBrowser();
   const superToken = (await createToken(h.db, h.tenantId, 'alice', 'admin', 'Super User')).token;
   context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
@@ -81,8 +72,7 @@ describe('the Connection page: the connector', () => {
   });
 
   test('when the tenant provisions through the http connector, then the page shows its base URL and health, links the users the application refused, and tests it', async () => {
-    const doc = parseTenantConfigDocument(fs.readFileSync(path.join(__dirname, '../config/examples/sample-app-connector.yaml'), 'utf8'));
-    const connector = { ...(doc.input as { connector: Record<string, unknown> }).connector, baseUrl: app.url };
+    const connector = sampleAppConnector(app.url);
     await secretStore(h.db).set(h.tenantId, 'sample-app-token', app.token);
     await saveConfigVersion(h.db, h.tenantId, testTenantConfig({ connector: connector as never }), 'test');
 

@@ -20,9 +20,9 @@ import type { Db } from '../../common/db';
 import { createTenant, saveConfigVersion } from '../../common/repositories/tenants';
 import { createToken } from '../../common/repositories/tokens';
 import { secretStore } from '../../connectors/secrets';
-import { startSampleApp, type RunningSampleApp } from '../../dev/sample-app/server';
+import type { RunningSampleApp } from '../../dev/sample-app/server';
+import { sampleAppConnector, startTestSampleApp } from '../sample-app';
 import { startSmtpCatcher, type SmtpCatcher } from '../../dev/smtp-catcher';
-import { parseTenantConfigDocument } from '../../domain/tenant-config-document';
 import { openTestDatabase, requireEnv, testTenantConfig } from '../harness';
 import { runProductionShape } from './production-shape-run';
 import { checkLedger } from './ledger';
@@ -50,26 +50,13 @@ afterAll(async () => {
   await pg?.dispose();
 });
 
-/** The shipped example, pointed at this test's sample application. */
-function sampleAppConnector(baseUrl: string): Record<string, unknown> {
-  const doc = parseTenantConfigDocument(fs.readFileSync(path.join(__dirname, '../../config/examples/sample-app-connector.yaml'), 'utf8'));
-  if (!doc.input) throw new Error(doc.problems.join('\n'));
-  return { ...(doc.input as { connector: Record<string, unknown> }).connector, baseUrl };
-}
-
 test('when SCIM servers and workers are SIGKILLed mid-import with the tenant on the http connector, then every acknowledged user is one account in the sample application and invited once', async () => {
   const startedAt = performance.now();
   const temporalAddress = process.env.SCIMFLOW_CLUSTER_TEMPORAL_ADDRESS || requireEnv('SCIMFLOW_TEST_TEMPORAL_ADDRESS');
   smtp = await startSmtpCatcher({ replyDelayMs: SMTP_REPLY_DELAY_MS });
   pg = await startPrivatePostgres();
   db = await openTestDatabase(pg.url);
-  app = await startSampleApp({
-    db,
-    token: `sat_${crypto.randomBytes(12).toString('hex')}`,
-    schema: `sa_${crypto.randomBytes(4).toString('hex')}`,
-    tagDelayMs: TAG_DELAY_MS,
-    roleDelayMs: 0,
-  });
+  app = await startTestSampleApp(db, { tagDelayMs: TAG_DELAY_MS });
   const tenantId = `psh-${crypto.randomBytes(4).toString('hex')}`;
   await createTenant(db, tenantId, 'Production shape, http connector');
   await secretStore(db).set(tenantId, SECRET, app.token);
