@@ -70,3 +70,21 @@ export function page(options: { title: string; viewer?: Viewer; active?: string;
       </body>
     </html>`;
 }
+
+/** A table of named facts (one row each), with a caption for screen readers. */
+export function facts(id: string | undefined, caption: string, rows: [string, Html | string][]): Html {
+  return html`<table class="data" ${id ? html` id="${id}"` : ''}>
+    <caption class="visually-hidden">
+      ${caption}
+    </caption>
+    <tbody>
+      ${rows.map(
+        ([k, v]) =>
+          html`<tr>
+            <th scope="row">${k}</th>
+            <td>${v}</td>
+          </tr>`,
+      )}
+    </tbody>
+  </table>`;
+}

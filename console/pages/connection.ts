@@ -10,7 +10,7 @@ import type { listTenantOAuthClients } from '../../admin/oauth-clients';
 import type { listTenantTokens } from '../../admin/tokens';
 import { time } from '../format';
 import { html, type Html } from '../html';
-import { CONSOLE_PATH, csrfField, page, type Notice, type Viewer } from '../layout';
+import { CONSOLE_PATH, csrfField, facts, page, type Notice, type Viewer } from '../layout';
 
 type Tokens = Awaited<ReturnType<typeof listTenantTokens>>;
 type OAuthClients = Awaited<ReturnType<typeof listTenantOAuthClients>>;
@@ -339,24 +339,6 @@ const KIND_TEXT: Record<ConnectorView['kind'], string> = {
 };
 
 const ms = (v: number | null) => (v === null ? '–' : `${v} ms`);
-
-/** A table of named facts (one row each), with a caption for screen readers. */
-function facts(id: string, caption: string, rows: [string, Html | string][]): Html {
-  return html`<table class="data" id="${id}">
-    <caption class="visually-hidden">
-      ${caption}
-    </caption>
-    <tbody>
-      ${rows.map(
-        ([k, v]) =>
-          html`<tr>
-            <th scope="row">${k}</th>
-            <td>${v}</td>
-          </tr>`,
-      )}
-    </tbody>
-  </table>`;
-}
 
 /** The connector: where users are provisioned, how it is doing, and a test of it. */
 function connectorSection(viewer: Viewer, c: ConnectorView): Html {

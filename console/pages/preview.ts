@@ -5,7 +5,7 @@ import { fieldLabel } from '../../domain/directory-diff';
 import { SETTING_KINDS } from '../../domain/roles';
 import { change } from '../format';
 import { html, type Html } from '../html';
-import { CONSOLE_PATH, csrfField, page, type Notice, type Viewer } from '../layout';
+import { CONSOLE_PATH, csrfField, facts, page, type Notice, type Viewer } from '../layout';
 
 export type UserPreviewResult = Awaited<ReturnType<typeof previewOneUser>>;
 
@@ -46,20 +46,7 @@ function result(viewer: Viewer, r: UserPreviewResult, storedUserId: string | und
     ${d.missing.length ? html`<p class="error-text">Onboarding would wait for data: ${d.missing.join('; ')}</p>` : html`<p>All required data is there.</p>`}
     ${d.active ? '' : html`<p class="error-text">The user is inactive (active=false): the workflow would suspend instead.</p>`}
     <p>Rules that match: ${d.matchedRules.length ? html`<strong>${d.matchedRules.join(', ')}</strong>` : 'none'}.</p>
-    <table class="data">
-      <caption class="visually-hidden">
-        Desired state
-      </caption>
-      <tbody>
-        ${rows.map(
-          ([k, v]) =>
-            html`<tr>
-              <th scope="row">${k}</th>
-              <td>${v}</td>
-            </tr>`,
-        )}
-      </tbody>
-    </table>
+    ${facts(undefined, 'Desired state', rows)}
     <h3>Steps that would run</h3>
     ${
       r.steps.length
